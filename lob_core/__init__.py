@@ -1,0 +1,58 @@
+"""lob_core: a price-time priority limit order book in Cython, and LOBSTER replay.
+
+This package never imports torch.
+"""
+
+from lob_core._book import (
+    BUY,
+    CANCELLED,
+    FILL_DTYPE,
+    FILLED,
+    FOK,
+    GTC,
+    IOC,
+    KILLED,
+    ORDER_DTYPE,
+    POST_ONLY,
+    QUEUE_DTYPE,
+    REJECTED,
+    RESTED,
+    SELL,
+    OrderBook,
+)
+from lob_core.errors import (
+    DuplicateOrderError,
+    InvalidOrderIdError,
+    InvalidOrderTypeError,
+    InvalidPriceError,
+    InvalidQuantityError,
+    InvalidSideError,
+    OrderBookError,
+    UnknownOrderError,
+)
+
+__all__ = [
+    "BUY",
+    "SELL",
+    "GTC",
+    "IOC",
+    "FOK",
+    "POST_ONLY",
+    "RESTED",
+    "FILLED",
+    "CANCELLED",
+    "KILLED",
+    "REJECTED",
+    "FILL_DTYPE",
+    "ORDER_DTYPE",
+    "QUEUE_DTYPE",
+    "OrderBook",
+    "OrderBookError",
+    "InvalidSideError",
+    "InvalidPriceError",
+    "InvalidQuantityError",
+    "InvalidOrderTypeError",
+    "InvalidOrderIdError",
+    "DuplicateOrderError",
+    "UnknownOrderError",
+]

@@ -1,0 +1,27 @@
+"""The ``mars-gym`` command: one sub-command per job, each a module with ``main(argv)``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "replay": ("lob_core.replay", "replay a LOBSTER message file through lob_core and score it"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mars-gym",
+        description="\n".join(f"{name:10s} {help_}" for name, (_, help_) in COMMANDS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the sub-command")
+    args = parser.parse_args(argv)
+    module = importlib.import_module(COMMANDS[args.command][0])
+    return module.main(args.args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Build and install lob_core (Cython engine), mars_gym and agents."""
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, find_packages, setup
+
+COMPILER_DIRECTIVES = {
+    "language_level": "3",
+    "boundscheck": False,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": False,
+}
+
+extensions = [
+    Extension(
+        f"lob_core.{name}",
+        [f"lob_core/{name}.pyx"],
+        include_dirs=[numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=["-O3"],
+    )
+    for name in ("_book", "_replay")
+]
+
+setup(
+    name="mars_gym",
+    version="0.1.0",
+    description=(
+        "Market simulation with a generative order-flow model: a Cython matching engine, "
+        "LOBSTER replay, and Gymnasium execution environments."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["lob_core", "lob_core.*", "mars_gym", "mars_gym.*", "agents", "agents.*"]),
+    package_data={"lob_core": ["*.pxd", "*.pyx"]},
+    ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
+    install_requires=["numpy>=1.26"],
+    extras_require={
+        "test": ["pytest>=8", "hypothesis>=6.100"],
+        "bench": ["cython-orderbook"],
+    },
+    entry_points={"console_scripts": ["mars-gym=mars_gym.cli:main"]},
+    zip_safe=False,
+)
