@@ -8,9 +8,12 @@ half-way (memory is reserved up front). Fills land in a preallocated buffer that
 """
 
 cimport numpy as cnp
+from cpython.long cimport PyLong_AsLongLong, PyLong_CheckExact
 from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memmove
+
+from operator import index as _index
 
 import numpy as np
 
@@ -171,7 +174,18 @@ cdef void idmap_del(IdMap* m, int64_t key) noexcept nogil:
 # ---------------------------------------------------------------------------------------------
 # Input checks: raise before any state changes.
 
-cdef inline int _check_side(int side) except -1:
+cdef inline int64_t _int(object value, str name) except? -1:
+    """An exact integer (Cython alone would truncate floats silently)."""
+    if PyLong_CheckExact(value):
+        return PyLong_AsLongLong(value)
+    try:
+        return _index(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an integer, got {value!r} of type {type(value).__name__}") from None
+
+
+cdef inline int _check_side(int64_t side) except -1:
     if side != 1 and side != -1:
         raise InvalidSideError(f"side must be BUY (1) or SELL (-1), got {side}")
     return 0
@@ -523,8 +537,7 @@ cdef class OrderBook:
     # -----------------------------------------------------------------------------------------
     # Order entry.
 
-    def limit(self, int side, int64_t price, int64_t qty, int64_t order_id,
-              int64_t agent_id=0, int64_t ts=0, int tif=C_GTC):
+    def limit(self, side, price, qty, order_id, agent_id=0, ts=0, tif=C_GTC):
         """Submit a limit order; return the quantity executed on arrival.
 
         Parameters
@@ -544,6 +557,12 @@ cdef class OrderBook:
             GTC rests the remainder; IOC cancels it; FOK executes all or nothing;
             POST_ONLY rests without taking and is rejected (no effect) if it would cross.
         """
+        return self._limit(_int(side, "side"), _int(price, "price"), _int(qty, "qty"),
+                           _int(order_id, "order_id"), _int(agent_id, "agent_id"),
+                           _int(ts, "ts"), _int(tif, "tif"))
+
+    cdef int64_t _limit(self, int64_t side, int64_t price, int64_t qty, int64_t order_id,
+                        int64_t agent_id, int64_t ts, int64_t tif) except -1:
         cdef int64_t executed
         _check_side(side)
         self._check_price(price)
@@ -572,11 +591,16 @@ cdef class OrderBook:
             self.last_outcome = C_CANCELLED
         return executed
 
-    def market(self, int side, int64_t qty, int64_t order_id, int64_t agent_id=0, int64_t ts=0):
+    def market(self, side, qty, order_id, agent_id=0, ts=0):
         """Execute ``qty`` against the opposite side at any price; cancel what is left.
 
         Returns the executed quantity (less than ``qty`` when the book runs dry).
         """
+        return self._market(_int(side, "side"), _int(qty, "qty"), _int(order_id, "order_id"),
+                            _int(agent_id, "agent_id"), _int(ts, "ts"))
+
+    cdef int64_t _market(self, int64_t side, int64_t qty, int64_t order_id, int64_t agent_id,
+                         int64_t ts) except -1:
         cdef int64_t executed
         _check_side(side)
         _check_qty(qty)
@@ -587,57 +611,59 @@ cdef class OrderBook:
         self.last_outcome = C_FILLED if executed == qty else C_CANCELLED
         return executed
 
-    def cancel(self, int64_t order_id):
+    def cancel(self, order_id):
         """Remove a resting order; return the quantity it had left."""
-        cdef int32_t oi = self._lookup(order_id)
+        cdef int32_t oi = self._lookup(_int(order_id, "order_id"))
         cdef int64_t remaining = self.orders[oi].qty
         self.n_fills = 0
         self._unlink(oi)
         return remaining
 
-    def reduce(self, int64_t order_id, int64_t qty):
+    def reduce(self, order_id, qty):
         """Partial cancel: take ``qty`` off a resting order, keeping its queue position.
 
         ``qty`` equal to what is left removes the order. Returns the quantity left.
         """
-        cdef int32_t oi = self._lookup(order_id)
-        cdef int64_t remaining = self.orders[oi].qty
-        _check_qty(qty)
-        if qty > remaining:
+        cdef int32_t oi = self._lookup(_int(order_id, "order_id"))
+        cdef int64_t remaining = self.orders[oi].qty, by = _int(qty, "qty")
+        _check_qty(by)
+        if by > remaining:
             raise InvalidQuantityError(
-                f"cannot reduce order {order_id} by {qty}: only {remaining} left")
+                f"cannot reduce order {order_id} by {by}: only {remaining} left")
         self.n_fills = 0
-        self._reduce(oi, qty)
-        return remaining - qty
+        self._reduce(oi, by)
+        return remaining - by
 
-    def modify(self, int64_t order_id, int64_t price, int64_t qty, ts=None):
+    def modify(self, order_id, price, qty, ts=None):
         """Change a resting order's price and/or remaining quantity.
 
         A size decrease at the same price keeps priority. A price change or a size increase
         loses it: the order is re-entered at the back of the queue as a GTC limit order with
-        the same id and agent, and may execute if the new price crosses. Returns the
-        quantity executed by that re-entry.
+        the same id and agent, and may execute if the new price crosses. ``ts`` (default: the
+        order's arrival time) is the re-entered order's time. Returns the quantity executed
+        by that re-entry.
         """
-        cdef int32_t oi = self._lookup(order_id)
+        cdef int32_t oi = self._lookup(_int(order_id, "order_id"))
         cdef Order o = self.orders[oi]
-        cdef int64_t new_ts = o.ts if ts is None else ts
+        cdef int64_t new_price = _int(price, "price"), new_qty = _int(qty, "qty")
+        cdef int64_t new_ts = o.ts if ts is None else _int(ts, "ts")
         cdef int64_t executed
-        self._check_price(price)
-        _check_qty(qty)
+        self._check_price(new_price)
+        _check_qty(new_qty)
         self.n_fills = 0
         self.last_outcome = C_RESTED
-        if price == o.price and qty <= o.qty:
-            if qty < o.qty:
-                self._reduce(oi, o.qty - qty)
+        if new_price == o.price and new_qty <= o.qty:
+            if new_qty < o.qty:
+                self._reduce(oi, o.qty - new_qty)
             return 0
         self._reserve_fills()
         self._reserve_or_raise(o.side)
         self._unlink(oi)
-        executed = self._match(o.side, price, qty, order_id, o.agent_id, new_ts)
-        if executed == qty:
+        executed = self._match(o.side, new_price, new_qty, o.order_id, o.agent_id, new_ts)
+        if executed == new_qty:
             self.last_outcome = C_FILLED
         else:
-            self._rest(o.side, price, qty - executed, order_id, o.agent_id, new_ts)
+            self._rest(o.side, new_price, new_qty - executed, o.order_id, o.agent_id, new_ts)
         return executed
 
     def clear(self):
@@ -667,22 +693,24 @@ cdef class OrderBook:
         cdef Level* lvl = self._best(-1)
         return None if lvl == NULL else lvl.price
 
-    def n_levels(self, int side):
+    def n_levels(self, side):
         """Number of occupied price levels on a side."""
-        _check_side(side)
-        return self.side_n[_side_index(side)]
+        cdef int64_t s = _int(side, "side")
+        _check_side(s)
+        return self.side_n[_side_index(s)]
 
     def __len__(self):
         return self.n_orders
 
-    def __contains__(self, int64_t order_id):
-        return idmap_get(&self.ids, order_id) != NIL
+    def __contains__(self, order_id):
+        return idmap_get(&self.ids, _int(order_id, "order_id")) != NIL
 
-    def level_volume(self, int side, int64_t price):
+    def level_volume(self, side, price):
         """Total resting quantity at ``price`` on ``side`` (0 if the level is empty)."""
-        _check_side(side)
-        cdef int32_t pos = self._find(side, price)
-        return 0 if pos < 0 else self.levels[self.side_levels[_side_index(side)][pos]].qty
+        cdef int64_t s = _int(side, "side")
+        _check_side(s)
+        cdef int32_t pos = self._find(s, _int(price, "price"))
+        return 0 if pos < 0 else self.levels[self.side_levels[_side_index(s)][pos]].qty
 
     def depth_into(self, int64_t[:, ::1] out):
         """Write the top ``out.shape[1]`` levels into ``out`` (shape ``(4, n)``), no allocation.
@@ -714,13 +742,14 @@ cdef class OrderBook:
         self.depth_into(out)
         return out[0], out[1], out[2], out[3]
 
-    def level_queue(self, int side, int64_t price):
+    def level_queue(self, side, price):
         """L3 view of one level: its orders in priority order (dtype :data:`QUEUE_DTYPE`)."""
-        _check_side(side)
-        cdef int32_t pos = self._find(side, price)
+        cdef int64_t s = _int(side, "side")
+        _check_side(s)
+        cdef int32_t pos = self._find(s, _int(price, "price"))
         if pos < 0:
             return np.zeros(0, dtype=QUEUE_DTYPE)
-        cdef Level* lvl = &self.levels[self.side_levels[_side_index(side)][pos]]
+        cdef Level* lvl = &self.levels[self.side_levels[_side_index(s)][pos]]
         out = np.empty(lvl.count, dtype=QUEUE_DTYPE)
         cdef int64_t[:, ::1] rows = out.view(np.int64).reshape(lvl.count, 4)
         cdef int32_t oi = lvl.head, k = 0
@@ -733,14 +762,14 @@ cdef class OrderBook:
             k += 1
         return out
 
-    def order(self, int64_t order_id):
+    def order(self, order_id):
         """``(side, price, qty, agent_id, ts)`` of a resting order."""
-        cdef Order* o = &self.orders[self._lookup(order_id)]
+        cdef Order* o = &self.orders[self._lookup(_int(order_id, "order_id"))]
         return o.side, o.price, o.qty, o.agent_id, o.ts
 
-    def queue_position(self, int64_t order_id):
+    def queue_position(self, order_id):
         """``(orders_ahead, volume_ahead)`` of a resting order within its price level."""
-        cdef int32_t oi = self._lookup(order_id)
+        cdef int32_t oi = self._lookup(_int(order_id, "order_id"))
         cdef int64_t n = 0, volume = 0
         oi = self.orders[oi].prev
         while oi != NIL:
@@ -749,7 +778,7 @@ cdef class OrderBook:
             oi = self.orders[oi].prev
         return n, volume
 
-    def volume_ahead(self, int64_t order_id):
+    def volume_ahead(self, order_id):
         """Quantity that executes before this order at its price level."""
         return self.queue_position(order_id)[1]
 

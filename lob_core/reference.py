@@ -1,0 +1,198 @@
+"""A small pure-Python order book with the same rules as :class:`lob_core.OrderBook`.
+
+It is the executable specification the Cython engine is tested against (differential tests)
+and the denominator of the speed ratio in ``benchmarks/bench_lob.py``. It favours obviousness
+over speed and does no input validation beyond what the differential tests need.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+
+from lob_core._book import (
+    BUY,
+    CANCELLED,
+    FILLED,
+    FOK,
+    GTC,
+    IOC,
+    KILLED,
+    POST_ONLY,
+    REJECTED,
+    RESTED,
+)
+
+Fill = tuple[int, int, int, int, int, int, int, int]
+"""(price, qty, maker_order_id, taker_order_id, maker_agent_id, taker_agent_id, ts, taker_side)"""
+
+
+class ReferenceBook:
+    """Price-time priority book: ``{side: {price: OrderedDict(order_id -> [qty, agent, ts])}}``."""
+
+    def __init__(self, tick_size: int = 1) -> None:
+        self.tick_size = tick_size
+        self.levels: dict[int, dict[int, OrderedDict]] = {1: {}, -1: {}}
+        self.prices: dict[int, list[int]] = {1: [], -1: []}  # ascending side * price: best last
+        self.where: dict[int, tuple[int, int]] = {}  # order_id -> (side, price)
+        self.fills: list[Fill] = []
+        self.last_outcome = RESTED
+
+    # -- helpers -------------------------------------------------------------------------
+    def _best_price(self, side: int) -> int | None:
+        keys = self.prices[side]
+        return side * keys[-1] if keys else None
+
+    def _rest(self, side: int, price: int, qty: int, order_id: int, agent_id: int, ts: int) -> None:
+        level = self.levels[side].get(price)
+        if level is None:
+            level = self.levels[side][price] = OrderedDict()
+            bisect.insort(self.prices[side], side * price)
+        level[order_id] = [qty, agent_id, ts]
+        self.where[order_id] = (side, price)
+
+    def _drop_level_if_empty(self, side: int, price: int) -> None:
+        if not self.levels[side][price]:
+            del self.levels[side][price]
+            self.prices[side].remove(side * price)
+
+    def _remove(self, order_id: int) -> int:
+        side, price = self.where.pop(order_id)
+        qty = self.levels[side][price].pop(order_id)[0]
+        self._drop_level_if_empty(side, price)
+        return qty
+
+    def _acceptable(self, side: int, limit_price: int, level_price: int) -> bool:
+        return side * level_price <= side * limit_price
+
+    def _match(self, side: int, limit_price: int, qty: int, order_id: int, agent_id: int,
+               ts: int) -> int:
+        executed = 0
+        while qty > 0:
+            best = self._best_price(-side)
+            if best is None or not self._acceptable(side, limit_price, best):
+                break
+            level = self.levels[-side][best]
+            maker_id, (maker_qty, maker_agent, _) = next(iter(level.items()))
+            q = min(qty, maker_qty)
+            self.fills.append((best, q, maker_id, order_id, maker_agent, agent_id, ts, side))
+            qty -= q
+            executed += q
+            if q == maker_qty:
+                self._remove(maker_id)
+            else:
+                level[maker_id][0] -= q
+        return executed
+
+    def _available(self, side: int, limit_price: int) -> int:
+        book = self.levels[-side]
+        return sum(sum(o[0] for o in book[p].values()) for p in book
+                   if self._acceptable(side, limit_price, p))
+
+    # -- order entry ---------------------------------------------------------------------
+    def limit(self, side: int, price: int, qty: int, order_id: int, agent_id: int = 0,
+              ts: int = 0, tif: int = GTC) -> int:
+        self.fills = []
+        best_opposite = self._best_price(-side)
+        if tif == POST_ONLY and best_opposite is not None and side * price >= side * best_opposite:
+            self.last_outcome = REJECTED
+            return 0
+        if tif == FOK and self._available(side, price) < qty:
+            self.last_outcome = KILLED
+            return 0
+        executed = self._match(side, price, qty, order_id, agent_id, ts)
+        if executed == qty:
+            self.last_outcome = FILLED
+        elif tif in (GTC, POST_ONLY):
+            self._rest(side, price, qty - executed, order_id, agent_id, ts)
+            self.last_outcome = RESTED
+        else:
+            assert tif == IOC
+            self.last_outcome = CANCELLED
+        return executed
+
+    def market(self, side: int, qty: int, order_id: int, agent_id: int = 0, ts: int = 0) -> int:
+        self.fills = []
+        executed = self._match(side, 2**62 if side == BUY else 0, qty, order_id, agent_id, ts)
+        self.last_outcome = FILLED if executed == qty else CANCELLED
+        return executed
+
+    def cancel(self, order_id: int) -> int:
+        qty = self._remove(order_id)
+        self.fills = []
+        return qty
+
+    def reduce(self, order_id: int, qty: int) -> int:
+        side, price = self.where[order_id]
+        self.fills = []
+        entry = self.levels[side][price][order_id]
+        entry[0] -= qty
+        left = entry[0]
+        if left == 0:
+            self._remove(order_id)
+        return left
+
+    def modify(self, order_id: int, price: int, qty: int, ts: int | None = None) -> int:
+        side, old_price = self.where[order_id]
+        self.fills = []
+        self.last_outcome = RESTED
+        old_qty, agent_id, old_ts = self.levels[side][old_price][order_id]
+        if price == old_price and qty <= old_qty:
+            if qty < old_qty:
+                self.reduce(order_id, old_qty - qty)
+            return 0
+        self._remove(order_id)
+        ts = old_ts if ts is None else ts
+        executed = self._match(side, price, qty, order_id, agent_id, ts)
+        if executed == qty:
+            self.last_outcome = FILLED
+        else:
+            self._rest(side, price, qty - executed, order_id, agent_id, ts)
+        return executed
+
+    # -- queries -------------------------------------------------------------------------
+    @property
+    def best_bid(self) -> int | None:
+        return self._best_price(1)
+
+    @property
+    def best_ask(self) -> int | None:
+        return self._best_price(-1)
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    def __contains__(self, order_id: int) -> bool:
+        return order_id in self.where
+
+    def level_volume(self, side: int, price: int) -> int:
+        level = self.levels[side].get(price)
+        return sum(o[0] for o in level.values()) if level else 0
+
+    def depth(self, n_levels: int = 10) -> tuple[list[int], list[int], list[int], list[int]]:
+        out = []
+        for side in (1, -1):
+            keys = self.prices[side][::-1][:n_levels]
+            prices = [side * k for k in keys] + [0] * (n_levels - len(keys))
+            out += [prices, [self.level_volume(side, p) if p else 0 for p in prices]]
+        return out[0], out[1], out[2], out[3]
+
+    def queue_position(self, order_id: int) -> tuple[int, int]:
+        side, price = self.where[order_id]
+        ahead = n = 0
+        for oid, (qty, _, _) in self.levels[side][price].items():
+            if oid == order_id:
+                return n, ahead
+            n += 1
+            ahead += qty
+        raise AssertionError("unreachable: the order is in its level")
+
+    def orders_list(self) -> list[tuple[int, int, int, int, int, int]]:
+        """Same rows and order as :meth:`lob_core.OrderBook.orders_array`."""
+        rows = []
+        for side in (1, -1):
+            for key in reversed(self.prices[side]):
+                price = side * key
+                for oid, (qty, agent, ts) in self.levels[side][price].items():
+                    rows.append((side, price, oid, agent, qty, ts))
+        return rows

@@ -1,0 +1,19 @@
+"""Shared fixtures. Real market data is read from ../shared/data/lobster (or $MARS_GYM_DATA)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("MARS_GYM_DATA", REPO_ROOT.parent / "shared" / "data" / "lobster"))
+
+
+@pytest.fixture(scope="session")
+def lobster_dir() -> Path:
+    """The shared LOBSTER data folder; a missing folder fails (never skips) the test."""
+    if not DATA_DIR.is_dir():
+        pytest.fail(f"shared LOBSTER data not found at {DATA_DIR}; set MARS_GYM_DATA to its folder")
+    return DATA_DIR

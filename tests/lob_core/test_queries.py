@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from lob_core import BUY, SELL, OrderBook
+
+
+@pytest.fixture
+def two_sided(book: OrderBook) -> OrderBook:
+    book.limit(BUY, 9_900, 5, order_id=1)
+    book.limit(BUY, 10_000, 2, order_id=2, agent_id=3, ts=7)
+    book.limit(BUY, 10_000, 4, order_id=3)
+    book.limit(SELL, 10_200, 6, order_id=4)
+    book.limit(SELL, 10_100, 1, order_id=5)
+    return book
+
+
+def test_best_prices_and_levels(two_sided):
+    assert (two_sided.best_bid, two_sided.best_ask) == (10_000, 10_100)
+    assert two_sided.n_levels(BUY) == 2 and two_sided.n_levels(SELL) == 2
+    assert len(two_sided) == 5 and 3 in two_sided and 99 not in two_sided
+
+
+def test_depth_is_best_first_and_padded_with_zeros(two_sided):
+    bid_px, bid_qty, ask_px, ask_qty = two_sided.depth(3)
+    assert bid_px.tolist() == [10_000, 9_900, 0] and bid_qty.tolist() == [6, 5, 0]
+    assert ask_px.tolist() == [10_100, 10_200, 0] and ask_qty.tolist() == [1, 6, 0]
+
+
+def test_depth_into_fills_a_preallocated_array(two_sided):
+    out = np.full((4, 1), -1, dtype=np.int64)
+    two_sided.depth_into(out)
+    assert out[:, 0].tolist() == [10_000, 6, 10_100, 1]
+    with pytest.raises(ValueError, match="shape"):
+        two_sided.depth_into(np.zeros((3, 2), dtype=np.int64))
+
+
+def test_level_queue_lists_orders_in_priority_order(two_sided):
+    queue = two_sided.level_queue(BUY, 10_000)
+    assert queue["order_id"].tolist() == [2, 3]
+    assert queue[0].tolist() == (2, 3, 2, 7)
+    assert len(two_sided.level_queue(BUY, 5_000)) == 0
+
+
+def test_queue_position_and_volume_ahead(two_sided):
+    assert two_sided.queue_position(2) == (0, 0)
+    assert two_sided.queue_position(3) == (1, 2)
+    assert two_sided.volume_ahead(3) == 2
+
+
+def test_order_lookup(two_sided):
+    assert two_sided.order(2) == (BUY, 10_000, 2, 3, 7)
+
+
+def test_orders_array_lists_bids_then_asks_best_first(two_sided):
+    rows = two_sided.orders_array()
+    assert rows["order_id"].tolist() == [2, 3, 1, 5, 4]
+    assert rows["side"].tolist() == [BUY, BUY, BUY, SELL, SELL]
+
+
+def test_fills_view_is_replaced_by_the_next_call(two_sided):
+    two_sided.market(BUY, 1, order_id=10)
+    kept = two_sided.fills.copy()
+    two_sided.limit(BUY, 9_800, 1, order_id=11)
+    assert len(two_sided.fills) == 0 and kept["qty"].tolist() == [1]
+
+
+def test_clear_empties_the_book(two_sided):
+    two_sided.clear()
+    assert len(two_sided) == 0 and two_sided.best_bid is None
+    two_sided.limit(BUY, 9_900, 5, order_id=1)
+    assert two_sided.best_bid == 9_900
