@@ -71,6 +71,8 @@ def _first_bad_line(path: Path, n_columns: int, parse_field) -> str:
 def _load(path: Path, n_columns: int | None) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"LOBSTER file not found: {path}")
+    if path.stat().st_size == 0:
+        raise LobsterFormatError(f"{path}: the file holds no rows")
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
     except ValueError:

@@ -1,0 +1,123 @@
+"""LOBSTER replay through the engine: agreement with the real orderbook files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lob_core import OrderBook
+from lob_core._replay import ROW_MATCH, ROW_MISMATCH, ROW_SEED, ROW_UNDETERMINED
+from lob_core.lobster import read_messages, read_orderbook
+from lob_core.replay import apply_messages, check_messages, main, replay, seed
+
+AMZN = "AMZN_2012-06-21_34200000_57600000_{}_1.csv"
+AAPL_MESSAGES = "AAPL_2012-06-21_34200000_37800000_message_50.csv"
+AAPL_FULL_DEPTH = "derived/bigfatwhale_tests/AAPL_2012-06-21_orderbook_50.csv"  # 672 rows
+AAPL_TOP_OF_BOOK = "derived/bigfatwhale_juypter/AAPL_2012-06-21_orderbook_50.csv"  # 91,997 rows
+
+
+@pytest.fixture(scope="module")
+def amzn(lobster_dir):
+    return (read_messages(lobster_dir / AMZN.format("message")),
+            read_orderbook(lobster_dir / AMZN.format("orderbook")))
+
+
+@pytest.fixture(scope="module")
+def aapl(lobster_dir):
+    return (read_messages(lobster_dir / AAPL_MESSAGES),
+            read_orderbook(lobster_dir / AAPL_FULL_DEPTH),
+            read_orderbook(lobster_dir / AAPL_TOP_OF_BOOK))
+
+
+def test_amzn_level_1_day_agrees_on_every_determined_row(amzn):
+    messages, orderbook = amzn
+    report, status, _ = replay(messages, orderbook, stream_level=1)
+    assert report.mismatches == 0 and report.agreement == 1.0
+    assert report.unresolved_messages == 0
+    # most rows are determined by the messages; the rest reveal never-reported levels
+    assert report.compared_rows > 0.7 * len(messages)
+    assert report.compared_rows + report.undetermined_rows == len(messages) - 1
+    assert status[0] == ROW_SEED
+
+
+def test_aapl_level_50_hour_agrees_with_the_full_depth_rows(aapl):
+    messages, full_depth, _ = aapl
+    report, _, _ = replay(messages[: len(full_depth)], full_depth, stream_level=50)
+    assert report.compared_levels == 50
+    assert report.mismatches == 0 and report.agreement == 1.0
+    assert report.compared_rows > 0.8 * (len(full_depth) - 1)
+
+
+def test_aapl_level_50_hour_agrees_with_the_top_of_book_file(aapl):
+    messages, full_depth, top_of_book = aapl
+    for seed_row in (full_depth[0], top_of_book[0]):
+        report, _, _ = replay(messages, top_of_book, stream_level=50, seed_row=seed_row)
+        assert report.mismatches == 0 and report.agreement == 1.0
+        assert report.compared_rows > 0.99 * (len(messages) - 1)
+
+
+def test_a_corrupted_message_is_detected_as_mismatches(amzn):
+    messages, orderbook = amzn
+    corrupted = messages.copy()
+    row = np.flatnonzero((corrupted["type"] == 1))[100]
+    corrupted["size"][row] += 7
+    report, status, _ = replay(corrupted, orderbook, stream_level=1)
+    assert report.mismatches >= 1 and report.agreement < 1.0
+    assert status[row] == ROW_MISMATCH or report.first_mismatch_rows[0] > row
+
+
+def test_mismatch_resynchronises_instead_of_poisoning_later_rows(amzn):
+    messages, orderbook = amzn
+    corrupted = messages.copy()
+    row = np.flatnonzero((corrupted["type"] == 1))[100]
+    corrupted["size"][row] += 7
+    report, _, _ = replay(corrupted, orderbook, stream_level=1)
+    assert report.mismatches < 20
+
+
+def test_batch_path_rebuilds_the_same_book_as_the_checked_path(aapl):
+    messages, full_depth, _ = aapl
+    _, _, checked = replay(messages[:600], full_depth[:600], stream_level=50)
+    batch = OrderBook(100)
+    seed(batch, full_depth[0], ts=int(messages["time_ns"][0]))
+    unresolved = apply_messages(batch, messages[1:600].view(np.int64).reshape(-1, 6))
+    assert unresolved >= 0
+    # rows after a sync may differ in how volume is split into orders, never in L2 depth
+    assert [a.tolist() for a in batch.depth(50)] == [a.tolist() for a in checked.depth(50)]
+    assert batch.depth(50)[0].tolist() == [p for p in full_depth[599][2::4].tolist()]
+
+
+def test_row_status_codes_are_distinct():
+    assert len({ROW_MATCH, ROW_MISMATCH, ROW_UNDETERMINED, ROW_SEED}) == 4
+
+
+def test_off_tick_message_price_names_the_line(amzn):
+    messages = amzn[0][:20].copy()
+    row = np.flatnonzero(messages["type"] == 1)[1]
+    messages["price"][row] += 1
+    with pytest.raises(ValueError, match=f"messages.csv:{row + 1}: price is not a multiple"):
+        check_messages(messages, 100, "messages.csv")
+
+
+def test_orderbook_longer_than_messages_is_refused(amzn):
+    messages, orderbook = amzn
+    with pytest.raises(ValueError, match="row i must be the book after message i"):
+        replay(messages[:10], orderbook[:11], stream_level=1)
+
+
+def test_cli_prints_one_json_object_with_the_required_keys(lobster_dir, capsys):
+    code = main([str(lobster_dir / AMZN.format("message")),
+                 "--orderbook", str(lobster_dir / AMZN.format("orderbook")), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {"messages", "agreement", "mismatches", "msgs_per_s"} <= set(result)
+    assert result["messages"] == 57_515 and result["agreement"] == 1.0
+    assert result["mismatches"] == 0 and result["msgs_per_s"] > 0
+
+
+def test_cli_human_readable_report_with_a_seed_file(lobster_dir, capsys):
+    code = main([str(lobster_dir / AAPL_MESSAGES), "--orderbook",
+                 str(lobster_dir / AAPL_TOP_OF_BOOK), "--seed-orderbook",
+                 str(lobster_dir / AAPL_FULL_DEPTH)])
+    out = capsys.readouterr().out
+    assert code == 0 and "agreement           100.0000%" in out and "stream level        50" in out
