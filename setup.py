@@ -1,5 +1,7 @@
 """Build and install lob_core (Cython engine), mars_gym and agents."""
 
+from pathlib import Path
+
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
@@ -30,7 +32,7 @@ setup(
         "Market simulation with a generative order-flow model: a Cython matching engine, "
         "LOBSTER replay, and Gymnasium execution environments."
     ),
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["lob_core", "lob_core.*", "mars_gym", "mars_gym.*", "agents", "agents.*"]),

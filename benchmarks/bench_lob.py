@@ -49,9 +49,9 @@ def bench_batch_replay(data: Path, repeats: int) -> dict:
     for name, (message_file, orderbook_file) in REPLAY_FILES.items():
         messages = read_messages(data / message_file)
         seed_row = read_orderbook(data / orderbook_file)[0]
-        rows = np.ascontiguousarray(messages[1:]).view(np.int64).reshape(-1, 6)
+        rows = messages[1:]
 
-        def run() -> float:
+        def run(seed_row=seed_row, rows=rows) -> float:
             book = OrderBook(LOBSTER_TICK)
             start = time.perf_counter()
             seed(book, seed_row)
@@ -161,7 +161,8 @@ def depth_stats(flow) -> dict:
 
 def drive_cython_orderbook(flow) -> float | None:
     try:
-        from cython_orderbook import Order, OrderBook as ThirdPartyBook, OrderSide
+        from cython_orderbook import Order, OrderSide
+        from cython_orderbook import OrderBook as ThirdPartyBook
     except ImportError:
         return None
     book = ThirdPartyBook()
@@ -213,13 +214,13 @@ def bench_python_api(n_orders: int, repeats: int) -> dict:
 
 
 def machine() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
     import Cython
 
     try:
-        from importlib.metadata import version
-
         third_party = version("cython-orderbook")
-    except Exception:  # not installed
+    except PackageNotFoundError:
         third_party = None
     return {
         "cpu_count": os.cpu_count(),

@@ -179,11 +179,10 @@ class ReferenceBook:
 
     def queue_position(self, order_id: int) -> tuple[int, int]:
         side, price = self.where[order_id]
-        ahead = n = 0
-        for oid, (qty, _, _) in self.levels[side][price].items():
+        ahead = 0
+        for n, (oid, (qty, _, _)) in enumerate(self.levels[side][price].items()):
             if oid == order_id:
                 return n, ahead
-            n += 1
             ahead += qty
         raise AssertionError("unreachable: the order is in its level")
 

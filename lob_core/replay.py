@@ -23,17 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from lob_core import _replay
 from lob_core._book import OrderBook
-from lob_core._replay import (
-    ROW_MATCH,
-    ROW_MISMATCH,
-    ROW_UNDETERMINED,
-    apply_messages,
-    replay_compare,
-    seed,
-)
+from lob_core._replay import ROW_MATCH, ROW_MISMATCH, ROW_UNDETERMINED, replay_compare
 from lob_core.lobster import (
     EXECUTE,
+    HALT,
+    MESSAGE_DTYPE,
     NEW,
     PathLike,
     level_from_filename,
@@ -43,7 +39,15 @@ from lob_core.lobster import (
 
 LOBSTER_TICK = 100  # one cent in LOBSTER price units (dollars x 10 000)
 
-__all__ = ["ReplayReport", "check_messages", "apply_messages", "seed", "replay", "main"]
+__all__ = [
+    "ReplayReport",
+    "apply_messages",
+    "check_messages",
+    "check_orderbook_row",
+    "main",
+    "replay",
+    "seed",
+]
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,14 @@ class ReplayReport:
 
 def check_messages(messages: np.ndarray, tick_size: int, path: PathLike = "<messages>") -> None:
     """Raise ``ValueError`` naming the file and line of the first message the engine cannot
-    apply: a book-changing message (types 1-4) with a non-positive size or an off-tick price."""
+    apply: a wrong dtype, a type outside 1..7, a direction other than +-1, or a book-changing
+    message (types 1-4) with a non-positive size or an off-tick price."""
+    if messages.dtype != MESSAGE_DTYPE:
+        raise ValueError(f"{path}: messages must have dtype MESSAGE_DTYPE, got {messages.dtype}")
     changes_book = (messages["type"] >= NEW) & (messages["type"] <= EXECUTE)
     for bad, what in (
+        ((messages["type"] < NEW) | (messages["type"] > HALT), "message type must be 1..7"),
+        (np.abs(messages["direction"]) != 1, "direction must be 1 or -1"),
         (changes_book & (messages["size"] <= 0), "size must be positive"),
         (changes_book & (messages["price"] <= 0), "price must be positive"),
         (changes_book & (messages["price"] % tick_size != 0),
@@ -77,7 +86,34 @@ def check_messages(messages: np.ndarray, tick_size: int, path: PathLike = "<mess
             row = messages[rows[0]]
             raise ValueError(
                 f"{path}:{rows[0] + 1}: {what} (type {row['type']}, order {row['order_id']}, "
-                f"size {row['size']}, price {row['price']})")
+                f"size {row['size']}, price {row['price']}, direction {row['direction']})")
+
+
+def check_orderbook_row(row: np.ndarray, tick_size: int) -> np.ndarray:
+    """The row as contiguous int64 after checking that its occupied levels are on tick."""
+    row = np.ascontiguousarray(row, dtype=np.int64)
+    if row.ndim != 1 or row.size == 0 or row.size % 4:
+        raise ValueError(f"an orderbook row has 4 columns per level, got shape {row.shape}")
+    prices, sizes = row[0::2], row[1::2]
+    bad = (sizes > 0) & ((prices <= 0) | (prices % tick_size != 0))
+    if bad.any():
+        column = int(np.flatnonzero(bad)[0]) * 2 + 1
+        raise ValueError(f"orderbook column {column}: price {prices[bad][0]} is not a positive "
+                         f"multiple of the tick size {tick_size}")
+    return row
+
+
+def seed(book: OrderBook, row: np.ndarray, ts: int = 0) -> None:
+    """Add the occupied levels of one LOBSTER orderbook row to ``book`` as anonymous volume."""
+    _replay.seed(book, check_orderbook_row(row, book.tick_size), ts)
+
+
+def apply_messages(book: OrderBook, messages: np.ndarray) -> int:
+    """Batch path: apply LOBSTER messages to ``book`` in C, without returning to Python per
+    message. Returns the number of messages that named volume the book did not hold."""
+    check_messages(messages, book.tick_size)
+    return _replay.apply_messages(
+        book, np.ascontiguousarray(messages).view(np.int64).reshape(-1, 6))
 
 
 def replay(
@@ -112,13 +148,13 @@ def replay(
             f"the orderbook has {orderbook.shape[0]} rows but there are only "
             f"{messages.shape[0]} messages; row i must be the book after message i")
     check_messages(messages, tick_size)
-    seed_row = orderbook[0] if seed_row is None else seed_row
+    seed_row = check_orderbook_row(orderbook[0] if seed_row is None else seed_row, tick_size)
     book = OrderBook(tick_size)
     as_int64 = np.ascontiguousarray(messages).view(np.int64).reshape(-1, 6)
     start = time.perf_counter()
     status, unresolved = replay_compare(
         book, as_int64, np.ascontiguousarray(orderbook, dtype=np.int64),
-        np.ascontiguousarray(seed_row, dtype=np.int64), stream_level)
+        seed_row, stream_level)
     elapsed = time.perf_counter() - start
     matched = int(np.count_nonzero(status == ROW_MATCH))
     mismatched = np.flatnonzero(status == ROW_MISMATCH)

@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lob_core import BUY, CANCELLED, FOK, GTC, IOC, KILLED, POST_ONLY, REJECTED, OrderBook
+from lob_core import CANCELLED, FOK, GTC, IOC, KILLED, POST_ONLY, REJECTED, OrderBook
 from lob_core.reference import ReferenceBook
 
 TICK = 100
