@@ -99,6 +99,7 @@ cdef class OrderBook:
                         int64_t agent_id, int64_t ts) noexcept nogil
     cdef int64_t _available(self, int side, int64_t limit_price, int64_t qty) noexcept nogil
     cdef bint _crosses(self, int side, int64_t price) noexcept nogil
+    cdef void _tick_state(self, int64_t* out, int n_ticks) noexcept nogil
     cdef int64_t _limit(self, int64_t side, int64_t price, int64_t qty, int64_t order_id,
                         int64_t agent_id, int64_t ts, int64_t tif) except -1
     cdef int64_t _market(self, int64_t side, int64_t qty, int64_t order_id, int64_t agent_id,

@@ -496,6 +496,23 @@ cdef class OrderBook:
         cdef Level* opposite = self._best(-side)
         return opposite != NULL and side * price >= side * opposite.price
 
+    cdef void _tick_state(self, int64_t* out, int n_ticks) noexcept nogil:
+        """Write ``[bid, ask, bid_qty[0..n), ask_qty[0..n)]``: the best prices (0 when a side is
+        empty) and the volume at ``bid - k * tick`` and ``ask + k * tick`` for k < n_ticks."""
+        cdef int s, side, k
+        cdef int32_t pos
+        cdef Level* best
+        for s in range(2):
+            side = 1 if s == 0 else -1
+            best = self._best(side)
+            out[s] = 0 if best == NULL else best.price
+            for k in range(n_ticks):
+                out[2 + s * n_ticks + k] = 0
+                if best != NULL:
+                    pos = self._find(side, best.price - side * k * self.tick_size)
+                    if pos >= 0:
+                        out[2 + s * n_ticks + k] = self.levels[self.side_levels[s][pos]].qty
+
     # -----------------------------------------------------------------------------------------
     # Python boundary helpers.
 
@@ -741,6 +758,19 @@ cdef class OrderBook:
         out = np.empty((4, n_levels), dtype=np.int64)
         self.depth_into(out)
         return out[0], out[1], out[2], out[3]
+
+    def tick_state(self, int n_ticks=5):
+        """Book state on the tick grid: int64 array ``[bid, ask, bid_qty..., ask_qty...]``.
+
+        ``bid_qty[k]`` is the volume resting at ``best_bid - k * tick_size`` (0 if that price
+        is empty), ``ask_qty[k]`` at ``best_ask + k * tick_size``; a missing side has price 0.
+        """
+        if n_ticks < 0:
+            raise ValueError(f"n_ticks must be >= 0, got {n_ticks}")
+        out = np.empty(2 + 2 * n_ticks, dtype=np.int64)
+        cdef int64_t[::1] view = out
+        self._tick_state(&view[0], n_ticks)
+        return out
 
     def level_queue(self, side, price):
         """L3 view of one level: its orders in priority order (dtype :data:`QUEUE_DTYPE`)."""

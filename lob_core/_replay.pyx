@@ -211,9 +211,12 @@ def seed(OrderBook book, const int64_t[::1] row, int64_t ts=0):
 
 def replay_compare(OrderBook book, const int64_t[:, ::1] messages,
                    const int64_t[:, ::1] orderbook, const int64_t[::1] seed_row,
-                   int stream_level):
+                   int stream_level, int64_t[:, ::1] states=None):
     """Seed ``book`` from ``seed_row`` (the book after message 0), apply messages 1..n-1 and
     score each orderbook row against the rebuilt book (see the module docstring).
+
+    If ``states`` (int64, ``(n_messages, 2 + 2 * k)``) is given, row i receives the book's
+    :meth:`OrderBook.tick_state` with k ticks just *before* message i (row 0: the seed).
 
     Returns ``(status, unresolved)``: an int8 array with one ROW_* code per orderbook row
     (row 0 is ROW_SEED) and the number of messages that named volume the book did not hold.
@@ -223,6 +226,12 @@ def replay_compare(OrderBook book, const int64_t[:, ::1] messages,
     cdef int64_t known[2]
     cdef int64_t unresolved = 0, ts
     cdef int rc = 0, s, side, result
+    cdef bint record = states is not None
+    cdef int n_ticks = 0
+    if record:
+        if states.shape[0] != n_msgs or states.shape[1] < 2 or states.shape[1] % 2:
+            raise ValueError("states must have shape (n_messages, 2 + 2 * n_ticks)")
+        n_ticks = (states.shape[1] - 2) // 2
     status_array = np.full(n_rows, C_UNDETERMINED, dtype=np.int8)
     cdef signed char[::1] status = status_array
     if orderbook.shape[1] % 4 != 0 or seed_row.shape[0] % 4 != 0 or n_levels == 0:
@@ -237,8 +246,12 @@ def replay_compare(OrderBook book, const int64_t[:, ::1] messages,
         ts = messages[0, COL_TIME] if n_msgs > 0 else 0
         rc = _seed(book, seed_row, seed_levels, ts, known)
         _shrink(book, stream_level, known)
+        if record and n_msgs > 0:
+            book._tick_state(&states[0, 0], n_ticks)
         i = 1
         while rc == 0 and i < n_msgs:
+            if record:
+                book._tick_state(&states[i, 0], n_ticks)
             rc = _apply(book, messages[i])
             if rc == ERR_NOMEM:
                 break

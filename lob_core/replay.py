@@ -123,6 +123,7 @@ def replay(
     stream_level: int,
     seed_row: np.ndarray | None = None,
     tick_size: int = LOBSTER_TICK,
+    states: np.ndarray | None = None,
 ) -> tuple[ReplayReport, np.ndarray, OrderBook]:
     """Replay ``messages`` and score them against ``orderbook`` rows.
 
@@ -137,6 +138,8 @@ def replay(
         Book after message 0 used as the seed (default ``orderbook[0]``).
     tick_size : int
         Price tick of the book (LOBSTER: 100 = one cent).
+    states : int64 array ``(n_messages, 2 + 2 * k)``, optional
+        Filled with the book's :meth:`OrderBook.tick_state` (k ticks) just before each message.
 
     Returns
     -------
@@ -154,7 +157,7 @@ def replay(
     start = time.perf_counter()
     status, unresolved = replay_compare(
         book, as_int64, np.ascontiguousarray(orderbook, dtype=np.int64),
-        seed_row, stream_level)
+        seed_row, stream_level, states)
     elapsed = time.perf_counter() - start
     matched = int(np.count_nonzero(status == ROW_MATCH))
     mismatched = np.flatnonzero(status == ROW_MISMATCH)

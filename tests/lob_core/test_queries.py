@@ -69,3 +69,18 @@ def test_clear_empties_the_book(two_sided):
     assert len(two_sided) == 0 and two_sided.best_bid is None
     two_sided.limit(BUY, 9_900, 5, order_id=1)
     assert two_sided.best_bid == 9_900
+
+
+def test_tick_state_reads_volumes_on_the_tick_grid(two_sided):
+    state = two_sided.tick_state(3)
+    # tick = 100: bids at 10 000 (6) and 9 900 (5); asks at 10 100 (1) and 10 200 (6)
+    assert state.tolist() == [10_000, 10_100, 6, 5, 0, 1, 6, 0]
+    assert OrderBook(1).tick_state(2).tolist() == [0, 0, 0, 0, 0, 0]
+
+
+def test_tick_state_with_one_cent_ticks():
+    book = OrderBook(tick_size=1)
+    book.limit(BUY, 100, 4, order_id=1)
+    book.limit(BUY, 98, 2, order_id=2)
+    book.limit(SELL, 101, 3, order_id=3)
+    assert book.tick_state(3).tolist() == [100, 101, 4, 0, 2, 3, 0, 0]

@@ -138,3 +138,16 @@ def test_cli_human_readable_report_with_a_seed_file(lobster_dir, capsys):
                  str(lobster_dir / AAPL_FULL_DEPTH)])
     out = capsys.readouterr().out
     assert code == 0 and "agreement           100.0000%" in out and "stream level        50" in out
+
+
+def test_replay_records_the_book_state_before_each_message(amzn):
+    messages, orderbook = amzn
+    states = np.zeros((len(messages), 4), dtype=np.int64)
+    replay(messages, orderbook, stream_level=1, states=states)
+    # the state before message i is the book after message i-1: row i-1 of the file
+    # wherever that row was scored (and matched)
+    _, status, _ = replay(messages, orderbook, stream_level=1)
+    scored = np.flatnonzero(status[:-1] == ROW_MATCH)
+    assert (states[scored + 1, 0] == orderbook[scored, 2]).all()  # best bid
+    assert (states[scored + 1, 1] == orderbook[scored, 0]).all()  # best ask
+    assert (states[scored + 1, 2] == orderbook[scored, 3]).all()  # volume at the bid
