@@ -38,7 +38,7 @@ setup(
     packages=find_packages(include=["lob_core", "lob_core.*", "mars_gym", "mars_gym.*", "agents", "agents.*"]),
     package_data={"lob_core": ["*.pxd", "*.pyx"]},
     ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
-    install_requires=["numpy>=1.26"],
+    install_requires=["numpy>=1.26", "pandas>=2.0", "scipy>=1.11", "matplotlib>=3.7", "tqdm>=4.60"],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
         "bench": ["cython-orderbook"],

@@ -1,0 +1,19 @@
+"""Real order flow in one event schema: loaders, sources, splits."""
+
+from mars_gym.data.schema import (
+    BOOK_DTYPE,
+    CANCEL,
+    EVENT_DTYPE,
+    EXECUTE,
+    NEW,
+    PARTIAL_CANCEL,
+    EventStream,
+    Source,
+)
+from mars_gym.data.sources import SOURCES, load_source
+from mars_gym.data.splits import SPLIT_FRACTIONS, split_by_time
+
+__all__ = [
+    "BOOK_DTYPE", "EVENT_DTYPE", "NEW", "CANCEL", "PARTIAL_CANCEL", "EXECUTE", "EventStream",
+    "Source", "SOURCES", "load_source", "SPLIT_FRACTIONS", "split_by_time",
+]

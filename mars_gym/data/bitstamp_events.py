@@ -1,0 +1,243 @@
+"""Bitstamp order events (ob-analytics CSV format) into the event schema.
+
+Input columns: ``id, timestamp, exchange[._]timestamp, price, volume, action, direction`` with
+``action`` in created / changed / deleted and ``direction`` in bid / ask; ``timestamp`` is the
+receive time in epoch milliseconds and is the event time. Each row is applied to a
+``lob_core`` book (tick = one price tick of the source, sizes in lots):
+
+* ``created``: submitted as a limit order. If it crosses, the engine's fills become ``EXECUTE``
+  events of the resting orders (the aggressor's executions, as in LOBSTER), and what rests
+  becomes a ``NEW`` event. When a trades file names the real takers, a new order that is not
+  one of them cannot have traded: the opposite orders it would cross are stale (their
+  deletions arrive later within the same milliseconds) and are cancelled first, counted.
+* ``changed`` to a smaller volume: an ``EXECUTE`` if the order traded (listed as a maker in the
+  trades file when one is given, otherwise: it rests at the touch), else a ``PARTIAL_CANCEL``.
+  A change to the volume the book already holds (the engine's own fill) is not an event. A
+  larger volume is a cancel and a new order (priority lost).
+* A change or deletion of an order the book no longer holds (filled by the engine, or removed
+  as stale) is not an event; it is counted.
+* ``deleted``: ``EXECUTE`` of what is left if the order traded (maker in the trades file, or,
+  without one, volume 0), else ``CANCEL``.
+
+Orders that rested before the capture appear only as changes or deletions of unknown ids; they
+are skipped and counted (so early in a capture without a snapshot the book is incomplete), and so
+are orders at a non-positive price (far bids that the file rounded to 0). A
+leading snapshot (the ``created`` rows at the first timestamp, when ``has_snapshot``) seeds
+the book without events; the trailing synthetic ``deleted`` rows at the last timestamp are
+dropped, counted. Timestamps that go backwards are raised to the previous one, counted.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lob_core import BUY, SELL, OrderBook
+from mars_gym.data.book_states import apply_events
+from mars_gym.data.schema import (
+    CANCEL,
+    EVENT_DTYPE,
+    EXECUTE,
+    NEW,
+    PARTIAL_CANCEL,
+    EventStream,
+    Source,
+)
+
+CREATED, CHANGED, DELETED = 0, 1, 2
+_ACTIONS = {"created": CREATED, "changed": CHANGED, "deleted": DELETED}
+_SIDES = {"bid": BUY, "ask": SELL}
+
+
+class OrderEventFormatError(ValueError):
+    """A row of an order-event file that does not follow the format (names file and line)."""
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise FileNotFoundError(f"order-event file not found: {path}")
+    if path.suffix == ".xz":  # pandas infers gzip itself; xz is read through lzma explicitly
+        with lzma.open(path, "rt") as handle:
+            return pd.read_csv(io.StringIO(handle.read()), dtype=str, keep_default_na=False)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _numeric(path: Path, table: pd.DataFrame, column: str) -> np.ndarray:
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise OrderEventFormatError(
+            f"{path}:{bad[0] + 2}: column {column!r} is not a number: {table[column].iloc[bad[0]]!r}")
+    return values
+
+
+def _coded(path: Path, table: pd.DataFrame, column: str, codes: dict[str, int]) -> np.ndarray:
+    mapped = table[column].map(codes)
+    bad = np.flatnonzero(mapped.isna().to_numpy())
+    if bad.size:
+        raise OrderEventFormatError(
+            f"{path}:{bad[0] + 2}: column {column!r} must be one of {sorted(codes)}, "
+            f"got {table[column].iloc[bad[0]]!r}")
+    return mapped.to_numpy(dtype=np.int64)
+
+
+def _to_units(path: Path, name: str, values: np.ndarray, scale: float) -> np.ndarray:
+    """Exact conversion to integers (``values * scale``); off-grid values are an error."""
+    scaled = values * scale
+    units = np.rint(scaled)
+    bad = np.flatnonzero(np.abs(scaled - units) > 1e-6 * np.maximum(1.0, np.abs(scaled)))
+    if bad.size:
+        raise OrderEventFormatError(
+            f"{path}:{bad[0] + 2}: {name} {values[bad[0]]} is not a multiple of {1 / scale:g}")
+    return units.astype(np.int64)
+
+
+def read_trade_ids(trades_file: Path) -> tuple[set[int], set[int]]:
+    """``(maker_ids, taker_ids)`` of a Bitstamp trades file (``side`` = the taker's side)."""
+    trades = pd.read_csv(trades_file, dtype={"buy_order_id": np.int64, "sell_order_id": np.int64})
+    taker_buys = (trades["side"] == "buy").to_numpy()
+    buys, sells = trades["buy_order_id"].to_numpy(), trades["sell_order_id"].to_numpy()
+    makers = np.where(taker_buys, sells, buys)
+    takers = np.where(taker_buys, buys, sells)
+    return set(makers.tolist()), set(takers.tolist())
+
+
+def load_bitstamp_events(
+    source: Source,
+    orders_file: Path,
+    *,
+    price_scale: float,
+    size_scale: float,
+    has_snapshot: bool,
+    trades_file: Path | None = None,
+) -> EventStream:
+    """Read an ob-analytics order-event file into an :class:`EventStream`.
+
+    ``price_scale`` turns a file price into ticks (100 for a 0.01 tick), ``size_scale`` a file
+    volume into lots (1e8 for BTC given in BTC, 1 when the file already holds satoshis).
+    """
+    path = Path(orders_file)
+    table = _read_table(path)
+    missing = {"id", "timestamp", "price", "volume", "action", "direction"} - set(table.columns)
+    if missing:
+        raise OrderEventFormatError(f"{path}:1: missing columns {sorted(missing)}")
+    ids = _to_units(path, "id", _numeric(path, table, "id"), 1.0)
+    times = _to_units(path, "timestamp", _numeric(path, table, "timestamp"), 1.0) * 1_000_000
+    prices = _to_units(path, "price", _numeric(path, table, "price"), price_scale)
+    sizes = _to_units(path, "volume", _numeric(path, table, "volume"), size_scale)
+    actions = _coded(path, table, "action", _ACTIONS)
+    sides = _coded(path, table, "direction", _SIDES)
+    for name, values in (("price", prices), ("volume", sizes)):
+        bad = np.flatnonzero(values < 0)
+        if bad.size:
+            raise OrderEventFormatError(f"{path}:{bad[0] + 2}: {name} must be non-negative")
+    report = {"rows": len(table), "time_raised": int(np.count_nonzero(np.diff(times) < 0))}
+    times = np.maximum.accumulate(times)
+
+    n_seed = 0
+    if has_snapshot:
+        while n_seed < len(table) and actions[n_seed] == CREATED and times[n_seed] == times[0]:
+            n_seed += 1
+    end = len(table)
+    if has_snapshot:
+        while end > n_seed and actions[end - 1] == DELETED and times[end - 1] == times[-1]:
+            end -= 1
+    report["snapshot_rows"] = n_seed
+    report["dropped_synthetic_deletes"] = len(table) - end
+    makers, takers = read_trade_ids(trades_file) if trades_file is not None else (None, None)
+    seed_book, events = _replay_rows(ids, times, prices, sizes, actions, sides, n_seed, end,
+                                     makers, takers, report)
+    # the book before each event (not each row): replay the events on the seeded book
+    return EventStream(source, events, apply_events(seed_book, events), report)
+
+
+def _remove_stale_crossing(book: OrderBook, side: int, price: int, t: int, rows: list) -> int:
+    """Cancel the opposite orders a non-aggressive new order would cross; return how many."""
+    removed = 0
+    while True:
+        best = book.best_ask if side == BUY else book.best_bid
+        if best is None or side * price < side * best:
+            return removed
+        for order_id, _, qty, _ in book.level_queue(-side, best).tolist():
+            book.cancel(order_id)
+            rows.append((t, CANCEL, -side, best, qty, order_id))
+            removed += 1
+
+
+def _replay_rows(ids, times, prices, sizes, actions, sides, n_seed, end, makers, takers, report):
+    book = OrderBook(1)
+    counts = dict.fromkeys(["unknown_id", "duplicate_created", "zero_volume_created",
+                            "non_positive_price", "size_increase", "already_removed",
+                            "snapshot_crossed", "stale_crossing_removed"], 0)
+    # orders priced at or below 0 ticks (far-away bids rounded down by the file) cannot rest
+    off_grid = set(ids[:end][prices[:end] <= 0].tolist())
+    for i in range(n_seed):
+        if ids[i] in off_grid:
+            counts["non_positive_price"] += 1
+            continue
+        if ids[i] in book or sizes[i] == 0:
+            counts["duplicate_created"] += 1
+            continue
+        if book.limit(int(sides[i]), int(prices[i]), int(sizes[i]), int(ids[i]), ts=int(times[i])):
+            counts["snapshot_crossed"] += 1
+    seed_book = book.copy()
+    seen = set(ids[:n_seed].tolist())
+    rows: list[tuple[int, int, int, int, int, int]] = []
+    order, limit = book.order, book.limit
+    for i in range(n_seed, end):
+        oid, t, side, price, size, action = (int(ids[i]), int(times[i]), int(sides[i]),
+                                             int(prices[i]), int(sizes[i]), int(actions[i]))
+        if oid in off_grid:
+            counts["non_positive_price"] += 1
+            continue
+        if action == CREATED:
+            if oid in book:
+                counts["duplicate_created"] += 1
+                continue
+            if size == 0:
+                counts["zero_volume_created"] += 1
+                continue
+            seen.add(oid)
+            if takers is not None and oid not in takers:
+                counts["stale_crossing_removed"] += _remove_stale_crossing(book, side, price, t,
+                                                                           rows)
+            executed = limit(side, price, size, oid, ts=t)
+            for fill in book.fills.tolist():
+                rows.append((t, EXECUTE, -side, fill[0], fill[1], fill[2]))
+            if executed < size:
+                rows.append((t, NEW, side, price, size - executed, oid))
+        elif oid not in book:
+            counts["already_removed" if oid in seen else "unknown_id"] += 1
+            continue
+        else:
+            # the order's own side and price: a deletion row may carry another price
+            side, price, remaining = order(oid)[:3]
+            traded = (oid in makers) if makers is not None else None
+            if action == CHANGED:
+                if size == remaining:
+                    continue
+                if size > remaining:
+                    counts["size_increase"] += 1
+                    book.cancel(oid)
+                    rows.append((t, CANCEL, side, price, remaining, oid))
+                    limit(side, price, size, oid, ts=t)
+                    rows.append((t, NEW, side, price, size, oid))
+                else:
+                    at_touch = price == (book.best_bid if side == BUY else book.best_ask)
+                    kind = EXECUTE if (traded if traded is not None else at_touch) else PARTIAL_CANCEL
+                    book.reduce(oid, remaining - size)
+                    rows.append((t, kind, side, price, remaining - size, oid))
+            else:
+                kind = EXECUTE if (traded if traded is not None else size == 0) else CANCEL
+                book.cancel(oid)
+                rows.append((t, kind, side, price, remaining, oid))
+    report.update(counts)
+    events = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    structured = np.zeros(len(events), dtype=EVENT_DTYPE)
+    for column, name in enumerate(EVENT_DTYPE.names):
+        structured[name] = events[:, column]
+    return seed_book, structured

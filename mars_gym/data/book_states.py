@@ -1,0 +1,38 @@
+"""Apply schema events to a ``lob_core`` book and record the book before each event."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lob_core import OrderBook
+from mars_gym.data.schema import BOOK_TICKS, CANCEL, NEW, book_rows_from_tick_states
+
+
+class EventReplayError(ValueError):
+    """An event that the book cannot apply (names the event index)."""
+
+
+def apply_events(book: OrderBook, events: np.ndarray) -> np.ndarray:
+    """Apply events (schema semantics: NEW rests, CANCEL removes, PARTIAL_CANCEL and EXECUTE
+    take ``size`` off) to ``book`` in place; return the BOOK_DTYPE row before each event.
+
+    Prices are used as given (the book's tick size must divide them). An event naming an order
+    the book does not hold raises :class:`EventReplayError`.
+    """
+    states = np.empty((len(events), 2 + 2 * BOOK_TICKS), dtype=np.int64)
+    tick_state, limit, cancel, reduce = book.tick_state, book.limit, book.cancel, book.reduce
+    for index, (t, kind, side, price, size, order_id) in enumerate(events.tolist()):
+        states[index] = tick_state(BOOK_TICKS)
+        try:
+            if kind == NEW:
+                if limit(side, price, size, order_id, ts=t):
+                    raise EventReplayError(f"event {index}: NEW order {order_id} crosses the book")
+            elif kind == CANCEL:
+                cancel(order_id)
+            else:
+                reduce(order_id, size)
+        except (KeyError, ValueError) as error:
+            if isinstance(error, EventReplayError):
+                raise
+            raise EventReplayError(f"event {index} ({events[index]}): {error}") from error
+    return book_rows_from_tick_states(states)
