@@ -14,6 +14,16 @@ from mars_gym.data.sources import SOURCES, load_source
 from mars_gym.data.splits import SPLIT_FRACTIONS, split_by_time
 
 __all__ = [
-    "BOOK_DTYPE", "EVENT_DTYPE", "NEW", "CANCEL", "PARTIAL_CANCEL", "EXECUTE", "EventStream",
-    "Source", "SOURCES", "load_source", "SPLIT_FRACTIONS", "split_by_time",
+    "BOOK_DTYPE",
+    "CANCEL",
+    "EVENT_DTYPE",
+    "EXECUTE",
+    "NEW",
+    "PARTIAL_CANCEL",
+    "SOURCES",
+    "SPLIT_FRACTIONS",
+    "EventStream",
+    "Source",
+    "load_source",
+    "split_by_time",
 ]
