@@ -60,12 +60,15 @@ class EventStream:
     """Events of one source with the book state before each of them.
 
     ``report`` counts what the loader skipped or could not reconcile (never silently dropped).
+    ``open_mid`` is the session's first mid price in ticks (kept when the stream is sliced, so
+    a later window still measures its price change since the open).
     """
 
     source: Source
     events: np.ndarray  # EVENT_DTYPE
     book: np.ndarray    # BOOK_DTYPE, row i = book before event i
     report: dict[str, int] = field(default_factory=dict)
+    open_mid: float | None = None
 
     def __post_init__(self) -> None:
         if self.events.dtype != EVENT_DTYPE or self.book.dtype != BOOK_DTYPE:
@@ -73,6 +76,9 @@ class EventStream:
         if len(self.events) != len(self.book):
             raise ValueError(
                 f"{len(self.events)} events but {len(self.book)} book rows: one row per event")
+        if self.open_mid is None:
+            valid = self.mid[np.isfinite(self.mid)]
+            self.open_mid = float(valid[0]) if valid.size else None
 
     def __len__(self) -> int:
         return len(self.events)
@@ -80,7 +86,8 @@ class EventStream:
     def __getitem__(self, index: slice) -> EventStream:
         if not isinstance(index, slice):
             raise TypeError("an EventStream is sliced by time order only: use a slice")
-        return EventStream(self.source, self.events[index], self.book[index], dict(self.report))
+        return EventStream(self.source, self.events[index], self.book[index], dict(self.report),
+                           self.open_mid)
 
     @property
     def mid(self) -> np.ndarray:

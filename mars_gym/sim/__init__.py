@@ -1,0 +1,1 @@
+"""Event-driven market simulation: background flows and order routing onto lob_core."""

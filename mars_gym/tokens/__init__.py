@@ -1,0 +1,31 @@
+"""Order tokens (MarS single-order scheme) and their conditioning features."""
+
+from mars_gym.tokens.bins import QuantileBins
+from mars_gym.tokens.order_tokenizer import (
+    VOCAB_SIZE,
+    Conditions,
+    DecodedOrders,
+    OrderTokenizer,
+    TokenizedStream,
+    TokenizerFileError,
+    compose,
+    decompose,
+)
+from mars_gym.tokens.orders import BUY, CANCEL_ORDER, ORDER_DTYPE, SELL, events_to_orders
+
+__all__ = [
+    "BUY",
+    "CANCEL_ORDER",
+    "ORDER_DTYPE",
+    "SELL",
+    "VOCAB_SIZE",
+    "Conditions",
+    "DecodedOrders",
+    "OrderTokenizer",
+    "QuantileBins",
+    "TokenizedStream",
+    "TokenizerFileError",
+    "compose",
+    "decompose",
+    "events_to_orders",
+]

@@ -1,0 +1,109 @@
+"""Equal-frequency (quantile) bins with heavy values isolated, and sampling inside a bin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_REPRESENTATIVES = 64  # values kept per bin for decoding
+
+
+@dataclass(frozen=True)
+class QuantileBins:
+    """Bins over a numeric feature, fitted on training values.
+
+    ``lower[k]`` is the smallest training value of bin k; a value goes to the last bin whose
+    lower edge is <= it (values below the first edge go to bin 0). ``values[k]`` and
+    ``weights[k]`` describe the training values seen in bin k (exact values with their
+    frequencies when there are few, otherwise equally weighted quantiles), used to decode a
+    bin back to a concrete value.
+    """
+
+    lower: np.ndarray
+    values: tuple[np.ndarray, ...]
+    weights: tuple[np.ndarray, ...]
+
+    @property
+    def n_bins(self) -> int:
+        return len(self.lower)
+
+    @classmethod
+    def fit(cls, samples: np.ndarray, n_bins: int) -> QuantileBins:
+        """Fit at most ``n_bins`` bins: a value holding at least 1/n_bins of the mass gets a bin
+        of its own; the rest is cut into bins of about equal mass."""
+        samples = np.asarray(samples, dtype=np.float64)
+        if samples.size == 0:
+            raise ValueError("cannot fit bins on an empty sample")
+        if n_bins < 1:
+            raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+        unique, counts = np.unique(samples, return_counts=True)
+        heavy = counts >= samples.size / n_bins
+        groups: list[list[int]] = []
+        current: list[int] = []
+        current_mass = 0
+        remaining_mass = samples.size
+        for k in range(len(unique)):
+            bins_left = n_bins - len(groups)
+            if heavy[k] and current and bins_left > 1:
+                groups.append(current)  # close the light run before a heavy value
+                remaining_mass -= current_mass
+                current, current_mass = [], 0
+                bins_left -= 1
+            current.append(k)
+            current_mass += counts[k]
+            target = remaining_mass / max(bins_left, 1)
+            next_heavy = k + 1 < len(unique) and heavy[k + 1]
+            if bins_left > 1 and (heavy[k] or current_mass >= target or next_heavy):
+                groups.append(current)
+                remaining_mass -= current_mass
+                current, current_mass = [], 0
+        if current:
+            groups.append(current)
+        lower = np.array([unique[g[0]] for g in groups])
+        values, weights = [], []
+        for group in groups:
+            v, c = unique[group], counts[group].astype(np.float64)
+            if len(v) > MAX_REPRESENTATIVES:
+                in_bin = samples[(samples >= v[0]) & (samples <= v[-1])]
+                v = np.quantile(in_bin, np.linspace(0, 1, MAX_REPRESENTATIVES))
+                c = np.ones(MAX_REPRESENTATIVES)
+            values.append(v)
+            weights.append(c / c.sum())
+        return cls(lower, tuple(values), tuple(weights))
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Bin index of each value."""
+        index = np.searchsorted(self.lower, np.asarray(x, dtype=np.float64), side="right") - 1
+        return np.clip(index, 0, self.n_bins - 1).astype(np.int64)
+
+    def sample(self, bins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A training value drawn from each bin, frequency-weighted."""
+        bins = np.asarray(bins, dtype=np.int64)
+        out = np.empty(bins.shape, dtype=np.float64)
+        for k in np.unique(bins):
+            where = bins == k
+            out[where] = rng.choice(self.values[k], size=int(where.sum()), p=self.weights[k])
+        return out
+
+    def integer_range(self, bins: np.ndarray, shift, scale) -> tuple[np.ndarray, np.ndarray]:
+        """Smallest and largest integer ``x`` with ``(x - shift) / scale`` in each bin (the
+        first exceeds the second when the bin holds no such integer)."""
+        bins = np.asarray(bins, dtype=np.int64)
+        upper = np.append(self.lower[1:], np.inf)[bins]
+        lowest = np.ceil(self.lower[bins] * scale + shift - 1e-9)
+        highest = np.where(np.isfinite(upper), np.ceil(upper * scale + shift - 1e-9) - 1, np.inf)
+        return lowest, highest
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        lengths = np.array([len(v) for v in self.values])
+        return {f"{prefix}.lower": self.lower, f"{prefix}.lengths": lengths,
+                f"{prefix}.values": np.concatenate(self.values),
+                f"{prefix}.weights": np.concatenate(self.weights)}
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix: str) -> QuantileBins:
+        splits = np.cumsum(arrays[f"{prefix}.lengths"])[:-1]
+        return cls(np.asarray(arrays[f"{prefix}.lower"]),
+                   tuple(np.split(arrays[f"{prefix}.values"], splits)),
+                   tuple(np.split(arrays[f"{prefix}.weights"], splits)))

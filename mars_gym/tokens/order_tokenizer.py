@@ -1,0 +1,270 @@
+"""The MarS single-order token scheme, its conditioning features, and one versioned file.
+
+Token id = ``((kind * 32 + price_bin) * 32 + volume_bin) * 16 + interval_bin`` with kind in
+{buy, sell, cancel}: 3 x 32 x 32 x 16 = 49 152 ids.
+
+* price bin: the order's price minus the mid of the book it saw, in ticks (half ticks occur
+  when the spread is odd), quantile bins fitted per kind;
+* volume bin: the size divided by the source's volume scale (the median size of its training
+  orders, so shares and satoshis share bins), quantile bins fitted per kind;
+* interval bin: nanoseconds since the previous order of the stream, quantile bins.
+
+All bins are fitted on training data only; a value holding at least 1/num_bins of the mass gets
+its own bin. Decoding draws a concrete value inside each bin from the training values seen there.
+
+Conditioning features of each position (summed into the model's embedding):
+
+* ``book``: log(1 + lots / volume scale) at the bid and 4 ticks behind it, then the ask and 4
+  ticks behind it (the book the order saw), float32 (n, 10);
+* ``time_of_day``: 5-second bucket of the time of day, 0..17279;
+* ``change``: price change of the mid since the session open in basis points, clipped to
+  +-200 and shifted to 0..400;
+* ``source``: the source id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mars_gym.data.schema import EventStream
+from mars_gym.tokens.bins import QuantileBins
+from mars_gym.tokens.orders import BUY, CANCEL_ORDER, SELL, events_to_orders
+
+N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS = 3, 32, 32, 16
+VOCAB_SIZE = N_KINDS * N_PRICE_BINS * N_VOLUME_BINS * N_INTERVAL_BINS
+TIME_OF_DAY_BUCKET_S = 5
+N_TIME_OF_DAY = 86_400 // TIME_OF_DAY_BUCKET_S
+CHANGE_CLIP_BPS = 200
+N_CHANGE = 2 * CHANGE_CLIP_BPS + 1
+BOOK_FEATURES = 10
+FORMAT_VERSION = 1
+FORMAT_NAME = "mars_gym.order_tokenizer"
+
+
+class TokenizerFileError(ValueError):
+    """A tokenizer file that is missing, corrupt or of another version."""
+
+
+def compose(kind, price_bin, volume_bin, interval_bin) -> np.ndarray:
+    """Token ids from their four parts."""
+    return ((np.asarray(kind) * N_PRICE_BINS + price_bin) * N_VOLUME_BINS
+            + volume_bin) * N_INTERVAL_BINS + interval_bin
+
+
+def decompose(ids) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(kind, price_bin, volume_bin, interval_bin)`` of token ids."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= VOCAB_SIZE):
+        raise ValueError(f"token ids must be in [0, {VOCAB_SIZE}), got {ids.min()}..{ids.max()}")
+    interval = ids % N_INTERVAL_BINS
+    volume = ids // N_INTERVAL_BINS % N_VOLUME_BINS
+    price = ids // (N_INTERVAL_BINS * N_VOLUME_BINS) % N_PRICE_BINS
+    kind = ids // (N_INTERVAL_BINS * N_VOLUME_BINS * N_PRICE_BINS)
+    return kind, price, volume, interval
+
+
+@dataclass
+class Conditions:
+    """Per-position conditioning inputs (see the module docstring)."""
+
+    book: np.ndarray         # float32 (n, 10)
+    time_of_day: np.ndarray  # int64 (n,)
+    change: np.ndarray       # int64 (n,)
+    source: np.ndarray       # int64 (n,)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index) -> Conditions:
+        return Conditions(self.book[index], self.time_of_day[index], self.change[index],
+                          self.source[index])
+
+
+@dataclass
+class TokenizedStream:
+    ids: np.ndarray          # int64 token ids
+    conditions: Conditions
+    orders: np.ndarray       # ORDER_DTYPE, the orders the ids encode
+
+
+@dataclass
+class DecodedOrders:
+    kind: np.ndarray         # BUY / SELL / CANCEL_ORDER
+    side: np.ndarray         # +1 / -1 (a cancel's side: below the mid = bid side)
+    price: np.ndarray        # ticks
+    size: np.ndarray         # lots (>= 1)
+    interval_ns: np.ndarray  # time since the previous order
+
+
+def _mids(stream: EventStream, events: np.ndarray) -> np.ndarray:
+    """Mid (ticks) of the book each order saw; a one-sided book takes the last valid mid."""
+    mid = stream.mid[events]
+    valid = np.isfinite(mid)
+    if not valid.any():
+        return np.full(len(events), stream.open_mid or 0.0)
+    last = np.maximum.accumulate(np.where(valid, np.arange(len(mid)), 0))
+    first = np.flatnonzero(valid)[0]
+    mid = mid[last]
+    mid[:first] = mid[first]
+    return mid
+
+
+class OrderTokenizer:
+    """Fitted bin converters of the MarS order-token scheme (one file, versioned)."""
+
+    def __init__(self, price_bins: dict[int, QuantileBins], volume_bins: dict[int, QuantileBins],
+                 interval_bins: QuantileBins, volume_scale: dict[int, float]) -> None:
+        self.price_bins = price_bins
+        self.volume_bins = volume_bins
+        self.interval_bins = interval_bins
+        self.volume_scale = volume_scale  # source id -> lots
+
+    # -- fitting ---------------------------------------------------------------------------
+    @classmethod
+    def fit(cls, streams: list[EventStream]) -> OrderTokenizer:
+        """Fit every bin on training streams (pass training splits only)."""
+        if not streams:
+            raise ValueError("fit needs at least one training stream")
+        per_stream = [(s, events_to_orders(s)) for s in streams]
+        volume_scale: dict[int, float] = {}
+        for stream, orders in per_stream:
+            sizes = orders["size"][orders["kind"] != CANCEL_ORDER]
+            if sizes.size == 0:
+                raise ValueError(f"training stream of {stream.source.name} has no buy/sell orders")
+            volume_scale[stream.source.source_id] = float(np.median(sizes))
+        offsets, volumes, kinds, intervals = [], [], [], []
+        for stream, orders in per_stream:
+            offsets.append(orders["price"] - _mids(stream, orders["event"]))
+            volumes.append(orders["size"] / volume_scale[stream.source.source_id])
+            kinds.append(orders["kind"])
+            intervals.append(np.diff(orders["time_ns"], prepend=orders["time_ns"][:1]))
+        offset, volume, kind = (np.concatenate(x) for x in (offsets, volumes, kinds))
+        price_bins = {k: QuantileBins.fit(offset[kind == k], N_PRICE_BINS) for k in range(N_KINDS)}
+        volume_bins = {k: QuantileBins.fit(volume[kind == k], N_VOLUME_BINS)
+                       for k in range(N_KINDS)}
+        interval_bins = QuantileBins.fit(np.concatenate(intervals), N_INTERVAL_BINS)
+        return cls(price_bins, volume_bins, interval_bins, volume_scale)
+
+    # -- encoding --------------------------------------------------------------------------
+    def encode(self, stream: EventStream) -> TokenizedStream:
+        """Token ids and conditioning features of a stream's orders."""
+        source = stream.source.source_id
+        if source not in self.volume_scale:
+            raise KeyError(f"source {stream.source.name} (id {source}) was not in the "
+                           f"tokenizer's training data; known ids: {sorted(self.volume_scale)}")
+        orders = events_to_orders(stream)
+        kind = orders["kind"]
+        offset = orders["price"] - _mids(stream, orders["event"])
+        volume = orders["size"] / self.volume_scale[source]
+        interval = np.diff(orders["time_ns"], prepend=orders["time_ns"][:1])
+        price_bin = np.zeros(len(orders), dtype=np.int64)
+        volume_bin = np.zeros(len(orders), dtype=np.int64)
+        for k in range(N_KINDS):
+            mask = kind == k
+            price_bin[mask] = self.price_bins[k].transform(offset[mask])
+            volume_bin[mask] = self.volume_bins[k].transform(volume[mask])
+        ids = compose(kind, price_bin, volume_bin, self.interval_bins.transform(interval))
+        return TokenizedStream(ids, self.conditions(stream, orders["event"]), orders)
+
+    def conditions(self, stream: EventStream, events: np.ndarray) -> Conditions:
+        """Conditioning features of positions whose books are ``stream.book[events]``."""
+        source = stream.source.source_id
+        book = stream.book[events]
+        lots = np.concatenate([book["bid_qty"], book["ask_qty"]], axis=1)
+        features = np.log1p(lots / self.volume_scale[source]).astype(np.float32)
+        seconds = stream.events["time_ns"][events] // 1_000_000_000 % 86_400
+        mid = _mids(stream, events)
+        open_mid = stream.open_mid or (mid[0] if len(mid) else 1.0)
+        change_bps = np.clip(np.rint((mid / open_mid - 1) * 1e4), -CHANGE_CLIP_BPS,
+                             CHANGE_CLIP_BPS)
+        return Conditions(features, (seconds // TIME_OF_DAY_BUCKET_S).astype(np.int64),
+                          change_bps.astype(np.int64) + CHANGE_CLIP_BPS,
+                          np.full(len(events), source, dtype=np.int64))
+
+    # -- decoding --------------------------------------------------------------------------
+    def decode(self, ids, mid, source: int, rng: np.random.Generator) -> DecodedOrders:
+        """Concrete orders for token ids, relative to the mid (ticks) each one sees.
+
+        Buy prices round down and sell prices up to whole ticks (the passive side), then are
+        kept inside their bin when it holds a whole tick for this mid; sizes likewise. A cancel
+        belongs to the bid side when its price is below the mid, else to the ask side.
+        """
+        kind, price_bin, volume_bin, interval_bin = decompose(ids)
+        mid = np.broadcast_to(np.asarray(mid, dtype=np.float64), kind.shape)
+        scale = self.volume_scale[source]
+        price = np.zeros(kind.shape)
+        size = np.zeros(kind.shape)
+        for k in range(N_KINDS):
+            mask = kind == k
+            if not mask.any():
+                continue
+            bins = self.price_bins[k]
+            raw = mid[mask] + bins.sample(price_bin[mask], rng)
+            rounded = np.floor(raw) if k == BUY else np.ceil(raw) if k == SELL else np.rint(raw)
+            # whole ticks can leave a bin (a half-tick offset on a whole-tick mid): keep them in it
+            lowest, highest = bins.integer_range(price_bin[mask], mid[mask], 1.0)
+            price[mask] = np.where(lowest <= highest, np.clip(rounded, lowest, highest), rounded)
+            bins = self.volume_bins[k]
+            rounded = np.rint(bins.sample(volume_bin[mask], rng) * scale)
+            lowest, highest = bins.integer_range(volume_bin[mask], 0.0, scale)
+            size[mask] = np.where(lowest <= highest, np.clip(rounded, lowest, highest), rounded)
+        side = np.where(kind == BUY, 1, np.where(kind == SELL, -1, np.where(price < mid, 1, -1)))
+        interval = self.interval_bins.sample(interval_bin, rng)
+        return DecodedOrders(kind, side.astype(np.int64), np.maximum(price, 1).astype(np.int64),
+                             np.maximum(size, 1).astype(np.int64),
+                             np.rint(interval).astype(np.int64))
+
+    # -- persistence -----------------------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        """All fitted arrays, with a JSON header naming the format and version."""
+        arrays: dict[str, np.ndarray] = {}
+        for k in range(N_KINDS):
+            arrays.update(self.price_bins[k].to_arrays(f"price{k}"))
+            arrays.update(self.volume_bins[k].to_arrays(f"volume{k}"))
+        arrays.update(self.interval_bins.to_arrays("interval"))
+        header = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+                  "volume_scale": {str(k): v for k, v in self.volume_scale.items()},
+                  "scheme": [N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS]}
+        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        return arrays
+
+    @classmethod
+    def from_state(cls, arrays, origin: str = "<state>") -> OrderTokenizer:
+        try:
+            header = json.loads(bytes(np.asarray(arrays["header"], dtype=np.uint8)).decode())
+        except (KeyError, ValueError) as error:
+            raise TokenizerFileError(f"{origin}: no readable tokenizer header ({error})") from None
+        if header.get("format") != FORMAT_NAME:
+            raise TokenizerFileError(f"{origin}: not an order tokenizer (format {header.get('format')!r})")
+        if header.get("version") != FORMAT_VERSION:
+            raise TokenizerFileError(f"{origin}: tokenizer format version {header.get('version')}, "
+                                     f"this code reads version {FORMAT_VERSION}")
+        try:
+            price = {k: QuantileBins.from_arrays(arrays, f"price{k}") for k in range(N_KINDS)}
+            volume = {k: QuantileBins.from_arrays(arrays, f"volume{k}") for k in range(N_KINDS)}
+            interval = QuantileBins.from_arrays(arrays, "interval")
+        except KeyError as error:
+            raise TokenizerFileError(f"{origin}: missing array {error}") from None
+        return cls(price, volume, interval,
+                   {int(k): float(v) for k, v in header["volume_scale"].items()})
+
+    def save(self, path: Path | str) -> None:
+        """Write the tokenizer as one ``.npz`` file."""
+        np.savez(Path(path), **self.state())
+
+    @classmethod
+    def load(cls, path: Path | str) -> OrderTokenizer:
+        path = Path(path)
+        if not path.is_file():
+            raise TokenizerFileError(f"tokenizer file not found: {path}")
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                return cls.from_state({key: arrays[key] for key in arrays.files}, str(path))
+        except (OSError, ValueError) as error:
+            if isinstance(error, TokenizerFileError):
+                raise
+            raise TokenizerFileError(f"{path}: not a readable tokenizer file ({error})") from None

@@ -1,0 +1,67 @@
+"""Event streams into the orders that MarS tokenizes: buy, sell or cancel, one per token.
+
+* A ``NEW`` event is a limit order of its side at its price.
+* A run of ``EXECUTE`` events at one time against one resting side is the work of one
+  aggressor of the other side: a marketable order for the total executed size at the price it
+  reached (the last execution price). A ``NEW`` of the aggressor's side right after it, at the
+  same time and at a price at least as aggressive as the last fill, is the rest of that order
+  resting: it joins it (size added, price = its limit).
+* ``CANCEL`` and ``PARTIAL_CANCEL`` are cancel orders at their price for the size removed.
+
+Each order keeps the index of its first event, whose book row is the book the order saw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mars_gym.data.schema import EXECUTE, NEW, EventStream
+
+BUY, SELL, CANCEL_ORDER = 0, 1, 2
+ORDER_KIND_NAMES = {BUY: "buy", SELL: "sell", CANCEL_ORDER: "cancel"}
+
+ORDER_DTYPE = np.dtype(
+    [
+        ("time_ns", "<i8"),
+        ("kind", "<i8"),    # BUY / SELL / CANCEL_ORDER
+        ("side", "<i8"),    # +1 / -1: the side of the book the order belongs to
+        ("price", "<i8"),   # ticks
+        ("size", "<i8"),    # lots
+        ("event", "<i8"),   # index of its first event (its book = stream.book[event])
+    ]
+)
+
+
+def events_to_orders(stream: EventStream) -> np.ndarray:
+    """The orders behind a stream of events (see the module docstring)."""
+    times, kinds = stream.events["time_ns"], stream.events["type"]
+    sides, prices, sizes = stream.events["side"], stream.events["price"], stream.events["size"]
+    out = []
+    i, n = 0, len(times)
+    while i < n:
+        if kinds[i] == EXECUTE:
+            resting, start, total = sides[i], i, 0
+            while i < n and kinds[i] == EXECUTE and times[i] == times[start] and sides[i] == resting:
+                total += sizes[i]
+                i += 1
+            price = prices[i - 1]
+            if (i < n and kinds[i] == NEW and times[i] == times[start] and sides[i] == -resting
+                    and -resting * (prices[i] - price) >= 0):
+                total += sizes[i]
+                price = prices[i]
+                i += 1
+            aggressor = -resting
+            out.append((times[start], BUY if aggressor > 0 else SELL, aggressor, price, total,
+                        start))
+            continue
+        if kinds[i] == NEW:
+            out.append((times[i], BUY if sides[i] > 0 else SELL, sides[i], prices[i], sizes[i], i))
+        else:
+            out.append((times[i], CANCEL_ORDER, sides[i], prices[i], sizes[i], i))
+        i += 1
+    orders = np.zeros(len(out), dtype=ORDER_DTYPE)
+    if out:
+        table = np.array(out, dtype=np.int64)
+        for column, name in enumerate(ORDER_DTYPE.names):
+            orders[name] = table[:, column]
+    return orders
