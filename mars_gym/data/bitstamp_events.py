@@ -37,16 +37,8 @@ import numpy as np
 import pandas as pd
 
 from lob_core import BUY, SELL, OrderBook
-from mars_gym.data.book_states import apply_events
-from mars_gym.data.schema import (
-    CANCEL,
-    EVENT_DTYPE,
-    EXECUTE,
-    NEW,
-    PARTIAL_CANCEL,
-    EventStream,
-    Source,
-)
+from mars_gym.data.recording import RecordingBook
+from mars_gym.data.schema import EventStream, Source
 
 CREATED, CHANGED, DELETED = 0, 1, 2
 _ACTIONS = {"created": CREATED, "changed": CHANGED, "deleted": DELETED}
@@ -149,26 +141,25 @@ def load_bitstamp_events(
     report["snapshot_rows"] = n_seed
     report["dropped_synthetic_deletes"] = len(table) - end
     makers, takers = read_trade_ids(trades_file) if trades_file is not None else (None, None)
-    seed_book, events = _replay_rows(ids, times, prices, sizes, actions, sides, n_seed, end,
-                                     makers, takers, report)
-    # the book before each event (not each row): replay the events on the seeded book
-    return EventStream(source, events, apply_events(seed_book, events), report)
+    recording = _replay_rows(ids, times, prices, sizes, actions, sides, n_seed, end, makers,
+                             takers, report)
+    return recording.stream(source, report)
 
 
-def _remove_stale_crossing(book: OrderBook, side: int, price: int, t: int, rows: list) -> int:
+def _remove_stale_crossing(rec: RecordingBook, side: int, price: int, t: int) -> int:
     """Cancel the opposite orders a non-aggressive new order would cross; return how many."""
     removed = 0
     while True:
-        best = book.best_ask if side == BUY else book.best_bid
+        best = rec.book.best_ask if side == BUY else rec.book.best_bid
         if best is None or side * price < side * best:
             return removed
-        for order_id, _, qty, _ in book.level_queue(-side, best).tolist():
-            book.cancel(order_id)
-            rows.append((t, CANCEL, -side, best, qty, order_id))
+        for order_id in rec.book.level_queue(-side, best)["order_id"].tolist():
+            rec.cancel(order_id, t)
             removed += 1
 
 
-def _replay_rows(ids, times, prices, sizes, actions, sides, n_seed, end, makers, takers, report):
+def _replay_rows(ids, times, prices, sizes, actions, sides, n_seed, end, makers, takers,
+                 report) -> RecordingBook:
     book = OrderBook(1)
     counts = dict.fromkeys(["unknown_id", "duplicate_created", "zero_volume_created",
                             "non_positive_price", "size_increase", "already_removed",
@@ -184,60 +175,41 @@ def _replay_rows(ids, times, prices, sizes, actions, sides, n_seed, end, makers,
             continue
         if book.limit(int(sides[i]), int(prices[i]), int(sizes[i]), int(ids[i]), ts=int(times[i])):
             counts["snapshot_crossed"] += 1
-    seed_book = book.copy()
+    rec = RecordingBook(book)
     seen = set(ids[:n_seed].tolist())
-    rows: list[tuple[int, int, int, int, int, int]] = []
-    order, limit = book.order, book.limit
     for i in range(n_seed, end):
         oid, t, side, price, size, action = (int(ids[i]), int(times[i]), int(sides[i]),
                                              int(prices[i]), int(sizes[i]), int(actions[i]))
         if oid in off_grid:
             counts["non_positive_price"] += 1
-            continue
-        if action == CREATED:
+        elif action == CREATED:
             if oid in book:
                 counts["duplicate_created"] += 1
-                continue
-            if size == 0:
+            elif size == 0:
                 counts["zero_volume_created"] += 1
-                continue
-            seen.add(oid)
-            if takers is not None and oid not in takers:
-                counts["stale_crossing_removed"] += _remove_stale_crossing(book, side, price, t,
-                                                                           rows)
-            executed = limit(side, price, size, oid, ts=t)
-            for fill in book.fills.tolist():
-                rows.append((t, EXECUTE, -side, fill[0], fill[1], fill[2]))
-            if executed < size:
-                rows.append((t, NEW, side, price, size - executed, oid))
+            else:
+                seen.add(oid)
+                if takers is not None and oid not in takers:
+                    counts["stale_crossing_removed"] += _remove_stale_crossing(rec, side, price, t)
+                rec.limit(side, price, size, oid, t)
         elif oid not in book:
             counts["already_removed" if oid in seen else "unknown_id"] += 1
-            continue
         else:
             # the order's own side and price: a deletion row may carry another price
-            side, price, remaining = order(oid)[:3]
+            side, price, remaining = book.order(oid)[:3]
             traded = (oid in makers) if makers is not None else None
-            if action == CHANGED:
-                if size == remaining:
-                    continue
-                if size > remaining:
-                    counts["size_increase"] += 1
-                    book.cancel(oid)
-                    rows.append((t, CANCEL, side, price, remaining, oid))
-                    limit(side, price, size, oid, ts=t)
-                    rows.append((t, NEW, side, price, size, oid))
+            if action == CHANGED and size > remaining:
+                counts["size_increase"] += 1
+                rec.cancel(oid, t)
+                rec.limit(side, price, size, oid, t)
+            elif action == CHANGED and size < remaining:
+                at_touch = price == (book.best_bid if side == BUY else book.best_ask)
+                rec.reduce(oid, remaining - size, t,
+                           executed=traded if traded is not None else at_touch)
+            elif action == DELETED:
+                if traded if traded is not None else size == 0:
+                    rec.reduce(oid, remaining, t, executed=True)
                 else:
-                    at_touch = price == (book.best_bid if side == BUY else book.best_ask)
-                    kind = EXECUTE if (traded if traded is not None else at_touch) else PARTIAL_CANCEL
-                    book.reduce(oid, remaining - size)
-                    rows.append((t, kind, side, price, remaining - size, oid))
-            else:
-                kind = EXECUTE if (traded if traded is not None else size == 0) else CANCEL
-                book.cancel(oid)
-                rows.append((t, kind, side, price, remaining, oid))
+                    rec.cancel(oid, t)
     report.update(counts)
-    events = np.array(rows, dtype=np.int64).reshape(-1, 6)
-    structured = np.zeros(len(events), dtype=EVENT_DTYPE)
-    for column, name in enumerate(EVENT_DTYPE.names):
-        structured[name] = events[:, column]
-    return seed_book, structured
+    return rec
