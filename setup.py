@@ -16,13 +16,13 @@ COMPILER_DIRECTIVES = {
 
 extensions = [
     Extension(
-        f"lob_core.{name}",
-        [f"lob_core/{name}.pyx"],
+        module,
+        [module.replace(".", "/") + ".pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
     )
-    for name in ("_book", "_replay")
+    for module in ("lob_core._book", "lob_core._replay", "mars_gym.sim.flows._hawkes")
 ]
 
 setup(
@@ -36,7 +36,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["lob_core", "lob_core.*", "mars_gym", "mars_gym.*", "agents", "agents.*"]),
-    package_data={"lob_core": ["*.pxd", "*.pyx"]},
+    package_data={"lob_core": ["*.pxd", "*.pyx"], "mars_gym.sim.flows": ["*.pyx"]},
     ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
     install_requires=["numpy>=1.26", "pandas>=2.0", "scipy>=1.11", "matplotlib>=3.7", "tqdm>=4.60"],
     extras_require={

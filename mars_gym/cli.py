@@ -8,6 +8,9 @@ import sys
 
 COMMANDS = {
     "replay": ("lob_core.replay", "replay a LOBSTER message file through lob_core and score it"),
+    "realism": ("mars_gym.apps.realism", "score a generated LOBSTER stream against a real one"),
+    "baseline-flow": ("mars_gym.apps.baseline_flows",
+                      "write a noise or Hawkes flow window as LOBSTER files"),
 }
 
 

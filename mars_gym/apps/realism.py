@@ -1,0 +1,119 @@
+"""``mars-gym realism REAL GENERATED``: score a generated stream against a real one.
+
+Both arguments are LOBSTER message files; each one's orderbook file is found by replacing
+``message`` with ``orderbook`` in its name (or given with ``--real-orderbook`` /
+``--generated-orderbook``). Prints a table of the realism scores and the stylized facts of both,
+writes a PNG of the distributions (``--png``), and ``--json`` prints everything as one object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from lob_core.lobster import read_messages, read_orderbook
+from mars_gym.metrics.realism import (
+    DEFAULT_TICK,
+    LobsterStream,
+    compare,
+    features,
+    stylized_facts,
+    summary,
+)
+
+
+def read_stream(message_file: Path, orderbook_file: Path | None = None,
+                tick: int = DEFAULT_TICK) -> LobsterStream:
+    """A LOBSTER pair as a :class:`LobsterStream` (orderbook file found by name if omitted)."""
+    message_file = Path(message_file)
+    if orderbook_file is None:
+        name = message_file.name
+        if "message" not in name:
+            raise ValueError(f"cannot find the orderbook file of {message_file}: "
+                             "pass it explicitly")
+        orderbook_file = message_file.with_name(name.replace("message", "orderbook"))
+    return LobsterStream(read_messages(message_file), read_orderbook(orderbook_file), tick)
+
+
+def report(real: LobsterStream, generated: LobsterStream) -> dict:
+    table = compare(real, generated)
+    return {"scores": table, "summary": summary(table),
+            "stylized_facts": {"real": stylized_facts(real),
+                               "generated": stylized_facts(generated)}}
+
+
+def format_table(result: dict) -> str:
+    lines = [f"{'feature':18s} {'L1':>7s} {'W1/std':>8s} {'n real':>8s} {'n gen':>8s}"]
+    for name, row in result["scores"].items():
+        lines.append(f"{name:18s} {row['l1']:7.3f} {row['wasserstein_norm']:8.3f} "
+                     f"{row['n_real']:8d} {row['n_generated']:8d}")
+    s = result["summary"]
+    lines.append(f"{'mean':18s} {s['mean_l1']:7.3f} {s['mean_wasserstein_norm']:8.3f}")
+    lines.append("")
+    lines.append(f"{'stylized fact':26s} {'real':>8s} {'generated':>10s}")
+    real, generated = result["stylized_facts"]["real"], result["stylized_facts"]["generated"]
+    for name in real:
+        lines.append(f"{name:26s} {real[name]:8.3f} {generated[name]:10.3f}")
+    return "\n".join(lines)
+
+
+def plot_distributions(real: LobsterStream, generated: LobsterStream, path: Path,
+                       labels: tuple[str, str] = ("real", "generated")) -> Path:
+    """One panel per feature: the two distributions as density histograms."""
+    real_features, generated_features = features(real), features(generated)
+    names = list(real_features)
+    columns = 4
+    rows = (len(names) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows))
+    for axis, name in zip(axes.flat, names):
+        r, g = real_features[name], generated_features[name]
+        both = np.r_[r, g]
+        if both.size:
+            low, high = np.quantile(both, [0.01, 0.99])
+            edges = np.linspace(low, high if high > low else low + 1, 40)
+            axis.hist(np.clip(r, edges[0], edges[-1]), edges, density=True, alpha=0.5,
+                      label=labels[0])
+            axis.hist(np.clip(g, edges[0], edges[-1]), edges, density=True, alpha=0.5,
+                      label=labels[1])
+        axis.set_title(name)
+    for axis in list(axes.flat)[len(names):]:
+        axis.set_visible(False)
+    axes.flat[0].legend()
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mars-gym realism", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("real", type=Path, help="real LOBSTER message file")
+    parser.add_argument("generated", type=Path, help="generated LOBSTER message file")
+    parser.add_argument("--real-orderbook", type=Path)
+    parser.add_argument("--generated-orderbook", type=Path)
+    parser.add_argument("--tick", type=int, default=DEFAULT_TICK,
+                        help="price tick in file units (default 100 = one cent)")
+    parser.add_argument("--png", type=Path, default=Path("realism.png"))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    real = read_stream(args.real, args.real_orderbook, args.tick)
+    generated = read_stream(args.generated, args.generated_orderbook, args.tick)
+    result = report(real, generated)
+    result["png"] = str(plot_distributions(real, generated, args.png))
+    print(json.dumps(result) if args.json else format_table(result) + f"\n\nplot: {args.png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

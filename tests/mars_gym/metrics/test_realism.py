@@ -1,0 +1,94 @@
+import json
+
+import numpy as np
+import pytest
+
+from lob_core.lobster import read_messages, read_orderbook
+from mars_gym.apps.baseline_flows import generate_window
+from mars_gym.apps.realism import main as realism_main
+from mars_gym.apps.realism import plot_distributions
+from mars_gym.data.lobster_export import write_lobster
+from mars_gym.metrics.realism import (
+    LobsterStream,
+    compare,
+    features,
+    l1_distance,
+    stylized_facts,
+    summary,
+)
+
+AMZN = "AMZN_2012-06-21_34200000_57600000_{}_1.csv"
+NOON = (34_200 + 57_600) // 2 * 10**9
+
+
+@pytest.fixture(scope="module")
+def amzn(lobster_dir):
+    return LobsterStream(read_messages(lobster_dir / AMZN.format("message")),
+                         read_orderbook(lobster_dir / AMZN.format("orderbook")))
+
+
+@pytest.fixture(scope="module")
+def noise_afternoon(lobster_dir):
+    return generate_window("noise", "AMZN", NOON, 3 * 3600 * 10**9, level=1, seed=0,
+                           data_dir=lobster_dir)
+
+
+def test_l1_distance_bounds():
+    x = np.random.default_rng(0).normal(size=5_000)
+    assert l1_distance(x, x) == 0
+    assert l1_distance(x, x + 100) > 1.9  # disjoint: 2 less the real mass in the open top bin
+
+
+def test_features_have_their_units(amzn):
+    f = features(amzn)
+    assert f["spread"].min() >= 1 and np.median(f["spread"]) < 50  # ticks
+    assert (np.abs(f["imbalance"]) <= 1).all()
+    assert len(f["return_1min"]) == pytest.approx(390, abs=2)  # one trading day in minutes
+    assert f["order_size"].size == 27_845
+
+
+def test_two_halves_of_a_real_day_score_closer_than_real_vs_noise(amzn, noise_afternoon):
+    morning, afternoon = amzn.window(0, NOON), amzn.window(NOON, 10**15)
+    real_vs_real = summary(compare(afternoon, morning))
+    real_vs_noise = summary(compare(afternoon, noise_afternoon))
+    shuffled = LobsterStream(afternoon.messages.copy(), afternoon.orderbook.copy())
+    rng = np.random.default_rng(0)
+    shuffled.messages["size"] = rng.permutation(shuffled.messages["size"]) * 7
+    shuffled.messages["time_ns"] = np.sort(rng.uniform(NOON, 57_600e9, len(shuffled.messages))
+                                           ).astype(np.int64)
+    real_vs_shuffled = summary(compare(afternoon, shuffled))
+    assert real_vs_real["mean_l1"] < 0.6 * real_vs_noise["mean_l1"]
+    assert real_vs_real["mean_l1"] < real_vs_shuffled["mean_l1"]
+
+
+def test_stylized_facts_of_a_real_day(amzn):
+    facts = stylized_facts(amzn)
+    assert facts["excess_kurtosis_1min"] > 1  # heavy tails
+    assert abs(facts["acf_return_lag1"]) < 0.2  # no linear autocorrelation
+    assert facts["acf_abs_return_lag1"] > 0  # volatility clustering
+    assert facts["excess_kurtosis_10min"] < facts["excess_kurtosis_1min"]
+
+
+def test_realism_cli_writes_a_table_json_and_png(amzn, noise_afternoon, lobster_dir, tmp_path,
+                                                 capsys):
+    paths = write_lobster(tmp_path, "AMZN_noise", noise_afternoon.messages,
+                          noise_afternoon.orderbook)
+    png = tmp_path / "plot.png"
+    assert realism_main([str(lobster_dir / AMZN.format("message")), str(paths[0]),
+                         "--png", str(png), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["scores"]) >= {"spread", "interarrival", "order_size", "return_5min"}
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert realism_main([str(lobster_dir / AMZN.format("message")), str(paths[0]),
+                         "--png", str(png)]) == 0
+    assert "stylized fact" in capsys.readouterr().out
+
+
+def test_plot_of_identical_streams(amzn, tmp_path):
+    path = plot_distributions(amzn.window(0, NOON), amzn.window(0, NOON), tmp_path / "p.png")
+    assert path.exists()
+
+
+def test_mismatched_lengths_are_refused(amzn):
+    with pytest.raises(ValueError, match="row i must be the book after message i"):
+        LobsterStream(amzn.messages[:10], amzn.orderbook[:9])
