@@ -17,7 +17,7 @@ import numpy as np
 
 from lob_core import OrderBook
 from lob_core.lobster import DUMMY_ASK_PRICE, DUMMY_BID_PRICE, MESSAGE_DTYPE
-from mars_gym.data.schema import CANCEL, EXECUTE, NEW, PARTIAL_CANCEL
+from mars_gym.data.schema import CANCEL, EXECUTE, NEW, PARTIAL_CANCEL, structured_from_rows
 
 _LOBSTER_TYPE = {NEW: 1, PARTIAL_CANCEL: 2, CANCEL: 3, EXECUTE: 4}
 
@@ -50,12 +50,8 @@ def to_lobster(book: OrderBook, events: np.ndarray, level: int,
         row[2::4] = np.where(depth[1] > 0, depth[0] * price_unit, DUMMY_BID_PRICE)
         row[3::4] = depth[1]
         rows.append(row)
-    out = np.zeros(len(messages), dtype=MESSAGE_DTYPE)
-    if messages:
-        table = np.array(messages, dtype=np.int64)
-        for column, name in enumerate(MESSAGE_DTYPE.names):
-            out[name] = table[:, column]
-    return out, np.array(rows, dtype=np.int64).reshape(-1, 4 * level)
+    return (structured_from_rows(messages, MESSAGE_DTYPE),
+            np.array(rows, dtype=np.int64).reshape(-1, 4 * level))
 
 
 def _within_best(book: OrderBook, side: int, price: int, level: int) -> bool:

@@ -14,6 +14,7 @@ from mars_gym.data.schema import (
     PARTIAL_CANCEL,
     EventStream,
     Source,
+    structured_from_rows,
 )
 
 
@@ -59,12 +60,7 @@ class RecordingBook:
                           order_id))
 
     def events(self) -> np.ndarray:
-        events = np.zeros(len(self.rows), dtype=EVENT_DTYPE)
-        if self.rows:
-            table = np.array(self.rows, dtype=np.int64)
-            for column, name in enumerate(EVENT_DTYPE.names):
-                events[name] = table[:, column]
-        return events
+        return structured_from_rows(self.rows, EVENT_DTYPE)
 
     def stream(self, source: Source, report: dict[str, int] | None = None,
                open_mid: float | None = None) -> EventStream:

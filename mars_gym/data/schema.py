@@ -106,3 +106,13 @@ def book_rows_from_tick_states(states: np.ndarray, price_divisor: int = 1) -> np
     book["bid_qty"] = states[:, 2:2 + BOOK_TICKS]
     book["ask_qty"] = states[:, 2 + BOOK_TICKS:]
     return book
+
+
+def structured_from_rows(rows: list[tuple], dtype: np.dtype) -> np.ndarray:
+    """A structured array of ``dtype`` (all int64 fields) from a list of row tuples."""
+    out = np.zeros(len(rows), dtype=dtype)
+    if rows:
+        table = np.array(rows, dtype=np.int64)
+        for column, name in enumerate(dtype.names):
+            out[name] = table[:, column]
+    return out

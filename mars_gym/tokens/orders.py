@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mars_gym.data.schema import EXECUTE, NEW, EventStream
+from mars_gym.data.schema import EXECUTE, NEW, EventStream, structured_from_rows
 
 BUY, SELL, CANCEL_ORDER = 0, 1, 2
 ORDER_KIND_NAMES = {BUY: "buy", SELL: "sell", CANCEL_ORDER: "cancel"}
@@ -59,9 +59,4 @@ def events_to_orders(stream: EventStream) -> np.ndarray:
         else:
             out.append((times[i], CANCEL_ORDER, sides[i], prices[i], sizes[i], i))
         i += 1
-    orders = np.zeros(len(out), dtype=ORDER_DTYPE)
-    if out:
-        table = np.array(out, dtype=np.int64)
-        for column, name in enumerate(ORDER_DTYPE.names):
-            orders[name] = table[:, column]
-    return orders
+    return structured_from_rows(out, ORDER_DTYPE)
