@@ -172,18 +172,35 @@ class OrderTokenizer:
 
     def conditions(self, stream: EventStream, events: np.ndarray) -> Conditions:
         """Conditioning features of positions whose books are ``stream.book[events]``."""
-        source = stream.source.source_id
         book = stream.book[events]
         lots = np.concatenate([book["bid_qty"], book["ask_qty"]], axis=1)
-        features = np.log1p(lots / self.volume_scale[source]).astype(np.float32)
-        seconds = stream.events["time_ns"][events] // 1_000_000_000 % 86_400
         mid = _mids(stream, events)
         open_mid = stream.open_mid or (mid[0] if len(mid) else 1.0)
-        change_bps = np.clip(np.rint((mid / open_mid - 1) * 1e4), -CHANGE_CLIP_BPS,
+        return self._features(lots, stream.events["time_ns"][events], mid, open_mid,
+                              stream.source.source_id)
+
+    def live_conditions(self, tick_states: np.ndarray, time_ns, open_mid,
+                        source: int) -> Conditions:
+        """Conditioning features of live books given as :meth:`lob_core.OrderBook.tick_state`
+        rows with 5 ticks (``(B, 12)``, prices in ticks), at times ``time_ns``."""
+        states = np.atleast_2d(np.asarray(tick_states))
+        bid, ask = states[:, 0].astype(float), states[:, 1].astype(float)
+        mid = np.where((bid > 0) & (ask > 0), (bid + ask) / 2, np.maximum(bid, ask))
+        mid = np.where(mid > 0, mid, open_mid)
+        return self._features(states[:, 2:], np.broadcast_to(time_ns, len(states)), mid,
+                              np.broadcast_to(open_mid, len(states)), source)
+
+    def _features(self, lots, time_ns, mid, open_mid, source: int) -> Conditions:
+        if source not in self.volume_scale:
+            raise KeyError(f"source id {source} was not in the tokenizer's training data; "
+                           f"known ids: {sorted(self.volume_scale)}")
+        book = np.log1p(np.asarray(lots) / self.volume_scale[source]).astype(np.float32)
+        seconds = np.asarray(time_ns) // 1_000_000_000 % 86_400
+        change_bps = np.clip(np.rint((np.asarray(mid) / open_mid - 1) * 1e4), -CHANGE_CLIP_BPS,
                              CHANGE_CLIP_BPS)
-        return Conditions(features, (seconds // TIME_OF_DAY_BUCKET_S).astype(np.int64),
+        return Conditions(book, (seconds // TIME_OF_DAY_BUCKET_S).astype(np.int64),
                           change_bps.astype(np.int64) + CHANGE_CLIP_BPS,
-                          np.full(len(events), source, dtype=np.int64))
+                          np.full(len(book), source, dtype=np.int64))
 
     # -- decoding --------------------------------------------------------------------------
     def decode(self, ids, mid, source: int, rng: np.random.Generator) -> DecodedOrders:

@@ -1,0 +1,113 @@
+"""Token sequences for training and evaluating the LMM.
+
+Position i of a sequence holds order token ``t_i`` and the conditions of the book the *next*
+order sees (its book volumes and change since the open), with the time of day of order i (the
+next order's time is part of what is predicted: its interval bin). The target of position i is
+``t_{i+1}``. Windows never cross sources or splits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from mars_gym.data.schema import EventStream
+from mars_gym.lmm.model import Conditions
+from mars_gym.tokens import OrderTokenizer, order_tokenizer
+
+
+def torch_conditions(cond: order_tokenizer.Conditions) -> Conditions:
+    """Tokenizer conditions of B positions as (B, 1) model inputs."""
+    return Conditions(torch.from_numpy(np.ascontiguousarray(cond.book))[:, None],
+                      torch.from_numpy(cond.time_of_day)[:, None],
+                      torch.from_numpy(cond.change)[:, None],
+                      torch.from_numpy(cond.source)[:, None])
+
+
+@dataclass
+class TokenSequence:
+    """One source's split as model inputs: ``inputs[i]`` predicts ``targets[i]``."""
+
+    name: str
+    inputs: np.ndarray       # int64 (n,)
+    targets: np.ndarray      # int64 (n,)
+    book: np.ndarray         # float32 (n, 10)
+    time_of_day: np.ndarray  # int64 (n,)
+    change: np.ndarray       # int64 (n,)
+    source: np.ndarray       # int64 (n,)
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def head(self, fraction: float) -> TokenSequence:
+        """The first ``fraction`` of the sequence (in time), for data-scaling runs."""
+        n = max(2, int(len(self) * fraction))
+        return TokenSequence(self.name, *(a[:n] for a in (
+            self.inputs, self.targets, self.book, self.time_of_day, self.change, self.source)))
+
+
+def build_sequence(tokenizer: OrderTokenizer, stream: EventStream) -> TokenSequence:
+    tokens = tokenizer.encode(stream)
+    c = tokens.conditions
+    if len(tokens.ids) < 2:
+        raise ValueError(f"{stream.source.name}: fewer than 2 orders, nothing to predict")
+    return TokenSequence(stream.source.name, tokens.ids[:-1], tokens.ids[1:], c.book[1:],
+                         c.time_of_day[:-1], c.change[1:], c.source[:-1])
+
+
+def _batch(sequence: TokenSequence, starts: np.ndarray, length: int):
+    index = starts[:, None] + np.arange(length)[None, :]
+    cond = Conditions(torch.from_numpy(sequence.book[index]),
+                      torch.from_numpy(sequence.time_of_day[index]),
+                      torch.from_numpy(sequence.change[index]),
+                      torch.from_numpy(sequence.source[index]))
+    return (torch.from_numpy(sequence.inputs[index]), cond,
+            torch.from_numpy(sequence.targets[index]))
+
+
+def sample_batch(sequences: list[TokenSequence], batch: int, length: int,
+                 rng: np.random.Generator):
+    """Random windows, sources drawn in proportion to their length; ``(tokens, cond, targets)``."""
+    usable = [s for s in sequences if len(s) >= length]
+    if not usable:
+        raise ValueError(f"no sequence is as long as the window ({length})")
+    weights = np.array([len(s) - length + 1 for s in usable], dtype=float)
+    choice = rng.choice(len(usable), size=batch, p=weights / weights.sum())
+    parts = []
+    for k in np.unique(choice):
+        count = int((choice == k).sum())
+        parts.append(_batch(usable[k], rng.integers(0, len(usable[k]) - length + 1, count), length))
+    tokens = torch.cat([p[0] for p in parts])
+    cond = Conditions(*(torch.cat([getattr(p[1], f) for p in parts])
+                        for f in ("book", "time_of_day", "change", "source")))
+    return tokens, cond, torch.cat([p[2] for p in parts])
+
+
+def evaluation_windows(sequence: TokenSequence, length: int, max_windows: int | None = None):
+    """Consecutive non-overlapping windows covering the sequence (the tail window is shorter)."""
+    starts = list(range(0, len(sequence), length))
+    if max_windows is not None and len(starts) > max_windows:
+        keep = np.linspace(0, len(starts) - 1, max_windows).round().astype(int)
+        starts = [starts[k] for k in keep]
+    for start in starts:
+        stop = min(start + length, len(sequence))
+        yield _batch(sequence, np.array([start]), stop - start)
+
+
+def history_inputs(tokenizer: OrderTokenizer, history: EventStream,
+                   live: order_tokenizer.Conditions, max_orders: int):
+    """Model inputs (1, n) for a real history ending now: its last ``max_orders`` orders, each
+    position conditioned as in training, the last one on the live book ``live`` (one row)."""
+    sequence = build_sequence(tokenizer, history)
+    last_id = int(tokenizer.encode(history).ids[-1])
+    n = min(len(sequence), max_orders - 1)
+    tokens = np.r_[sequence.inputs[-n:], last_id]
+    last_tod = tokenizer.encode(history).conditions.time_of_day[-1]
+    cond = Conditions(
+        torch.from_numpy(np.concatenate([sequence.book[-n:], live.book]))[None],
+        torch.from_numpy(np.r_[sequence.time_of_day[-n:], last_tod])[None],
+        torch.from_numpy(np.r_[sequence.change[-n:], live.change])[None],
+        torch.from_numpy(np.r_[sequence.source[-n:], live.source])[None])
+    return torch.from_numpy(tokens)[None], cond

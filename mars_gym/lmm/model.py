@@ -1,0 +1,312 @@
+"""The Large Market Model: a decoder-only transformer over MarS order tokens.
+
+Shape and references
+--------------------
+Pre-norm decoder blocks in the nanoGPT mould with RMSNorm (Zhang & Sennrich 2019), rotary
+positions (Su et al. 2021), SwiGLU feed-forward (Shazeer 2020) and
+``scaled_dot_product_attention``. Position i reads order token ``t_i`` plus the conditioning
+inputs of the book the *next* order will see (see :mod:`mars_gym.lmm.data`), and predicts
+``t_{i+1}``: at generation time the live book, changed by anyone, steers every new order.
+
+Token parts, in and out
+-----------------------
+An id is (kind, price bin, volume bin, interval bin) (:mod:`mars_gym.tokens`). The input
+embedding is the sum of one embedding per part. The output is the exact chain rule
+
+    p(id | h) = p(kind | h) p(price | h, kind) p(volume | h, kind, price)
+                p(interval | h, kind, price, volume),
+
+each factor a small head on ``h`` plus the embeddings of the parts already chosen. This is a
+proper distribution over all 49 152 ids at a fraction of the cost (and parameters) of a
+49 152-way softmax, which would dominate a small model and CPU training. ``joint_log_probs``
+gives the full (…, 49 152) table when it is needed.
+
+Conditioning inputs, summed into each position's embedding: book volumes (10 floats, linear
+projection), time of day (Fourier features of the 5-second bucket, linear projection), change
+since the open (embedding of the clipped basis-point bucket) and the source id (embedding).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mars_gym.tokens.order_tokenizer import (
+    BOOK_FEATURES,
+    N_CHANGE,
+    N_INTERVAL_BINS,
+    N_KINDS,
+    N_PRICE_BINS,
+    N_TIME_OF_DAY,
+    N_VOLUME_BINS,
+    VOCAB_SIZE,
+)
+
+PART_SIZES = (N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS)
+PART_STRIDES = (N_PRICE_BINS * N_VOLUME_BINS * N_INTERVAL_BINS, N_VOLUME_BINS * N_INTERVAL_BINS,
+                N_INTERVAL_BINS, 1)
+
+
+@dataclass
+class LMMConfig:
+    n_layer: int = 4          # transformer blocks
+    n_head: int = 4           # attention heads (n_embd divisible by it)
+    n_embd: int = 128         # width
+    context: int = 1024       # longest sequence, in orders
+    dropout: float = 0.0
+    n_sources: int = 8        # source-id embedding rows
+    tod_frequencies: int = 8  # Fourier frequencies of the time of day
+    rope_base: float = 10_000.0
+
+    def __post_init__(self) -> None:
+        if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
+            raise ValueError(f"n_embd ({self.n_embd}) must split into n_head ({self.n_head}) "
+                             "heads of even size")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Conditions:
+    """Conditioning tensors of a batch, each (B, T[, …])."""
+
+    book: torch.Tensor         # float (B, T, 10)
+    time_of_day: torch.Tensor  # long (B, T)
+    change: torch.Tensor       # long (B, T)
+    source: torch.Tensor       # long (B, T)
+
+    def to(self, device) -> Conditions:
+        return Conditions(*(x.to(device) for x in (self.book, self.time_of_day, self.change,
+                                                   self.source)))
+
+    def slice(self, start: int, stop: int) -> Conditions:
+        return Conditions(self.book[:, start:stop], self.time_of_day[:, start:stop],
+                          self.change[:, start:stop], self.source[:, start:stop])
+
+
+def split_parts(ids: torch.Tensor) -> list[torch.Tensor]:
+    """(kind, price, volume, interval) of token ids."""
+    return [(ids // stride) % size for stride, size in zip(PART_STRIDES, PART_SIZES)]
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotary_tables(length: int, head_dim: int, base: float, device=None):
+    inv = 1.0 / base ** (torch.arange(0, head_dim, 2, device=device).float() / head_dim)
+    angles = torch.outer(torch.arange(length, device=device).float(), inv)  # (T, D/2)
+    return angles.cos(), angles.sin()
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x[..., 0::2], x[..., 1::2]  # (B, H, T, D/2)
+    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+
+
+class KVCache:
+    """Keys and values of every layer for B streams, preallocated to the context length."""
+
+    def __init__(self, config: LMMConfig, batch: int, device, dtype) -> None:
+        shape = (batch, config.n_head, config.context, config.n_embd // config.n_head)
+        self.keys = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
+        self.values = [torch.zeros(shape, device=device, dtype=dtype)
+                       for _ in range(config.n_layer)]
+        self.length = 0  # positions filled (the same for every stream of the batch)
+
+
+class Attention(nn.Module):
+    def __init__(self, config: LMMConfig) -> None:
+        super().__init__()
+        self.n_head = config.n_head
+        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=False)
+        self.out = nn.Linear(config.n_embd, config.n_embd, bias=False)
+        self.dropout = config.dropout
+
+    def forward(self, x, cos, sin, cache: KVCache | None = None, layer: int = 0):
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).split(c, dim=2)
+        q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)  # (b, h, t, d)
+        if cache is None:
+            y = F.scaled_dot_product_attention(
+                q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
+        else:
+            start = cache.length
+            cache.keys[layer][:, :, start:start + t] = k
+            cache.values[layer][:, :, start:start + t] = v
+            keys = cache.keys[layer][:, :, :start + t]
+            values = cache.values[layer][:, :, :start + t]
+            if t == 1:  # one new position attends to everything cached
+                y = F.scaled_dot_product_attention(q, keys, values)
+            else:  # a block of new positions: causal within the block, all of the past before
+                mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(start)
+                y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
+        return self.out(y.transpose(1, 2).reshape(b, t, c))
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, config: LMMConfig) -> None:
+        super().__init__()
+        hidden = 64 * math.ceil(8 * config.n_embd / 3 / 64)
+        self.gate = nn.Linear(config.n_embd, hidden, bias=False)
+        self.up = nn.Linear(config.n_embd, hidden, bias=False)
+        self.down = nn.Linear(hidden, config.n_embd, bias=False)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x):
+        return self.dropout(self.down(F.silu(self.gate(x)) * self.up(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, config: LMMConfig) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = RMSNorm(config.n_embd), RMSNorm(config.n_embd)
+        self.attention, self.mlp = Attention(config), SwiGLU(config)
+
+    def forward(self, x, cos, sin, cache=None, layer=0):
+        x = x + self.attention(self.norm1(x), cos, sin, cache, layer)
+        return x + self.mlp(self.norm2(x))
+
+
+class PartHead(nn.Module):
+    """Logits of one token part from the hidden state plus the embeddings of earlier parts."""
+
+    def __init__(self, dim: int, size: int) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, size)
+
+    def forward(self, x):
+        return self.out(F.silu(self.hidden(x)))
+
+
+class LMM(nn.Module):
+    """Decoder-only transformer over order tokens (see the module docstring)."""
+
+    def __init__(self, config: LMMConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = config.n_embd
+        self.part_in = nn.ModuleList(nn.Embedding(size, d) for size in PART_SIZES)
+        self.book_in = nn.Linear(BOOK_FEATURES, d)
+        self.time_in = nn.Linear(2 * config.tod_frequencies, d)
+        self.change_in = nn.Embedding(N_CHANGE, d)
+        self.source_in = nn.Embedding(config.n_sources, d)
+        self.dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.norm = RMSNorm(d)
+        self.heads = nn.ModuleList(PartHead(d, size) for size in PART_SIZES)
+        # embeddings of chosen parts fed to the later part heads (the last part feeds nothing)
+        self.part_context = nn.ModuleList(nn.Embedding(size, d) for size in PART_SIZES[:-1])
+        cos, sin = rotary_tables(config.context, d // config.n_head, config.rope_base)
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
+        frequencies = torch.arange(1, config.tod_frequencies + 1).float() * 2 * math.pi
+        self.register_buffer("tod_frequencies", frequencies / N_TIME_OF_DAY, persistent=False)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=0.02)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # -- trunk -------------------------------------------------------------------------------
+    def embed(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
+        x = sum(emb(part) for emb, part in zip(self.part_in, split_parts(tokens)))  # (b, t, d)
+        angles = cond.time_of_day.float().unsqueeze(-1) * self.tod_frequencies
+        x = x + self.book_in(cond.book) + self.time_in(torch.cat([angles.sin(), angles.cos()], -1))
+        x = x + self.change_in(cond.change) + self.source_in(cond.source)
+        return self.dropout(x)
+
+    def hidden(self, tokens: torch.Tensor, cond: Conditions,
+               cache: KVCache | None = None) -> torch.Tensor:
+        """Final hidden states (B, T, d). With a cache, ``tokens`` continue what it holds."""
+        t = tokens.shape[1]
+        start = 0 if cache is None else cache.length
+        if start + t > self.config.context:
+            raise ValueError(f"sequence of {start + t} positions exceeds the context "
+                             f"({self.config.context})")
+        cos, sin = self.rope_cos[start:start + t], self.rope_sin[start:start + t]
+        x = self.embed(tokens, cond)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cos, sin, cache, layer)
+        if cache is not None:
+            cache.length += t
+        return self.norm(x)
+
+    # -- output: the chain rule over token parts ----------------------------------------------
+    def part_logits(self, h: torch.Tensor, prefix: list[torch.Tensor]) -> torch.Tensor:
+        """Logits of part ``len(prefix)`` given the hidden state and the earlier parts."""
+        x = h
+        for emb, part in zip(self.part_context, prefix):
+            x = x + emb(part)
+        return self.heads[len(prefix)](x)
+
+    def token_log_prob(self, h: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """log p(tokens | h), elementwise."""
+        parts = split_parts(tokens)
+        total = torch.zeros(tokens.shape, device=h.device, dtype=torch.float32)
+        for j, part in enumerate(parts):
+            logits = self.part_logits(h, parts[:j]).float()
+            total = total + logits.log_softmax(-1).gather(-1, part.unsqueeze(-1)).squeeze(-1)
+        return total
+
+    def forward(self, tokens: torch.Tensor, cond: Conditions,
+                targets: torch.Tensor | None = None):
+        """``(h, loss)``: hidden states and, given targets, the mean next-token NLL (nats)."""
+        h = self.hidden(tokens, cond)
+        loss = None if targets is None else -self.token_log_prob(h, targets).mean()
+        return h, loss
+
+    def joint_log_probs(self, h: torch.Tensor) -> torch.Tensor:
+        """log p over all 49 152 ids, shape (…, VOCAB_SIZE), in id order."""
+        lead = h.shape[:-1]
+        h = h.reshape(-1, 1, h.shape[-1])  # (n, 1, d)
+        table = torch.zeros(h.shape[0], 1, device=h.device)
+        prefixes: list[torch.Tensor] = []  # each (n, m): part values of the m prefixes so far
+        for j, size in enumerate(PART_SIZES):
+            m = table.shape[1]
+            logits = self.part_logits(h.expand(-1, m, -1), prefixes).float().log_softmax(-1)
+            table = (table.unsqueeze(-1) + logits).reshape(h.shape[0], m * size)
+            grown = torch.arange(size, device=h.device).repeat(m)
+            prefixes = [p.repeat_interleave(size, dim=1) for p in prefixes]
+            prefixes.append(grown.expand(h.shape[0], -1))
+        assert table.shape[1] == VOCAB_SIZE
+        return table.reshape(*lead, VOCAB_SIZE)
+
+    @torch.no_grad()
+    def sample(self, h: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
+               top_k: int | None = None) -> torch.Tensor:
+        """Draw one token per row of ``h`` (B, d), part by part.
+
+        ``temperature`` divides every part's logits; ``top_k`` keeps the k most likely values of
+        each part (at most its size).
+        """
+        parts: list[torch.Tensor] = []
+        for j, size in enumerate(PART_SIZES):
+            logits = self.part_logits(h, parts).float() / max(temperature, 1e-6)
+            if top_k is not None and top_k < size:
+                kth = logits.topk(top_k, dim=-1).values[..., -1:]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            probs = logits.softmax(-1)
+            parts.append(torch.multinomial(probs, 1, generator=generator).squeeze(-1))
+        return sum(part * stride for part, stride in zip(parts, PART_STRIDES))

@@ -1,0 +1,61 @@
+"""The LMM as a background flow: generated orders that react to the live book.
+
+Warm start: the flow is primed with the real orders that precede the start (the last
+``history_orders`` of ``history``) and then samples one order at a time with a KV cache
+(:class:`mars_gym.lmm.generate.BatchedGenerator`). Before each new order the generator is fed
+the previous order together with the conditions of the book as it is *now* — changed by this
+flow and by anything else (an agent's orders included) — so the flow reacts to other agents.
+A token is decoded against the live mid (:meth:`OrderTokenizer.decode`); its interval bin
+sets the time of the order. A cancel token cancels a background order near its price
+(:mod:`mars_gym.sim.background_orders`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lob_core import OrderBook
+from mars_gym.data.schema import BOOK_TICKS, EventStream
+from mars_gym.lmm.data import history_inputs, torch_conditions
+from mars_gym.lmm.generate import BatchedGenerator
+from mars_gym.lmm.model import LMM
+from mars_gym.sim.flows.base import FlowOrder
+from mars_gym.tokens import OrderTokenizer
+
+
+class LMMFlow:
+    def __init__(self, model: LMM, tokenizer: OrderTokenizer, history: EventStream,
+                 temperature: float = 1.0, top_k: int | None = None,
+                 history_orders: int | None = None) -> None:
+        self.model, self.tokenizer, self.history = model, tokenizer, history
+        self.temperature, self.top_k = temperature, top_k
+        self.history_orders = history_orders or model.config.context // 2
+        self.source = history.source.source_id
+        self.open_mid = history.open_mid or float(np.nanmean(history.mid))
+
+    def _live(self):
+        state = self.book.tick_state(BOOK_TICKS)
+        return state, self.tokenizer.live_conditions(state, self.time_ns, self.open_mid,
+                                                     self.source)
+
+    def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
+        self.book, self.time_ns = book, int(start_ns)
+        self.rng = np.random.default_rng(seed)
+        self.generator = BatchedGenerator(self.model, self.temperature, self.top_k, seed)
+        _, live = self._live()
+        tokens, cond = history_inputs(self.tokenizer, self.history, live, self.history_orders)
+        self.next_token = self.generator.prime(tokens, cond)
+        self.fed = True  # the token about to be decoded has already been sampled
+
+    def next_order(self) -> FlowOrder:
+        state, live = self._live()
+        if not self.fed:
+            self.next_token = self.generator.step(self.last_token, torch_conditions(live))
+        token = int(self.next_token[0])
+        bid, ask = int(state[0]), int(state[1])
+        mid = (bid + ask) / 2 if bid and ask else float(bid or ask or self.open_mid)
+        order = self.tokenizer.decode([token], mid, self.source, self.rng)
+        self.time_ns += int(order.interval_ns[0])
+        self.last_token, self.fed = self.next_token, False
+        return FlowOrder(self.time_ns, int(order.kind[0]), int(order.side[0]),
+                         int(order.price[0]), int(order.size[0]))
