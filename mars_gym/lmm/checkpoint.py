@@ -7,6 +7,7 @@ shipped in ``mars_gym/lmm/assets``; any other argument is a path.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,7 @@ def read_checkpoint(path: Path | str) -> dict:
         raise CheckpointError(f"checkpoint not found: {path} (named checkpoints: {known})")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a damaged file
+    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, OSError) as error:
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: "
                               f"{error})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:

@@ -1,13 +1,15 @@
-"""Generating order tokens for B independent streams at once.
+"""Generating order tokens for many independent streams at once.
 
-:class:`BatchedGenerator` runs one forward pass of one new position per stream per step,
-reusing a KV cache. When the cache reaches the context length it keeps the most recent half
-of the stream and re-fills the cache from it in one block forward (amortised: one re-fill per
-``context / 2`` steps). Each step takes the conditions of the *live* book, so whatever changed
-it — other agents included — steers the next order.
+:class:`BatchedGenerator` serves S streams with one KV cache. A step runs one forward pass of
+one new position for every stream (those not ``active`` this round keep their state), so B
+simulations cost one batched call. Streams start, restart and re-fill independently: each has
+its own length. When a stream's cache reaches the context length, the most recent half of it
+is kept and re-filled in one block forward (amortised: once per ``context / 2`` steps). Each
+step takes the conditions of the *live* book, so whatever changed it — other agents
+included — steers the next order.
 
-:class:`FullRecomputeGenerator` is the MarS-style loop: it recomputes the whole window of the
-last ``context`` positions for every new order. It is the reference in tests and the
+:class:`FullRecomputeGenerator` is the MarS-style loop: for every new order it recomputes the
+whole window of each stream's last ``context`` positions. It is the reference in tests and the
 denominator of the speed ratio in ``benchmarks/bench_lmm.py``.
 
 Both draw with a seeded ``torch.Generator``: the same seed and inputs give the same tokens.
@@ -19,99 +21,171 @@ import torch
 
 from mars_gym.lmm.model import LMM, Conditions, KVCache
 
+_FIELDS = ("book", "time_of_day", "change", "source")
 
-def _cat(a: Conditions, b: Conditions) -> Conditions:
-    return Conditions(*(torch.cat([getattr(a, f), getattr(b, f)], dim=1)
-                        for f in ("book", "time_of_day", "change", "source")))
+
+class _History:
+    """Per-stream token and condition buffers aligned with cache positions."""
+
+    def __init__(self, streams: int, context: int, device) -> None:
+        self.tokens = torch.zeros(streams, context, dtype=torch.long, device=device)
+        self.book = torch.zeros(streams, context, 10, device=device)
+        self.time_of_day = torch.zeros(streams, context, dtype=torch.long, device=device)
+        self.change = torch.zeros(streams, context, dtype=torch.long, device=device)
+        self.source = torch.zeros(streams, context, dtype=torch.long, device=device)
+
+    def write(self, rows, start: int, tokens: torch.Tensor, cond: Conditions) -> None:
+        n = tokens.shape[1]
+        self.tokens[rows, start:start + n] = tokens
+        for field in _FIELDS:
+            getattr(self, field)[rows, start:start + n] = getattr(cond, field)
+
+    def write_at(self, positions: torch.Tensor, tokens: torch.Tensor, cond: Conditions) -> None:
+        rows = torch.arange(len(positions), device=positions.device)
+        self.tokens[rows, positions] = tokens
+        for field in _FIELDS:
+            getattr(self, field)[rows, positions] = getattr(cond, field)[:, 0]
+
+    def window(self, row: int, start: int, stop: int) -> tuple[torch.Tensor, Conditions]:
+        return (self.tokens[row:row + 1, start:stop],
+                Conditions(*(getattr(self, f)[row:row + 1, start:stop] for f in _FIELDS)))
 
 
 class BatchedGenerator:
-    """KV-cached sampling for B streams (see the module docstring).
+    """KV-cached sampling for ``streams`` independent streams (see the module docstring).
 
-    Usage: ``first = gen.prime(history_tokens, history_cond)``, then repeatedly
-    ``next = gen.step(last_tokens, live_cond)``. Conditions at a position describe the book
-    the *next* order will see, so the last history position and every ``step`` carry the live
-    book.
+    Usage::
+
+        first = gen.prime(history_tokens, history_cond)            # all streams, (S, n)
+        nxt = gen.step(last_tokens, live_cond)                     # (S,), cond (S, 1)
+        gen.prime(tokens_b, cond_b, streams=[b])                   # restart stream b alone
+
+    Conditions at a position describe the book the *next* order will see, so the last history
+    position and every ``step`` carry the live book.
     """
 
-    def __init__(self, model: LMM, temperature: float = 1.0, top_k: int | None = None,
-                 seed: int = 0) -> None:
+    def __init__(self, model: LMM, streams: int | None = None, temperature: float = 1.0,
+                 top_k: int | None = None, seed: int = 0) -> None:
         self.model = model.eval()
+        self.streams = streams
         self.temperature, self.top_k = temperature, top_k
         self.device = next(model.parameters()).device
         self.dtype = next(model.parameters()).dtype
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.cache: KVCache | None = None
-        self.tokens: torch.Tensor | None = None  # (B, n) what the cache holds
-        self.cond: Conditions | None = None
+        self.history: _History | None = None
+        self.last_hidden: torch.Tensor | None = None
         self.refills = 0
 
     @property
     def context(self) -> int:
         return self.model.config.context
 
-    @torch.no_grad()
-    def prime(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
-        """Start B streams from histories (B, n); return the first sampled tokens (B,)."""
-        tokens = tokens.to(self.device)
-        cond = cond.to(self.device)
-        keep = min(tokens.shape[1], self.context // 2)  # leave room before the first re-fill
-        self.tokens, self.cond = tokens[:, -keep:], cond.slice(tokens.shape[1] - keep,
-                                                              tokens.shape[1])
-        return self._refill()
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.cache.lengths
+
+    def allocate(self, streams: int) -> None:
+        """Make room for ``streams`` streams (all empty); start them with ``prime(streams=…)``."""
+        self.streams = streams
+        self.cache = KVCache(self.model.config, streams, self.device, self.dtype)
+        self.history = _History(streams, self.context, self.device)
+        self.last_hidden = torch.zeros(streams, self.model.config.n_embd, device=self.device,
+                                       dtype=self.dtype)
+
+    def _fill(self, row: int, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
+        """Prefill one stream's cache slot from scratch; return its last hidden state."""
+        single = KVCache(self.model.config, 1, self.device, self.dtype)
+        h = self.model.hidden(tokens, cond, single)
+        n = tokens.shape[1]
+        for layer in range(self.model.config.n_layer):
+            self.cache.keys[layer][row, :, :n] = single.keys[layer][0, :, :n]
+            self.cache.values[layer][row, :, :n] = single.values[layer][0, :, :n]
+        self.cache.lengths[row] = n
+        return h[0, -1]
 
     @torch.no_grad()
-    def _refill(self) -> torch.Tensor:
-        self.cache = KVCache(self.model.config, self.tokens.shape[0], self.device, self.dtype)
-        h = self.model.hidden(self.tokens, self.cond, self.cache)
-        self.last_hidden = h[:, -1]
-        return self._sample()
+    def prime(self, tokens: torch.Tensor, cond: Conditions,
+              streams: list[int] | None = None) -> torch.Tensor:
+        """(Re)start streams from histories (b, n); return their first sampled tokens (b,).
 
-    def _sample(self) -> torch.Tensor:
-        return self.model.sample(self.last_hidden, self.generator, self.temperature, self.top_k)
+        Without ``streams`` every stream starts (and the number of streams is b); histories
+        longer than half the context keep their most recent half.
+        """
+        tokens, cond = tokens.to(self.device), cond.to(self.device)
+        if streams is None:
+            self.allocate(tokens.shape[0])
+            streams = list(range(tokens.shape[0]))
+        elif self.cache is None:
+            raise RuntimeError("allocate() or prime all streams before starting some of them")
+        n = tokens.shape[1]
+        keep = min(n, self.context // 2)
+        tokens, cond = tokens[:, n - keep:], cond.slice(n - keep, n)
+        for k, row in enumerate(streams):
+            one_cond = Conditions(*(getattr(cond, f)[k:k + 1] for f in _FIELDS))
+            self.history.write(row, 0, tokens[k:k + 1], one_cond)
+            self.last_hidden[row] = self._fill(row, tokens[k:k + 1], one_cond)
+        rows = torch.tensor(streams, device=self.device)
+        return self.model.sample(self.last_hidden[rows], self.generator, self.temperature,
+                                 self.top_k)
+
+    def _refill(self, row: int) -> None:
+        keep = self.context // 2
+        tokens, cond = self.history.window(row, self.context - keep, self.context)
+        tokens, cond = tokens.clone(), Conditions(*(getattr(cond, f).clone() for f in _FIELDS))
+        self.history.write(row, 0, tokens, cond)
+        self._fill(row, tokens, cond)
+        self.refills += 1
 
     @torch.no_grad()
-    def step(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
-        """Append each stream's last token (B,) with the live conditions; return the next."""
+    def step(self, tokens: torch.Tensor, cond: Conditions,
+             active: torch.Tensor | None = None) -> torch.Tensor:
+        """Append each stream's last token (S,) with the live conditions (S, 1); return the
+        next token of every stream (only the ``active`` ones advance; default: all)."""
         if self.cache is None:
             raise RuntimeError("call prime() before step()")
-        tokens = tokens.to(self.device).reshape(-1, 1)
-        cond = cond.to(self.device)
-        self.tokens = torch.cat([self.tokens, tokens], dim=1)
-        self.cond = _cat(self.cond, cond)
-        if self.cache.length == self.context:  # full: keep the recent half, re-fill
-            keep = self.context // 2
-            n = self.tokens.shape[1]
-            self.tokens, self.cond = self.tokens[:, -keep:], self.cond.slice(n - keep, n)
-            self.refills += 1
-            return self._refill()
-        self.last_hidden = self.model.hidden(tokens, cond, self.cache)[:, -1]
-        return self._sample()
+        tokens, cond = tokens.to(self.device).reshape(-1), cond.to(self.device)
+        if tokens.shape[0] != self.streams:
+            raise ValueError(f"step needs one token per stream ({self.streams}), "
+                             f"got {tokens.shape[0]}")
+        active = (torch.ones(self.streams, dtype=torch.bool, device=self.device)
+                  if active is None else active.to(self.device))
+        for row in torch.nonzero(active & (self.cache.lengths == self.context)).flatten().tolist():
+            self._refill(row)
+        self.history.write_at(self.cache.lengths, tokens, cond)
+        h = self.model.hidden(tokens[:, None], cond, self.cache)[:, -1]
+        self.cache.lengths[~active] -= 1  # inactive streams wrote a scratch position only
+        self.last_hidden = torch.where(active[:, None], h, self.last_hidden)
+        return self.model.sample(self.last_hidden, self.generator, self.temperature, self.top_k)
 
 
-class FullRecomputeGenerator(BatchedGenerator):
-    """The MarS-style loop: every step recomputes the last ``context`` positions, no cache."""
+class FullRecomputeGenerator:
+    """The MarS-style loop (see the module docstring); all streams step together."""
+
+    def __init__(self, model: LMM, temperature: float = 1.0, top_k: int | None = None,
+                 seed: int = 0) -> None:
+        self.model = model.eval()
+        self.temperature, self.top_k = temperature, top_k
+        self.device = next(model.parameters()).device
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
 
     @torch.no_grad()
     def prime(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
         self.tokens, self.cond = tokens.to(self.device), cond.to(self.device)
-        self._trim()
-        self.cache = None
         return self._forward()
 
-    def _trim(self) -> None:
-        n = self.tokens.shape[1]
-        if n > self.context:
-            self.tokens, self.cond = self.tokens[:, -self.context:], self.cond.slice(
-                n - self.context, n)
-
     def _forward(self) -> torch.Tensor:
+        n = self.tokens.shape[1]
+        context = self.model.config.context
+        if n > context:
+            self.tokens, self.cond = self.tokens[:, -context:], self.cond.slice(n - context, n)
         self.last_hidden = self.model.hidden(self.tokens, self.cond)[:, -1]
-        return self._sample()
+        return self.model.sample(self.last_hidden, self.generator, self.temperature, self.top_k)
 
     @torch.no_grad()
     def step(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
         self.tokens = torch.cat([self.tokens, tokens.to(self.device).reshape(-1, 1)], dim=1)
-        self.cond = _cat(self.cond, cond.to(self.device))
-        self._trim()
+        self.cond = Conditions(*(torch.cat([getattr(self.cond, f),
+                                            getattr(cond.to(self.device), f)], dim=1)
+                                 for f in _FIELDS))
         return self._forward()

@@ -116,14 +116,19 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
 
 
 class KVCache:
-    """Keys and values of every layer for B streams, preallocated to the context length."""
+    """Keys and values of every layer for B streams, preallocated to the context length.
+
+    ``lengths[b]`` is how many positions stream b holds. A block of t > 1 positions can only be
+    appended to streams that all hold the same length (prefill); single positions are written
+    at each stream's own length, so streams advance and restart independently.
+    """
 
     def __init__(self, config: LMMConfig, batch: int, device, dtype) -> None:
         shape = (batch, config.n_head, config.context, config.n_embd // config.n_head)
         self.keys = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
         self.values = [torch.zeros(shape, device=device, dtype=dtype)
                        for _ in range(config.n_layer)]
-        self.length = 0  # positions filled (the same for every stream of the batch)
+        self.lengths = torch.zeros(batch, dtype=torch.long, device=device)
 
 
 class Attention(nn.Module):
@@ -142,17 +147,23 @@ class Attention(nn.Module):
         if cache is None:
             y = F.scaled_dot_product_attention(
                 q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
-        else:
-            start = cache.length
+        elif t == 1:  # one new position per stream, each at its own length
+            rows, position = torch.arange(b, device=x.device), cache.lengths
+            cache.keys[layer][rows, :, position] = k[:, :, 0]
+            cache.values[layer][rows, :, position] = v[:, :, 0]
+            span = int(position.max()) + 1
+            mask = torch.arange(span, device=x.device)[None, :] <= position[:, None]
+            y = F.scaled_dot_product_attention(q, cache.keys[layer][:, :, :span],
+                                               cache.values[layer][:, :, :span],
+                                               attn_mask=mask[:, None, None, :])
+        else:  # a block appended to streams of equal length: causal within, all of the past
+            start = int(cache.lengths[0])
             cache.keys[layer][:, :, start:start + t] = k
             cache.values[layer][:, :, start:start + t] = v
-            keys = cache.keys[layer][:, :, :start + t]
-            values = cache.values[layer][:, :, :start + t]
-            if t == 1:  # one new position attends to everything cached
-                y = F.scaled_dot_product_attention(q, keys, values)
-            else:  # a block of new positions: causal within the block, all of the past before
-                mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(start)
-                y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
+            mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(start)
+            y = F.scaled_dot_product_attention(q, cache.keys[layer][:, :, :start + t],
+                                               cache.values[layer][:, :, :start + t],
+                                               attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
 
 
@@ -239,18 +250,31 @@ class LMM(nn.Module):
 
     def hidden(self, tokens: torch.Tensor, cond: Conditions,
                cache: KVCache | None = None) -> torch.Tensor:
-        """Final hidden states (B, T, d). With a cache, ``tokens`` continue what it holds."""
+        """Final hidden states (B, T, d). With a cache, ``tokens`` continue what it holds and
+        every stream's length grows by T."""
         t = tokens.shape[1]
-        start = 0 if cache is None else cache.length
-        if start + t > self.config.context:
-            raise ValueError(f"sequence of {start + t} positions exceeds the context "
-                             f"({self.config.context})")
-        cos, sin = self.rope_cos[start:start + t], self.rope_sin[start:start + t]
+        if cache is None:
+            if t > self.config.context:
+                raise ValueError(f"sequence of {t} positions exceeds the context "
+                                 f"({self.config.context})")
+            cos, sin = self.rope_cos[:t], self.rope_sin[:t]
+        else:
+            if int(cache.lengths.max()) + t > self.config.context:
+                raise ValueError(f"sequence of {int(cache.lengths.max()) + t} positions exceeds "
+                                 f"the context ({self.config.context})")
+            if t == 1:  # per-stream positions, broadcast over heads: (b, 1, 1, d/2)
+                cos = self.rope_cos[cache.lengths][:, None, None]
+                sin = self.rope_sin[cache.lengths][:, None, None]
+            else:
+                start = int(cache.lengths[0])
+                if not bool((cache.lengths == start).all()):
+                    raise ValueError("a block can only be appended to streams of equal length")
+                cos, sin = self.rope_cos[start:start + t], self.rope_sin[start:start + t]
         x = self.embed(tokens, cond)
         for layer, block in enumerate(self.blocks):
             x = block(x, cos, sin, cache, layer)
         if cache is not None:
-            cache.length += t
+            cache.lengths += t
         return self.norm(x)
 
     # -- output: the chain rule over token parts ----------------------------------------------

@@ -41,7 +41,8 @@ class LMMFlow:
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
         self.book, self.time_ns = book, int(start_ns)
         self.rng = np.random.default_rng(seed)
-        self.generator = BatchedGenerator(self.model, self.temperature, self.top_k, seed)
+        self.generator = BatchedGenerator(self.model, temperature=self.temperature,
+                                          top_k=self.top_k, seed=seed)
         _, live = self._live()
         tokens, cond = history_inputs(self.tokenizer, self.history, live, self.history_orders)
         self.next_token = self.generator.prime(tokens, cond)

@@ -54,17 +54,40 @@ def test_batched_generator_matches_the_mars_style_loop_until_the_first_refill(mo
     assert cached.refills == 0
 
 
+def _fresh_hidden(model, gen, row):
+    """Last hidden state of a stream recomputed from scratch over what its cache holds."""
+    n = int(gen.lengths[row])
+    tokens, cond = gen.history.window(row, 0, n)
+    with torch.no_grad():
+        return model.hidden(tokens, cond)[0, -1]
+
+
 def test_refill_keeps_the_last_half_and_continues(model):
     gen = BatchedGenerator(model, seed=0)
     token = gen.prime(torch.zeros(2, 5, dtype=torch.long), _cond(2, 5, 0))
     for step in range(3 * CONTEXT):
         token = gen.step(token, _cond(2, 1, step))
-        assert gen.cache.length <= CONTEXT
+        assert int(gen.lengths.max()) <= CONTEXT
     assert gen.refills >= 4
-    # after a re-fill the cache equals a fresh forward over the kept half
-    with torch.no_grad():
-        fresh = model.hidden(gen.tokens, gen.cond)[:, -1]
-    assert torch.allclose(gen.last_hidden, fresh, atol=1e-5)
+    # after re-fills each stream's state equals a fresh forward over what it keeps
+    for row in range(2):
+        assert torch.allclose(gen.last_hidden[row], _fresh_hidden(model, gen, row), atol=1e-5)
+
+
+def test_streams_restart_and_pause_independently(model):
+    gen = BatchedGenerator(model, seed=0)
+    token = gen.prime(torch.zeros(3, 6, dtype=torch.long), _cond(3, 6, 0))
+    for step in range(5):
+        token = gen.step(token, _cond(3, 1, step))
+    gen.prime(torch.ones(1, 4, dtype=torch.long), _cond(1, 4, 7), streams=[1])  # restart
+    assert gen.lengths.tolist() == [11, 4, 11]
+    paused = torch.tensor([True, True, False])
+    before = gen.last_hidden[2].clone()
+    token = gen.step(token, _cond(3, 1, 99), active=paused)
+    assert gen.lengths.tolist() == [12, 5, 11]
+    assert torch.equal(gen.last_hidden[2], before)
+    for row in range(3):
+        assert torch.allclose(gen.last_hidden[row], _fresh_hidden(model, gen, row), atol=1e-5)
 
 
 def test_same_seed_same_tokens_and_different_seed_differs(model):
@@ -108,6 +131,7 @@ def test_context_overflow_is_a_clear_error(model):
         model.hidden(torch.zeros(1, CONTEXT + 1, dtype=torch.long), _cond(1, CONTEXT + 1, 0))
 
 
+@torch.no_grad()
 def test_sampling_follows_the_model_distribution(model):
     """Empirical frequencies of many draws match joint_log_probs for the top tokens."""
     h = torch.randn(1, 32, generator=torch.Generator().manual_seed(0)).expand(20_000, -1)

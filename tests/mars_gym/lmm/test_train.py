@@ -1,0 +1,105 @@
+"""Training end to end on real data at a tiny size, checkpoints, resume, baselines."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
+from mars_gym.lmm.checkpoint import CheckpointError, load_lmm, read_checkpoint, save_checkpoint
+from mars_gym.lmm.model import LMM, LMMConfig
+from mars_gym.lmm.train import learning_rate, main, parser, train
+
+TINY = ["--sources", "AMZN", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
+        "--context", "32", "--batch", "8", "--eval-windows", "8", "--no-progress",
+        "--no-tensorboard", "--warmup", "5", "--lr", "1e-2"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, lobster_dir):
+    out = tmp_path_factory.mktemp("lmm")
+    args = parser().parse_args(TINY + ["--out", str(out), "--steps", "60", "--eval-every", "30",
+                                       "--data-dir", str(lobster_dir)])
+    return out, train(args)
+
+
+def test_training_lowers_the_loss_and_writes_everything(trained):
+    out, metrics = trained
+    history = metrics["history"]
+    assert [h["step"] for h in history] == [30, 60]
+    assert history[-1]["val_loss"] < math.log(49_152) - 0.5  # well below a uniform guess
+    assert history[-1]["val_loss"] < history[0]["val_loss"]
+    assert (out / "last.pt").exists() and (out / "best.pt").exists()
+    saved = json.loads((out / "metrics.json").read_text())
+    assert set(saved["final"]["AMZN"]) >= {"val_ppl", "unigram_ppl", "factorized_ppl"}
+    assert saved["history"][-1]["tokens_per_s"] > 0
+
+
+def test_resume_continues_from_the_saved_step(trained, lobster_dir):
+    out, metrics = trained
+    args = parser().parse_args(TINY + ["--out", str(out), "--steps", "90", "--eval-every", "30",
+                                       "--data-dir", str(lobster_dir), "--resume"])
+    resumed = train(args)
+    assert [h["step"] for h in resumed["history"]] == [90]
+    assert read_checkpoint(out / "last.pt")["step"] == 90
+
+
+def test_checkpoint_round_trip(trained, tmp_path):
+    out, _ = trained
+    model, tokenizer = load_lmm(out / "best.pt")
+    path = save_checkpoint(tmp_path / "half.pt", model, tokenizer, half=True)
+    again, _ = load_lmm(path)
+    for a, b in zip(model.parameters(), again.parameters()):
+        assert torch.allclose(a, b, atol=1e-3)
+    assert again.config == model.config
+
+
+def test_bad_checkpoints_are_clear_errors(trained, tmp_path):
+    with pytest.raises(CheckpointError, match="not found.*named checkpoints: default"):
+        load_lmm(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"\x00junk")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_lmm(tmp_path / "junk.pt")
+    torch.save({"format": "something else"}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not an LMM checkpoint"):
+        load_lmm(tmp_path / "other.pt")
+    out, _ = trained
+    payload = read_checkpoint(out / "best.pt")
+    payload["version"] = 99
+    torch.save(payload, tmp_path / "v99.pt")
+    with pytest.raises(CheckpointError, match="version 99"):
+        load_lmm(tmp_path / "v99.pt")
+    payload = read_checkpoint(out / "best.pt")
+    payload["config"]["n_embd"] = 64
+    torch.save(payload, tmp_path / "wrong_shape.pt")
+    with pytest.raises(CheckpointError, match="weights do not fit"):
+        load_lmm(tmp_path / "wrong_shape.pt")
+
+
+def test_learning_rate_warms_up_then_decays_to_the_floor():
+    rates = [learning_rate(s, 1.0, 10, 100, 0.1) for s in range(100)]
+    assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:]))
+    assert learning_rate(100, 1.0, 10, 100, 0.1) == pytest.approx(0.1)
+
+
+def test_baselines_on_known_distributions():
+    rng = np.random.default_rng(0)
+    targets = rng.choice([5, 17, 40_000], size=20_000, p=[0.5, 0.25, 0.25])
+    unigram = UnigramBaseline(targets, alpha=1e-9)
+    entropy = -(0.5 * np.log(0.5) + 2 * 0.25 * np.log(0.25))
+    assert unigram.nll(targets) == pytest.approx(entropy, rel=0.01)
+    factorized = FactorizedBaseline(targets, alpha=1e-9)
+    assert factorized.nll(targets) >= unigram.nll(targets) - 1e-6  # independence costs
+
+
+def test_cli_prints_the_comparison(tmp_path, lobster_dir, capsys):
+    assert main(TINY + ["--out", str(tmp_path), "--steps", "10", "--eval-every", "10",
+                        "--data-dir", str(lobster_dir)]) == 0
+    assert "beats both" in capsys.readouterr().out
+
+
+def test_model_sizes():
+    assert 0.9e6 < LMM(LMMConfig()).n_params() < 1.2e6  # the default shape: ~1 M
