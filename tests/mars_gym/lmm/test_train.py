@@ -1,5 +1,6 @@
 """Training end to end on real data at a tiny size, checkpoints, resume, baselines."""
 
+import itertools
 import json
 import math
 
@@ -38,7 +39,7 @@ def test_training_lowers_the_loss_and_writes_everything(trained):
 
 
 def test_resume_continues_from_the_saved_step(trained, lobster_dir):
-    out, metrics = trained
+    out, _ = trained
     args = parser().parse_args(TINY + ["--out", str(out), "--steps", "90", "--eval-every", "30",
                                        "--data-dir", str(lobster_dir), "--resume"])
     resumed = train(args)
@@ -81,7 +82,7 @@ def test_bad_checkpoints_are_clear_errors(trained, tmp_path):
 def test_learning_rate_warms_up_then_decays_to_the_floor():
     rates = [learning_rate(s, 1.0, 10, 100, 0.1) for s in range(100)]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
-    assert all(a >= b for a, b in zip(rates[10:], rates[11:]))
+    assert all(a >= b for a, b in itertools.pairwise(rates[10:]))
     assert learning_rate(100, 1.0, 10, 100, 0.1) == pytest.approx(0.1)
 
 
