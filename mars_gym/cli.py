@@ -11,6 +11,7 @@ COMMANDS = {
     "realism": ("mars_gym.apps.realism", "score a generated LOBSTER stream against a real one"),
     "baseline-flow": ("mars_gym.apps.baseline_flows",
                       "write a noise or Hawkes flow window as LOBSTER files"),
+    "train-lmm": ("mars_gym.lmm.train", "train the Large Market Model on the shared sources"),
 }
 
 

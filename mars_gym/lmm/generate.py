@@ -106,11 +106,11 @@ class BatchedGenerator:
 
     @torch.no_grad()
     def prime(self, tokens: torch.Tensor, cond: Conditions,
-              streams: list[int] | None = None) -> torch.Tensor:
+              streams: list[int] | None = None, keep: int | None = None) -> torch.Tensor:
         """(Re)start streams from histories (b, n); return their first sampled tokens (b,).
 
-        Without ``streams`` every stream starts (and the number of streams is b); histories
-        longer than half the context keep their most recent half.
+        Without ``streams`` every stream starts (and the number of streams is b). A history keeps
+        its most recent ``keep`` positions (default: half the context, leaving room to grow).
         """
         tokens, cond = tokens.to(self.device), cond.to(self.device)
         if streams is None:
@@ -119,7 +119,7 @@ class BatchedGenerator:
         elif self.cache is None:
             raise RuntimeError("allocate() or prime all streams before starting some of them")
         n = tokens.shape[1]
-        keep = min(n, self.context // 2)
+        keep = min(n, self.context // 2 if keep is None else keep, self.context)
         tokens, cond = tokens[:, n - keep:], cond.slice(n - keep, n)
         for k, row in enumerate(streams):
             one_cond = Conditions(*(getattr(cond, f)[k:k + 1] for f in _FIELDS))

@@ -1,0 +1,160 @@
+"""Generation speed of the LMM: KV-cached batched streams vs. the MarS-style loop.
+
+Prints one JSON object. For each model (the shipped default and a ~10 M-parameter model of the
+same design, random weights: speed does not depend on them) at context 1024 and each batch size
+(1, 16, 256 streams):
+
+* ``kv``: :class:`BatchedGenerator` with every stream holding ~1000 positions: time per step
+  (one new order per stream), time of one re-fill (keep 512 positions, recompute them), and the
+  amortised cost per order = step + re-fill / 512 (a re-fill happens every 512 steps);
+* ``mars_style``: :class:`FullRecomputeGenerator`, recomputing the 1024-position window for
+  every new order (skipped when one step is estimated above ``--max-step-s``: the estimate is
+  written instead);
+* ``speedup`` = MarS-style time per order / KV amortised time per order, same model and batch;
+* peak memory: CUDA ``max_memory_allocated`` per case, or the process's peak RSS on CPU.
+
+Usage: ``python benchmarks/bench_lmm.py [--steps 16] [--device auto] [--batches 1 16 256]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+
+import torch
+
+from mars_gym.lmm.checkpoint import CheckpointError, load_lmm
+from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
+from mars_gym.lmm.model import LMM, Conditions, LMMConfig
+from mars_gym.lmm.serve import resolve_device
+
+CONTEXT = 1024
+
+
+def random_inputs(batch: int, length: int, device) -> tuple[torch.Tensor, Conditions]:
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, 49_152, (batch, length), generator=g)
+    cond = Conditions(torch.rand(batch, length, 10, generator=g),
+                      torch.randint(0, 17_280, (batch, length), generator=g),
+                      torch.randint(0, 401, (batch, length), generator=g),
+                      torch.zeros(batch, length, dtype=torch.long))
+    return tokens.to(device), cond.to(device)
+
+
+def synchronize(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def models(device) -> dict[str, LMM]:
+    try:
+        default, _ = load_lmm("default")
+        default_weights = default.state_dict()
+        default_config = default.config
+    except CheckpointError:  # before the default is trained: its shape with random weights
+        default_weights, default_config = None, LMMConfig()
+    config = LMMConfig(**{**default_config.to_dict(), "context": CONTEXT})
+    default = LMM(config)
+    if default_weights is not None:
+        default.load_state_dict(default_weights)
+    big = LMM(LMMConfig(n_layer=8, n_head=8, n_embd=320, context=CONTEXT))
+    return {"default": default.to(device).eval(), "10M": big.to(device).eval()}
+
+
+def peak_memory_mb(device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_kv(model: LMM, batch: int, steps: int, device) -> dict:
+    gen = BatchedGenerator(model, seed=0)
+    tokens, cond = random_inputs(batch, CONTEXT, device)
+    token = gen.prime(tokens, cond, keep=CONTEXT - steps)  # steps end exactly at the context
+    step_cond = Conditions(*(x[:, -1:] for x in (cond.book, cond.time_of_day, cond.change,
+                                                 cond.source)))
+    token = gen.step(token, step_cond)  # warm-up
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps - 1):
+        token = gen.step(token, step_cond)
+    synchronize(device)
+    per_step = (time.perf_counter() - start) / (steps - 1)
+    start = time.perf_counter()
+    gen.step(token, step_cond)  # the cache is full: re-fill 512 positions, then step
+    synchronize(device)
+    refill = time.perf_counter() - start - per_step
+    amortised = per_step + refill / (CONTEXT // 2)
+    return {"step_s": per_step, "refill_s": refill, "amortised_s_per_step": amortised,
+            "orders_per_s": batch / amortised}
+
+
+def bench_mars_style(model: LMM, batch: int, steps: int, device, estimate: float | None,
+                     max_step_s: float) -> dict:
+    if estimate is not None and estimate > max_step_s:
+        return {"skipped": f"estimated {estimate:.1f} s per step > --max-step-s {max_step_s}",
+                "step_s_estimate": estimate}
+    gen = FullRecomputeGenerator(model, seed=0)
+    tokens, cond = random_inputs(batch, CONTEXT, device)
+    token = gen.prime(tokens, cond)
+    step_cond = Conditions(*(x[:, -1:] for x in (cond.book, cond.time_of_day, cond.change,
+                                                 cond.source)))
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        token = gen.step(token, step_cond)
+    synchronize(device)
+    per_step = (time.perf_counter() - start) / steps
+    return {"step_s": per_step, "orders_per_s": batch / per_step}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=16, help="KV-cached steps per case")
+    parser.add_argument("--mars-steps", type=int, default=2, help="MarS-style steps per case")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 256])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--max-step-s", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    torch.manual_seed(0)
+    results = {}
+    for name, model in models(device).items():
+        rows, previous = {}, None
+        for batch in sorted(args.batches):
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            kv = bench_kv(model, batch, args.steps, device)
+            estimate = None if previous is None else previous[1] * batch / previous[0]
+            mars = bench_mars_style(model, batch, args.mars_steps, device, estimate,
+                                    args.max_step_s)
+            if "step_s" in mars:
+                previous = (batch, mars["step_s"])
+            rows[str(batch)] = {
+                "kv": kv, "mars_style": mars,
+                "speedup": (mars["step_s"] / kv["amortised_s_per_step"]
+                            if "step_s" in mars else None),
+                "peak_memory_mb": peak_memory_mb(device)}
+        results[name] = {"params": model.n_params(), "context": CONTEXT, "batches": rows}
+    speedups = [row["speedup"] for r in results.values() for row in r["batches"].values()
+                if row["speedup"] is not None]
+    print(json.dumps({
+        "benchmark": "bench_lmm",
+        "results": results,
+        "targets": {"kv_ge_20x_mars_style_per_order": bool(speedups) and min(speedups) >= 20,
+                    "min_speedup": min(speedups) if speedups else None},
+        "machine": {"cpu_count": os.cpu_count(), "device": str(device),
+                    "cuda": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+                    "torch": torch.__version__, "python": platform.python_version(),
+                    "threads": torch.get_num_threads()},
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
