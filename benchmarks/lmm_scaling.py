@@ -24,12 +24,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from mars_gym.lmm.train import parser as train_parser  # noqa: E402
-from mars_gym.lmm.train import train  # noqa: E402
+from mars_gym.lmm.train import parser as train_parser
+from mars_gym.lmm.train import train
 
 
 def main(argv: list[str] | None = None) -> int:
