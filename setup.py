@@ -36,9 +36,11 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["lob_core", "lob_core.*", "mars_gym", "mars_gym.*", "agents", "agents.*"]),
-    package_data={"lob_core": ["*.pxd", "*.pyx"], "mars_gym.sim.flows": ["*.pyx"]},
+    package_data={"lob_core": ["*.pxd", "*.pyx"], "mars_gym.sim.flows": ["*.pyx"],
+                  "mars_gym.lmm": ["assets/*.pt", "assets/*.json"]},
     ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
-    install_requires=["numpy>=1.26", "pandas>=2.0", "scipy>=1.11", "matplotlib>=3.7", "tqdm>=4.60"],
+    install_requires=["numpy>=1.26", "pandas>=2.0", "scipy>=1.11", "matplotlib>=3.7",
+                      "tqdm>=4.60", "torch>=2.3", "tensorboard>=2.12"],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
         "bench": ["cython-orderbook"],

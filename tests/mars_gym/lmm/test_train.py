@@ -96,10 +96,14 @@ def test_baselines_on_known_distributions():
     assert factorized.nll(targets) >= unigram.nll(targets) - 1e-6  # independence costs
 
 
-def test_cli_prints_the_comparison(tmp_path, lobster_dir, capsys):
-    assert main(TINY + ["--out", str(tmp_path), "--steps", "10", "--eval-every", "10",
-                        "--data-dir", str(lobster_dir)]) == 0
+def test_cli_prints_the_comparison_and_writes_tensorboard_scalars(tmp_path, lobster_dir,
+                                                                   capsys):
+    with_tensorboard = [a for a in TINY if a != "--no-tensorboard"]
+    assert main(with_tensorboard + ["--out", str(tmp_path), "--steps", "10", "--eval-every", "10",
+                                    "--data-dir", str(lobster_dir)]) == 0
     assert "beats both" in capsys.readouterr().out
+    events = list((tmp_path / "tb").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
 
 
 def test_model_sizes():
