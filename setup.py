@@ -44,6 +44,7 @@ setup(
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
         "bench": ["cython-orderbook"],
+        "serve": ["ray[serve]>=2.9"],
     },
     entry_points={"console_scripts": ["mars-gym=mars_gym.cli:main"]},
     zip_safe=False,

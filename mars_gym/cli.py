@@ -12,6 +12,7 @@ COMMANDS = {
     "baseline-flow": ("mars_gym.apps.baseline_flows",
                       "write a noise or Hawkes flow window as LOBSTER files"),
     "train-lmm": ("mars_gym.lmm.train", "train the Large Market Model on the shared sources"),
+    "serve": ("mars_gym.lmm.ray_serve", "serve LMM generation over Ray Serve (extra: serve)"),
 }
 
 
