@@ -104,7 +104,7 @@ class BatchedGenerator:
         self.cache.lengths[row] = n
         return h[0, -1]
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def prime(self, tokens: torch.Tensor, cond: Conditions,
               streams: list[int] | None = None, keep: int | None = None) -> torch.Tensor:
         """(Re)start streams from histories (b, n); return their first sampled tokens (b,).
@@ -137,7 +137,7 @@ class BatchedGenerator:
         self._fill(row, tokens, cond)
         self.refills += 1
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def step(self, tokens: torch.Tensor, cond: Conditions,
              active: torch.Tensor | None = None) -> torch.Tensor:
         """Append each stream's last token (S,) with the live conditions (S, 1); return the
@@ -169,7 +169,7 @@ class FullRecomputeGenerator:
         self.device = next(model.parameters()).device
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def prime(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
         self.tokens, self.cond = tokens.to(self.device), cond.to(self.device)
         return self._forward()
@@ -182,7 +182,7 @@ class FullRecomputeGenerator:
         self.last_hidden = self.model.hidden(self.tokens, self.cond)[:, -1]
         return self.model.sample(self.last_hidden, self.generator, self.temperature, self.top_k)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def step(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
         self.tokens = torch.cat([self.tokens, tokens.to(self.device).reshape(-1, 1)], dim=1)
         self.cond = Conditions(*(torch.cat([getattr(self.cond, f),

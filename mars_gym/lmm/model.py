@@ -139,7 +139,8 @@ class Attention(nn.Module):
         self.out = nn.Linear(config.n_embd, config.n_embd, bias=False)
         self.dropout = config.dropout
 
-    def forward(self, x, cos, sin, cache: KVCache | None = None, layer: int = 0):
+    def forward(self, x, cos, sin, cache: KVCache | None = None, layer: int = 0,
+                uniform: int | None = None):
         b, t, c = x.shape
         q, k, v = self.qkv(x).split(c, dim=2)
         q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
@@ -147,6 +148,11 @@ class Attention(nn.Module):
         if cache is None:
             y = F.scaled_dot_product_attention(
                 q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
+        elif t == 1 and uniform is not None:  # every stream at the same length: plain slices
+            cache.keys[layer][:, :, uniform] = k[:, :, 0]
+            cache.values[layer][:, :, uniform] = v[:, :, 0]
+            y = F.scaled_dot_product_attention(q, cache.keys[layer][:, :, :uniform + 1],
+                                               cache.values[layer][:, :, :uniform + 1])
         elif t == 1:  # one new position per stream, each at its own length
             rows, position = torch.arange(b, device=x.device), cache.lengths
             cache.keys[layer][rows, :, position] = k[:, :, 0]
@@ -186,8 +192,8 @@ class Block(nn.Module):
         self.norm1, self.norm2 = RMSNorm(config.n_embd), RMSNorm(config.n_embd)
         self.attention, self.mlp = Attention(config), SwiGLU(config)
 
-    def forward(self, x, cos, sin, cache=None, layer=0):
-        x = x + self.attention(self.norm1(x), cos, sin, cache, layer)
+    def forward(self, x, cos, sin, cache=None, layer=0, uniform=None):
+        x = x + self.attention(self.norm1(x), cos, sin, cache, layer, uniform)
         return x + self.mlp(self.norm2(x))
 
 
@@ -253,26 +259,30 @@ class LMM(nn.Module):
         """Final hidden states (B, T, d). With a cache, ``tokens`` continue what it holds and
         every stream's length grows by T."""
         t = tokens.shape[1]
+        uniform = None  # the shared length of all cached streams, when they share one
         if cache is None:
             if t > self.config.context:
                 raise ValueError(f"sequence of {t} positions exceeds the context "
                                  f"({self.config.context})")
             cos, sin = self.rope_cos[:t], self.rope_sin[:t]
         else:
-            if int(cache.lengths.max()) + t > self.config.context:
-                raise ValueError(f"sequence of {int(cache.lengths.max()) + t} positions exceeds "
-                                 f"the context ({self.config.context})")
-            if t == 1:  # per-stream positions, broadcast over heads: (b, 1, 1, d/2)
+            low, high = (int(x) for x in torch.aminmax(cache.lengths))
+            if high + t > self.config.context:
+                raise ValueError(f"sequence of {high + t} positions exceeds the context "
+                                 f"({self.config.context})")
+            if t == 1 and low == high:  # the common case: all streams at one position
+                uniform = low
+                cos, sin = self.rope_cos[low:low + 1], self.rope_sin[low:low + 1]
+            elif t == 1:  # per-stream positions, broadcast over heads: (b, 1, 1, d/2)
                 cos = self.rope_cos[cache.lengths][:, None, None]
                 sin = self.rope_sin[cache.lengths][:, None, None]
+            elif low != high:
+                raise ValueError("a block can only be appended to streams of equal length")
             else:
-                start = int(cache.lengths[0])
-                if not bool((cache.lengths == start).all()):
-                    raise ValueError("a block can only be appended to streams of equal length")
-                cos, sin = self.rope_cos[start:start + t], self.rope_sin[start:start + t]
+                cos, sin = self.rope_cos[low:low + t], self.rope_sin[low:low + t]
         x = self.embed(tokens, cond)
         for layer, block in enumerate(self.blocks):
-            x = block(x, cos, sin, cache, layer)
+            x = block(x, cos, sin, cache, layer, uniform)
         if cache is not None:
             cache.lengths += t
         return self.norm(x)

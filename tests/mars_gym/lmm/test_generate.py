@@ -115,6 +115,7 @@ def test_streams_of_a_batch_are_independent(model):
     assert torch.allclose(batch.last_hidden[:1], single.last_hidden, atol=1e-5)
 
 
+@torch.no_grad()
 def test_top_k_one_is_greedy_per_part(model):
     gen = BatchedGenerator(model, seed=0, top_k=1)
     token = gen.prime(torch.zeros(1, 3, dtype=torch.long), _cond(1, 3, 0))
