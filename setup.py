@@ -39,10 +39,10 @@ setup(
     package_data={"lob_core": ["*.pxd", "*.pyx"], "mars_gym.sim.flows": ["*.pyx"],
                   "mars_gym.lmm": ["assets/*.pt", "assets/*.json"]},
     ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
-    install_requires=["numpy>=1.26", "pandas>=2.0", "scipy>=1.11", "matplotlib>=3.7",
+    install_requires=["numpy>=1.26", "pandas>=2.0", "scipy>=1.11", "matplotlib>=3.7", "gymnasium>=1.0",
                       "tqdm>=4.60", "torch>=2.3", "tensorboard>=2.12"],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "stable-baselines3>=2.3"],
         "bench": ["cython-orderbook"],
         "serve": ["ray[serve]>=2.9"],
     },

@@ -20,25 +20,12 @@ import numpy as np
 from lob_core import OrderBook
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.lobster_export import to_lobster, write_lobster
-from mars_gym.data.schema import EventStream
 from mars_gym.metrics.realism import LobsterStream
-from mars_gym.sim.flows import HawkesCalibration, HawkesFlow, NoiseFlow, run_flow
-from mars_gym.sim.flows.base import BackgroundFlow, seed_book_from_state
-from mars_gym.tokens import CANCEL_ORDER, events_to_orders
+from mars_gym.sim.flows import run_flow
+from mars_gym.sim.flows.base import seed_book_from_state
+from mars_gym.sim.flows.factory import calibrated_flow
 
 FLOWS = ("noise", "hawkes")
-
-
-def make_flow(name: str, train: EventStream) -> BackgroundFlow:
-    """A baseline flow calibrated on a training stream."""
-    orders = events_to_orders(train)
-    if name == "noise":
-        sizes = orders["size"][orders["kind"] != CANCEL_ORDER]
-        return NoiseFlow(interval_ns=int(np.diff(orders["time_ns"]).mean()),
-                         volume_scale=float(np.median(sizes)))
-    if name == "hawkes":
-        return HawkesFlow(HawkesCalibration.fit(train))
-    raise ValueError(f"unknown flow {name!r}; choose one of {FLOWS}")
 
 
 def generate_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int,
@@ -46,7 +33,7 @@ def generate_window(flow_name: str, source_name: str, start_ns: int, duration_ns
                     progress: bool = False) -> LobsterStream:
     """Run a calibrated baseline flow from the real book at ``start_ns``; LOBSTER view."""
     stream = load_source(source_name, data_dir)
-    flow = make_flow(flow_name, split_by_time(stream)["train"])
+    flow = calibrated_flow(flow_name, split_by_time(stream)["train"])
     first = int(np.searchsorted(stream.events["time_ns"], start_ns))
     if first >= len(stream):
         raise ValueError(f"{source_name} has no event at or after {start_ns} ns")

@@ -1,7 +1,9 @@
 """Submitting background orders (decoded tokens or flow draws) to a book.
 
-A buy or sell is a GTC limit order (it executes first if it crosses). A cancel names a side and
-a price: it cancels one *background* order (``agent_id`` = the background's) chosen uniformly at
+A buy or sell is a GTC limit order (it executes first if it crosses), or IOC when the flow asks.
+A cancel naming a resting order's id (a replay) takes its size off that order; when that order
+is not in the book, or the cancel names no id, it names a side and a price and cancels one
+*background* order (``agent_id`` = the background's) chosen uniformly at
 random among those resting at that price; when none rests there, the nearest occupied price of
 that side holding background orders is used; with none at all it is skipped. Its size is taken
 off that order (the whole order when the size reaches what it has left).
@@ -33,29 +35,43 @@ def pick_background_order(book: OrderBook, side: int, price: int, rng: np.random
     return None
 
 
-def submit_background(target: OrderBook | RecordingBook, kind: int, side: int, price: int,
-                      size: int, order_id: int, ts: int, rng: np.random.Generator,
-                      agent_id: int = BACKGROUND_AGENT) -> int:
-    """Submit one background order (prices in ticks of a tick-1 book); return the executed
+def submit_background(target: OrderBook | RecordingBook, order, order_id: int,
+                      rng: np.random.Generator, agent_id: int = BACKGROUND_AGENT) -> int:
+    """Submit one background :class:`~mars_gym.sim.flows.base.FlowOrder` (prices in ticks of a
+    tick-1 book; ``order_id`` is used when the order carries none); return the executed
     (buy/sell) or cancelled quantity."""
     recording = isinstance(target, RecordingBook)
     book = target.book if recording else target
-    if kind != CANCEL_ORDER:
+    if order.kind != CANCEL_ORDER:
+        oid = order.order_id if order.order_id >= 0 and order.order_id not in book else order_id
         if recording:
-            return target.limit(side, price, size, order_id, ts, agent_id=agent_id)
-        return book.limit(side, price, size, order_id, agent_id=agent_id, ts=ts)
-    picked = pick_background_order(book, side, price, rng, agent_id)
-    if picked is None:
-        return 0
-    victim, left = picked
-    if size >= left:
-        if recording:
-            target.cancel(victim, ts)
+            done = target.limit(order.side, order.price, order.size, oid, order.time_ns,
+                                agent_id=agent_id)
         else:
-            book.cancel(victim)
+            done = book.limit(order.side, order.price, order.size, oid, agent_id=agent_id,
+                              ts=order.time_ns)
+        if order.ioc and oid in book:
+            _cancel(target, book, oid, order.time_ns, recording)
+        return done
+    if order.order_id >= 0 and order.order_id in book:
+        victim, left = order.order_id, book.order(order.order_id)[2]
+    else:
+        picked = pick_background_order(book, order.side, order.price, rng, agent_id)
+        if picked is None:
+            return 0
+        victim, left = picked
+    if order.size >= left:
+        _cancel(target, book, victim, order.time_ns, recording)
         return left
     if recording:
-        target.reduce(victim, size, ts)
+        target.reduce(victim, order.size, order.time_ns)
     else:
-        book.reduce(victim, size)
-    return size
+        book.reduce(victim, order.size)
+    return order.size
+
+
+def _cancel(target, book: OrderBook, order_id: int, ts: int, recording: bool) -> None:
+    if recording:
+        target.cancel(order_id, ts)
+    else:
+        book.cancel(order_id)

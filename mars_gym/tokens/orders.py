@@ -28,6 +28,8 @@ ORDER_DTYPE = np.dtype(
         ("price", "<i8"),   # ticks
         ("size", "<i8"),    # lots
         ("event", "<i8"),   # index of its first event (its book = stream.book[event])
+        ("order_id", "<i8"),  # its id (a cancel: the id it cancels; an aggressor without a
+                              # resting remainder: -1)
     ]
 )
 
@@ -36,6 +38,7 @@ def events_to_orders(stream: EventStream) -> np.ndarray:
     """The orders behind a stream of events (see the module docstring)."""
     times, kinds = stream.events["time_ns"], stream.events["type"]
     sides, prices, sizes = stream.events["side"], stream.events["price"], stream.events["size"]
+    ids = stream.events["order_id"]
     out = []
     i, n = 0, len(times)
     while i < n:
@@ -44,19 +47,20 @@ def events_to_orders(stream: EventStream) -> np.ndarray:
             while i < n and kinds[i] == EXECUTE and times[i] == times[start] and sides[i] == resting:
                 total += sizes[i]
                 i += 1
-            price = prices[i - 1]
+            price, order_id = prices[i - 1], -1
             if (i < n and kinds[i] == NEW and times[i] == times[start] and sides[i] == -resting
                     and -resting * (prices[i] - price) >= 0):
                 total += sizes[i]
-                price = prices[i]
+                price, order_id = prices[i], ids[i]
                 i += 1
             aggressor = -resting
             out.append((times[start], BUY if aggressor > 0 else SELL, aggressor, price, total,
-                        start))
+                        start, order_id))
             continue
         if kinds[i] == NEW:
-            out.append((times[i], BUY if sides[i] > 0 else SELL, sides[i], prices[i], sizes[i], i))
+            out.append((times[i], BUY if sides[i] > 0 else SELL, sides[i], prices[i], sizes[i], i,
+                        ids[i]))
         else:
-            out.append((times[i], CANCEL_ORDER, sides[i], prices[i], sizes[i], i))
+            out.append((times[i], CANCEL_ORDER, sides[i], prices[i], sizes[i], i, ids[i]))
         i += 1
     return structured_from_rows(out, ORDER_DTYPE)

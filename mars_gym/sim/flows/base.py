@@ -23,10 +23,12 @@ FIRST_FLOW_ORDER_ID = 1 << 40  # above the ids of any real data the book is seed
 
 class FlowOrder(NamedTuple):
     time_ns: int
-    kind: int   # BUY / SELL / CANCEL_ORDER (mars_gym.tokens.orders)
-    side: int   # +1 / -1
-    price: int  # ticks
-    size: int   # lots
+    kind: int           # BUY / SELL / CANCEL_ORDER (mars_gym.tokens.orders)
+    side: int           # +1 / -1
+    price: int          # ticks
+    size: int           # lots
+    order_id: int = -1  # the id to use (buy/sell) or to cancel; -1: the driver's choice
+    ioc: bool = False   # buy/sell: cancel what does not execute at once
 
 
 class BackgroundFlow(Protocol):
@@ -65,8 +67,7 @@ def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, 
         order = flow.next_order()
         if order.time_ns > end_ns:
             break
-        done = submit_background(recording, order.kind, order.side, order.price, order.size,
-                                 order_id, order.time_ns, rng)
+        done = submit_background(recording, order, order_id, rng)
         skipped += done == 0 and order.kind == CANCEL_ORDER
         order_id += 1
         bar.update((order.time_ns - last) / 1e9)

@@ -12,7 +12,8 @@ arrival carries independent marks drawn from the training orders' empirical dist
 * for a cancel, the side and depth behind the touch of the order cancelled (the nearest
   background order there is cancelled, :mod:`mars_gym.sim.background_orders`) and the size.
 
-It reacts to the book only through the touch prices; it has no memory of marks.
+It reacts to the book only through the touch prices (an empty side is priced from the other
+side, an empty book from the last price it saw); it has no memory of marks.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class HawkesFlow:
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
         self.rng = np.random.default_rng(seed)
         self.book = book
+        self.last_price = book.best_bid or book.best_ask or self.initial_price
         self.time_s = start_ns / 1e9
         self.excitation = 0.0  # sum of alpha * exp(-beta (t - t_i)) at self.time_s
 
@@ -124,11 +126,14 @@ class HawkesFlow:
                 return t
 
     def _touch(self, side: int) -> int:
+        """The same-side touch; from the other side when empty; the last price seen when the
+        book is empty."""
         touch = self.book.best_bid if side > 0 else self.book.best_ask
-        if touch is not None:
-            return touch
-        other = self.book.best_ask if side > 0 else self.book.best_bid
-        return (other - side) if other is not None else self.initial_price
+        if touch is None:
+            other = self.book.best_ask if side > 0 else self.book.best_bid
+            touch = (other - side) if other is not None else self.last_price
+        self.last_price = touch
+        return touch
 
     def next_order(self) -> FlowOrder:
         c = self.calibration

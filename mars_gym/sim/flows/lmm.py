@@ -5,8 +5,8 @@ Warm start: the flow is primed with the real orders that precede the start (the 
 (:class:`mars_gym.lmm.generate.BatchedGenerator`). Before each new order the generator is fed
 the previous order together with the conditions of the book as it is *now* — changed by this
 flow and by anything else (an agent's orders included) — so the flow reacts to other agents.
-A token is decoded against the live mid (:meth:`OrderTokenizer.decode`); its interval bin
-sets the time of the order. A cancel token cancels a background order near its price
+A token is decoded against the live mid (:meth:`OrderTokenizer.decode`; the last two-sided mid
+while a side is empty); its interval bin sets the time of the order. A cancel token cancels a background order near its price
 (:mod:`mars_gym.sim.background_orders`).
 """
 
@@ -40,6 +40,7 @@ class LMMFlow:
 
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
         self.book, self.time_ns = book, int(start_ns)
+        self.last_mid = self.open_mid
         self.rng = np.random.default_rng(seed)
         self.generator = BatchedGenerator(self.model, temperature=self.temperature,
                                           top_k=self.top_k, seed=seed)
@@ -54,7 +55,9 @@ class LMMFlow:
             self.next_token = self.generator.step(self.last_token, torch_conditions(live))
         token = int(self.next_token[0])
         bid, ask = int(state[0]), int(state[1])
-        mid = (bid + ask) / 2 if bid and ask else float(bid or ask or self.open_mid)
+        if bid and ask:  # a one-sided book keeps the last two-sided mid as the reference
+            self.last_mid = (bid + ask) / 2
+        mid = self.last_mid
         order = self.tokenizer.decode([token], mid, self.source, self.rng)
         self.time_ns += int(order.interval_ns[0])
         self.last_token, self.fed = self.next_token, False

@@ -8,7 +8,7 @@ probabilities {0.5, 0.3, 0.15, 0.025, 0.025} in units of ``volume_scale / 100`` 
 when the scale is the usual 100-share order). A cancel picks a side at random and cancels a
 background order nearest the touch of that side (see :mod:`mars_gym.sim.background_orders`).
 When the book has no bid, the price is taken from the best ask (minus one tick) or, with an
-empty book, from ``initial_price``. The flow does not react to anything but the best bid.
+empty book, from the last price it used (``initial_price`` before any). The flow does not react to anything but the best bid.
 """
 
 from __future__ import annotations
@@ -40,13 +40,15 @@ class NoiseFlow:
         self.rng = np.random.default_rng(seed)
         self.book = book
         self.time_ns = int(start_ns)
+        self.last_price = self.initial_price
+        self._reference_price()
 
     def _reference_price(self) -> int:
         if self.book.best_bid is not None:
-            return self.book.best_bid
-        if self.book.best_ask is not None:
-            return self.book.best_ask - 1
-        return self.initial_price
+            self.last_price = self.book.best_bid
+        elif self.book.best_ask is not None:
+            self.last_price = self.book.best_ask - 1
+        return self.last_price
 
     def next_order(self) -> FlowOrder:
         self.time_ns += self.interval_ns

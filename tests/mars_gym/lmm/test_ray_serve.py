@@ -3,9 +3,9 @@
 import pytest
 
 ray = pytest.importorskip("ray", reason="the serve extra (pip install .[serve]) is not installed")
-from ray import serve  # noqa: E402
+from ray import serve
 
-from mars_gym.lmm.ray_serve import APP_NAME, LMMDeployment  # noqa: E402
+from mars_gym.lmm.ray_serve import APP_NAME, LMMDeployment
 
 ROW = {"book": [0.5] * 10, "time_of_day": 7_000, "change": 200, "source": 0}
 

@@ -6,6 +6,7 @@ import pytest
 from lob_core import OrderBook
 from mars_gym.data import EXECUTE, NEW, SOURCES, load_source, split_by_time
 from mars_gym.sim.background_orders import submit_background
+from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.tokens import (
     BUY,
     CANCEL_ORDER,
@@ -100,8 +101,8 @@ def test_decoded_sequences_drive_the_engine_without_errors(splits, tokenizer):
         mid = (bid + ask) / 2 if bid and ask else float(bid or ask)
         d = tokenizer.decode([token], mid, stream.source.source_id, rng)
         t += int(d.interval_ns[0])
-        done = submit_background(book, int(d.kind[0]), int(d.side[0]), int(d.price[0]),
-                                 int(d.size[0]), order_id, t, rng)
+        order = FlowOrder(t, int(d.kind[0]), int(d.side[0]), int(d.price[0]), int(d.size[0]))
+        done = submit_background(book, order, order_id, rng)
         executed += done if d.kind[0] != CANCEL_ORDER else 0
         assert book.best_bid is None or book.best_ask is None or book.best_bid < book.best_ask
     assert len(book) > 0 and executed > 0

@@ -1,0 +1,16 @@
+"""Gymnasium environments, registered under versioned ids with lazy string entry points."""
+
+import gymnasium as gym
+
+ENV_IDS = ("MarS-Execution-v0", "MarS-ExecutionContinuous-v0")
+
+
+def register_envs() -> None:
+    if "MarS-Execution-v0" not in gym.registry:
+        gym.register(id="MarS-Execution-v0", entry_point="mars_gym.envs.execution:ExecutionEnv")
+        gym.register(id="MarS-ExecutionContinuous-v0",
+                     entry_point="mars_gym.envs.execution:ExecutionEnv",
+                     kwargs={"continuous": True})
+
+
+register_envs()

@@ -1,0 +1,271 @@
+"""``MarS-Execution-v0``: execute a parent order against a simulated market that reacts."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from lob_core import GTC, IOC, OrderBook
+from mars_gym.data import EXECUTE, load_source
+from mars_gym.data.splits import split_bounds
+from mars_gym.sim.flows.base import seed_book_from_state
+from mars_gym.sim.flows.factory import FLOWS, make_flow
+from mars_gym.sim.latency import ConstantLatency
+from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder, Simulator
+
+AGENT = 1
+OBSERVATION_NAMES = ("time_left", "quantity_left", "imbalance", "spread_ticks",
+                     "return_bps", "volatility_bps", "market_volume", "resting_passive")
+N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS = 11, 6
+
+
+class ExecutionEnv(gym.Env):
+    """Buy or sell a parent order within a horizon, in a simulated market (MarS's task).
+
+    ## Description
+    The agent must execute ``quantity`` lots on ``side`` within ``horizon_s`` seconds, deciding
+    every ``step_s`` seconds. The rest of the market is a background flow (``lmm``: the Large
+    Market Model, which reacts to the agent's orders; ``replay``: the recorded orders, which
+    do not; ``noise``; ``hawkes``), started from the real book and history of ``source`` at a
+    start time of its test split. Agent orders reach the book after ``latency_ns``.
+
+    ## Action Space
+    ``MultiDiscrete([11, 6])``. ``action[0] = r`` posts a passive limit order of
+    ``round(r / 10 * slice)`` lots at the near touch (best bid for a buy), replacing the previous
+    one; ``slice = ceil(remaining / decisions_left)``. ``action[1] = k`` (1..5) crosses the spread
+    with an IOC order for the rest of the slice at the k-th best opposite price level (0: none).
+    ``MarS-ExecutionContinuous-v0`` takes ``Box([0, 0], [1, 5])`` (ratio, level rounded).
+
+    ## Observation Space
+    ``Box(8,)`` float32:
+
+    | index | observation | min | max |
+    |---|---|---|---|
+    | 0 | time left, fraction of the horizon | 0 | 1 |
+    | 1 | quantity left, fraction of the parent order | 0 | 1 |
+    | 2 | top-of-book imbalance (bid - ask) / (bid + ask) | -1 | 1 |
+    | 3 | spread in ticks (clipped) | 0 | 100 |
+    | 4 | mid return since arrival, bps, signed by side (+ = price moved against) | -1000 | 1000 |
+    | 5 | absolute mid return over the last step, bps | 0 | 1000 |
+    | 6 | market volume traded in the last step / parent quantity (clipped) | 0 | 100 |
+    | 7 | the agent's resting passive quantity / parent quantity | 0 | 1 |
+
+    ## Rewards
+    Price advantage in basis points against the arrival mid, weighted by the filled fraction:
+    for each fill, ``side * (arrival_mid - price) / arrival_mid * 1e4 * qty / quantity``
+    (side = +1 buy, -1 sell). At the horizon what is left is sent at market (its fills count
+    the same way) and anything still unfilled costs ``unfilled_penalty_bps * left / quantity``.
+
+    ## Starting State
+    A start time drawn with ``np_random`` among the events of the source's test split that leave
+    a full horizon (or ``options["start_index"]``); the book at the touch and 4 ticks behind it
+    on each side, as recorded.
+
+    ## Episode End
+    Termination: the parent order is filled. Truncation: the horizon is reached (after the
+    completion at market).
+
+    ## Arguments
+    | kwarg | default | meaning |
+    |---|---|---|
+    | side | "buy" | "buy" or "sell" |
+    | quantity | 2000 | parent order, lots |
+    | horizon_s | 300 | seconds |
+    | step_s | 30 | seconds between decisions |
+    | flow | "lmm" | lmm, replay, noise or hawkes |
+    | source | "AAPL" | a source of :mod:`mars_gym.data.sources` |
+    | latency_ns | 1_000_000 | agent order latency, ns |
+    | unfilled_penalty_bps | 10 | cost of a lot still unfilled at the end |
+    | continuous | False | Box actions instead of MultiDiscrete |
+
+    ``info`` holds the filled quantity, average price, implementation shortfall vs. the arrival
+    mid (bps, + = cost), price advantage vs. TWAP of the mid (bps, + = better), fill rate, the
+    market VWAP and the slippage against it (bps, + = cost).
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, side: str = "buy", quantity: int = 2_000, horizon_s: float = 300.0,
+                 step_s: float = 30.0, flow: str = "lmm", source: str = "AAPL",
+                 latency_ns: int = 1_000_000, unfilled_penalty_bps: float = 10.0,
+                 continuous: bool = False, data_dir=None) -> None:
+        if side not in ("buy", "sell"):
+            raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+        if quantity <= 0:
+            raise ValueError(f"quantity must be positive, got {quantity}")
+        if not 0 < step_s <= horizon_s:
+            raise ValueError(f"need 0 < step_s <= horizon_s, got {step_s} and {horizon_s}")
+        if flow not in FLOWS:
+            raise ValueError(f"flow must be one of {FLOWS}, got {flow!r}")
+        self.side = 1 if side == "buy" else -1
+        self.quantity = int(quantity)
+        self.horizon_ns = int(horizon_s * 1e9)
+        self.step_ns = int(step_s * 1e9)
+        self.n_decisions = math.ceil(horizon_s / step_s)
+        self.flow_name, self.source, self.data_dir = flow, source, data_dir
+        self.latency = ConstantLatency(int(latency_ns))
+        self.penalty_bps = float(unfilled_penalty_bps)
+        self.continuous = continuous
+        self.action_space = (spaces.Box(np.array([0.0, 0.0], np.float32),
+                                        np.array([1.0, 5.0], np.float32))
+                             if continuous else
+                             spaces.MultiDiscrete([N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS]))
+        high = np.array([1, 1, 1, 100, 1000, 1000, 100, 1], dtype=np.float32)
+        low = np.array([0, 0, -1, 0, -1000, 0, 0, 0], dtype=np.float32)
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        stream = load_source(source, data_dir)
+        test_start, test_stop = split_bounds(stream)["test"]
+        times = stream.events["time_ns"]
+        last_start = int(np.searchsorted(times, times[test_stop - 1] - self.horizon_ns - 10**9))
+        if last_start <= test_start:
+            raise ValueError(f"the test split of {source} is shorter than the horizon")
+        self.start_range = (test_start, last_start)
+        self.stream = stream
+        self.sim: Simulator | None = None
+
+    # -- episode ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = options or {}
+        start = int(options.get("start_index",
+                                self.np_random.integers(*self.start_range)))
+        if not self.start_range[0] <= start < self.start_range[1]:
+            raise ValueError(f"start_index must be in {self.start_range}, got {start}")
+        book = OrderBook(1)
+        seed_book_from_state(book, self.stream.book[start])
+        self.start_ns = int(self.stream.events["time_ns"][start])
+        flow = make_flow(self.flow_name, self.source, start, self.data_dir)
+        self.sim = Simulator(flow, self.latency)
+        self.sim.reset(book, self.start_ns, int(self.np_random.integers(2**31)))
+        self.arrival_mid = self.sim.mid() or float(book.best_bid or book.best_ask)
+        self.decision = 0
+        self.passive_id = None
+        self.fills_seen = 0
+        self.last_mid = self.arrival_mid
+        self.last_volume = 0
+        self.mid_samples = [self.arrival_mid]
+        return self._observation(), self._info()
+
+    @property
+    def filled(self) -> int:
+        return sum(f.qty for f in self.sim.account(AGENT).fills)
+
+    def _check_action(self, action) -> tuple[float, int]:
+        a = np.asarray(action)
+        if a.shape != (2,) or not np.all(np.isfinite(a.astype(float))):
+            raise ValueError(f"action must be 2 finite numbers, got {action!r}")
+        if not self.action_space.contains(a.astype(self.action_space.dtype)):
+            raise ValueError(f"action {action!r} is outside the action space {self.action_space}")
+        if self.continuous:
+            return float(a[0]), int(round(float(a[1])))
+        return int(a[0]) / (N_PASSIVE_RATIOS - 1), int(a[1])
+
+    def step(self, action):
+        if self.sim is None:
+            raise RuntimeError("call reset() before step()")
+        if self.decision >= self.n_decisions:
+            raise RuntimeError("the episode is over: call reset()")
+        ratio, level = self._check_action(action)
+        sim, book = self.sim, self.sim.book
+        if self.passive_id is not None:
+            sim.submit(AGENT, AgentOrder(CANCEL, order_id=self.passive_id))
+            self.passive_id = None
+        remaining = self.quantity - self.filled
+        decisions_left = self.n_decisions - self.decision
+        slice_qty = math.ceil(remaining / decisions_left) if remaining > 0 else 0
+        passive = min(remaining, round(ratio * slice_qty))
+        near = book.best_bid if self.side > 0 else book.best_ask
+        if passive > 0 and near is not None:
+            self.passive_id = sim.submit(AGENT, AgentOrder(LIMIT, self.side, near, passive, GTC))
+        aggressive = min(slice_qty - passive, remaining - passive)
+        if level > 0 and aggressive > 0:
+            opposite = book.depth(level)[2 if self.side > 0 else 0]
+            prices = opposite[opposite > 0]
+            if len(prices):
+                sim.submit(AGENT, AgentOrder(LIMIT, self.side, int(prices[-1]), aggressive, IOC))
+        self.decision += 1
+        end = self.start_ns + min(self.decision * self.step_ns, self.horizon_ns)
+        volume_before = sim.traded_volume
+        sim.run_until(end)
+        last = self.decision >= self.n_decisions or self.filled >= self.quantity
+        if last and self.filled < self.quantity:
+            if self.passive_id is not None:
+                sim.submit(AGENT, AgentOrder(CANCEL, order_id=self.passive_id))
+                self.passive_id = None
+            sim.submit(AGENT, AgentOrder(MARKET, self.side, qty=self.quantity - self.filled))
+            sim.run_until(end + 2 * self.latency.ns + 1)
+        self.last_volume = sim.traded_volume - volume_before
+        reward = self._new_fill_reward()
+        terminated = self.filled >= self.quantity
+        truncated = last and not terminated
+        if last and not terminated:
+            reward -= self.penalty_bps * (self.quantity - self.filled) / self.quantity
+        mid = sim.mid() or self.last_mid
+        self.mid_samples.append(mid)
+        observation = self._observation(previous_mid=self.last_mid)
+        self.last_mid = mid
+        return observation, float(reward), terminated, truncated, self._info()
+
+    def _new_fill_reward(self) -> float:
+        fills = self.sim.account(AGENT).fills[self.fills_seen:]
+        self.fills_seen += len(fills)
+        return sum(self.side * (self.arrival_mid - f.price) / self.arrival_mid * 1e4 * f.qty
+                   for f in fills) / self.quantity
+
+    # -- views -------------------------------------------------------------------------------
+    def _observation(self, previous_mid: float | None = None) -> np.ndarray:
+        book = self.sim.book
+        state = book.tick_state(1)
+        bid, ask, bid_qty, ask_qty = (int(x) for x in state)
+        mid = self.sim.mid() or self.arrival_mid
+        previous_mid = previous_mid or mid
+        resting = 0
+        if self.passive_id is not None and self.passive_id in book:
+            resting = book.order(self.passive_id)[2]
+        values = [
+            1 - self.decision / self.n_decisions,
+            (self.quantity - self.filled) / self.quantity,
+            (bid_qty - ask_qty) / (bid_qty + ask_qty) if bid_qty + ask_qty else 0.0,
+            (ask - bid) if bid and ask else 100.0,
+            self.side * (mid / self.arrival_mid - 1) * 1e4,
+            abs(mid / previous_mid - 1) * 1e4,
+            self.last_volume / self.quantity,
+            resting / self.quantity,
+        ]
+        return np.clip(np.array(values, dtype=np.float32), self.observation_space.low,
+                       self.observation_space.high)
+
+    def _info(self) -> dict[str, Any]:
+        fills = self.sim.account(AGENT).fills
+        filled = sum(f.qty for f in fills)
+        value = sum(f.price * f.qty for f in fills)
+        average = value / filled if filled else float("nan")
+        twap = float(np.mean(self.mid_samples))
+        vwap = self._market_vwap()
+        return {
+            "filled": filled,
+            "fill_rate": filled / self.quantity,
+            "average_price": average,
+            "arrival_mid": self.arrival_mid,
+            "implementation_shortfall_bps": self.side * (average / self.arrival_mid - 1) * 1e4,
+            "price_advantage_vs_twap_bps": self.side * (twap - average) / twap * 1e4,
+            "market_vwap": vwap,
+            "slippage_vs_vwap_bps": self.side * (average / vwap - 1) * 1e4,
+            "time_ns": self.sim.now,
+            "decision": self.decision,
+        }
+
+    def _market_vwap(self) -> float:
+        events = self.sim.recording.events()
+        executions = events[events["type"] == EXECUTE]
+        if len(executions) == 0:
+            return float("nan")
+        return float(np.average(executions["price"], weights=executions["size"]))
+

@@ -1,0 +1,76 @@
+"""Build any background flow by name for a source, warm-started at an event of its stream.
+
+Model-free flows are calibrated on the source's training split only (cached per source): the
+noise agent's interval is the mean time between training orders and its size unit the median
+training order size; the Hawkes flow is fitted by maximum likelihood. The ``lmm`` flow loads the
+shipped default model (or ``checkpoint``) and is primed with the real orders before ``start``;
+``replay`` replays the real orders from ``start`` on.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from mars_gym.data import load_source, split_by_time
+from mars_gym.data.schema import EventStream
+from mars_gym.sim.flows.base import BackgroundFlow
+from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
+from mars_gym.sim.flows.noise import NoiseFlow
+from mars_gym.tokens import CANCEL_ORDER, events_to_orders
+
+FLOWS = ("lmm", "replay", "noise", "hawkes")
+LMM_HISTORY_EVENTS = 4_000  # real events handed to the LMM flow before the start
+
+
+def calibration(name: str, train: EventStream):
+    """What a model-free baseline flow learns from a training stream."""
+    if name == "noise":
+        orders = events_to_orders(train)
+        sizes = orders["size"][orders["kind"] != CANCEL_ORDER]
+        return {"interval_ns": int(np.diff(orders["time_ns"]).mean()),
+                "volume_scale": float(np.median(sizes))}
+    if name == "hawkes":
+        return HawkesCalibration.fit(train)
+    raise ValueError(f"unknown baseline flow {name!r}; choose 'noise' or 'hawkes'")
+
+
+def _build(name: str, fitted) -> BackgroundFlow:
+    return NoiseFlow(**fitted) if name == "noise" else HawkesFlow(fitted)
+
+
+def calibrated_flow(name: str, train: EventStream) -> BackgroundFlow:
+    """A new model-free baseline flow (``noise`` or ``hawkes``) calibrated on ``train``."""
+    return _build(name, calibration(name, train))
+
+
+@lru_cache(maxsize=16)
+def _source_calibration(name: str, source: str, data_dir):
+    return calibration(name, split_by_time(load_source(source, data_dir))["train"])
+
+
+@lru_cache(maxsize=4)
+def _lmm(checkpoint: str):
+    from mars_gym.lmm.checkpoint import load_lmm
+
+    return load_lmm(checkpoint)
+
+
+def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str = "default",
+              history_orders: int = 256) -> BackgroundFlow:
+    """The flow ``name`` for ``source``, to run from event index ``start`` of its stream."""
+    if name not in FLOWS:
+        raise ValueError(f"unknown flow {name!r}; choose one of {FLOWS}")
+    stream = load_source(source, data_dir)
+    if name == "replay":
+        from mars_gym.sim.flows.replay import ReplayFlow
+
+        return ReplayFlow(stream, start)
+    if name == "lmm":
+        from mars_gym.sim.flows.lmm import LMMFlow
+
+        model, tokenizer = _lmm(checkpoint)
+        history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
+        return LMMFlow(model, tokenizer, history, history_orders=history_orders)
+    return _build(name, _source_calibration(name, source, data_dir))  # a fresh flow each time

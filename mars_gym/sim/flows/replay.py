@@ -1,0 +1,45 @@
+"""Replay of real order flow: the recorded orders, in their recorded order and times.
+
+Real orders are the aggressor-merged orders of :func:`mars_gym.tokens.events_to_orders`,
+starting after ``start`` (an event index of the stream):
+
+* a resting limit order is submitted with its real id;
+* an aggressive order is a marketable limit order at the price it reached, for the size it
+  executed; if it rested a remainder it is GTC with the real id, otherwise IOC — so an agent's
+  orders at better prices or earlier in the queue are filled first by real aggressors;
+* a cancel takes its size off the real order with that id, or, when that order is not in the
+  book (it rested before the start, in the seeded volume), off background volume at that price.
+
+Nothing reacts to the agent: orders the agent has consumed are simply gone when the replay
+cancels them, and replayed aggressors still arrive when the agent has already moved the
+price. This is the known unrealism of replay (no market impact beyond the agent's own fills).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lob_core import OrderBook
+from mars_gym.data.schema import EventStream
+from mars_gym.sim.flows.base import FlowOrder
+from mars_gym.tokens.orders import CANCEL_ORDER, events_to_orders
+
+
+class ReplayFlow:
+    def __init__(self, stream: EventStream, start: int) -> None:
+        if not 0 <= start < len(stream):
+            raise ValueError(f"start {start} is outside the stream (0..{len(stream) - 1})")
+        self.orders = events_to_orders(stream[start:]).tolist()
+
+    def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
+        self.book = book
+        self.index = int(np.searchsorted([o[0] for o in self.orders], start_ns, side="left"))
+
+    def next_order(self) -> FlowOrder:
+        if self.index >= len(self.orders):
+            return FlowOrder(np.iinfo(np.int64).max, CANCEL_ORDER, 1, 1, 0)  # the data ran out
+        time_ns, kind, side, price, size, _, order_id = self.orders[self.index]
+        self.index += 1
+        # an aggressor that rested nothing (no id) must not rest now either
+        return FlowOrder(time_ns, kind, side, price, size, order_id,
+                         ioc=kind != CANCEL_ORDER and order_id < 0)

@@ -1,0 +1,190 @@
+"""The event-driven simulator: one book, one background flow, agents' orders with latency.
+
+Time is integer nanoseconds. The background flow's next order and the agents' in-flight orders
+wait in time order; :meth:`Simulator.run_until` applies everything due up to a time, then stops
+the clock there. An agent's order is sent at the current time and reaches the book after the
+latency; at equal times an agent order goes before the background order. Every change to the
+book is recorded (:class:`~mars_gym.data.recording.RecordingBook`), so a simulated window is an
+:class:`~mars_gym.data.schema.EventStream` like real data, and the fills of each agent are kept.
+Prices are ticks of a tick-1 book; sizes are lots.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from lob_core import GTC, IOC, OrderBook
+from mars_gym.data.recording import RecordingBook
+from mars_gym.data.schema import EventStream, Source
+from mars_gym.sim.background_orders import BACKGROUND_AGENT, submit_background
+from mars_gym.sim.flows.base import FIRST_FLOW_ORDER_ID, BackgroundFlow
+from mars_gym.sim.latency import ConstantLatency
+
+LIMIT, MARKET, CANCEL = "limit", "market", "cancel"
+FIRST_AGENT_ORDER_ID = 1 << 50  # agents' ids never meet real data or flow ids
+
+
+class AgentOrder(NamedTuple):
+    """What an agent sends. ``price`` only for limit orders; ``order_id`` only for cancels."""
+
+    kind: str           # "limit", "market" or "cancel"
+    side: int = 1       # +1 buy / -1 sell
+    price: int = 0      # ticks
+    qty: int = 0        # lots
+    tif: int = GTC      # limit orders: GTC or IOC (lob_core constants)
+    order_id: int = -1  # cancels: the agent's order to cancel
+
+
+@dataclass
+class AgentFill:
+    time_ns: int
+    order_id: int
+    side: int
+    price: int
+    qty: int
+    passive: bool  # the agent's order was resting (maker)
+
+
+@dataclass
+class AgentAccount:
+    agent_id: int
+    fills: list[AgentFill] = field(default_factory=list)
+    resting: set[int] = field(default_factory=set)  # the agent's order ids now in the book
+
+
+class Simulator:
+    """A book driven by a background flow and any number of agents (see the module docstring).
+
+    Parameters
+    ----------
+    flow : BackgroundFlow
+        Orders of the rest of the market (``lmm``, ``replay``, ``noise``, ``hawkes``).
+    latency : object with ``sample(rng) -> ns``, default 1 ms constant
+    """
+
+    def __init__(self, flow: BackgroundFlow, latency=None) -> None:
+        self.flow = flow
+        self.latency = latency or ConstantLatency()
+
+    def reset(self, book: OrderBook, start_ns: int, seed: int) -> None:
+        """Start at ``start_ns`` on ``book`` (seeded with the real state); flow and latency are
+        reseeded from ``seed``."""
+        if book.tick_size != 1:
+            raise ValueError("the simulator works in ticks: use OrderBook(tick_size=1)")
+        self.book = book
+        self.recording = RecordingBook(book)
+        self.now = int(start_ns)
+        self.rng = np.random.default_rng([seed, 1])
+        self.flow.reset(seed, book, self.now)
+        self.pending = self.flow.next_order()
+        self.in_flight: list[tuple[int, int, int, AgentOrder]] = []  # (arrival, seq, agent, order)
+        self.sequence = 0
+        self.accounts: dict[int, AgentAccount] = {}
+        self.next_flow_id = FIRST_FLOW_ORDER_ID
+        self.next_agent_id = FIRST_AGENT_ORDER_ID
+        self.traded_volume = 0  # lots traded in the book since the reset
+
+    # -- agents ------------------------------------------------------------------------------
+    def account(self, agent_id: int) -> AgentAccount:
+        if agent_id == BACKGROUND_AGENT:
+            raise ValueError(f"agent id {BACKGROUND_AGENT} is the background flow's")
+        return self.accounts.setdefault(agent_id, AgentAccount(agent_id))
+
+    def submit(self, agent_id: int, order: AgentOrder) -> int:
+        """Send an order now; it reaches the book after the latency. Returns its order id (a
+        cancel returns the id it cancels)."""
+        if order.kind not in (LIMIT, MARKET, CANCEL):
+            raise ValueError(f"order kind must be 'limit', 'market' or 'cancel', got {order.kind!r}")
+        if order.kind != CANCEL and (order.side not in (1, -1) or order.qty <= 0):
+            raise ValueError(f"an order needs side +1/-1 and qty > 0, got {order}")
+        if order.kind == LIMIT and order.price <= 0:
+            raise ValueError(f"a limit order needs a positive price, got {order.price}")
+        if order.kind == LIMIT and order.tif not in (GTC, IOC):
+            raise ValueError(f"agent limit orders are GTC or IOC, got tif {order.tif}")
+        self.account(agent_id)
+        if order.kind == CANCEL:
+            order_id = order.order_id
+        else:
+            order_id = self.next_agent_id
+            self.next_agent_id += 1
+            order = order._replace(order_id=order_id)
+        arrival = self.now + int(self.latency.sample(self.rng))
+        heapq.heappush(self.in_flight, (arrival, self.sequence, agent_id, order))
+        self.sequence += 1
+        return order_id
+
+    def _apply_agent(self, time_ns: int, agent_id: int, order: AgentOrder) -> None:
+        account = self.accounts[agent_id]
+        book = self.book
+        if order.kind == CANCEL:
+            if order.order_id in account.resting and order.order_id in book:
+                self.recording.cancel(order.order_id, time_ns)
+            account.resting.discard(order.order_id)
+            return
+        if order.kind == MARKET:
+            price = (book.best_ask if order.side > 0 else book.best_bid) or 0
+            worst = 1 << 40 if order.side > 0 else 1
+            self._limit(order.side, worst if price else 0, order.qty, order.order_id, agent_id,
+                        time_ns, IOC)
+            return
+        self._limit(order.side, order.price, order.qty, order.order_id, agent_id, time_ns,
+                    order.tif)
+
+    def _limit(self, side, price, qty, order_id, agent_id, time_ns, tif) -> None:
+        if price <= 0:
+            return  # a market order into an empty side: nothing to trade with
+        book = self.book
+        self.recording.limit(side, price, qty, order_id, time_ns, agent_id=agent_id)
+        self._collect_fills(time_ns)
+        if tif == IOC and order_id in book:
+            self.recording.cancel(order_id, time_ns)
+        if order_id in book:
+            self.accounts[agent_id].resting.add(order_id)
+
+    # -- the clock ---------------------------------------------------------------------------
+    def _collect_fills(self, time_ns: int) -> None:
+        fills = self.book.fills
+        if len(fills) == 0:
+            return
+        self.traded_volume += int(fills["qty"].sum())
+        for price, qty, maker, taker, maker_agent, taker_agent, _, taker_side in fills.tolist():
+            if maker_agent in self.accounts:
+                account = self.accounts[maker_agent]
+                account.fills.append(AgentFill(time_ns, maker, -taker_side, price, qty, True))
+                if maker not in self.book:
+                    account.resting.discard(maker)
+            if taker_agent in self.accounts:
+                self.accounts[taker_agent].fills.append(
+                    AgentFill(time_ns, taker, taker_side, price, qty, False))
+
+    def run_until(self, time_ns: int) -> None:
+        """Apply every background and agent order due at or before ``time_ns``."""
+        if time_ns < self.now:
+            raise ValueError(f"time goes backwards: {time_ns} < {self.now}")
+        while True:
+            agent_time = self.in_flight[0][0] if self.in_flight else None
+            background_time = self.pending.time_ns
+            if agent_time is not None and agent_time <= background_time and agent_time <= time_ns:
+                arrival, _, agent_id, order = heapq.heappop(self.in_flight)
+                self._apply_agent(arrival, agent_id, order)
+            elif background_time <= time_ns:
+                submit_background(self.recording, self.pending, self.next_flow_id, self.rng)
+                self.next_flow_id += 1
+                self._collect_fills(background_time)
+                self.pending = self.flow.next_order()
+            else:
+                break
+        self.now = int(time_ns)
+
+    # -- views -------------------------------------------------------------------------------
+    def mid(self) -> float | None:
+        bid, ask = self.book.best_bid, self.book.best_ask
+        return (bid + ask) / 2 if bid is not None and ask is not None else None
+
+    def stream(self, source: Source) -> EventStream:
+        """Everything that happened to the book since the reset, as events."""
+        return self.recording.stream(source)
