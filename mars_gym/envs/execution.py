@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -90,7 +90,7 @@ class ExecutionEnv(gym.Env):
     * v0: initial version.
     """
 
-    metadata = {"render_modes": []}
+    metadata: ClassVar[dict] = {"render_modes": []}
 
     def __init__(self, side: str = "buy", quantity: int = 2_000, horizon_s: float = 300.0,
                  step_s: float = 30.0, flow: str = "lmm", source: str = "AAPL",
@@ -243,10 +243,11 @@ class ExecutionEnv(gym.Env):
                        self.observation_space.high)
 
     def _info(self) -> dict[str, Any]:
+        """Execution metrics so far; a metric that is not defined yet (no fill, no market
+        trade) is ``None``."""
         fills = self.sim.account(AGENT).fills
         filled = sum(f.qty for f in fills)
-        value = sum(f.price * f.qty for f in fills)
-        average = value / filled if filled else float("nan")
+        average = sum(f.price * f.qty for f in fills) / filled if filled else None
         twap = float(np.mean(self.mid_samples))
         vwap = self._market_vwap()
         return {
@@ -254,18 +255,21 @@ class ExecutionEnv(gym.Env):
             "fill_rate": filled / self.quantity,
             "average_price": average,
             "arrival_mid": self.arrival_mid,
-            "implementation_shortfall_bps": self.side * (average / self.arrival_mid - 1) * 1e4,
-            "price_advantage_vs_twap_bps": self.side * (twap - average) / twap * 1e4,
+            "implementation_shortfall_bps": (None if average is None else
+                                             self.side * (average / self.arrival_mid - 1) * 1e4),
+            "price_advantage_vs_twap_bps": (None if average is None else
+                                            self.side * (twap - average) / twap * 1e4),
             "market_vwap": vwap,
-            "slippage_vs_vwap_bps": self.side * (average / vwap - 1) * 1e4,
+            "slippage_vs_vwap_bps": (None if average is None or vwap is None else
+                                     self.side * (average / vwap - 1) * 1e4),
             "time_ns": self.sim.now,
             "decision": self.decision,
         }
 
-    def _market_vwap(self) -> float:
+    def _market_vwap(self) -> float | None:
         events = self.sim.recording.events()
         executions = events[events["type"] == EXECUTE]
         if len(executions) == 0:
-            return float("nan")
+            return None
         return float(np.average(executions["price"], weights=executions["size"]))
 
