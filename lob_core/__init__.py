@@ -19,6 +19,7 @@ from lob_core._book import (
     RESTED,
     SELL,
     OrderBook,
+    book_from_orders,
 )
 from lob_core.errors import (
     DuplicateOrderError,
@@ -55,4 +56,5 @@ __all__ = [
     "OrderBook",
     "OrderBookError",
     "UnknownOrderError",
+    "book_from_orders",
 ]

@@ -900,16 +900,20 @@ cdef class OrderBook:
         return self.copy()
 
     def __reduce__(self):
-        return _book_from_orders, (self.tick_size, self.orders_array())
+        return book_from_orders, (self.tick_size, self.orders_array())
 
     def __repr__(self):
         return (f"OrderBook(tick_size={self.tick_size}, orders={self.n_orders}, "
                 f"best_bid={self.best_bid}, best_ask={self.best_ask})")
 
 
-def _book_from_orders(int64_t tick_size, orders):
-    """Rebuild a book from :meth:`OrderBook.orders_array` output (used by pickle)."""
+def book_from_orders(int64_t tick_size, orders):
+    """A book holding ``orders`` (:data:`ORDER_DTYPE` rows, as :meth:`OrderBook.orders_array`
+    gives them), each level's queue in the given order. Ids are taken as they are (negative
+    anonymous ids included); prices must fit the tick size. Used by pickle."""
     cdef OrderBook book = OrderBook(tick_size)
+    if len(orders) and (orders["price"] % tick_size).any():
+        raise ValueError(f"order prices are not multiples of the tick size {tick_size}")
     for row in orders:
         if book._reserve_rest(row["side"]) != 0:
             raise MemoryError("cannot grow the order book")

@@ -20,9 +20,9 @@ import numpy as np
 from lob_core import OrderBook
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.lobster_export import to_lobster, write_lobster
+from mars_gym.data.schema import seed_book_from_state
 from mars_gym.metrics.realism import LobsterStream
 from mars_gym.sim.flows import run_flow
-from mars_gym.sim.flows.base import seed_book_from_state
 from mars_gym.sim.flows.factory import calibrated_flow
 
 FLOWS = ("noise", "hawkes")

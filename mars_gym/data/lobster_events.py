@@ -4,7 +4,8 @@ The book state before each event comes from the checked replay (:func:`lob_core.
 message 0 is folded into the seed row and is not an event; hidden executions (type 5), cross
 trades (6) and halts (7) do not change the visible book and are skipped, counted in the report.
 For a level-N file only the best N levels are known (deeper book volumes are the replay's best
-knowledge: see ``lob_core._replay``).
+knowledge: see ``lob_core._replay``). ``EventStream.book_before(i)`` rebuilds that whole book,
+with the real order ids, from the messages before event i.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lob_core import OrderBook, book_from_orders
 from lob_core.lobster import level_from_filename, read_messages, read_orderbook
 from lob_core.replay import LOBSTER_TICK, replay
 from mars_gym.data.schema import (
@@ -46,9 +48,11 @@ def load_lobster_events(
     states = np.zeros((len(messages), 2 + 2 * BOOK_TICKS), dtype=np.int64)
     report, _, _ = replay(messages, orderbook, stream_level=stream_level, seed_row=seed_row,
                           states=states)
+    all_messages = messages
     messages, states = messages[1:], states[1:]
     keep = np.isin(messages["type"], list(_TYPE_MAP))
     kept = messages[keep]
+    origin = np.flatnonzero(keep) + 1  # message index of each event
     type_lookup = np.full(8, -1, dtype=np.int64)
     for lobster_type, event_type in _TYPE_MAP.items():
         type_lookup[lobster_type] = event_type
@@ -65,5 +69,14 @@ def load_lobster_events(
                   replay_mismatches=report.mismatches,
                   replay_undetermined_rows=report.undetermined_rows,
                   replay_unresolved_messages=report.unresolved_messages)
+    def full_book(index: int) -> OrderBook:
+        """The whole rebuilt book before event ``index`` (prices in ticks, real ids)."""
+        m = int(origin[index])
+        _, _, book = replay(all_messages[:m], orderbook[:m], stream_level=stream_level,
+                            seed_row=seed_row if seed_row is not None else orderbook[0])
+        orders = book.orders_array()
+        orders["price"] //= LOBSTER_TICK
+        return book_from_orders(1, orders)
+
     return EventStream(source, events, book_rows_from_tick_states(states[keep], LOBSTER_TICK),
-                       counts)
+                       counts, full_book=full_book)

@@ -14,9 +14,12 @@ before it (:data:`BOOK_DTYPE`). Conventions (the same as LOBSTER's, whatever the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from lob_core import OrderBook
 
 NEW, CANCEL, PARTIAL_CANCEL, EXECUTE = 0, 1, 2, 3
 EVENT_TYPE_NAMES = {NEW: "new", CANCEL: "cancel", PARTIAL_CANCEL: "partial_cancel",
@@ -61,7 +64,9 @@ class EventStream:
 
     ``report`` counts what the loader skipped or could not reconcile (never silently dropped).
     ``open_mid`` is the session's first mid price in ticks (kept when the stream is sliced, so
-    a later window still measures its price change since the open).
+    a later window still measures its price change since the open). ``full_book`` rebuilds the
+    whole book before event i (every level the data knows, with real order ids), when the
+    loader can (``None`` otherwise: only the ``book`` rows' 5 ticks per side are known).
     """
 
     source: Source
@@ -69,6 +74,8 @@ class EventStream:
     book: np.ndarray    # BOOK_DTYPE, row i = book before event i
     report: dict[str, int] = field(default_factory=dict)
     open_mid: float | None = None
+    full_book: Callable[[int], OrderBook] | None = field(default=None, repr=False)
+    offset: int = 0  # index of event 0 in the source stream (for ``full_book``)
 
     def __post_init__(self) -> None:
         if self.events.dtype != EVENT_DTYPE or self.book.dtype != BOOK_DTYPE:
@@ -86,8 +93,20 @@ class EventStream:
     def __getitem__(self, index: slice) -> EventStream:
         if not isinstance(index, slice):
             raise TypeError("an EventStream is sliced by time order only: use a slice")
+        start = index.indices(len(self))[0]
         return EventStream(self.source, self.events[index], self.book[index], dict(self.report),
-                           self.open_mid)
+                           self.open_mid, self.full_book, self.offset + start)
+
+    def book_before(self, index: int) -> OrderBook:
+        """A tick-1 ``lob_core`` book as it was just before event ``index``: the full book when
+        the loader can rebuild it, else the 5 ticks per side of ``book[index]``."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"event {index} is outside the stream (0..{len(self) - 1})")
+        if self.full_book is not None:
+            return self.full_book(self.offset + index)
+        book = OrderBook(1)
+        seed_book_from_state(book, self.book[index])
+        return book
 
     @property
     def mid(self) -> np.ndarray:
@@ -116,3 +135,17 @@ def structured_from_rows(rows: list[tuple], dtype: np.dtype) -> np.ndarray:
         for column, name in enumerate(dtype.names):
             out[name] = table[:, column]
     return out
+
+
+def seed_book_from_state(book: OrderBook, state, first_id: int = 1) -> None:
+    """Put a BOOK_DTYPE row's volumes into an empty tick-1 book, one order per price."""
+    order_id = first_id
+    for side, touch, quantities in ((1, state["bid"], state["bid_qty"]),
+                                    (-1, state["ask"], state["ask_qty"])):
+        if touch <= 0:
+            continue
+        for k, qty in enumerate(np.asarray(quantities).tolist()):
+            price = int(touch) - side * k
+            if qty > 0 and price > 0:
+                book.limit(side, price, int(qty), order_id)
+                order_id += 1

@@ -9,10 +9,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from lob_core import GTC, IOC, OrderBook
+from lob_core import GTC, IOC
 from mars_gym.data import EXECUTE, load_source
 from mars_gym.data.splits import split_bounds
-from mars_gym.sim.flows.base import seed_book_from_state
 from mars_gym.sim.flows.factory import FLOWS, make_flow
 from mars_gym.sim.latency import ConstantLatency
 from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder, Simulator
@@ -62,8 +61,9 @@ class ExecutionEnv(gym.Env):
 
     ## Starting State
     A start time drawn with ``np_random`` among the events of the source's test split that leave
-    a full horizon (or ``options["start_index"]``); the book at the touch and 4 ticks behind it
-    on each side, as recorded.
+    a full horizon (or ``options["start_index"]``), and the whole book the data gives at that
+    moment (LOBSTER sources: every known level with the real order ids; other sources: the touch
+    and 4 ticks behind it on each side).
 
     ## Episode End
     Termination: the parent order is filled. Truncation: the horizon is reached (after the
@@ -138,8 +138,7 @@ class ExecutionEnv(gym.Env):
                                 self.np_random.integers(*self.start_range)))
         if not self.start_range[0] <= start < self.start_range[1]:
             raise ValueError(f"start_index must be in {self.start_range}, got {start}")
-        book = OrderBook(1)
-        seed_book_from_state(book, self.stream.book[start])
+        book = self.stream.book_before(start)  # every level the data knows, real order ids
         self.start_ns = int(self.stream.events["time_ns"][start])
         flow = make_flow(self.flow_name, self.source, start, self.data_dir)
         self.sim = Simulator(flow, self.latency)
@@ -164,7 +163,7 @@ class ExecutionEnv(gym.Env):
         if not self.action_space.contains(a.astype(self.action_space.dtype)):
             raise ValueError(f"action {action!r} is outside the action space {self.action_space}")
         if self.continuous:
-            return float(a[0]), int(round(float(a[1])))
+            return float(a[0]), round(float(a[1]))
         return int(a[0]) / (N_PASSIVE_RATIOS - 1), int(a[1])
 
     def step(self, action):

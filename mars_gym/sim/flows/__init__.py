@@ -1,6 +1,6 @@
 """Background flows behind one interface (``reset``, ``next_order``)."""
 
-from mars_gym.sim.flows.base import BackgroundFlow, FlowOrder, run_flow, seed_book_from_state
+from mars_gym.sim.flows.base import BackgroundFlow, FlowOrder, run_flow
 from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
 from mars_gym.sim.flows.noise import NoiseFlow
 

@@ -39,20 +39,6 @@ class BackgroundFlow(Protocol):
         """The next order, drawn from the book as it is now."""
 
 
-def seed_book_from_state(book: OrderBook, state, first_id: int = 1) -> None:
-    """Put a BOOK_DTYPE row's volumes into an empty tick-1 book, one order per price."""
-    order_id = first_id
-    for side, touch, quantities in ((1, state["bid"], state["bid_qty"]),
-                                    (-1, state["ask"], state["ask_qty"])):
-        if touch <= 0:
-            continue
-        for k, qty in enumerate(np.asarray(quantities).tolist()):
-            price = int(touch) - side * k
-            if qty > 0 and price > 0:
-                book.limit(side, price, int(qty), order_id)
-                order_id += 1
-
-
 def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, source: Source,
              seed: int = 0, progress: bool = False) -> EventStream:
     """Run a flow alone on ``book`` from ``start_ns`` to ``end_ns``; return its events."""

@@ -6,8 +6,8 @@ from lob_core.lobster import read_messages, read_orderbook
 from lob_core.replay import replay
 from mars_gym.data import SOURCES, load_source, split_by_time
 from mars_gym.data.lobster_export import to_lobster, write_lobster
-from mars_gym.data.schema import CANCEL, EVENT_DTYPE, EXECUTE, NEW
-from mars_gym.sim.flows import HawkesCalibration, HawkesFlow, run_flow, seed_book_from_state
+from mars_gym.data.schema import CANCEL, EVENT_DTYPE, EXECUTE, NEW, seed_book_from_state
+from mars_gym.sim.flows import HawkesCalibration, HawkesFlow, run_flow
 
 
 def _events(rows):

@@ -5,9 +5,9 @@ import pytest
 
 from lob_core import BUY, OrderBook
 from mars_gym.data import load_source, split_by_time
+from mars_gym.data.schema import seed_book_from_state
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.sim.flows import run_flow
-from mars_gym.sim.flows.base import seed_book_from_state
 from mars_gym.sim.flows.lmm import LMMFlow
 
 SECONDS = 120
