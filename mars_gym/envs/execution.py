@@ -81,6 +81,7 @@ class ExecutionEnv(gym.Env):
     | latency_ns | 1_000_000 | agent order latency, ns |
     | unfilled_penalty_bps | 10 | cost of a lot still unfilled at the end |
     | continuous | False | Box actions instead of MultiDiscrete |
+    | lmm_recompute | False | benchmarks only: the LMM without KV cache (MarS-style loop) |
 
     ``info`` holds the filled quantity, average price, implementation shortfall vs. the arrival
     mid (bps, + = cost), price advantage vs. TWAP of the mid (bps, + = better), fill rate, the
@@ -95,7 +96,7 @@ class ExecutionEnv(gym.Env):
     def __init__(self, side: str = "buy", quantity: int = 2_000, horizon_s: float = 300.0,
                  step_s: float = 30.0, flow: str = "lmm", source: str = "AAPL",
                  latency_ns: int = 1_000_000, unfilled_penalty_bps: float = 10.0,
-                 continuous: bool = False, data_dir=None) -> None:
+                 continuous: bool = False, data_dir=None, lmm_recompute: bool = False) -> None:
         if side not in ("buy", "sell"):
             raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
         if quantity <= 0:
@@ -110,6 +111,7 @@ class ExecutionEnv(gym.Env):
         self.step_ns = int(step_s * 1e9)
         self.n_decisions = math.ceil(horizon_s / step_s)
         self.flow_name, self.source, self.data_dir = flow, source, data_dir
+        self.lmm_recompute = lmm_recompute
         self.latency = ConstantLatency(int(latency_ns))
         self.penalty_bps = float(unfilled_penalty_bps)
         self.continuous = continuous
@@ -140,7 +142,8 @@ class ExecutionEnv(gym.Env):
             raise ValueError(f"start_index must be in {self.start_range}, got {start}")
         book = self.stream.book_before(start)  # every level the data knows, real order ids
         self.start_ns = int(self.stream.events["time_ns"][start])
-        flow = make_flow(self.flow_name, self.source, start, self.data_dir)
+        flow = make_flow(self.flow_name, self.source, start, self.data_dir,
+                         recompute=self.lmm_recompute)
         self.sim = Simulator(flow, self.latency)
         self.sim.reset(book, self.start_ns, int(self.np_random.integers(2**31)))
         self.arrival_mid = self.sim.mid() or float(book.best_bid or book.best_ask)

@@ -1,7 +1,10 @@
 import copy
 import pickle
 
-from lob_core import BUY, SELL, OrderBook
+import numpy as np
+import pytest
+
+from lob_core import BUY, SELL, OrderBook, book_from_orders
 
 
 def _busy_book() -> OrderBook:
@@ -42,3 +45,14 @@ def test_pickle_and_deepcopy_round_trip():
         assert clone.tick_size == 100
         assert (clone.orders_array() == book.orders_array()).all()
         assert clone.queue_position(200) == book.queue_position(200)
+
+
+def test_book_from_orders_rebuilds_priorities_and_checks_the_tick():
+    book = _busy_book()
+    again = book_from_orders(100, book.orders_array())
+    assert (again.orders_array() == book.orders_array()).all()
+    orders = book.orders_array()
+    orders["price"][0] += 1
+    with pytest.raises(ValueError, match="multiples of the tick size 100"):
+        book_from_orders(100, orders)
+    assert len(book_from_orders(1, np.zeros(0, dtype=orders.dtype))) == 0

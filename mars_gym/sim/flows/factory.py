@@ -58,8 +58,9 @@ def _lmm(checkpoint: str):
 
 
 def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str = "default",
-              history_orders: int = 256) -> BackgroundFlow:
-    """The flow ``name`` for ``source``, to run from event index ``start`` of its stream."""
+              history_orders: int = 256, recompute: bool = False) -> BackgroundFlow:
+    """The flow ``name`` for ``source``, to run from event index ``start`` of its stream
+    (``recompute``: the LMM without a KV cache, the MarS-style baseline of the benchmarks)."""
     if name not in FLOWS:
         raise ValueError(f"unknown flow {name!r}; choose one of {FLOWS}")
     stream = load_source(source, data_dir)
@@ -72,5 +73,6 @@ def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str
 
         model, tokenizer = _lmm(checkpoint)
         history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
-        return LMMFlow(model, tokenizer, history, history_orders=history_orders)
+        return LMMFlow(model, tokenizer, history, history_orders=history_orders,
+                       recompute=recompute)
     return _build(name, _source_calibration(name, source, data_dir))  # a fresh flow each time

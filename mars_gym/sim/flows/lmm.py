@@ -17,7 +17,7 @@ import numpy as np
 from lob_core import OrderBook
 from mars_gym.data.schema import BOOK_TICKS, EventStream
 from mars_gym.lmm.data import history_inputs, torch_conditions
-from mars_gym.lmm.generate import BatchedGenerator
+from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
 from mars_gym.lmm.model import LMM
 from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.tokens import OrderTokenizer
@@ -26,10 +26,11 @@ from mars_gym.tokens import OrderTokenizer
 class LMMFlow:
     def __init__(self, model: LMM, tokenizer: OrderTokenizer, history: EventStream,
                  temperature: float = 1.0, top_k: int | None = None,
-                 history_orders: int | None = None) -> None:
+                 history_orders: int | None = None, recompute: bool = False) -> None:
         self.model, self.tokenizer, self.history = model, tokenizer, history
         self.temperature, self.top_k = temperature, top_k
         self.history_orders = history_orders or model.config.context // 2
+        self.recompute = recompute  # the MarS-style loop (benchmarks only): no KV cache
         self.source = history.source.source_id
         self.open_mid = history.open_mid or float(np.nanmean(history.mid))
 
@@ -42,8 +43,9 @@ class LMMFlow:
         self.book, self.time_ns = book, int(start_ns)
         self.last_mid = self.open_mid
         self.rng = np.random.default_rng(seed)
-        self.generator = BatchedGenerator(self.model, temperature=self.temperature,
-                                          top_k=self.top_k, seed=seed)
+        kind = FullRecomputeGenerator if self.recompute else BatchedGenerator
+        self.generator = kind(self.model, temperature=self.temperature, top_k=self.top_k,
+                              seed=seed)
         _, live = self._live()
         tokens, cond = history_inputs(self.tokenizer, self.history, live, self.history_orders)
         self.next_token = self.generator.prime(tokens, cond)

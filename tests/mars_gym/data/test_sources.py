@@ -105,3 +105,28 @@ def test_replaying_a_loaded_stream_through_the_engine_never_fails(lobster_dir):
 def test_unknown_source_is_a_clear_error(lobster_dir):
     with pytest.raises(KeyError, match="unknown source 'NOPE'"):
         load_source("NOPE", lobster_dir)
+
+
+@pytest.mark.parametrize("name", ["AAPL", "AMZN"])
+def test_full_book_before_an_event_agrees_with_its_book_row(name, lobster_dir):
+    """The rebuilt full book shows exactly the recorded 5-tick row, and more depth."""
+    stream = load_source(name, lobster_dir)
+    for index in (0, 1_000, len(stream) // 2, len(stream) - 1):
+        book = stream.book_before(index)
+        row = stream.book[index]
+        expected = np.r_[row["bid"], row["ask"], row["bid_qty"], row["ask_qty"]]
+        assert book.tick_state(5).tolist() == expected.tolist()
+    # slicing keeps the mapping to the source's events
+    tail = stream[len(stream) // 2:]
+    assert tail.book_before(0).orders_array().tolist() == stream.book_before(
+        len(stream) // 2).orders_array().tolist()
+    if name == "AAPL":  # a level-50 source: much deeper than the 5-tick rows
+        assert book.n_levels(1) + book.n_levels(-1) > 50
+
+
+def test_book_before_without_a_rebuild_uses_the_tick_rows(lobster_dir):
+    stream = load_source("BTCUSD_2015", lobster_dir)
+    book = stream.book_before(5_000)
+    assert book.tick_state(5)[:2].tolist() == [stream.book["bid"][5_000], stream.book["ask"][5_000]]
+    with pytest.raises(IndexError, match="outside the stream"):
+        stream.book_before(len(stream))

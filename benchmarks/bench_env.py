@@ -1,0 +1,100 @@
+"""Speed of MarS-Execution-v0 per background flow, single and vectorised, on this machine.
+
+Prints one JSON object. For each flow: env steps/s and simulated background orders/s of one
+env, and of Gymnasium's synchronous vector env with N copies (``--num-envs``); for the LMM also
+the MarS-style loop (the same model recomputing its whole window for every order, one env) and
+the ratio of the best LMM env rate to it. Episodes are ``--horizon-s`` long with a decision every
+``--step-s``; each rate is measured over ``--episodes`` episodes per env.
+
+Usage: ``python benchmarks/bench_env.py [--num-envs 1 8 64] [--episodes 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import mars_gym  # noqa: F401  registers the environments
+from mars_gym.sim.flows.base import FIRST_FLOW_ORDER_ID
+from mars_gym.sim.flows.factory import FLOWS
+
+
+def flow_orders(env) -> int:
+    return env.unwrapped.sim.next_flow_id - FIRST_FLOW_ORDER_ID
+
+
+def bench_single(flow: str, args, **kwargs) -> dict:
+    env = gym.make("MarS-Execution-v0", flow=flow, horizon_s=args.horizon_s, step_s=args.step_s,
+                   **kwargs)
+    steps = orders = 0
+    start = time.perf_counter()
+    for episode in range(args.episodes):
+        env.reset(seed=episode)
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(np.array([5, 1]))
+            steps += 1
+            done = terminated or truncated
+        orders += flow_orders(env)
+    seconds = time.perf_counter() - start
+    return {"steps_per_s": steps / seconds, "orders_per_s": orders / seconds, "steps": steps}
+
+
+def bench_vector(flow: str, n: int, args) -> dict:
+    envs = gym.make_vec("MarS-Execution-v0", num_envs=n, vectorization_mode="sync", flow=flow,
+                        horizon_s=args.horizon_s, step_s=args.step_s)
+    decisions = int(np.ceil(args.horizon_s / args.step_s))
+    start = time.perf_counter()
+    for episode in range(args.episodes):
+        envs.reset(seed=episode)
+        for _ in range(decisions):  # every copy decides at the same times; auto-reset after
+            envs.step(np.tile([5, 1], (n, 1)))
+    seconds = time.perf_counter() - start
+    orders = sum(flow_orders(env) for env in envs.envs)  # the last episode's, per copy
+    return {"num_envs": n, "steps_per_s": n * decisions * args.episodes / seconds,
+            "orders_per_s_last_episode_estimate": orders * args.episodes / seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num-envs", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--max-lmm-envs", type=int, default=8,
+                        help="largest N run with the LMM flow (each copy generates alone)")
+    parser.add_argument("--episodes", type=int, default=2)
+    parser.add_argument("--horizon-s", type=float, default=60.0)
+    parser.add_argument("--step-s", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    results = {}
+    for flow in FLOWS:
+        row = {"single": bench_single(flow, args), "vector": []}
+        for n in args.num_envs:
+            if flow == "lmm" and n > args.max_lmm_envs:
+                row["vector"].append({"num_envs": n, "skipped": "> --max-lmm-envs"})
+                continue
+            row["vector"].append(bench_vector(flow, n, args))
+        results[flow] = row
+    baseline = bench_single("lmm", args, lmm_recompute=True)
+    best = max([results["lmm"]["single"]["steps_per_s"]]
+               + [v["steps_per_s"] for v in results["lmm"]["vector"] if "steps_per_s" in v])
+    print(json.dumps({
+        "benchmark": "bench_env", "horizon_s": args.horizon_s, "step_s": args.step_s,
+        "episodes": args.episodes, "results": results,
+        "mars_style_lmm_single": baseline,
+        "lmm_best_over_mars_style": best / baseline["steps_per_s"],
+        "note": "vector envs are Gymnasium's sync vectorisation: one LMM generator per copy",
+        "machine": {"cpu_count": os.cpu_count(), "torch": torch.__version__,
+                    "python": platform.python_version(), "cuda": torch.cuda.is_available()},
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
