@@ -7,9 +7,11 @@ ENV_IDS = ("MarS-Execution-v0", "MarS-ExecutionContinuous-v0")
 
 def register_envs() -> None:
     if "MarS-Execution-v0" not in gym.registry:
-        gym.register(id="MarS-Execution-v0", entry_point="mars_gym.envs.execution:ExecutionEnv")
+        gym.register(id="MarS-Execution-v0", entry_point="mars_gym.envs.execution:ExecutionEnv",
+                     vector_entry_point="mars_gym.envs.vector:VectorExecutionEnv")
         gym.register(id="MarS-ExecutionContinuous-v0",
                      entry_point="mars_gym.envs.execution:ExecutionEnv",
+                     vector_entry_point="mars_gym.envs.vector:VectorExecutionEnv",
                      kwargs={"continuous": True})
 
 

@@ -96,7 +96,8 @@ class ExecutionEnv(gym.Env):
     def __init__(self, side: str = "buy", quantity: int = 2_000, horizon_s: float = 300.0,
                  step_s: float = 30.0, flow: str = "lmm", source: str = "AAPL",
                  latency_ns: int = 1_000_000, unfilled_penalty_bps: float = 10.0,
-                 continuous: bool = False, data_dir=None, lmm_recompute: bool = False) -> None:
+                 continuous: bool = False, data_dir=None, lmm_recompute: bool = False,
+                 generator_service=None) -> None:
         if side not in ("buy", "sell"):
             raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
         if quantity <= 0:
@@ -112,6 +113,7 @@ class ExecutionEnv(gym.Env):
         self.n_decisions = math.ceil(horizon_s / step_s)
         self.flow_name, self.source, self.data_dir = flow, source, data_dir
         self.lmm_recompute = lmm_recompute
+        self.generator_service = generator_service  # set by the vector env: batched LMM
         self.latency = ConstantLatency(int(latency_ns))
         self.penalty_bps = float(unfilled_penalty_bps)
         self.continuous = continuous
@@ -142,8 +144,10 @@ class ExecutionEnv(gym.Env):
             raise ValueError(f"start_index must be in {self.start_range}, got {start}")
         book = self.stream.book_before(start)  # every level the data knows, real order ids
         self.start_ns = int(self.stream.events["time_ns"][start])
+        if self.sim is not None and getattr(self.sim.flow, "stream", None) is not None:
+            self.generator_service.close(self.sim.flow.stream)  # a new episode, a new stream
         flow = make_flow(self.flow_name, self.source, start, self.data_dir,
-                         recompute=self.lmm_recompute)
+                         recompute=self.lmm_recompute, service=self.generator_service)
         self.sim = Simulator(flow, self.latency)
         self.sim.reset(book, self.start_ns, int(self.np_random.integers(2**31)))
         self.arrival_mid = self.sim.mid() or float(book.best_bid or book.best_ask)
@@ -170,6 +174,14 @@ class ExecutionEnv(gym.Env):
         return int(a[0]) / (N_PASSIVE_RATIOS - 1), int(a[1])
 
     def step(self, action):
+        self.begin_step(action)
+        if not self.advance():
+            raise RuntimeError("the background flow waits for a batched token: step this env "
+                               "through its vector env")
+        return self.finish_step()
+
+    def begin_step(self, action) -> None:
+        """Check the action and send this decision's orders (the first part of ``step``)."""
         if self.sim is None:
             raise RuntimeError("call reset() before step()")
         if self.decision >= self.n_decisions:
@@ -193,21 +205,36 @@ class ExecutionEnv(gym.Env):
             if len(prices):
                 sim.submit(AGENT, AgentOrder(LIMIT, self.side, int(prices[-1]), aggressive, IOC))
         self.decision += 1
-        end = self.start_ns + min(self.decision * self.step_ns, self.horizon_ns)
-        volume_before = sim.traded_volume
-        sim.run_until(end)
-        last = self.decision >= self.n_decisions or self.filled >= self.quantity
-        if last and self.filled < self.quantity:
+        self.step_end = self.start_ns + min(self.decision * self.step_ns, self.horizon_ns)
+        self.target = self.step_end
+        self.volume_before = sim.traded_volume
+        self.completing = False
+
+    def advance(self) -> bool:
+        """Run the market to the end of the step (the market completion included at the
+        horizon); False while the background flow waits for a batched token."""
+        while True:
+            if not self.sim.run_until(self.target):
+                return False
+            last = self.decision >= self.n_decisions or self.filled >= self.quantity
+            if not last or self.completing or self.filled >= self.quantity:
+                return True
             if self.passive_id is not None:
-                sim.submit(AGENT, AgentOrder(CANCEL, order_id=self.passive_id))
+                self.sim.submit(AGENT, AgentOrder(CANCEL, order_id=self.passive_id))
                 self.passive_id = None
-            sim.submit(AGENT, AgentOrder(MARKET, self.side, qty=self.quantity - self.filled))
-            sim.run_until(end + 2 * self.latency.ns + 1)
-        self.last_volume = sim.traded_volume - volume_before
+            self.sim.submit(AGENT, AgentOrder(MARKET, self.side, qty=self.quantity - self.filled))
+            self.target = self.step_end + 2 * self.latency.ns + 1
+            self.completing = True
+
+    def finish_step(self):
+        """Reward, observation and info of the step (its last part)."""
+        sim = self.sim
+        last = self.decision >= self.n_decisions or self.filled >= self.quantity
+        self.last_volume = sim.traded_volume - self.volume_before
         reward = self._new_fill_reward()
         terminated = self.filled >= self.quantity
         truncated = last and not terminated
-        if last and not terminated:
+        if truncated:
             reward -= self.penalty_bps * (self.quantity - self.filled) / self.quantity
         mid = sim.mid() or self.last_mid
         self.mid_samples.append(mid)

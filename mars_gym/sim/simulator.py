@@ -80,7 +80,7 @@ class Simulator:
         self.now = int(start_ns)
         self.rng = np.random.default_rng([seed, 1])
         self.flow.reset(seed, book, self.now)
-        self.pending = self.flow.next_order()
+        self.pending = None  # the flow's next order, drawn when needed
         self.in_flight: list[tuple[int, int, int, AgentOrder]] = []  # (arrival, seq, agent, order)
         self.sequence = 0
         self.accounts: dict[int, AgentAccount] = {}
@@ -161,11 +161,20 @@ class Simulator:
                 self.accounts[taker_agent].fills.append(
                     AgentFill(time_ns, taker, taker_side, price, qty, False))
 
-    def run_until(self, time_ns: int) -> None:
-        """Apply every background and agent order due at or before ``time_ns``."""
+    def run_until(self, time_ns: int) -> bool:
+        """Apply every background and agent order due at or before ``time_ns``; return True.
+
+        A flow served in a batch may not know its next order yet (``next_order()`` gave
+        ``None``): then nothing more is applied — an agent order might come after it — and the
+        call returns False; call again once the flow has its token.
+        """
         if time_ns < self.now:
             raise ValueError(f"time goes backwards: {time_ns} < {self.now}")
         while True:
+            if self.pending is None:
+                self.pending = self.flow.next_order()
+                if self.pending is None:
+                    return False
             agent_time = self.in_flight[0][0] if self.in_flight else None
             background_time = self.pending.time_ns
             if agent_time is not None and agent_time <= background_time and agent_time <= time_ns:
@@ -175,10 +184,11 @@ class Simulator:
                 submit_background(self.recording, self.pending, self.next_flow_id, self.rng)
                 self.next_flow_id += 1
                 self._collect_fills(background_time)
-                self.pending = self.flow.next_order()
+                self.pending = None
             else:
                 break
         self.now = int(time_ns)
+        return True
 
     # -- views -------------------------------------------------------------------------------
     def mid(self) -> float | None:

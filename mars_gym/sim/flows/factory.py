@@ -51,16 +51,19 @@ def _source_calibration(name: str, source: str, data_dir):
 
 
 @lru_cache(maxsize=4)
-def _lmm(checkpoint: str):
+def lmm_model(checkpoint: str = "default"):
+    """The (model, tokenizer) of a checkpoint, loaded once per process."""
     from mars_gym.lmm.checkpoint import load_lmm
 
     return load_lmm(checkpoint)
 
 
 def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str = "default",
-              history_orders: int = 256, recompute: bool = False) -> BackgroundFlow:
+              history_orders: int = 256, recompute: bool = False,
+              service=None) -> BackgroundFlow:
     """The flow ``name`` for ``source``, to run from event index ``start`` of its stream
-    (``recompute``: the LMM without a KV cache, the MarS-style baseline of the benchmarks)."""
+    (``recompute``: the LMM without a KV cache, the MarS-style baseline of the benchmarks;
+    ``service``: the LMM as one stream of a shared batched generator service)."""
     if name not in FLOWS:
         raise ValueError(f"unknown flow {name!r}; choose one of {FLOWS}")
     stream = load_source(source, data_dir)
@@ -71,8 +74,8 @@ def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str
     if name == "lmm":
         from mars_gym.sim.flows.lmm import LMMFlow
 
-        model, tokenizer = _lmm(checkpoint)
+        model, tokenizer = lmm_model(checkpoint)
         history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
         return LMMFlow(model, tokenizer, history, history_orders=history_orders,
-                       recompute=recompute)
+                       recompute=recompute, service=service)
     return _build(name, _source_calibration(name, source, data_dir))  # a fresh flow each time

@@ -13,6 +13,7 @@ while a side is empty); its interval bin sets the time of the order. A cancel to
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from lob_core import OrderBook
 from mars_gym.data.schema import BOOK_TICKS, EventStream
@@ -24,13 +25,20 @@ from mars_gym.tokens import OrderTokenizer
 
 
 class LMMFlow:
+    """With ``service`` (a shared :class:`~mars_gym.lmm.serve.GeneratorService`) the flow is one
+    stream of a batch: when it needs a token, ``next_order`` returns ``None`` and leaves
+    ``request = (stream, last_token, conditions)``; whoever drives the batch submits it, runs the
+    service once for every waiting stream and hands each its token with :meth:`deliver`."""
+
     def __init__(self, model: LMM, tokenizer: OrderTokenizer, history: EventStream,
                  temperature: float = 1.0, top_k: int | None = None,
-                 history_orders: int | None = None, recompute: bool = False) -> None:
+                 history_orders: int | None = None, recompute: bool = False,
+                 service=None) -> None:
         self.model, self.tokenizer, self.history = model, tokenizer, history
         self.temperature, self.top_k = temperature, top_k
         self.history_orders = history_orders or model.config.context // 2
         self.recompute = recompute  # the MarS-style loop (benchmarks only): no KV cache
+        self.service, self.stream, self.request = service, None, None
         self.source = history.source.source_id
         self.open_mid = history.open_mid or float(np.nanmean(history.mid))
 
@@ -43,16 +51,30 @@ class LMMFlow:
         self.book, self.time_ns = book, int(start_ns)
         self.last_mid = self.open_mid
         self.rng = np.random.default_rng(seed)
-        kind = FullRecomputeGenerator if self.recompute else BatchedGenerator
-        self.generator = kind(self.model, temperature=self.temperature, top_k=self.top_k,
-                              seed=seed)
         _, live = self._live()
         tokens, cond = history_inputs(self.tokenizer, self.history, live, self.history_orders)
-        self.next_token = self.generator.prime(tokens, cond)
+        if self.service is not None:
+            if self.stream is not None:
+                self.service.close(self.stream)
+            self.stream, first = self.service.open(tokens, cond)
+            self.next_token = torch.tensor([first])
+        else:
+            kind = FullRecomputeGenerator if self.recompute else BatchedGenerator
+            self.generator = kind(self.model, temperature=self.temperature, top_k=self.top_k,
+                                  seed=seed)
+            self.next_token = self.generator.prime(tokens, cond)
         self.fed = True  # the token about to be decoded has already been sampled
+        self.request = None
 
-    def next_order(self) -> FlowOrder:
+    def deliver(self, token: int) -> None:
+        """The token the service sampled for this stream's pending request."""
+        self.next_token, self.fed, self.request = torch.tensor([token]), True, None
+
+    def next_order(self) -> FlowOrder | None:
         state, live = self._live()
+        if not self.fed and self.service is not None:
+            self.request = (self.stream, int(self.last_token[0]), torch_conditions(live))
+            return None
         if not self.fed:
             self.next_token = self.generator.step(self.last_token, torch_conditions(live))
         token = int(self.next_token[0])

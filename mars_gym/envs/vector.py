@@ -1,0 +1,97 @@
+"""``gym.make_vec("MarS-Execution-v0", num_envs=N)``: N simulations, one batched LMM call per
+generation round.
+
+With the ``lmm`` flow every simulation's background is one stream of a shared
+:class:`~mars_gym.lmm.serve.GeneratorService`. A step sends every agent's orders, then runs
+rounds: each simulation advances until its background needs its next token (or the step ends);
+the tokens of all waiting simulations come from one batched forward pass; repeat until every
+simulation has reached the end of the step. Other flows need no rounds. Finished episodes are
+reset on the next step (Gymnasium's next-step autoreset).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from mars_gym.envs.execution import ExecutionEnv
+from mars_gym.lmm.serve import GeneratorService
+from mars_gym.sim.flows.factory import lmm_model
+
+
+class VectorExecutionEnv(VectorEnv):
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012  (Gymnasium's API)
+
+    def __init__(self, num_envs: int = 1, checkpoint: str = "default", **kwargs: Any) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        self.num_envs = num_envs
+        self.service = None
+        if kwargs.get("flow", "lmm") == "lmm":
+            model, _ = lmm_model(checkpoint)
+            self.service = GeneratorService(model, capacity=num_envs)
+        self.envs = [ExecutionEnv(generator_service=self.service, **kwargs)
+                     for _ in range(num_envs)]
+        self.single_observation_space = self.envs[0].observation_space
+        self.single_action_space = self.envs[0].action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.autoreset = np.zeros(num_envs, dtype=bool)
+
+    def reset(self, *, seed: int | list[int] | None = None,
+              options: dict[str, Any] | None = None):
+        seeds = (list(seed) if isinstance(seed, (list, tuple)) else
+                 [None if seed is None else seed + i for i in range(self.num_envs)])
+        if self.service is not None and seeds[0] is not None:
+            self.service.generator.generator.manual_seed(int(seeds[0]))
+        observations, infos = [], {}
+        for i, env in enumerate(self.envs):
+            obs, info = env.reset(seed=seeds[i], options=options)
+            observations.append(obs)
+            infos = self._add_info(infos, info, i)
+        self.autoreset[:] = False
+        return np.stack(observations), infos
+
+    def step(self, actions):
+        actions = np.asarray(actions)
+        observations = [None] * self.num_envs
+        rewards = np.zeros(self.num_envs)
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        infos: dict[str, Any] = {}
+        stepping = []
+        for i, env in enumerate(self.envs):
+            if self.autoreset[i]:
+                observations[i], info = env.reset()
+                infos = self._add_info(infos, info, i)
+            else:
+                env.begin_step(actions[i])
+                stepping.append(i)
+        self._run(stepping)
+        for i in stepping:
+            observations[i], rewards[i], terminated[i], truncated[i], info = (
+                self.envs[i].finish_step())
+            infos = self._add_info(infos, info, i)
+        self.autoreset = terminated | truncated
+        return np.stack(observations), rewards, terminated, truncated, infos
+
+    def _run(self, indices: list[int]) -> None:
+        """Advance the given simulations to the end of their step, batching token requests."""
+        waiting = list(indices)
+        while waiting:
+            blocked = [i for i in waiting if not self.envs[i].advance()]
+            if blocked:
+                flows = [self.envs[i].sim.flow for i in blocked]
+                for flow in flows:
+                    self.service.submit(*flow.request)
+                served = self.service.run()  # one forward pass for every waiting simulation
+                for flow in flows:
+                    flow.deliver(served[flow.stream])
+            waiting = blocked
+
+    def close(self, **kwargs: Any) -> None:
+        for env in self.envs:
+            env.close()
