@@ -36,7 +36,7 @@ def test_make_vec_uses_the_batched_vector_env(lobster_dir):
 
 
 def test_same_seed_same_vector_episode(lobster_dir):
-    make = lambda: gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm",  # noqa: E731
+    make = lambda: gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm",
                                 data_dir=lobster_dir, **SHORT)
     actions = np.array([[3, 2], [10, 0]])
     a, b = run(make(), 4, actions), run(make(), 4, actions)
