@@ -150,7 +150,8 @@ class BatchedGenerator:
                              f"got {tokens.shape[0]}")
         active = (torch.ones(self.streams, dtype=torch.bool, device=self.device)
                   if active is None else active.to(self.device))
-        for row in torch.nonzero(active & (self.cache.lengths == self.context)).flatten().tolist():
+        # full streams re-fill first, paused ones too: every stream writes one position below
+        for row in torch.nonzero(self.cache.lengths == self.context).flatten().tolist():
             self._refill(row)
         self.history.write_at(self.cache.lengths, tokens, cond)
         h = self.model.hidden(tokens[:, None], cond, self.cache)[:, -1]

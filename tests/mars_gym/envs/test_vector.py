@@ -55,3 +55,20 @@ def test_finished_episodes_reset_on_the_next_step(lobster_dir):
 def test_bad_vector_arguments(lobster_dir):
     with pytest.raises(ValueError, match="num_envs must be >= 1"):
         VectorExecutionEnv(num_envs=0, flow="noise", data_dir=lobster_dir)
+
+
+def test_sb3_trains_on_the_vector_env_through_the_adapter(lobster_dir):
+    from stable_baselines3 import PPO
+
+    from mars_gym.envs.sb3 import SB3VecEnv
+
+    vec = SB3VecEnv(gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm",
+                                 data_dir=lobster_dir, **SHORT))
+    model = PPO("MlpPolicy", vec, n_steps=4, batch_size=8, n_epochs=1, seed=0, device="cpu")
+    model.learn(total_timesteps=16)
+    obs = vec.reset()
+    actions, _ = model.predict(obs, deterministic=True)
+    assert actions.shape == (2, 2)
+    obs, rewards, dones, infos = vec.step(actions)
+    assert obs.shape == (2, 8) and rewards.shape == (2,) and dones.shape == (2,)
+    assert len(infos) == 2

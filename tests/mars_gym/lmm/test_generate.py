@@ -142,3 +142,18 @@ def test_sampling_follows_the_model_distribution(model):
     for token in top.tolist():
         assert abs((draws == token).float().mean() - probs[token]) < 0.02
     assert np.isclose(float(probs.sum()), 1.0, atol=1e-4)
+
+
+def test_a_paused_stream_at_the_context_limit(model):
+    """A stream paused exactly at the context length must not break the others' steps."""
+    gen = BatchedGenerator(model, seed=0)
+    token = gen.prime(torch.zeros(2, 4, dtype=torch.long), _cond(2, 4, 0))
+    for step in range(CONTEXT - 4):
+        token = gen.step(token, _cond(2, 1, step))
+    assert gen.lengths.tolist() == [CONTEXT, CONTEXT]
+    for step in range(5):
+        token = gen.step(token, _cond(2, 1, 50 + step), active=torch.tensor([True, False]))
+    assert int(gen.lengths[1]) == CONTEXT // 2  # re-filled while paused, nothing appended
+    assert torch.allclose(gen.last_hidden[0], _fresh_hidden(model, gen, 0), atol=1e-5)
+    token = gen.step(token, _cond(2, 1, 99))  # the paused stream resumes from its kept half
+    assert torch.allclose(gen.last_hidden[1], _fresh_hidden(model, gen, 1), atol=1e-5)
