@@ -3,7 +3,9 @@
 Time is integer nanoseconds. The background flow's next order and the agents' in-flight orders
 wait in time order; :meth:`Simulator.run_until` applies everything due up to a time, then stops
 the clock there. An agent's order is sent at the current time and reaches the book after the
-latency; at equal times an agent order goes before the background order. Every change to the
+latency; at equal times an agent order goes before the background order. The flow draws its
+next order right after its previous one is applied (reading the book then), so an agent order
+arriving in between is seen by the flow's order after that one. Every change to the
 book is recorded (:class:`~mars_gym.data.recording.RecordingBook`), so a simulated window is an
 :class:`~mars_gym.data.schema.EventStream` like real data, and the fills of each agent are kept.
 Prices are ticks of a tick-1 book; sizes are lots.
