@@ -13,7 +13,7 @@ from lob_core import GTC, IOC
 from mars_gym.data import EXECUTE, load_source
 from mars_gym.data.splits import split_bounds
 from mars_gym.sim.flows.factory import FLOWS, make_flow
-from mars_gym.sim.latency import ConstantLatency
+from mars_gym.sim.latency import ConstantLatency, LogNormalLatency
 from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder, Simulator
 
 AGENT = 1
@@ -78,7 +78,8 @@ class ExecutionEnv(gym.Env):
     | step_s | 30 | seconds between decisions |
     | flow | "lmm" | lmm, replay, noise or hawkes |
     | source | "AAPL" | a source of :mod:`mars_gym.data.sources` |
-    | latency_ns | 1_000_000 | agent order latency, ns |
+    | latency_ns | 1_000_000 | agent order latency (its median when sampled), ns |
+    | latency_sigma | 0 | > 0: log-normal latency with this shape, drawn per order |
     | unfilled_penalty_bps | 10 | cost of a lot still unfilled at the end |
     | continuous | False | Box actions instead of MultiDiscrete |
     | lmm_recompute | False | benchmarks only: the LMM without KV cache (MarS-style loop) |
@@ -95,7 +96,8 @@ class ExecutionEnv(gym.Env):
 
     def __init__(self, side: str = "buy", quantity: int = 2_000, horizon_s: float = 300.0,
                  step_s: float = 30.0, flow: str = "lmm", source: str = "AAPL",
-                 latency_ns: int = 1_000_000, unfilled_penalty_bps: float = 10.0,
+                 latency_ns: int = 1_000_000, latency_sigma: float = 0.0,
+                 unfilled_penalty_bps: float = 10.0,
                  continuous: bool = False, data_dir=None, lmm_recompute: bool = False,
                  generator_service=None) -> None:
         if side not in ("buy", "sell"):
@@ -114,7 +116,10 @@ class ExecutionEnv(gym.Env):
         self.flow_name, self.source, self.data_dir = flow, source, data_dir
         self.lmm_recompute = lmm_recompute
         self.generator_service = generator_service  # set by the vector env: batched LMM
-        self.latency = ConstantLatency(int(latency_ns))
+        self.latency = (LogNormalLatency(int(latency_ns), float(latency_sigma))
+                        if latency_sigma > 0 else ConstantLatency(int(latency_ns)))
+        # the final market order arrives within this (a sampled latency: its 1e-6 tail aside)
+        self.completion_wait_ns = int(latency_ns * (np.exp(5 * latency_sigma) + 1)) + 1
         self.penalty_bps = float(unfilled_penalty_bps)
         self.continuous = continuous
         self.action_space = (spaces.Box(np.array([0.0, 0.0], np.float32),
@@ -223,7 +228,7 @@ class ExecutionEnv(gym.Env):
                 self.sim.submit(AGENT, AgentOrder(CANCEL, order_id=self.passive_id))
                 self.passive_id = None
             self.sim.submit(AGENT, AgentOrder(MARKET, self.side, qty=self.quantity - self.filled))
-            self.target = self.step_end + 2 * self.latency.ns + 1
+            self.target = self.step_end + self.completion_wait_ns
             self.completing = True
 
     def finish_step(self):

@@ -132,3 +132,13 @@ def test_lmm_background_reacts_to_the_agent(lobster_dir):
     active = flow_events(5_000, np.array([0, 5]))
     n = min(len(quiet), len(active))
     assert n > 20 and not np.array_equal(quiet[:n], active[:n])
+
+
+def test_sampled_latency_is_seeded(lobster_dir):
+    def policy(obs):
+        return np.array([5, 2])
+
+    a = run_episode(make("noise", latency_sigma=0.8, data_dir=lobster_dir), policy, seed=3)
+    b = run_episode(make("noise", latency_sigma=0.8, data_dir=lobster_dir), policy, seed=3)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert a[2]["fill_rate"] == 1.0 or a[1][-1] < 0
