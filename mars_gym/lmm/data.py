@@ -49,11 +49,14 @@ class TokenSequence:
 
 
 def build_sequence(tokenizer: OrderTokenizer, stream: EventStream) -> TokenSequence:
-    tokens = tokenizer.encode(stream)
+    return _sequence(stream.source.name, tokenizer.encode(stream))
+
+
+def _sequence(name: str, tokens: order_tokenizer.TokenizedStream) -> TokenSequence:
     c = tokens.conditions
     if len(tokens.ids) < 2:
-        raise ValueError(f"{stream.source.name}: fewer than 2 orders, nothing to predict")
-    return TokenSequence(stream.source.name, tokens.ids[:-1], tokens.ids[1:], c.book[1:],
+        raise ValueError(f"{name}: fewer than 2 orders, nothing to predict")
+    return TokenSequence(name, tokens.ids[:-1], tokens.ids[1:], c.book[1:],
                          c.time_of_day[:-1], c.change[1:], c.source[:-1])
 
 
@@ -100,11 +103,11 @@ def history_inputs(tokenizer: OrderTokenizer, history: EventStream,
                    live: order_tokenizer.Conditions, max_orders: int):
     """Model inputs (1, n) for a real history ending now: its last ``max_orders`` orders, each
     position conditioned as in training, the last one on the live book ``live`` (one row)."""
-    sequence = build_sequence(tokenizer, history)
-    last_id = int(tokenizer.encode(history).ids[-1])
+    encoded = tokenizer.encode(history)  # once: the sequence and its last order come from it
+    sequence = _sequence(history.source.name, encoded)
     n = min(len(sequence), max_orders - 1)
-    tokens = np.r_[sequence.inputs[-n:], last_id]
-    last_tod = tokenizer.encode(history).conditions.time_of_day[-1]
+    tokens = np.r_[sequence.inputs[-n:], int(encoded.ids[-1])]
+    last_tod = encoded.conditions.time_of_day[-1]
     cond = Conditions(
         torch.from_numpy(np.concatenate([sequence.book[-n:], live.book]))[None],
         torch.from_numpy(np.r_[sequence.time_of_day[-n:], last_tod])[None],
