@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -11,7 +12,7 @@ from gymnasium import spaces
 
 from lob_core import GTC, IOC
 from mars_gym.data import EXECUTE, load_source
-from mars_gym.data.splits import split_bounds
+from mars_gym.data.splits import SPLIT_FRACTIONS, split_bounds
 from mars_gym.sim.flows.factory import FLOWS, make_flow
 from mars_gym.sim.latency import ConstantLatency, LogNormalLatency
 from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder, Simulator
@@ -20,6 +21,7 @@ AGENT = 1
 OBSERVATION_NAMES = ("time_left", "quantity_left", "imbalance", "spread_ticks",
                      "return_bps", "volatility_bps", "market_volume", "resting_passive")
 N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS = 11, 6
+ACTION_MODES = ("ratio", "lots")
 
 
 class ExecutionEnv(gym.Env):
@@ -30,7 +32,9 @@ class ExecutionEnv(gym.Env):
     every ``step_s`` seconds. The rest of the market is a background flow (``lmm``: the Large
     Market Model, which reacts to the agent's orders; ``replay``: the recorded orders, which
     do not; ``noise``; ``hawkes``), started from the real book and history of ``source`` at a
-    start time of its test split. Agent orders reach the book after ``latency_ns``.
+    start time of one of its splits (``split``: train by default; the evaluation protocol of
+    :mod:`agents.evaluation` uses test). Agent orders reach the book after ``latency_ns``.
+    ``quantity`` and ``side`` may name several values: each episode then draws one.
 
     ## Action Space
     ``MultiDiscrete([11, 6])``. ``action[0] = r`` posts a passive limit order of
@@ -38,6 +42,12 @@ class ExecutionEnv(gym.Env):
     one; ``slice = ceil(remaining / decisions_left)``. ``action[1] = k`` (1..5) crosses the spread
     with an IOC order for the rest of the slice at the k-th best opposite price level (0: none).
     ``MarS-ExecutionContinuous-v0`` takes ``Box([0, 0], [1, 5])`` (ratio, level rounded).
+
+    ``action_mode="lots"`` (for scheduled strategies such as the baselines of :mod:`agents`,
+    which may trade faster than ``slice``) takes ``Box([0, 0, 0], [Q, Q, 5])``: ``(passive
+    lots at the near touch, aggressive lots, level)``, rounded and capped by what is left; the
+    aggressive lots cross with an IOC order at the ``level``-th opposite price, or go as a
+    market order when ``level`` is 0.
 
     ## Observation Space
     ``Box(8,)`` float32:
@@ -60,8 +70,9 @@ class ExecutionEnv(gym.Env):
     the same way) and anything still unfilled costs ``unfilled_penalty_bps * left / quantity``.
 
     ## Starting State
-    A start time drawn with ``np_random`` among the events of the source's test split that leave
-    a full horizon (or ``options["start_index"]``), and the whole book the data gives at that
+    A start time drawn with ``np_random`` among the events of the split that leave a full
+    horizon and follow at least one horizon of history (or ``options["start_index"]``; the range
+    is ``env.start_range``), and the whole book the data gives at that
     moment (LOBSTER sources: every known level with the real order ids; other sources: the touch
     and 4 ticks behind it on each side).
 
@@ -72,21 +83,24 @@ class ExecutionEnv(gym.Env):
     ## Arguments
     | kwarg | default | meaning |
     |---|---|---|
-    | side | "buy" | "buy" or "sell" |
-    | quantity | 2000 | parent order, lots |
+    | side | "buy" | "buy", "sell" or "both" (drawn per episode) |
+    | quantity | 2000 | parent order, lots (a sequence: drawn per episode) |
     | horizon_s | 300 | seconds |
     | step_s | 30 | seconds between decisions |
     | flow | "lmm" | lmm, replay, noise or hawkes |
     | source | "AAPL" | a source of :mod:`mars_gym.data.sources` |
+    | split | "train" | where episodes start: "train", "val" or "test" |
     | latency_ns | 1_000_000 | agent order latency (its median when sampled), ns |
     | latency_sigma | 0 | > 0: log-normal latency with this shape, drawn per order |
     | unfilled_penalty_bps | 10 | cost of a lot still unfilled at the end |
     | continuous | False | Box actions instead of MultiDiscrete |
+    | action_mode | "ratio" | "ratio" (the MarS action) or "lots" (see Action Space) |
     | lmm_recompute | False | benchmarks only: the LMM without KV cache (MarS-style loop) |
 
     ``info`` holds the filled quantity, average price, implementation shortfall vs. the arrival
     mid (bps, + = cost), price advantage vs. TWAP of the mid (bps, + = better), fill rate, the
-    market VWAP and the slippage against it (bps, + = cost).
+    market VWAP and the slippage against it (bps, + = cost), the market volume traded since
+    the start, and the episode's side (+1 buy, -1 sell) and parent quantity.
 
     ## Version History
     * v0: initial version.
@@ -94,22 +108,30 @@ class ExecutionEnv(gym.Env):
 
     metadata: ClassVar[dict] = {"render_modes": []}
 
-    def __init__(self, side: str = "buy", quantity: int = 2_000, horizon_s: float = 300.0,
-                 step_s: float = 30.0, flow: str = "lmm", source: str = "AAPL",
-                 latency_ns: int = 1_000_000, latency_sigma: float = 0.0,
-                 unfilled_penalty_bps: float = 10.0,
-                 continuous: bool = False, data_dir=None, lmm_recompute: bool = False,
-                 generator_service=None) -> None:
-        if side not in ("buy", "sell"):
-            raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
-        if quantity <= 0:
+    def __init__(self, side: str = "buy", quantity: int | Sequence[int] = 2_000,
+                 horizon_s: float = 300.0, step_s: float = 30.0, flow: str = "lmm",
+                 source: str = "AAPL", split: str = "train", latency_ns: int = 1_000_000,
+                 latency_sigma: float = 0.0, unfilled_penalty_bps: float = 10.0,
+                 continuous: bool = False, action_mode: str = "ratio", data_dir=None,
+                 lmm_recompute: bool = False, generator_service=None) -> None:
+        if side not in ("buy", "sell", "both"):
+            raise ValueError(f"side must be 'buy', 'sell' or 'both', got {side!r}")
+        quantities = tuple(int(q) for q in np.atleast_1d(quantity))
+        if not quantities or min(quantities) <= 0:
             raise ValueError(f"quantity must be positive, got {quantity}")
         if not 0 < step_s <= horizon_s:
             raise ValueError(f"need 0 < step_s <= horizon_s, got {step_s} and {horizon_s}")
         if flow not in FLOWS:
             raise ValueError(f"flow must be one of {FLOWS}, got {flow!r}")
-        self.side = 1 if side == "buy" else -1
-        self.quantity = int(quantity)
+        if split not in SPLIT_FRACTIONS:
+            raise ValueError(f"split must be one of {tuple(SPLIT_FRACTIONS)}, got {split!r}")
+        if action_mode not in ACTION_MODES:
+            raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
+        if continuous and action_mode != "ratio":
+            raise ValueError("continuous=True is the Box form of the 'ratio' action mode")
+        self.sides = {"buy": (1,), "sell": (-1,), "both": (1, -1)}[side]
+        self.quantities = quantities
+        self.side, self.quantity = self.sides[0], quantities[0]
         self.horizon_ns = int(horizon_s * 1e9)
         self.step_ns = int(step_s * 1e9)
         self.n_decisions = math.ceil(horizon_s / step_s)
@@ -121,21 +143,28 @@ class ExecutionEnv(gym.Env):
         # the final market order arrives within this (a sampled latency: its 1e-6 tail aside)
         self.completion_wait_ns = int(latency_ns * (np.exp(5 * latency_sigma) + 1)) + 1
         self.penalty_bps = float(unfilled_penalty_bps)
-        self.continuous = continuous
-        self.action_space = (spaces.Box(np.array([0.0, 0.0], np.float32),
-                                        np.array([1.0, 5.0], np.float32))
-                             if continuous else
-                             spaces.MultiDiscrete([N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS]))
+        self.continuous, self.action_mode = continuous, action_mode
+        if action_mode == "lots":
+            most = float(max(quantities))
+            self.action_space = spaces.Box(np.zeros(3, np.float32),
+                                           np.array([most, most, 5.0], np.float32))
+        elif continuous:
+            self.action_space = spaces.Box(np.array([0.0, 0.0], np.float32),
+                                           np.array([1.0, 5.0], np.float32))
+        else:
+            self.action_space = spaces.MultiDiscrete([N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS])
         high = np.array([1, 1, 1, 100, 1000, 1000, 100, 1], dtype=np.float32)
         low = np.array([0, 0, -1, 0, -1000, 0, 0, 0], dtype=np.float32)
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
         stream = load_source(source, data_dir)
-        test_start, test_stop = split_bounds(stream)["test"]
+        split_start, split_stop = split_bounds(stream)[split]
         times = stream.events["time_ns"]
-        last_start = int(np.searchsorted(times, times[test_stop - 1] - self.horizon_ns - 10**9))
-        if last_start <= test_start:
-            raise ValueError(f"the test split of {source} is shorter than the horizon")
-        self.start_range = (test_start, last_start)
+        first_start = int(np.searchsorted(times, times[split_start] + self.horizon_ns))
+        last_start = int(np.searchsorted(times, times[split_stop - 1] - self.horizon_ns - 10**9))
+        if last_start <= first_start:
+            raise ValueError(f"the {split} split of {source} is shorter than two horizons")
+        self.split = split
+        self.start_range = (first_start, last_start)
         self.stream = stream
         self.sim: Simulator | None = None
 
@@ -147,6 +176,12 @@ class ExecutionEnv(gym.Env):
                                 self.np_random.integers(*self.start_range)))
         if not self.start_range[0] <= start < self.start_range[1]:
             raise ValueError(f"start_index must be in {self.start_range}, got {start}")
+        self.side = self._episode_side(options.get("side"))
+        self.quantity = int(options.get("quantity", self._draw(self.quantities)))
+        if not 0 < self.quantity <= (self.action_space.high[0] if self.action_mode == "lots"
+                                     else np.inf):
+            raise ValueError(f"options['quantity'] must be positive (and, in lots mode, at most "
+                             f"the largest env quantity), got {self.quantity}")
         book = self.stream.book_before(start)  # every level the data knows, real order ids
         self.start_ns = int(self.stream.events["time_ns"][start])
         if self.sim is not None and getattr(self.sim.flow, "stream", None) is not None:
@@ -161,22 +196,44 @@ class ExecutionEnv(gym.Env):
         self.fills_seen = 0
         self.last_mid = self.arrival_mid
         self.last_volume = 0
+        self.start_volume = self.sim.traded_volume
         self.mid_samples = [self.arrival_mid]
         return self._observation(), self._info()
+
+    def _draw(self, choices: tuple[int, ...]) -> int:
+        return choices[self.np_random.integers(len(choices))] if len(choices) > 1 else choices[0]
+
+    def _episode_side(self, side: str | None) -> int:
+        if side is None:
+            return self._draw(self.sides)
+        if side not in ("buy", "sell"):
+            raise ValueError(f"options['side'] must be 'buy' or 'sell', got {side!r}")
+        return 1 if side == "buy" else -1
 
     @property
     def filled(self) -> int:
         return sum(f.qty for f in self.sim.account(AGENT).fills)
 
-    def _check_action(self, action) -> tuple[float, int]:
+    def _check_action(self, action) -> tuple[int, int, int]:
+        """The action as (passive lots, aggressive lots, level); level 0 with aggressive lots
+        (lots mode only) means a market order."""
         a = np.asarray(action)
-        if a.shape != (2,) or not np.all(np.isfinite(a.astype(float))):
-            raise ValueError(f"action must be 2 finite numbers, got {action!r}")
+        size = self.action_space.shape[0]
+        if a.shape != (size,) or not np.all(np.isfinite(a.astype(float))):
+            raise ValueError(f"action must be {size} finite numbers, got {action!r}")
         if not self.action_space.contains(a.astype(self.action_space.dtype)):
             raise ValueError(f"action {action!r} is outside the action space {self.action_space}")
-        if self.continuous:
-            return float(a[0]), round(float(a[1]))
-        return int(a[0]) / (N_PASSIVE_RATIOS - 1), int(a[1])
+        remaining = self.quantity - self.filled
+        if self.action_mode == "lots":
+            passive = min(remaining, round(float(a[0])))
+            return passive, min(remaining - passive, round(float(a[1]))), round(float(a[2]))
+        ratio, level = ((float(a[0]), round(float(a[1]))) if self.continuous else
+                        (int(a[0]) / (N_PASSIVE_RATIOS - 1), int(a[1])))
+        decisions_left = self.n_decisions - self.decision
+        slice_qty = math.ceil(remaining / decisions_left) if remaining > 0 else 0
+        passive = min(remaining, round(ratio * slice_qty))
+        aggressive = min(slice_qty - passive, remaining - passive) if level > 0 else 0
+        return passive, aggressive, level
 
     def step(self, action):
         self.begin_step(action)
@@ -191,20 +248,17 @@ class ExecutionEnv(gym.Env):
             raise RuntimeError("call reset() before step()")
         if self.decision >= self.n_decisions:
             raise RuntimeError("the episode is over: call reset()")
-        ratio, level = self._check_action(action)
+        passive, aggressive, level = self._check_action(action)
         sim, book = self.sim, self.sim.book
         if self.passive_id is not None:
             sim.submit(AGENT, AgentOrder(CANCEL, order_id=self.passive_id))
             self.passive_id = None
-        remaining = self.quantity - self.filled
-        decisions_left = self.n_decisions - self.decision
-        slice_qty = math.ceil(remaining / decisions_left) if remaining > 0 else 0
-        passive = min(remaining, round(ratio * slice_qty))
         near = book.best_bid if self.side > 0 else book.best_ask
         if passive > 0 and near is not None:
             self.passive_id = sim.submit(AGENT, AgentOrder(LIMIT, self.side, near, passive, GTC))
-        aggressive = min(slice_qty - passive, remaining - passive)
-        if level > 0 and aggressive > 0:
+        if aggressive > 0 and level == 0:
+            sim.submit(AGENT, AgentOrder(MARKET, self.side, qty=aggressive))
+        elif aggressive > 0:
             opposite = book.depth(level)[2 if self.side > 0 else 0]
             prices = opposite[opposite > 0]
             if len(prices):
@@ -296,6 +350,9 @@ class ExecutionEnv(gym.Env):
             "market_vwap": vwap,
             "slippage_vs_vwap_bps": (None if average is None or vwap is None else
                                      self.side * (average / vwap - 1) * 1e4),
+            "market_volume": self.sim.traded_volume - self.start_volume,
+            "side": self.side,
+            "quantity": self.quantity,
             "time_ns": self.sim.now,
             "decision": self.decision,
         }

@@ -45,8 +45,8 @@ class VectorExecutionEnv(VectorEnv):
               options: dict[str, Any] | None = None):
         seeds = (list(seed) if isinstance(seed, (list, tuple)) else
                  [None if seed is None else seed + i for i in range(self.num_envs)])
-        if self.service is not None and seeds[0] is not None:
-            self.service.generator.generator.manual_seed(int(seeds[0]))
+        if seeds[0] is not None:
+            self.seed_generator(int(seeds[0]))
         observations, infos = [], {}
         for i, env in enumerate(self.envs):
             obs, info = env.reset(seed=seeds[i], options=options)
@@ -70,7 +70,7 @@ class VectorExecutionEnv(VectorEnv):
             else:
                 env.begin_step(actions[i])
                 stepping.append(i)
-        self._run(stepping)
+        self.run(stepping)
         for i in stepping:
             observations[i], rewards[i], terminated[i], truncated[i], info = (
                 self.envs[i].finish_step())
@@ -78,8 +78,14 @@ class VectorExecutionEnv(VectorEnv):
         self.autoreset = terminated | truncated
         return np.stack(observations), rewards, terminated, truncated, infos
 
-    def _run(self, indices: list[int]) -> None:
-        """Advance the given simulations to the end of their step, batching token requests."""
+    def seed_generator(self, seed: int) -> None:
+        """Seed the shared LMM sampler (no-op for other flows)."""
+        if self.service is not None:
+            self.service.generator.generator.manual_seed(seed)
+
+    def run(self, indices: list[int]) -> None:
+        """Advance the given simulations (each after its ``begin_step``) to the end of their
+        step, batching token requests."""
         waiting = list(indices)
         while waiting:
             blocked = [i for i in waiting if not self.envs[i].advance()]

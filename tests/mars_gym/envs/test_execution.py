@@ -9,7 +9,7 @@ import mars_gym  # noqa: F401  registers the environments
 from mars_gym.data.book_states import apply_events
 from mars_gym.sim.flows.factory import FLOWS
 
-SHORT = {"horizon_s": 60, "step_s": 20, "quantity": 500}
+SHORT = {"split": "test", "horizon_s": 60, "step_s": 20, "quantity": 500}
 
 
 def make(flow, **kwargs):
@@ -87,7 +87,7 @@ def test_bad_arguments_are_clear_errors(lobster_dir):
         make("noise", side="hold", data_dir=lobster_dir)
     with pytest.raises(ValueError, match="flow must be one of"):
         make("gan", data_dir=lobster_dir)
-    with pytest.raises(ValueError, match="shorter than the horizon"):
+    with pytest.raises(ValueError, match="shorter than two horizons"):
         make("noise", horizon_s=3_600, data_dir=lobster_dir)
 
 
