@@ -43,6 +43,7 @@ setup(
                       "tqdm>=4.60", "torch>=2.3", "tensorboard>=2.12"],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "stable-baselines3>=2.3"],
+        "agents": ["stable-baselines3>=2.3"],
         "bench": ["cython-orderbook"],
         "serve": ["ray[serve]>=2.9"],
     },

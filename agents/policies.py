@@ -260,7 +260,13 @@ class SB3Policy(ExecutionPolicy):
         return cls(load_model(path), name or path.stem)
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        from gymnasium import spaces
+
         action, _ = self.model.predict(observation, deterministic=True)
+        if isinstance(self.model.action_space, spaces.Discrete):  # DQN's flattened actions
+            from agents.train import unflatten_actions
+
+            return unflatten_actions(action)[0]
         return action
 
 

@@ -1,0 +1,137 @@
+"""The leaderboard: every baseline and every saved SB3 agent on the test protocol, per flow.
+
+    python benchmarks/leaderboard.py [--flows lmm hawkes replay] [--agents benchmarks/agents]
+    mars-gym leaderboard --out-dir /tmp/lb
+
+For each background flow it runs :data:`agents.evaluation.TEST_PROTOCOL` for each policy and
+reports mean, std and 95 % interval of every metric, and the paired difference of the price
+advantage against the **best TWAP configuration** of that flow (the TWAP variant with the
+highest mean price advantage on the same episodes, the strictest reference). Writes
+``LEADERBOARD.md`` and ``leaderboard.json`` (the same rows, per-episode rows included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from agents.calibration import calibrate
+from agents.evaluation import TEST_PROTOCOL, Protocol, compare, evaluate, summarize
+from agents.policies import TWAP, ExecutionPolicy, FixedAction, SB3Policy, baselines
+
+FLOWS = ("lmm", "hawkes", "replay")
+PA = "price_advantage_vs_twap_bps"
+
+
+def policies(agents_dir: Path | None, protocol: Protocol, data_dir=None
+             ) -> list[ExecutionPolicy]:
+    """Every baseline configuration, the MarS-action TWAP, and the saved agents."""
+    calibration = calibrate(protocol.source, protocol.horizon_s, protocol.step_s, data_dir)
+    found = [*baselines(calibration), FixedAction([10, 0], "twap_ratio_passive")]
+    if agents_dir is not None and agents_dir.exists():
+        found += [SB3Policy.load(p) for p in sorted(agents_dir.glob("*.zip"))]
+    return found
+
+
+def is_twap(policy: ExecutionPolicy) -> bool:
+    return isinstance(policy, TWAP) or policy.name.startswith("twap")
+
+
+def run(found: list[ExecutionPolicy], flows=FLOWS, protocol: Protocol = TEST_PROTOCOL,
+        num_envs: int = 36, data_dir=None) -> dict:
+    """Evaluate every policy of ``found`` (TWAP configurations among them) on every flow;
+    returns the JSON document of the leaderboard."""
+    document = {"protocol": {**protocol.as_dict(), "sizes": protocol.sizes(data_dir)},
+                "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
+                            "platform": platform.platform()},
+                "flows": {}}
+    for flow in flows:
+        table = {}
+        for policy in found:
+            started = time.perf_counter()
+            rows = evaluate(policy, flow, protocol, num_envs, data_dir)
+            table[policy.name] = {"summary": summarize(rows), "episodes": rows,
+                                  "seconds": time.perf_counter() - started}
+        twaps = [p.name for p in found if is_twap(p)]
+        best = max(twaps, key=lambda n: table[n]["summary"][PA]["mean"])
+        for entry in table.values():
+            entry["vs_best_twap"] = compare(entry["episodes"], table[best]["episodes"], PA)
+        document["flows"][flow] = {"best_twap": best, "policies": table}
+    return document
+
+
+def _cell(stat: dict, digits: int = 2) -> str:
+    if stat["mean"] is None:
+        return "n/a"
+    low, high = stat["ci95"]
+    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def markdown(document: dict) -> str:
+    """The leaderboard as Markdown tables, best price advantage first."""
+    protocol = document["protocol"]
+    lines = ["# MarS-Execution leaderboard", "",
+             (f"Protocol: `{protocol['source']}` {protocol['split']} split, {protocol['n_starts']} "
+             f"start times x sides {protocol['sides']} x parent sizes {protocol['sizes']} lots "
+             f"({protocol['size_fractions']} of the median 5-minute training volume), "
+             f"{protocol['horizon_s']:g} s horizon, a decision every {protocol['step_s']:g} s, "
+             f"seeds from {protocol['seed']}. Cells: mean ± std [95 % interval of the mean]. "
+             "IS: implementation shortfall vs. arrival mid (bps, lower is better); PA: price "
+             "advantage vs. TWAP of the mid (bps, higher is better); slippage vs. market VWAP "
+             "(bps, lower is better); PA − best TWAP: paired per-episode difference."), ""]
+    for flow, entry in document["flows"].items():
+        lines += [f"## Background: `{flow}` (best TWAP: `{entry['best_twap']}`)", "",
+                  ("| policy | PA (bps) | PA − best TWAP (bps) | IS (bps) | fill rate | "
+                   "slippage vs VWAP (bps) | episodes |"),
+                  "|---|---|---|---|---|---|---|"]
+        ranked = sorted(entry["policies"].items(),
+                        key=lambda kv: -kv[1]["summary"][PA]["mean"])
+        for name, result in ranked:
+            s = result["summary"]
+            lines.append(f"| {name} | {_cell(s[PA])} | {_cell(result['vs_best_twap'])} | "
+                         f"{_cell(s['implementation_shortfall_bps'])} | "
+                         f"{s['fill_rate']['mean']:.3f} | {_cell(s['slippage_vs_vwap_bps'])} "
+                         f"| {s[PA]['n']} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="mars-gym leaderboard",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--flows", nargs="+", choices=FLOWS, default=list(FLOWS))
+    parser.add_argument("--agents", type=Path, default=Path("benchmarks/agents"),
+                        help="directory of saved SB3 agents (*.zip with .json sidecars)")
+    parser.add_argument("--n-starts", type=int, default=TEST_PROTOCOL.n_starts,
+                        help="start times of the protocol (smaller: a quicker, rougher table)")
+    parser.add_argument("--num-envs", type=int, default=36)
+    parser.add_argument("--out-dir", type=Path, default=Path("benchmarks"))
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args(argv)
+    protocol = Protocol(**{**TEST_PROTOCOL.as_dict(), "n_starts": args.n_starts})
+    document = run(policies(args.agents, protocol, args.data_dir), args.flows, protocol,
+                   args.num_envs, args.data_dir)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "leaderboard.json").write_text(json.dumps(document, indent=1,
+                                                              default=_json_default))
+    (args.out_dir / "LEADERBOARD.md").write_text(markdown(document))
+    print(json.dumps({flow: {"best_twap": e["best_twap"],
+                             "pa_mean": {n: r["summary"][PA]["mean"]
+                                         for n, r in e["policies"].items()}}
+                      for flow, e in document["flows"].items()}, indent=1))
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+if __name__ == "__main__":
+    main()

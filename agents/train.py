@@ -1,0 +1,225 @@
+"""Train a stable-baselines3 agent on ``MarS-Execution-v0``.
+
+    python -m agents.train --algo ppo --flow lmm --timesteps 20000 --out runs/ppo
+    mars-gym train --algo sac --flow hawkes --timesteps 5000
+
+Episodes start in the **training** split of the protocol's source, with the protocol's parent
+sizes and both sides drawn per episode; the batched vector env steps every simulation at once.
+The run directory receives tensorboard logs (``tb/``), periodic checkpoints
+(``checkpoints/``), the validation-best model (``best.zip``), the final model (``final.zip``),
+each with a ``.json`` sidecar saying how it was trained, and ``validation.json`` (the
+validation protocol's metrics at every evaluation). ``ppo`` and ``a2c`` act in the MarS
+``MultiDiscrete`` space, ``sac`` in its ``Box`` form, ``dqn`` in the 66 flattened discrete
+actions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from stable_baselines3 import A2C, DQN, PPO, SAC
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
+from stable_baselines3.common.vec_env import VecEnvWrapper, VecMonitor
+from tqdm.auto import tqdm
+
+from agents.evaluation import VALIDATION_PROTOCOL, Protocol, evaluate, summarize
+from agents.policies import SB3Policy
+from mars_gym.envs.execution import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
+from mars_gym.envs.sb3 import SB3VecEnv
+from mars_gym.envs.vector import VectorExecutionEnv
+
+ALGOS = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "sac": SAC}
+log = logging.getLogger(__name__)
+
+
+class FlatActions(VecEnvWrapper):
+    """``Discrete(66)`` view of the ``MultiDiscrete([11, 6])`` action (for DQN)."""
+
+    def __init__(self, venv) -> None:
+        super().__init__(venv, action_space=spaces.Discrete(N_PASSIVE_RATIOS
+                                                            * N_AGGRESSIVE_LEVELS))
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self.venv.step_async(unflatten_actions(actions))
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        return self.venv.step_wait()
+
+
+def unflatten_actions(actions) -> np.ndarray:
+    """Discrete action ids -> ``[passive ratio, aggressive level]`` rows."""
+    a = np.asarray(actions, dtype=np.int64).reshape(-1)
+    return np.stack([a // N_AGGRESSIVE_LEVELS, a % N_AGGRESSIVE_LEVELS], axis=1)
+
+
+def make_training_env(algo: str, flow: str, num_envs: int, seed: int,
+                      protocol: Protocol = VALIDATION_PROTOCOL, data_dir=None):
+    """The SB3 vector env on the training split with the protocol's sizes and both sides."""
+    kwargs = {**protocol.env_kwargs(data_dir), "split": "train", "continuous": algo == "sac"}
+    env = SB3VecEnv(VectorExecutionEnv(num_envs=num_envs, flow=flow, **kwargs))
+    env.seed(seed)
+    env = VecMonitor(env)
+    return FlatActions(env) if algo == "dqn" else env
+
+
+class TqdmCallback(BaseCallback):
+    """A progress bar over the training timesteps."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__()
+        self.total = total
+
+    def _on_training_start(self) -> None:
+        self.bar = tqdm(total=self.total, desc="training", unit="step")
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.num_timesteps - self.bar.n)
+        return True
+
+    def _on_training_end(self) -> None:
+        self.bar.close()
+
+
+class ValidationCallback(BaseCallback):
+    """Every ``every`` timesteps: run the validation protocol, log its metrics to tensorboard,
+    keep the model with the best mean price advantage vs. TWAP as ``best.zip``."""
+
+    def __init__(self, every: int, flow: str, out: Path, meta: dict, protocol: Protocol,
+                 num_envs: int, data_dir=None) -> None:
+        super().__init__()
+        self.every, self.flow, self.out, self.meta = every, flow, out, meta
+        self.protocol, self.num_envs, self.data_dir = protocol, num_envs, data_dir
+        self.best = -np.inf
+        self.history: list[dict] = []
+        self.last = 0
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps - self.last >= self.every:
+            self.last = self.num_timesteps
+            self.validate()
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.last != self.num_timesteps:
+            self.validate()
+
+    def validate(self) -> None:
+        rows = evaluate(SB3Policy(self.model), self.flow, self.protocol, self.num_envs,
+                        self.data_dir, progress=False)
+        summary = summarize(rows)
+        for metric, values in summary.items():
+            self.logger.record(f"validation/{metric}", values["mean"])
+        self.logger.dump(self.num_timesteps)
+        score = summary["price_advantage_vs_twap_bps"]["mean"]
+        self.history.append({"timesteps": self.num_timesteps, **summary})
+        (self.out / "validation.json").write_text(json.dumps(self.history, indent=1))
+        log.info("validation at %d steps: price advantage vs TWAP %.3f bps",
+                 self.num_timesteps, score)
+        if score > self.best:
+            self.best = score
+            save(self.model, self.out / "best.zip",
+                 {**self.meta, "timesteps": self.num_timesteps, "validation": summary})
+
+
+def save(model, path: Path, meta: dict[str, Any]) -> None:
+    """Save an SB3 model and its ``.json`` sidecar."""
+    model.save(path)
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=str))
+
+
+def load_model(path: str | Path):
+    """Load a model saved by :func:`save` (the algorithm comes from its sidecar)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no saved agent at {path}")
+    sidecar = path.with_suffix(".json")
+    if not sidecar.exists():
+        raise FileNotFoundError(f"{path} has no {sidecar.name} saying which algorithm made it")
+    algo = json.loads(sidecar.read_text()).get("algo")
+    if algo not in ALGOS:
+        raise ValueError(f"{sidecar}: unknown algorithm {algo!r}; expected one of "
+                         f"{tuple(ALGOS)}")
+    return ALGOS[algo].load(path, device="cpu")
+
+
+def algo_kwargs(algo: str, num_envs: int) -> dict[str, Any]:
+    """Defaults sized for 10-decision episodes and a few thousand to 100k steps."""
+    if algo == "ppo":
+        return {"n_steps": max(8, 1024 // num_envs), "batch_size": 256, "n_epochs": 10,
+                "gamma": 0.99, "learning_rate": 3e-4, "ent_coef": 0.01}
+    if algo == "a2c":
+        return {"n_steps": 10, "gamma": 0.99}
+    if algo == "dqn":
+        return {"learning_starts": 500, "buffer_size": 50_000, "train_freq": 1,
+                "target_update_interval": 500, "exploration_fraction": 0.3}
+    return {"learning_starts": 500, "buffer_size": 50_000, "batch_size": 256}
+
+
+def train(algo: str = "ppo", flow: str = "lmm", timesteps: int = 20_000, num_envs: int = 16,
+          seed: int = 0, out: str | Path = "runs/agent", eval_every: int = 5_000,
+          checkpoint_every: int = 10_000, validation: Protocol = VALIDATION_PROTOCOL,
+          eval_envs: int = 24, data_dir=None, progress: bool = True,
+          **overrides: Any):
+    """Train ``algo`` against ``flow``; returns the final model (see the module docstring)."""
+    if algo not in ALGOS:
+        raise ValueError(f"algo must be one of {tuple(ALGOS)}, got {algo!r}")
+    if timesteps <= 0 or num_envs <= 0:
+        raise ValueError("timesteps and num_envs must be positive")
+    out = Path(out)
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    env = make_training_env(algo, flow, num_envs, seed, validation, data_dir)
+    model = ALGOS[algo]("MlpPolicy", env, seed=seed, verbose=0, device="cpu",
+                        tensorboard_log=str(out / "tb"),
+                        **{**algo_kwargs(algo, num_envs), **overrides})
+    meta = {"algo": algo, "flow": flow, "source": validation.source, "seed": seed,
+            "num_envs": num_envs, "hyperparameters": {**algo_kwargs(algo, num_envs),
+                                                      **overrides}}
+    callbacks = [CheckpointCallback(max(checkpoint_every // num_envs, 1),
+                                    str(out / "checkpoints"), name_prefix=algo),
+                 ValidationCallback(eval_every, flow, out, meta, validation, eval_envs,
+                                    data_dir)]
+    if progress:
+        callbacks.append(TqdmCallback(timesteps))
+    started = time.perf_counter()
+    model.learn(total_timesteps=timesteps, callback=CallbackList(callbacks),
+                tb_log_name=algo)
+    save(model, out / "final.zip", {**meta, "timesteps": model.num_timesteps,
+                                    "train_seconds": time.perf_counter() - started})
+    env.close()
+    return model
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="mars-gym train", description=__doc__.splitlines()[0])
+    parser.add_argument("--algo", choices=tuple(ALGOS), default="ppo")
+    parser.add_argument("--flow", choices=("lmm", "replay", "noise", "hawkes"), default="lmm")
+    parser.add_argument("--timesteps", type=int, default=20_000)
+    parser.add_argument("--num-envs", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="runs/agent", help="run directory")
+    parser.add_argument("--eval-every", type=int, default=5_000,
+                        help="timesteps between validation runs")
+    parser.add_argument("--checkpoint-every", type=int, default=10_000)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    train(args.algo, args.flow, args.timesteps, args.num_envs, args.seed, args.out,
+          args.eval_every, args.checkpoint_every, data_dir=args.data_dir,
+          progress=not args.no_progress)
+    print(f"saved {Path(args.out) / 'final.zip'} and the validation-best "
+          f"{Path(args.out) / 'best.zip'}")
+
+
+if __name__ == "__main__":
+    main()
