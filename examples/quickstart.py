@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--quantity", type=int, default=2_000)
     parser.add_argument("--side", default="buy", choices=["buy", "sell"])
     args = parser.parse_args()
-    env = gym.make("MarS-Execution-v0", flow=args.flow, quantity=args.quantity, side=args.side)
+    env = gym.make("MarS-Execution-v0", flow=args.flow, quantity=args.quantity, side=args.side,
+                   split="test")
     rng = np.random.default_rng(0)
     policies = {
         "TWAP (passive slices)": lambda obs: np.array([10, 0]),

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +15,7 @@ from agents.evaluation import Protocol, evaluate
 from agents.leaderboard import policies
 from agents.policies import SB3Policy
 from agents.train import load_model, main, train, unflatten_actions
+from mars_gym.cli import main as cli
 
 TINY_VALIDATION = Protocol(split="val", n_starts=1, seed=20_000)
 
@@ -76,3 +81,16 @@ def test_flat_actions_cover_the_mars_action_space():
     flat = unflatten_actions(np.arange(66))
     assert flat.shape == (66, 2) and len({tuple(a) for a in flat}) == 66
     assert flat.min(0).tolist() == [0, 0] and flat.max(0).tolist() == [10, 5]
+
+
+def test_cli_and_example_run_end_to_end(tmp_path, lobster_dir):
+    cli(["train", "--algo", "ppo", "--flow", "replay", "--timesteps", "64", "--num-envs", "4",
+         "--out", str(tmp_path / "cli"), "--no-progress", "--data-dir", str(lobster_dir)])
+    assert (tmp_path / "cli" / "final.zip").exists()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "MARS_GYM_DATA": str(lobster_dir), "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, str(root / "examples" / "train_ppo.py"), "--flow",
+                          "replay", "--timesteps", "64", "--num-envs", "4", "--out",
+                          str(tmp_path / "example")], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert "PPO - TWAP, paired" in out
