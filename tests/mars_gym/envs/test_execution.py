@@ -35,6 +35,9 @@ def test_gymnasium_and_sb3_env_checkers_pass(flow, lobster_dir):
     env = make(flow, data_dir=lobster_dir)
     check_env(env.unwrapped, skip_render_check=True)
     sb3_check_env(env.unwrapped, warn=True)
+    lots = make(flow, action_mode="lots", quantity=(100, 500), side="both",
+                data_dir=lobster_dir)
+    check_env(lots.unwrapped, skip_render_check=True)
 
 
 @pytest.mark.parametrize("flow", FLOWS)
@@ -142,3 +145,37 @@ def test_sampled_latency_is_seeded(lobster_dir):
     b = run_episode(make("noise", latency_sigma=0.8, data_dir=lobster_dir), policy, seed=3)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert a[2]["fill_rate"] == 1.0 or a[1][-1] < 0
+
+
+def test_lots_mode_and_per_episode_side_and_quantity(lobster_dir):
+    env = make("replay", action_mode="lots", quantity=(100, 300), side="both",
+               data_dir=lobster_dir)
+    assert env.action_space.shape == (3,) and env.action_space.high[0] == 300
+    drawn = set()
+    for seed in range(12):
+        _, info = env.reset(seed=seed)
+        drawn.add((info["side"], info["quantity"]))
+    assert drawn == {(s, q) for s in (1, -1) for q in (100, 300)}
+    _, info = env.reset(seed=0, options={"side": "sell", "quantity": 200})
+    assert (info["side"], info["quantity"]) == (-1, 200)
+    _, _, terminated, _, info = env.step(np.array([0, 200, 0]))  # a market order for all
+    assert terminated and info["filled"] == 200 and info["market_volume"] >= 200
+    with pytest.raises(ValueError, match="options\\['quantity'\\]"):
+        env.reset(options={"quantity": 301})
+    with pytest.raises(ValueError, match="options\\['side'\\]"):
+        env.reset(options={"side": "hold"})
+    with pytest.raises(ValueError, match="action must be 3"):
+        env.reset(seed=0)
+        env.step(np.array([10, 0]))
+
+
+def test_split_and_action_mode_arguments(lobster_dir):
+    ranges = {split: make("noise", split=split, data_dir=lobster_dir).unwrapped.start_range
+              for split in ("train", "val", "test")}
+    assert ranges["train"][1] < ranges["val"][0] and ranges["val"][1] < ranges["test"][0]
+    with pytest.raises(ValueError, match="split must be one of"):
+        make("noise", split="holdout", data_dir=lobster_dir)
+    with pytest.raises(ValueError, match="action_mode must be one of"):
+        make("noise", action_mode="shares", data_dir=lobster_dir)
+    with pytest.raises(ValueError, match="continuous=True"):
+        make("noise", action_mode="lots", continuous=True, data_dir=lobster_dir)
