@@ -13,10 +13,10 @@ highest mean price advantage on the same episodes, the strictest reference). Wri
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +43,26 @@ def is_twap(policy: ExecutionPolicy) -> bool:
     return isinstance(policy, TWAP) or policy.name.startswith("twap")
 
 
+def _evaluate_cached(policy: ExecutionPolicy, flow: str, protocol: Protocol, num_envs: int,
+                     data_dir, cache: Path | None) -> list[dict]:
+    """The policy's episode rows, read from ``cache`` when this policy, flow and protocol were
+    evaluated before (the rows are deterministic), else evaluated and stored there."""
+    key = hashlib.sha1(json.dumps(protocol.as_dict(), sort_keys=True).encode()).hexdigest()[:10]
+    path = None if cache is None else cache / f"{flow}__{policy.name}__{key}.json"
+    if path is not None and path.exists():
+        return json.loads(path.read_text())
+    rows = evaluate(policy, flow, protocol, num_envs, data_dir)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows, default=_json_default))
+    return rows
+
+
 def run(found: list[ExecutionPolicy], flows=FLOWS, protocol: Protocol = TEST_PROTOCOL,
-        num_envs: int = 36, data_dir=None) -> dict:
+        num_envs: int = 36, data_dir=None, cache: Path | None = None) -> dict:
     """Evaluate every policy of ``found`` (TWAP configurations among them) on every flow;
-    returns the JSON document of the leaderboard."""
+    returns the JSON document of the leaderboard. ``cache``: a folder of earlier evaluations
+    to reuse (delete it after changing the env, the flows or a policy)."""
     document = {"protocol": {**protocol.as_dict(), "sizes": protocol.sizes(data_dir)},
                 "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
                             "platform": platform.platform()},
@@ -54,10 +70,8 @@ def run(found: list[ExecutionPolicy], flows=FLOWS, protocol: Protocol = TEST_PRO
     for flow in flows:
         table = {}
         for policy in found:
-            started = time.perf_counter()
-            rows = evaluate(policy, flow, protocol, num_envs, data_dir)
-            table[policy.name] = {"summary": summarize(rows), "episodes": rows,
-                                  "seconds": time.perf_counter() - started}
+            rows = _evaluate_cached(policy, flow, protocol, num_envs, data_dir, cache)
+            table[policy.name] = {"summary": summarize(rows), "episodes": rows}
         twaps = [p.name for p in found if is_twap(p)]
         best = max(twaps, key=lambda n: table[n]["summary"][PA]["mean"])
         for entry in table.values():
@@ -113,10 +127,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--num-envs", type=int, default=36)
     parser.add_argument("--out-dir", type=Path, default=Path("benchmarks"))
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="reuse (and store) evaluations in this folder")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="evaluate only the policies of these names")
     args = parser.parse_args(argv)
     protocol = Protocol(**{**TEST_PROTOCOL.as_dict(), "n_starts": args.n_starts})
-    document = run(policies(args.agents, protocol, args.data_dir), args.flows, protocol,
-                   args.num_envs, args.data_dir)
+    found = policies(args.agents, protocol, args.data_dir)
+    if args.only:
+        found = [p for p in found if p.name in args.only or is_twap(p)]
+    document = run(found, args.flows, protocol, args.num_envs, args.data_dir, args.cache)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "leaderboard.json").write_text(json.dumps(document, indent=1,
                                                               default=_json_default))

@@ -63,9 +63,13 @@ def test_crossing_at_once_costs_more_than_posting_passively(lobster_dir):
             < passive["price_advantage_vs_twap_bps"]["mean"])
 
 
-def test_leaderboard_ranks_against_the_best_twap(lobster_dir):
+def test_leaderboard_ranks_against_the_best_twap(lobster_dir, tmp_path):
     few = [MarketOrder(), TWAP(), TWAP("passive"), FixedAction([10, 0], "twap_ratio_passive")]
-    document = run(few, ("replay",), SMALL, num_envs=6, data_dir=lobster_dir)
+    document = run(few, ("replay",), SMALL, num_envs=6, data_dir=lobster_dir,
+                   cache=tmp_path)
+    assert len(list(tmp_path.glob("replay__*.json"))) == len(few)
+    again = run(few, ("replay",), SMALL, num_envs=6, data_dir=lobster_dir, cache=tmp_path)
+    assert again["flows"] == json.loads(json.dumps(document["flows"]))
     table = document["flows"]["replay"]
     best = table["best_twap"]
     assert best.startswith("twap")
