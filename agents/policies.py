@@ -68,8 +68,10 @@ class ExecutionPolicy:
         raise NotImplementedError
 
 
-def lots_action(passive: float, aggressive: float, level: int) -> np.ndarray:
-    return np.array([max(passive, 0.0), max(aggressive, 0.0), level], dtype=np.float32)
+def lots_action(passive: float, aggressive: float, level: int, left: float) -> np.ndarray:
+    """A ``"lots"`` action, each quantity within ``[0, left]`` (what is left to do)."""
+    return np.array([min(max(passive, 0.0), left), min(max(aggressive, 0.0), left), level],
+                    dtype=np.float32)
 
 
 class ScheduledPolicy(ExecutionPolicy):
@@ -97,14 +99,15 @@ class ScheduledPolicy(ExecutionPolicy):
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         k, filled = info["decision"], info["filled"]
+        left = self.spec.quantity - filled
         due_before = self.targets[k - 1] if k > 0 else 0.0
         due_after = self.targets[k]
         if self.style == "passive":
-            return lots_action(due_after - filled, 0, self.level)
+            return lots_action(due_after - filled, 0, self.level, left)
         if self.style == "aggressive":
-            return lots_action(0, due_after - filled, self.level)
+            return lots_action(0, due_after - filled, self.level, left)
         behind = due_before - filled
-        return lots_action(due_after - max(due_before, filled), behind, self.level)
+        return lots_action(due_after - max(due_before, filled), behind, self.level, left)
 
 
 class MarketOrder(ScheduledPolicy):
@@ -214,7 +217,8 @@ class POV(ExecutionPolicy):
         self.last_market_volume = volume
         behind = min(self.rate * volume, self.spec.quantity) - info["filled"]
         passive = self.rate * expected
-        return lots_action(round(passive), round(behind), self.level)
+        return lots_action(round(passive), round(behind), self.level,
+                           self.spec.quantity - info["filled"])
 
 
 class FixedAction(ExecutionPolicy):

@@ -85,6 +85,8 @@ def test_pov_tracks_a_fraction_of_market_volume():
     assert np.array_equal(policy.act(None, info(0, 0)), [50, 0, 1])  # 10 % of 500 expected
     # 1,200 traded so far: 120 due, 80 filled -> cross 40; last interval had 1,200 -> post 120
     assert np.array_equal(policy.act(None, info(1, 80, 1_200)), [120, 40, 1])
+    # a busy market: never more than what is left of the parent order
+    assert np.array_equal(policy.act(None, info(2, 900, 60_000)), [100, 100, 1])
 
 
 def test_bad_parameters_are_clear_errors():
