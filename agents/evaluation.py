@@ -79,38 +79,17 @@ def evaluate(policy: ExecutionPolicy, flow: str = "lmm", protocol: Protocol = TE
     kwargs = {**protocol.env_kwargs(data_dir), **policy.env_kwargs()}
     vector = VectorExecutionEnv(num_envs=num_envs, flow=flow, **kwargs)
     episodes = protocol.episodes(vector.envs[0].start_range, data_dir)
-    rows: list[dict] = []
-    bar = tqdm(total=len(episodes), desc=f"{policy.name} / {flow}", disable=not progress,
-               leave=False)
-    for first in range(0, len(episodes), num_envs):
-        batch = episodes[first:first + num_envs]
-        vector.seed_generator(batch[0]["seed"])
-        envs = vector.envs[:len(batch)]
-        policies = [policy.clone() for _ in batch]
-        observations, infos, totals = [], [], np.zeros(len(batch))
-        for env, agent, episode in zip(envs, policies, batch):
-            obs, info = env.reset(seed=episode["seed"], options=episode["options"])
-            agent.reset(EpisodeSpec.from_env(env))
-            observations.append(obs)
-            infos.append(info)
-        active = list(range(len(batch)))
-        while active:
-            for i in active:
-                envs[i].begin_step(policies[i].act(observations[i], infos[i]))
-            vector.run(active)
-            still = []
-            for i in active:
-                observations[i], reward, terminated, truncated, infos[i] = envs[i].finish_step()
-                totals[i] += reward
-                if not (terminated or truncated):
-                    still.append(i)
-            active = still
-        for episode, info, total in zip(batch, infos, totals):
-            rows.append({"seed": episode["seed"], **episode["options"],
-                         **{m: info[m] for m in METRICS if m != "reward"},
-                         "reward": float(total)})
-        bar.update(len(batch))
-    bar.close()
+
+    def make_actor(env):
+        agent = policy.clone()
+        agent.reset(EpisodeSpec.from_env(env))
+        return agent.act
+
+    rows = [{"seed": episode["seed"], **episode["options"],
+             **{m: info[m] for m in METRICS if m != "reward"}, "reward": total}
+            for episode, _, info, total in tqdm(
+                vector.play(episodes, make_actor), total=len(episodes),
+                desc=f"{policy.name} / {flow}", disable=not progress, leave=False)]
     vector.close()
     return rows
 

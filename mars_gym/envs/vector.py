@@ -11,6 +11,7 @@ reset on the next step (Gymnasium's next-step autoreset).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,44 @@ class VectorExecutionEnv(VectorEnv):
                 for flow in flows:
                     flow.deliver(served[flow.stream])
             waiting = blocked
+
+    def play(self, episodes: list[dict], make_actor: Callable[[ExecutionEnv], Callable]
+             ) -> Iterator[tuple[dict, ExecutionEnv, dict, float]]:
+        """Run whole episodes, ``num_envs`` at a time, each to its end.
+
+        ``episodes`` are ``{"seed": int, "options": dict}``; ``make_actor(env)`` is called after
+        each reset and returns ``act(observation, info) -> action``. Yields ``(episode, env,
+        final info, total reward)`` once the batch is over, while ``env`` still holds the
+        episode's final state. With the ``lmm`` flow the shared sampler is seeded with each
+        batch's first episode seed, so the same episodes in the same batches replay exactly.
+        """
+        for first in range(0, len(episodes), self.num_envs):
+            batch = episodes[first:first + self.num_envs]
+            self.seed_generator(int(batch[0]["seed"]))
+            envs = self.envs[:len(batch)]
+            observations, infos, actors = [], [], []
+            for env, episode in zip(envs, batch):
+                obs, info = env.reset(seed=episode["seed"], options=episode.get("options"))
+                actors.append(make_actor(env))
+                observations.append(obs)
+                infos.append(info)
+            totals = np.zeros(len(batch))
+            active = list(range(len(batch)))
+            while active:
+                for i in active:
+                    envs[i].begin_step(actors[i](observations[i], infos[i]))
+                self.run(active)
+                still = []
+                for i in active:
+                    observations[i], reward, terminated, truncated, infos[i] = (
+                        envs[i].finish_step())
+                    totals[i] += reward
+                    if not (terminated or truncated):
+                        still.append(i)
+                active = still
+            for i, episode in enumerate(batch):
+                yield episode, envs[i], infos[i], float(totals[i])
+        self.autoreset[:] = False
 
     def close(self, **kwargs: Any) -> None:
         for env in self.envs:
