@@ -26,8 +26,8 @@ import numpy as np
 from scipy import stats
 from tqdm.auto import tqdm
 
-from agents.calibration import calibrate
 from agents.policies import EpisodeSpec, ExecutionPolicy
+from mars_gym.data.calibration import calibrate
 from mars_gym.envs.vector import VectorExecutionEnv
 
 METRICS = ("implementation_shortfall_bps", "price_advantage_vs_twap_bps", "fill_rate",

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.calibration import calibrate
 from agents.evaluation import TEST_PROTOCOL, Protocol, compare, evaluate, summarize
 from agents.policies import TWAP, ExecutionPolicy, FixedAction, SB3Policy, baselines
+from mars_gym.data.calibration import calibrate
 
 FLOWS = ("lmm", "hawkes", "replay")
 PA = "price_advantage_vs_twap_bps"

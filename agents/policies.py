@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents.calibration import MarketCalibration
+from mars_gym.data.calibration import MarketCalibration
 
 STYLES = ("passive_then_cross", "passive", "aggressive")
 

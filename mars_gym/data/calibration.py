@@ -1,4 +1,4 @@
-"""What the baseline strategies estimate from a source's training split, and nothing else.
+"""Market statistics of a source's training split (execution baselines, impact studies).
 
 * ``volume_profile``: the average share of a horizon's traded volume that falls in each decision
   interval, over consecutive horizon-long windows of the training split (the VWAP schedule).
