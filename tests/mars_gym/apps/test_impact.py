@@ -1,0 +1,55 @@
+"""Impact study at small size on real flows, and the power-law fit on known data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mars_gym.apps.impact import ImpactStudy, fit_power_law, main, run_flow, twap_actor
+
+SMALL = ImpactStudy(execution_s=60, decay_s=60, step_s=15, size_fractions=(0.05, 0.5),
+                    n_starts=1)
+
+
+def test_power_law_fit_recovers_known_exponent():
+    rng = np.random.default_rng(0)
+    x = np.repeat([0.01, 0.03, 0.1, 0.3], 50)
+    y = 0.8 * 2.0 * x ** 0.5 + rng.normal(0, 0.02, len(x))
+    fit = fit_power_law(x, y, sigma=2.0)
+    assert fit["delta"] == pytest.approx(0.5, abs=0.05)
+    assert fit["delta_ci95"][0] < 0.5 < fit["delta_ci95"][1]
+    assert fit["c"] == pytest.approx(0.8, rel=0.1)
+
+
+def test_twap_actor_slices_then_finishes_at_market():
+    act = twap_actor(100, 4, "aggressive")
+    assert np.array_equal(act(None, {"decision": 0, "filled": 0}), [0, 25, 0])
+    assert np.array_equal(act(None, {"decision": 4, "filled": 90}), [0, 10, 0])
+    assert np.array_equal(act(None, {"decision": 6, "filled": 100}), [0, 0, 0])
+    passive = twap_actor(100, 4, "passive_then_cross")
+    assert np.array_equal(passive(None, {"decision": 2, "filled": 40}), [25, 10, 1])
+    with pytest.raises(ValueError, match="unknown styles"):
+        ImpactStudy(styles=("iceberg",))
+
+
+@pytest.mark.parametrize("flow", ["replay", "hawkes"])
+def test_big_aggressive_parents_move_the_price_only_where_the_flow_reacts(flow, lobster_dir):
+    result = run_flow(SMALL, flow, lobster_dir, progress=False)
+    aggressive = result["styles"]["aggressive"]
+    assert set(aggressive["curves"]) == {str(q) for q in result["sizes"]}
+    n_times = round((SMALL.execution_s + SMALL.decay_s) / SMALL.step_s)  # the last is dropped
+    assert all(len(c["mean"]) == n_times for c in aggressive["curves"].values())
+    big = aggressive["peak"][str(result["sizes"][-1])]["mean"]
+    assert big > 0  # buying half a window's volume at market lifts the mid
+    if flow == "replay":  # nothing reacts: the recorded flow takes the book back
+        assert abs(aggressive["permanent"][str(result["sizes"][0])]["mean"]) < 0.5
+
+
+def test_cli_writes_json_and_png(tmp_path, lobster_dir):
+    main(["--flows", "replay", "--n-starts", "1", "--execution-s", "30", "--decay-s", "30",
+          "--sizes", "0.05", "0.2", "--out", str(tmp_path), "--data-dir", str(lobster_dir)])
+    document = json.loads((tmp_path / "impact.json").read_text())
+    assert document["results"][0]["flow"] == "replay"
+    assert (tmp_path / "impact.png").stat().st_size > 10_000
