@@ -14,6 +14,7 @@ COMMANDS = {
     "train-lmm": ("mars_gym.lmm.train", "train the Large Market Model on the shared sources"),
     "serve": ("mars_gym.lmm.ray_serve", "serve LMM generation over Ray Serve (extra: serve)"),
     "forecast": ("mars_gym.apps.forecast", "score K generated futures against what happened"),
+    "report": ("mars_gym.apps.report", "realism report of every flow against the test split"),
     "impact": ("mars_gym.apps.impact", "market impact curves and the square-root-law fit"),
     "train": ("agents.train", "train an SB3 execution agent (extra: agents)"),
     "leaderboard": ("agents.leaderboard", "evaluate baselines and saved agents on the protocol"),

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from lob_core import OrderBook
-from mars_gym.data import load_source, split_by_time
+from mars_gym.data import load_source
 from mars_gym.data.lobster_export import to_lobster, write_lobster
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.metrics.realism import LobsterStream
 from mars_gym.sim.flows import run_flow
-from mars_gym.sim.flows.factory import calibrated_flow
+from mars_gym.sim.flows.factory import make_flow
 
 FLOWS = ("noise", "hawkes")
 
@@ -31,12 +31,13 @@ FLOWS = ("noise", "hawkes")
 def generate_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int,
                     level: int, seed: int = 0, data_dir=None,
                     progress: bool = False) -> LobsterStream:
-    """Run a calibrated baseline flow from the real book at ``start_ns``; LOBSTER view."""
+    """Run a flow (any of :data:`mars_gym.sim.flows.factory.FLOWS`; ``lmm`` primed with the real
+    history) alone from the real book at ``start_ns``; LOBSTER view."""
     stream = load_source(source_name, data_dir)
-    flow = calibrated_flow(flow_name, split_by_time(stream)["train"])
     first = int(np.searchsorted(stream.events["time_ns"], start_ns))
     if first >= len(stream):
         raise ValueError(f"{source_name} has no event at or after {start_ns} ns")
+    flow = make_flow(flow_name, source_name, first, data_dir)
     book = OrderBook(1)
     seed_book_from_state(book, stream.book[first])
     initial = book.copy()

@@ -29,13 +29,19 @@ SOURCES: dict[str, Source] = {
     )
 }
 
+LOBSTER_FILES: dict[str, tuple[str, str]] = {
+    # (message file, orderbook file) of each LOBSTER source, relative to the data folder
+    "AMZN": ("AMZN_2012-06-21_34200000_57600000_message_1.csv",
+             "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv"),
+    "AAPL": ("AAPL_2012-06-21_34200000_37800000_message_50.csv",
+             "derived/bigfatwhale_juypter/AAPL_2012-06-21_orderbook_50.csv"),
+}
+
 _LOADERS = {
     "AMZN": lambda d, s: load_lobster_events(
-        s, d / "AMZN_2012-06-21_34200000_57600000_message_1.csv",
-        d / "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv"),
+        s, *(d / f for f in LOBSTER_FILES["AMZN"])),
     "AAPL": lambda d, s: load_lobster_events(
-        s, d / "AAPL_2012-06-21_34200000_37800000_message_50.csv",
-        d / "derived/bigfatwhale_juypter/AAPL_2012-06-21_orderbook_50.csv",
+        s, *(d / f for f in LOBSTER_FILES["AAPL"]),
         seed_orderbook_file=d / "derived/bigfatwhale_tests/AAPL_2012-06-21_orderbook_50.csv"),
     "BTCUSD_2015": lambda d, s: load_bitstamp_events(
         s, d / "non_lobster/bitstamp_btcusd_2015-05-01_obAnalytics/orders.csv.xz",
