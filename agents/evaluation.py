@@ -95,14 +95,17 @@ def evaluate(policy: ExecutionPolicy, flow: str = "lmm", protocol: Protocol = TE
 
 
 def interval(values) -> dict:
-    """Mean, std, n and the 95 % t-interval of the mean of the defined (not None) values."""
+    """Mean, std, n and the 95 % t-interval of the mean of the defined (not None) values, with
+    the median and the share of positive values (robust views for heavy-tailed outcomes)."""
     x = np.array([v for v in values if v is not None], dtype=float)
     if len(x) == 0:
-        return {"mean": None, "std": None, "n": 0, "ci95": [None, None]}
+        return {"mean": None, "std": None, "n": 0, "ci95": [None, None], "median": None,
+                "positive_share": None}
     mean = float(x.mean())
     std = float(x.std(ddof=1)) if len(x) > 1 else 0.0
     half = float(stats.t.ppf(0.975, len(x) - 1) * std / np.sqrt(len(x))) if len(x) > 1 else 0.0
-    return {"mean": mean, "std": std, "n": len(x), "ci95": [mean - half, mean + half]}
+    return {"mean": mean, "std": std, "n": len(x), "ci95": [mean - half, mean + half],
+            "median": float(np.median(x)), "positive_share": float(np.mean(x > 0))}
 
 
 def summarize(rows: list[dict]) -> dict:

@@ -98,17 +98,23 @@ def markdown(document: dict) -> str:
              f"seeds from {protocol['seed']}. Cells: mean ± std [95 % interval of the mean]. "
              "IS: implementation shortfall vs. arrival mid (bps, lower is better); PA: price "
              "advantage vs. TWAP of the mid (bps, higher is better); slippage vs. market VWAP "
-             "(bps, lower is better); PA − best TWAP: paired per-episode difference."), ""]
+             "(bps, lower is better); PA − best TWAP: paired per-episode difference; median and "
+             "wins: the median PA and the share of episodes where the policy beat the best "
+             "TWAP (robust to the rare runaway prices of the generated markets)."), ""]
     for flow, entry in document["flows"].items():
         lines += [f"## Background: `{flow}` (best TWAP: `{entry['best_twap']}`)", "",
-                  ("| policy | PA (bps) | PA − best TWAP (bps) | IS (bps) | fill rate | "
-                   "slippage vs VWAP (bps) | episodes |"),
-                  "|---|---|---|---|---|---|---|"]
+                  ("| policy | PA (bps) | PA − best TWAP (bps) | median PA | wins vs best "
+                   "TWAP | IS (bps) | fill rate | slippage vs VWAP (bps) | episodes |"),
+                  "|---|---|---|---|---|---|---|---|---|"]
         ranked = sorted(entry["policies"].items(),
                         key=lambda kv: -kv[1]["summary"][PA]["mean"])
         for name, result in ranked:
             s = result["summary"]
-            lines.append(f"| {name} | {_cell(s[PA])} | {_cell(result['vs_best_twap'])} | "
+            versus = result["vs_best_twap"]
+            wins = "-" if versus["positive_share"] is None or name == entry["best_twap"] \
+                else f"{versus['positive_share']:.2f}"
+            lines.append(f"| {name} | {_cell(s[PA])} | {_cell(versus)} | "
+                         f"{s[PA]['median']:.2f} | {wins} | "
                          f"{_cell(s['implementation_shortfall_bps'])} | "
                          f"{s['fill_rate']['mean']:.3f} | {_cell(s['slippage_vs_vwap_bps'])} "
                          f"| {s[PA]['n']} |")

@@ -23,6 +23,8 @@ def test_interval_is_the_t_interval_of_the_mean():
     assert result["n"] == 4 and result["mean"] == pytest.approx(values.mean())
     assert result["std"] == pytest.approx(values.std(ddof=1))
     assert result["ci95"] == pytest.approx([low, high])
+    assert result["median"] == 3.0 and result["positive_share"] == 1.0
+    assert interval([-1.0, 2.0, 0.0])["positive_share"] == pytest.approx(1 / 3)
     assert interval([None])["mean"] is None
 
 
