@@ -71,8 +71,9 @@ class ExecutionEnv(gym.Env):
 
     ## Starting State
     A start time drawn with ``np_random`` among the events of the split that leave a full
-    horizon and follow at least one horizon of history (or ``options["start_index"]``; the range
-    is ``env.start_range``), and the whole book the data gives at that
+    horizon and, where the split is long enough, follow one horizon of it (or
+    ``options["start_index"]``; the range is ``env.start_range``), and the whole book the data
+    gives at that
     moment (LOBSTER sources: every known level with the real order ids; other sources: the touch
     and 4 ticks behind it on each side).
 
@@ -159,10 +160,13 @@ class ExecutionEnv(gym.Env):
         stream = load_source(source, data_dir)
         split_start, split_stop = split_bounds(stream)[split]
         times = stream.events["time_ns"]
-        first_start = int(np.searchsorted(times, times[split_start] + self.horizon_ns))
         last_start = int(np.searchsorted(times, times[split_stop - 1] - self.horizon_ns - 10**9))
+        # starts keep one horizon of the split's own history before them when it is that long
+        first_start = int(np.searchsorted(times, times[split_start] + self.horizon_ns))
         if last_start <= first_start:
-            raise ValueError(f"the {split} split of {source} is shorter than two horizons")
+            first_start = split_start
+        if last_start <= first_start:
+            raise ValueError(f"the {split} split of {source} is shorter than the horizon")
         self.split = split
         self.start_range = (first_start, last_start)
         self.stream = stream

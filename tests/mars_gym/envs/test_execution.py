@@ -90,7 +90,7 @@ def test_bad_arguments_are_clear_errors(lobster_dir):
         make("noise", side="hold", data_dir=lobster_dir)
     with pytest.raises(ValueError, match="flow must be one of"):
         make("gan", data_dir=lobster_dir)
-    with pytest.raises(ValueError, match="shorter than two horizons"):
+    with pytest.raises(ValueError, match="shorter than the horizon"):
         make("noise", horizon_s=3_600, data_dir=lobster_dir)
 
 
@@ -173,6 +173,10 @@ def test_split_and_action_mode_arguments(lobster_dir):
     ranges = {split: make("noise", split=split, data_dir=lobster_dir).unwrapped.start_range
               for split in ("train", "val", "test")}
     assert ranges["train"][1] < ranges["val"][0] and ranges["val"][1] < ranges["test"][0]
+    # a split shorter than two horizons still starts episodes, from its first event on
+    short = gym.make("MarS-Execution-v0", flow="noise", split="test", horizon_s=300,
+                     data_dir=lobster_dir).unwrapped
+    assert short.start_range[0] < short.start_range[1]
     with pytest.raises(ValueError, match="split must be one of"):
         make("noise", split="holdout", data_dir=lobster_dir)
     with pytest.raises(ValueError, match="action_mode must be one of"):
