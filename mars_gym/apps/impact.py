@@ -12,7 +12,8 @@ of the execution). The market then runs ``decay_s`` more. Impact at time ``t`` i
 mid difference with minus without the order, bps of the arrival mid; the peak is read at the end
 of the execution and the permanent part at the end of the decay window. ``δ`` and ``c`` are fitted
 by non-linear least squares on every run's peak impact (``σ``: the training mid volatility over
-``execution_s``), with a 95 % interval for ``δ`` from the fit's covariance.
+``execution_s``), with a 95 % interval for ``δ`` from the fit's covariance, and again on each
+size's median impact with a bootstrap interval (robust to rare runaway paths).
 
 The ``lmm`` sampler is shared by the batch, so pairing removes the common start and seed but not
 all sampling noise; averages over runs estimate the impact. Each episode keeps one extra lot
@@ -128,6 +129,9 @@ def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True
             "peak": {str(q): _mean_ci(curves[q][:, study.n_execution]) for q in sizes},
             "permanent": {str(q): _mean_ci(curves[q][:, -1]) for q in sizes},
             "fit": fit_power_law(x, peak, sigma),
+            "fit_median": fit_median_power_law(
+                np.array(sizes) / volume, [curves[q][:, study.n_execution] for q in sizes],
+                sigma, seed=study.seed),
         }
     return result
 
@@ -149,6 +153,28 @@ def fit_power_law(x: np.ndarray, impact: np.ndarray, sigma: float) -> dict:
     se = float(np.sqrt(cov[1, 1])) if np.isfinite(cov[1, 1]) else float("nan")
     half = float(stats.t.ppf(0.975, max(len(x) - 2, 1)) * se)
     return {"c": float(c), "delta": float(delta), "delta_ci95": [delta - half, delta + half]}
+
+
+def fit_median_power_law(x: np.ndarray, samples: list[np.ndarray], sigma: float,
+                         n_boot: int = 200, seed: int = 0) -> dict:
+    """The power law fitted to each size's *median* impact (robust to the rare runaway paths
+    of a generated market), with a bootstrap 95 % interval for ``δ`` (runs resampled within
+    each size)."""
+    x = np.asarray(x, float)
+    medians = np.array([np.median(s) for s in samples])
+    fit = fit_power_law(x, medians, sigma)
+    if fit["delta"] is None:
+        return fit
+    rng = np.random.default_rng(seed)
+    deltas = []
+    for _ in range(n_boot):
+        resampled = np.array([np.median(rng.choice(s, len(s))) for s in samples])
+        delta = fit_power_law(x, resampled, sigma)["delta"]
+        if delta is not None:
+            deltas.append(delta)
+    low, high = np.percentile(deltas, [2.5, 97.5]) if deltas else (None, None)
+    return {**fit, "medians": medians.tolist(), "delta_ci95": [low, high],
+            "bootstrap_fits": len(deltas)}
 
 
 def plot(results: list[dict], study: ImpactStudy, path) -> None:
@@ -213,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
                                                 indent=1))
     plot(results, study, out / "impact.png")
     summary = {r["flow"]: {style: {"delta": e["fit"]["delta"], "delta_ci95": e["fit"]["delta_ci95"],
+                                   "delta_of_medians": e["fit_median"]["delta"],
+                                   "delta_of_medians_ci95": e["fit_median"]["delta_ci95"],
                                    "permanent_bps_largest": e["permanent"][str(r["sizes"][-1])]}
                            for style, e in r["styles"].items()} for r in results}
     print(json.dumps(summary, indent=1))

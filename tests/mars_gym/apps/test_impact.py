@@ -7,7 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from mars_gym.apps.impact import ImpactStudy, fit_power_law, main, run_flow, twap_actor
+from mars_gym.apps.impact import (
+    ImpactStudy,
+    fit_median_power_law,
+    fit_power_law,
+    main,
+    run_flow,
+    twap_actor,
+)
 
 SMALL = ImpactStudy(execution_s=60, decay_s=60, step_s=15, size_fractions=(0.05, 0.5),
                     n_starts=1)
@@ -21,6 +28,18 @@ def test_power_law_fit_recovers_known_exponent():
     assert fit["delta"] == pytest.approx(0.5, abs=0.05)
     assert fit["delta_ci95"][0] < 0.5 < fit["delta_ci95"][1]
     assert fit["c"] == pytest.approx(0.8, rel=0.1)
+
+
+def test_median_fit_ignores_rare_runaways():
+    rng = np.random.default_rng(1)
+    x = np.array([0.01, 0.03, 0.1, 0.3])
+    samples = [0.8 * 2.0 * v ** 0.5 + rng.normal(0, 0.02, 16) for v in x]
+    samples[1][0] = 500.0  # one runaway path
+    robust = fit_median_power_law(x, samples, sigma=2.0, n_boot=100)
+    assert robust["delta"] == pytest.approx(0.5, abs=0.05)
+    assert robust["delta_ci95"][0] < 0.5 < robust["delta_ci95"][1]
+    plain = fit_power_law(np.repeat(x, 16), np.concatenate(samples), sigma=2.0)
+    assert abs(plain["delta"] - 0.5) > abs(robust["delta"] - 0.5)
 
 
 def test_twap_actor_slices_then_finishes_at_market():
