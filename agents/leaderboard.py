@@ -147,10 +147,11 @@ def main(argv: list[str] | None = None) -> None:
     (args.out_dir / "leaderboard.json").write_text(json.dumps(document, indent=1,
                                                               default=_json_default))
     (args.out_dir / "LEADERBOARD.md").write_text(markdown(document))
-    print(json.dumps({flow: {"best_twap": e["best_twap"],
-                             "pa_mean": {n: r["summary"][PA]["mean"]
-                                         for n, r in e["policies"].items()}}
-                      for flow, e in document["flows"].items()}, indent=1))
+    print(json.dumps({"benchmark": "leaderboard", "machine": document["machine"],
+                      "flows": {flow: {"best_twap": e["best_twap"],
+                                       "pa_mean": {n: r["summary"][PA]["mean"]
+                                                   for n, r in e["policies"].items()}}
+                                for flow, e in document["flows"].items()}}, indent=1))
 
 
 def _json_default(value):
