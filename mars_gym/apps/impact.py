@@ -145,6 +145,9 @@ def _mean_ci(values: np.ndarray) -> dict:
 def fit_power_law(x: np.ndarray, impact: np.ndarray, sigma: float) -> dict:
     """Least-squares ``impact = c · sigma · x^δ`` with a 95 % interval for ``δ``."""
     x, impact = np.asarray(x, float), np.asarray(impact, float)
+    if not np.any(impact > 0):  # e.g. replay's medians: no impact, no exponent
+        return {"c": None, "delta": None, "delta_ci95": [None, None],
+                "error": "no positive impact to fit"}
     try:
         (c, delta), cov = optimize.curve_fit(lambda v, c, d: c * sigma * v ** d, x, impact,
                                              p0=(1.0, 0.5), maxfev=10_000)

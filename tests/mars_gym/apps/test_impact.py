@@ -28,6 +28,7 @@ def test_power_law_fit_recovers_known_exponent():
     assert fit["delta"] == pytest.approx(0.5, abs=0.05)
     assert fit["delta_ci95"][0] < 0.5 < fit["delta_ci95"][1]
     assert fit["c"] == pytest.approx(0.8, rel=0.1)
+    assert fit_power_law(x, np.zeros_like(x), sigma=2.0)["delta"] is None
 
 
 def test_median_fit_ignores_rare_runaways():
