@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from agents.evaluation import TEST_PROTOCOL, Protocol, compare, evaluate, summarize
-from agents.policies import TWAP, ExecutionPolicy, FixedAction, SB3Policy, baselines
+from agents.policies import ExecutionPolicy, FixedAction, SB3Policy, baselines
 from mars_gym.data.calibration import calibrate
 
 FLOWS = ("lmm", "hawkes", "replay")
@@ -40,7 +40,7 @@ def policies(agents_dir: Path | None, protocol: Protocol, data_dir=None
 
 
 def is_twap(policy: ExecutionPolicy) -> bool:
-    return isinstance(policy, TWAP) or policy.name.startswith("twap")
+    return policy.name.startswith("twap")  # every TWAP configuration is named so
 
 
 def _evaluate_cached(policy: ExecutionPolicy, flow: str, protocol: Protocol, num_envs: int,

@@ -5,16 +5,9 @@ of ``MarS-Execution-v0`` to an action of its ``action_mode`` (the env's argument
 name). The baselines trade in ``"lots"`` mode: each decision sends ``(passive lots at the near
 touch, aggressive lots, level)``.
 
-Scheduled baselines follow a cumulative target ``X[k]``: the fraction of the parent order to be
-done by the end of decision interval ``k``. At decision ``k`` the policy is *behind* by
-``X[k-1]·Q - filled`` and its new *slice* is ``X[k]·Q - X[k-1]·Q``. How it trades them is its
-``style``:
-
-* ``"passive_then_cross"`` (MarS's TWAP): post the slice passively at the near touch, cross
-  what is left of the previous slice at the ``level``-th opposite price;
-* ``"passive"``: post everything due passively, never cross (the env completes at market at
-  the horizon);
-* ``"aggressive"``: cross everything due at once (``level`` 0: a market order).
+Scheduled baselines follow a cumulative target ``X[k]``, the fraction of the parent order to be
+done by the end of decision interval ``k``, traded in one of the styles of
+:mod:`mars_gym.envs.schedules`.
 """
 
 from __future__ import annotations
@@ -25,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from gymnasium import spaces
 
 from mars_gym.data.calibration import MarketCalibration
-
-STYLES = ("passive_then_cross", "passive", "aggressive")
+from mars_gym.envs.execution import N_AGGRESSIVE_LEVELS
+from mars_gym.envs.schedules import STYLES, lots_action, scheduled_action
 
 
 @dataclass(frozen=True)
@@ -68,10 +62,10 @@ class ExecutionPolicy:
         raise NotImplementedError
 
 
-def lots_action(passive: float, aggressive: float, level: int, left: float) -> np.ndarray:
-    """A ``"lots"`` action, each quantity within ``[0, left]`` (what is left to do)."""
-    return np.array([min(max(passive, 0.0), left), min(max(aggressive, 0.0), left), level],
-                    dtype=np.float32)
+def unflatten_actions(actions) -> np.ndarray:
+    """Discrete action ids -> ``[passive ratio, aggressive level]`` rows."""
+    a = np.asarray(actions, dtype=np.int64).reshape(-1)
+    return np.stack([a // N_AGGRESSIVE_LEVELS, a % N_AGGRESSIVE_LEVELS], axis=1)
 
 
 class ScheduledPolicy(ExecutionPolicy):
@@ -98,16 +92,8 @@ class ScheduledPolicy(ExecutionPolicy):
         self.targets = np.round(schedule * spec.quantity)
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray:
-        k, filled = info["decision"], info["filled"]
-        left = self.spec.quantity - filled
-        due_before = self.targets[k - 1] if k > 0 else 0.0
-        due_after = self.targets[k]
-        if self.style == "passive":
-            return lots_action(due_after - filled, 0, self.level, left)
-        if self.style == "aggressive":
-            return lots_action(0, due_after - filled, self.level, left)
-        behind = due_before - filled
-        return lots_action(due_after - max(due_before, filled), behind, self.level, left)
+        return scheduled_action(self.targets, info["decision"], info["filled"],
+                                self.spec.quantity, self.style, self.level)
 
 
 class MarketOrder(ScheduledPolicy):
@@ -242,10 +228,9 @@ class SB3Policy(ExecutionPolicy):
 
     def __init__(self, model, name: str = "sb3") -> None:
         self.model, self.name = model, name
+        self.flat_actions = isinstance(model.action_space, spaces.Discrete)  # DQN
 
     def env_kwargs(self) -> dict[str, Any]:
-        from gymnasium import spaces
-
         return {"action_mode": "ratio",
                 "continuous": isinstance(self.model.action_space, spaces.Box)}
 
@@ -255,7 +240,7 @@ class SB3Policy(ExecutionPolicy):
     @classmethod
     def load(cls, path, name: str | None = None) -> SB3Policy:
         """Load a model saved by :mod:`agents.train` (the algorithm is read from the file's
-        ``.json`` sidecar, or guessed from the file name)."""
+        ``.json`` sidecar)."""
         from pathlib import Path
 
         from agents.train import load_model
@@ -264,14 +249,8 @@ class SB3Policy(ExecutionPolicy):
         return cls(load_model(path), name or path.stem)
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray:
-        from gymnasium import spaces
-
         action, _ = self.model.predict(observation, deterministic=True)
-        if isinstance(self.model.action_space, spaces.Discrete):  # DQN's flattened actions
-            from agents.train import unflatten_actions
-
-            return unflatten_actions(action)[0]
-        return action
+        return unflatten_actions(action)[0] if self.flat_actions else action
 
 
 def baselines(calibration: MarketCalibration) -> list[ExecutionPolicy]:

@@ -30,7 +30,7 @@ from stable_baselines3.common.vec_env import VecEnvWrapper, VecMonitor
 from tqdm.auto import tqdm
 
 from agents.evaluation import VALIDATION_PROTOCOL, Protocol, evaluate, summarize
-from agents.policies import SB3Policy
+from agents.policies import SB3Policy, unflatten_actions
 from mars_gym.envs.execution import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
 from mars_gym.envs.sb3 import SB3VecEnv
 from mars_gym.envs.vector import VectorExecutionEnv
@@ -54,12 +54,6 @@ class FlatActions(VecEnvWrapper):
 
     def step_wait(self):
         return self.venv.step_wait()
-
-
-def unflatten_actions(actions) -> np.ndarray:
-    """Discrete action ids -> ``[passive ratio, aggressive level]`` rows."""
-    a = np.asarray(actions, dtype=np.int64).reshape(-1)
-    return np.stack([a // N_AGGRESSIVE_LEVELS, a % N_AGGRESSIVE_LEVELS], axis=1)
 
 
 def make_training_env(algo: str, flow: str, num_envs: int, seed: int,

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import EventStream
+from mars_gym.envs.execution import ExecutionEnv
 from mars_gym.envs.vector import VectorExecutionEnv
 
 
@@ -166,11 +167,9 @@ def run(study: ForecastStudy, flows=("lmm", "hawkes"), data_dir=None,
     stream = load_source(study.source, data_dir)
     baselines = TrainingBaselines(split_by_time(stream)["train"], study.horizons_s,
                                   seed=study.seed)
-    probe = VectorExecutionEnv(num_envs=1, flow="noise", source=study.source, split=study.split,
+    first, last = ExecutionEnv(flow="replay", source=study.source, split=study.split,
                                horizon_s=max(study.horizons_s) + study.step_s,
-                               step_s=study.step_s, quantity=1, data_dir=data_dir)
-    first, last = probe.envs[0].start_range
-    probe.close()
+                               step_s=study.step_s, quantity=1, data_dir=data_dir).start_range
     starts = np.linspace(first, last - 1, study.n_starts).astype(int)
     outcomes = np.array([[realized_return(stream, s, h) for h in study.horizons_s]
                          for s in starts])

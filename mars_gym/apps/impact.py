@@ -33,6 +33,7 @@ from scipy import optimize, stats
 from tqdm.auto import tqdm
 
 from mars_gym.data.calibration import calibrate
+from mars_gym.envs.schedules import lots_action, scheduled_action
 from mars_gym.envs.vector import VectorExecutionEnv
 
 STYLES = ("aggressive", "passive_then_cross")
@@ -65,21 +66,18 @@ class ImpactStudy:
 
 def twap_actor(quantity: int, n_execution: int, style: str):
     """``act(obs, info)`` in lots mode: a TWAP of ``quantity`` lots over ``n_execution``
-    decisions, then nothing."""
+    decisions (market-order slices, or passive then crossing at the best price), whatever is
+    left at market at the execution's end, then nothing."""
     targets = np.round(np.arange(1, n_execution + 1) / n_execution * quantity)
+    level = 0 if style == "aggressive" else 1
 
     def act(observation, info):
         k, filled = info["decision"], info["filled"]
         if quantity == 0 or k > n_execution:
             return np.zeros(3, np.float32)
-        if k == n_execution:  # the execution's end: whatever is left goes at market
-            return np.array([0, max(quantity - filled, 0), 0], np.float32)
-        due = targets[k] - filled
-        if style == "aggressive":
-            return np.array([0, max(due, 0), 0], np.float32)
-        behind = (targets[k - 1] if k else 0) - filled
-        return np.array([max(targets[k] - max(targets[k - 1] if k else 0, filled), 0),
-                         max(behind, 0), 1], np.float32)
+        if k == n_execution:
+            return lots_action(0, quantity - filled, 0, quantity - filled)
+        return scheduled_action(targets, k, filled, quantity, style, level)
 
     return act
 

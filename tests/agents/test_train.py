@@ -13,8 +13,8 @@ import pytest
 
 from agents.evaluation import Protocol, evaluate
 from agents.leaderboard import policies
-from agents.policies import SB3Policy
-from agents.train import load_model, main, train, unflatten_actions
+from agents.policies import SB3Policy, unflatten_actions
+from agents.train import load_model, main, train
 from mars_gym.cli import main as cli
 
 TINY_VALIDATION = Protocol(split="val", n_starts=1, seed=20_000)
