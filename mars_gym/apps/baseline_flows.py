@@ -22,6 +22,7 @@ from mars_gym.data import load_source
 from mars_gym.data.lobster_export import to_lobster, write_lobster
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.metrics.realism import LobsterStream
+from mars_gym.sim.depth import source_ladder
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.factory import make_flow
 
@@ -32,7 +33,8 @@ def generate_window(flow_name: str, source_name: str, start_ns: int, duration_ns
                     level: int, seed: int = 0, data_dir=None,
                     progress: bool = False) -> LobsterStream:
     """Run a flow (any of :data:`mars_gym.sim.flows.factory.FLOWS`; ``lmm`` primed with the real
-    history) alone from the real book at ``start_ns``; LOBSTER view."""
+    history) alone from the real book at ``start_ns`` (with the source's depth ladder, if it has
+    one: :func:`mars_gym.sim.depth.source_ladder`); LOBSTER view."""
     stream = load_source(source_name, data_dir)
     first = int(np.searchsorted(stream.events["time_ns"], start_ns))
     if first >= len(stream):
@@ -40,9 +42,13 @@ def generate_window(flow_name: str, source_name: str, start_ns: int, duration_ns
     flow = make_flow(flow_name, source_name, first, data_dir)
     book = OrderBook(1)
     seed_book_from_state(book, stream.book[first])
+    ladder = source_ladder(source_name, data_dir)
+    if ladder is not None:
+        ladder.prepare(book, seed)
     initial = book.copy()
     start = int(stream.events["time_ns"][first])
-    generated = run_flow(flow, book, start, start + duration_ns, stream.source, seed, progress)
+    generated = run_flow(flow, book, start, start + duration_ns, stream.source, seed, progress,
+                         depth=ladder)
     messages, orderbook = to_lobster(initial, generated.events, level)
     return LobsterStream(messages, orderbook)
 

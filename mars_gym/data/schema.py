@@ -56,6 +56,7 @@ class Source:
     lot_value: float       # instrument units per size lot
     currency: str
     description: str
+    visible_levels: int | None = None  # price levels per side the data shows (None: all)
 
 
 @dataclass

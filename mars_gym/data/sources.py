@@ -22,8 +22,10 @@ from mars_gym.data.schema import EventStream, Source
 SOURCES: dict[str, Source] = {
     source.name: source
     for source in (
-        Source("AMZN", 0, 0.01, 1.0, "USD", "NASDAQ AMZN 2012-06-21, LOBSTER level 1, full day"),
-        Source("AAPL", 1, 0.01, 1.0, "USD", "NASDAQ AAPL 2012-06-21, LOBSTER level 50, 09:30-10:30"),
+        Source("AMZN", 0, 0.01, 1.0, "USD", "NASDAQ AMZN 2012-06-21, LOBSTER level 1, full day",
+               visible_levels=1),
+        Source("AAPL", 1, 0.01, 1.0, "USD", "NASDAQ AAPL 2012-06-21, LOBSTER level 50, 09:30-10:30",
+               visible_levels=50),
         Source("BTCUSD_2015", 2, 0.01, 1e-8, "USD", "Bitstamp BTC/USD 2015-05-01 00:00-05:00 UTC"),
         Source("BTCUSD_2026", 3, 1.0, 1e-8, "USD", "Bitstamp BTC/USD 2026-05-02 02:36-03:06 UTC"),
     )

@@ -13,6 +13,7 @@ from gymnasium import spaces
 from lob_core import GTC, IOC
 from mars_gym.data import EXECUTE, load_source
 from mars_gym.data.splits import SPLIT_FRACTIONS, split_bounds
+from mars_gym.sim.depth import source_ladder
 from mars_gym.sim.flows.factory import FLOWS, make_flow
 from mars_gym.sim.latency import ConstantLatency, LogNormalLatency
 from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder, Simulator
@@ -73,9 +74,11 @@ class ExecutionEnv(gym.Env):
     A start time drawn with ``np_random`` among the events of the split that leave a full
     horizon and, where the split is long enough, follow one horizon of it (or
     ``options["start_index"]``; the range is ``env.start_range``), and the whole book the data
-    gives at that
-    moment (LOBSTER sources: every known level with the real order ids; other sources: the touch
-    and 4 ticks behind it on each side).
+    gives at that moment (LOBSTER sources: every known level with the real order ids; other
+    sources: the touch and 4 ticks behind it on each side). Where the data shows fewer than 10
+    levels (AMZN, level 1) and ``depth_ladder`` is on, the book keeps only the levels the data
+    shows and a ladder of levels behind the touch is kept full all episode, drawn from what
+    stood behind real used-up touches in training (:mod:`mars_gym.sim.depth`).
 
     ## Episode End
     Termination: the parent order is filled. Truncation: the horizon is reached (after the
@@ -96,6 +99,7 @@ class ExecutionEnv(gym.Env):
     | unfilled_penalty_bps | 10 | cost of a lot still unfilled at the end |
     | continuous | False | Box actions instead of MultiDiscrete |
     | action_mode | "ratio" | "ratio" (the MarS action) or "lots" (see Action Space) |
+    | depth_ladder | True | keep levels behind the touch for level-1 sources (see Starting State) |
     | lmm_recompute | False | benchmarks only: the LMM without KV cache (MarS-style loop) |
 
     ``info`` holds the filled quantity, average price, implementation shortfall vs. the arrival
@@ -114,7 +118,8 @@ class ExecutionEnv(gym.Env):
                  source: str = "AAPL", split: str = "train", latency_ns: int = 1_000_000,
                  latency_sigma: float = 0.0, unfilled_penalty_bps: float = 10.0,
                  continuous: bool = False, action_mode: str = "ratio", data_dir=None,
-                 lmm_recompute: bool = False, generator_service=None) -> None:
+                 depth_ladder: bool = True, lmm_recompute: bool = False,
+                 generator_service=None) -> None:
         if side not in ("buy", "sell", "both"):
             raise ValueError(f"side must be 'buy', 'sell' or 'both', got {side!r}")
         quantities = tuple(int(q) for q in np.atleast_1d(quantity))
@@ -137,7 +142,7 @@ class ExecutionEnv(gym.Env):
         self.step_ns = int(step_s * 1e9)
         self.n_decisions = math.ceil(horizon_s / step_s)
         self.flow_name, self.source, self.data_dir = flow, source, data_dir
-        self.lmm_recompute = lmm_recompute
+        self.lmm_recompute, self.depth_ladder = lmm_recompute, depth_ladder
         self.generator_service = generator_service  # set by the vector env: batched LMM
         self.latency = (LogNormalLatency(int(latency_ns), float(latency_sigma))
                         if latency_sigma > 0 else ConstantLatency(int(latency_ns)))
@@ -192,7 +197,8 @@ class ExecutionEnv(gym.Env):
             self.generator_service.close(self.sim.flow.stream)  # a new episode, a new stream
         flow = make_flow(self.flow_name, self.source, start, self.data_dir,
                          recompute=self.lmm_recompute, service=self.generator_service)
-        self.sim = Simulator(flow, self.latency)
+        ladder = source_ladder(self.source, self.data_dir) if self.depth_ladder else None
+        self.sim = Simulator(flow, self.latency, ladder)
         self.sim.reset(book, self.start_ns, int(self.np_random.integers(2**31)))
         self.arrival_mid = self.sim.mid() or float(book.best_bid or book.best_ask)
         self.decision = 0

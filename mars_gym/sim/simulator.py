@@ -23,6 +23,7 @@ from lob_core import GTC, IOC, OrderBook
 from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream, Source
 from mars_gym.sim.background_orders import BACKGROUND_AGENT, submit_background
+from mars_gym.sim.depth import DepthLadder
 from mars_gym.sim.flows.base import FIRST_FLOW_ORDER_ID, BackgroundFlow
 from mars_gym.sim.latency import ConstantLatency
 
@@ -66,11 +67,16 @@ class Simulator:
     flow : BackgroundFlow
         Orders of the rest of the market (``lmm``, ``replay``, ``noise``, ``hawkes``).
     latency : object with ``sample(rng) -> ns``, default 1 ms constant
+    depth : DepthLadder, optional
+        Keeps price levels behind the touch for sources whose data shows only the best ones
+        (:func:`mars_gym.sim.depth.source_ladder`).
     """
 
-    def __init__(self, flow: BackgroundFlow, latency=None) -> None:
+    def __init__(self, flow: BackgroundFlow, latency=None, depth: DepthLadder | None = None
+                 ) -> None:
         self.flow = flow
         self.latency = latency or ConstantLatency()
+        self.depth = depth
 
     def reset(self, book: OrderBook, start_ns: int, seed: int) -> None:
         """Start at ``start_ns`` on ``book`` (seeded with the real state); flow and latency are
@@ -78,6 +84,9 @@ class Simulator:
         if book.tick_size != 1:
             raise ValueError("the simulator works in ticks: use OrderBook(tick_size=1)")
         self.book = book
+        self.next_flow_id = FIRST_FLOW_ORDER_ID
+        if self.depth is not None:  # before recording: the ladder is part of the start book
+            self.depth.prepare(book, seed)
         self.recording = RecordingBook(book)
         self.now = int(start_ns)
         self.rng = np.random.default_rng([seed, 1])
@@ -86,7 +95,6 @@ class Simulator:
         self.in_flight: list[tuple[int, int, int, AgentOrder]] = []  # (arrival, seq, agent, order)
         self.sequence = 0
         self.accounts: dict[int, AgentAccount] = {}
-        self.next_flow_id = FIRST_FLOW_ORDER_ID
         self.next_agent_id = FIRST_AGENT_ORDER_ID
         self.traded_volume = 0  # lots traded in the book since the reset
 
@@ -182,15 +190,21 @@ class Simulator:
             if agent_time is not None and agent_time <= background_time and agent_time <= time_ns:
                 arrival, _, agent_id, order = heapq.heappop(self.in_flight)
                 self._apply_agent(arrival, agent_id, order)
+                self._top_up(arrival)
             elif background_time <= time_ns:
                 submit_background(self.recording, self.pending, self.next_flow_id, self.rng)
                 self.next_flow_id += 1
                 self._collect_fills(background_time)
+                self._top_up(background_time)
                 self.pending = None
             else:
                 break
         self.now = int(time_ns)
         return True
+
+    def _top_up(self, time_ns: int) -> None:
+        if self.depth is not None:
+            self.depth.top_up(self.recording, time_ns)
 
     # -- views -------------------------------------------------------------------------------
     def mid(self) -> float | None:

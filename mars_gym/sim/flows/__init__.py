@@ -11,5 +11,4 @@ __all__ = [
            "HawkesFlow",
            "NoiseFlow",
            "run_flow",
-           "seed_book_from_state",
 ]

@@ -40,12 +40,15 @@ class BackgroundFlow(Protocol):
 
 
 def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, source: Source,
-             seed: int = 0, progress: bool = False) -> EventStream:
-    """Run a flow alone on ``book`` from ``start_ns`` to ``end_ns``; return its events."""
+             seed: int = 0, progress: bool = False, depth=None) -> EventStream:
+    """Run a flow alone on ``book`` from ``start_ns`` to ``end_ns``; return its events
+    (``depth``: a :class:`~mars_gym.sim.depth.DepthLadder` already prepared on ``book``, kept
+    full after every order)."""
+    order_id = FIRST_FLOW_ORDER_ID
     recording = RecordingBook(book)
     flow.reset(seed, book, start_ns)
     rng = np.random.default_rng(seed + 1)  # for the cancel rule, apart from the flow's draws
-    order_id = FIRST_FLOW_ORDER_ID
+    drawn = 0  # orders of the flow (ladder top-ups apart)
     skipped = 0
     bar = tqdm(total=(end_ns - start_ns) / 1e9, unit="sim s", disable=not progress)
     last = start_ns
@@ -56,8 +59,11 @@ def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, 
         done = submit_background(recording, order, order_id, rng)
         skipped += done == 0 and order.kind == CANCEL_ORDER
         order_id += 1
+        drawn += 1
+        if depth is not None:
+            depth.top_up(recording, order.time_ns)
         bar.update((order.time_ns - last) / 1e9)
         last = order.time_ns
     bar.close()
-    return recording.stream(source, {"orders": order_id - FIRST_FLOW_ORDER_ID,
+    return recording.stream(source, {"orders": drawn,
                                      "cancels_without_target": int(skipped)})

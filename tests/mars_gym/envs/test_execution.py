@@ -183,3 +183,24 @@ def test_split_and_action_mode_arguments(lobster_dir):
         make("noise", action_mode="shares", data_dir=lobster_dir)
     with pytest.raises(ValueError, match="continuous=True"):
         make("noise", action_mode="lots", continuous=True, data_dir=lobster_dir)
+
+
+def test_level_one_sources_start_with_the_depth_ladder(lobster_dir):
+    """AMZN's level-1 book keeps its touch and gets a ladder of levels behind it; without the
+    ladder the rebuilt book holds stale orders far from the touch, as the data left them."""
+    with_ladder = make("noise", source="AMZN", data_dir=lobster_dir).unwrapped
+    without = make("noise", source="AMZN", depth_ladder=False, data_dir=lobster_dir).unwrapped
+    with_ladder.reset(seed=5)
+    without.reset(seed=5)
+    assert with_ladder.start_ns == without.start_ns
+    laddered, stale = with_ladder.sim.book, without.sim.book
+    assert (laddered.best_bid, laddered.best_ask) == (stale.best_bid, stale.best_ask)
+    assert laddered.n_levels(1) == laddered.n_levels(-1) == 10
+    stale_bids = stale.depth(64)[0]
+    assert stale.best_bid - stale_bids[stale_bids > 0][-1] > laddered.best_bid - laddered.depth(10)[0][-1]
+    for _ in range(3):
+        with_ladder.step(with_ladder.action_space.sample())
+        assert laddered.n_levels(1) >= 10 and laddered.n_levels(-1) >= 10
+    aapl = make("noise", data_dir=lobster_dir).unwrapped
+    aapl.reset(seed=0)
+    assert aapl.sim.depth is None  # level-50 data shows its own depth
