@@ -18,6 +18,9 @@ COMMANDS = {
     "impact": ("mars_gym.apps.impact", "market impact curves and the square-root-law fit"),
     "train": ("agents.train", "train an SB3 execution agent (extra: agents)"),
     "leaderboard": ("agents.leaderboard", "evaluate baselines and saved agents on the protocol"),
+    "batch-tokenizer": ("mars_gym.batch.tokenizer",
+                        "train the VQ-VAE that turns minute order images into codes"),
+    "batch-train": ("mars_gym.batch.train", "train the batch model over minutes of codes"),
 }
 
 

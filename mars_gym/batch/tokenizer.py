@@ -1,0 +1,160 @@
+"""Training, scoring and saving the batch tokenizer (image slots of each source + the VQ-VAE).
+
+``python -m mars_gym.batch.tokenizer --out runs/batch_tokenizer.pt`` (= ``mars-gym
+batch-tokenizer``) trains on every source's training minutes (several minute phases) and
+prints the validation report: Poisson NLL per cell, the mean absolute count error per image,
+the share of cells whose decoded count rounds to the true one, and codebook usage (entries
+used, perplexity of the code distribution).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from mars_gym.batch.data import load_minutes, source_imager
+from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
+from mars_gym.data import SOURCES
+from mars_gym.tokens.images import OrderImager
+
+CHECKPOINT_VERSION = 1
+
+
+class BatchTokenizer:
+    """A VQ-VAE and the image slots of the sources it was trained on."""
+
+    def __init__(self, model: VQVAE, imagers: dict[str, OrderImager]) -> None:
+        self.model, self.imagers = model, imagers
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """Codes (n, 8, 8) of count images (n, 3, 32, 32)."""
+        self.model.eval()
+        return self.model.encode(torch.as_tensor(images)).numpy()
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Expected counts (n, 3, 32, 32) of codes (n, 8, 8)."""
+        self.model.eval()
+        return self.model.decode(torch.as_tensor(codes, dtype=torch.long)).numpy()
+
+    def save(self, path: Path | str) -> None:
+        arrays = {}
+        for name, imager in self.imagers.items():
+            arrays.update(imager.to_arrays(name))
+        torch.save({"version": CHECKPOINT_VERSION, "kind": "batch_tokenizer",
+                    "config": self.model.config.to_dict(), "state": self.model.state_dict(),
+                    "sources": list(self.imagers), "imagers": arrays}, path)
+
+    @classmethod
+    def load(cls, path: Path | str) -> BatchTokenizer:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        if not isinstance(saved, dict) or saved.get("kind") != "batch_tokenizer":
+            raise ValueError(f"{path}: not a batch tokenizer checkpoint")
+        if saved["version"] != CHECKPOINT_VERSION:
+            raise ValueError(f"{path}: checkpoint version {saved['version']}, this code reads "
+                             f"{CHECKPOINT_VERSION}")
+        model = VQVAE(VQVAEConfig(**saved["config"]))
+        model.load_state_dict(saved["state"])
+        model.eval()
+        imagers = {name: OrderImager.from_arrays(saved["imagers"], name)
+                   for name in saved["sources"]}
+        return cls(model, imagers)
+
+
+def _images(series) -> np.ndarray:
+    return np.concatenate([s.images for s in series])
+
+
+@torch.no_grad()
+def score(model: VQVAE, images: np.ndarray, mean_image: np.ndarray, batch: int = 256) -> dict:
+    """Reconstruction and codebook usage on count images, and for reference the Poisson NLL of
+    ``mean_image`` (the training minutes' mean image, one per image or broadcast)."""
+    model.eval()
+    nll, abs_error, exact, codes = [], [], [], []
+    for first in range(0, len(images), batch):
+        counts = torch.as_tensor(images[first:first + batch])
+        _, parts = model(counts)
+        rates = model.decode(parts["codes"])
+        nll.append(float(parts["nll"]) * len(counts))
+        abs_error.append((rates - counts).abs().sum(dim=(1, 2, 3)))
+        exact.append((rates.round() == counts).float().mean(dim=(1, 2, 3)))
+        codes.append(parts["codes"].flatten())
+    codes = torch.cat(codes)
+    frequency = torch.bincount(codes, minlength=model.config.codebook_size).float()
+    p = frequency[frequency > 0] / frequency.sum()
+    reference = torch.nn.functional.poisson_nll_loss(
+        torch.as_tensor(np.broadcast_to(mean_image, images.shape).copy()).clamp_min(1e-6).log(),
+        torch.as_tensor(images).float(), log_input=True, full=True)
+    return {"images": len(images), "nll_per_cell": sum(nll) / len(images),
+            "nll_per_cell_mean_image": float(reference),
+            "mean_abs_count_error": float(torch.cat(abs_error).mean()),
+            "mean_orders_per_image": float(images.sum(axis=(1, 2, 3)).mean()),
+            "exact_cells": float(torch.cat(exact).mean()),
+            "codes_used": int((frequency > 0).sum()),
+            "codebook_usage": float((frequency > 0).float().mean()),
+            "perplexity": float(torch.exp(-(p * p.log()).sum()))}
+
+
+def train_tokenizer(sources=tuple(SOURCES), steps: int = 2_000, batch: int = 64,
+                    lr: float = 2e-3, seed: int = 0, config: VQVAEConfig | None = None,
+                    data_dir=None, progress: bool = True) -> tuple[BatchTokenizer, dict]:
+    """Train on the sources' training minutes; return the tokenizer and its validation report
+    (per source and pooled)."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    train = _images(load_minutes(sources, "train", data_dir))
+    model = VQVAE(config or VQVAEConfig())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    started = time.perf_counter()
+    model.train()
+    bar = tqdm(range(steps), desc="batch tokenizer", disable=not progress)
+    for _ in bar:
+        counts = torch.as_tensor(train[rng.integers(len(train), size=batch)])
+        loss, parts = model(counts)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        bar.set_postfix(nll=f"{float(parts['nll']):.4f}")
+    tokenizer = BatchTokenizer(model, {name: source_imager(name, data_dir) for name in sources})
+    seconds = time.perf_counter() - started
+    val = {name: _images(load_minutes([name], "val", data_dir)) for name in sources}
+    means = {name: np.broadcast_to(_images(load_minutes([name], "train", data_dir)).mean(axis=0),
+                                   val[name].shape) for name in sources}
+    validation = {name: score(model, val[name], means[name]) for name in sources}
+    validation["all"] = score(model, np.concatenate(list(val.values())),
+                              np.concatenate(list(means.values())))
+    report = {"train_images": len(train), "steps": steps, "seconds": seconds,
+              "params": sum(p.numel() for p in model.parameters()),
+              "config": model.config.to_dict(), "validation": validation}
+    return tokenizer, report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mars-gym batch-tokenizer", description=__doc__)
+    parser.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
+    parser.add_argument("--steps", type=int, default=2_000)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--codebook", type=int, default=512)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    args = parser.parse_args(argv)
+    tokenizer, report = train_tokenizer(args.sources, args.steps, args.batch, args.lr, args.seed,
+                                        VQVAEConfig(codebook_size=args.codebook))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(args.out)
+    report["checkpoint"] = str(args.out)
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

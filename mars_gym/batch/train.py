@@ -1,0 +1,220 @@
+"""Training the batch model on code series, and its two reference points.
+
+``python -m mars_gym.batch.train --tokenizer T.pt --out M.pt`` (= ``mars-gym batch-train``)
+encodes every source's minutes with the tokenizer, trains on random windows of the training
+series and reports the validation cross-entropy (nats per code, next minute given the
+previous ones) per source and pooled, next to
+
+* ``unconditional``: each cell's code frequencies in the source's training minutes (add-0.5
+  smoothing);
+* ``repeat_last``: the last minute's code with probability ``1 - eps``, else the
+  unconditional distribution, ``eps`` chosen on the training minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from mars_gym.batch.data import MinuteSeries, load_minutes
+from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig
+from mars_gym.batch.tokenizer import BatchTokenizer
+
+CHECKPOINT_VERSION = 1
+SMOOTHING = 0.5
+EPS_GRID = np.geomspace(1e-3, 0.999, 40)
+
+
+@dataclass(frozen=True)
+class CodeSeries:
+    """A minute series with its codes (n, 64)."""
+
+    minutes: MinuteSeries
+    codes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def encode_series(tokenizer: BatchTokenizer, series: list[MinuteSeries]) -> list[CodeSeries]:
+    return [CodeSeries(s, tokenizer.encode(s.images).reshape(len(s), GRID_CELLS))
+            for s in series if len(s) >= 2]
+
+
+def _window(series: CodeSeries, start: int, length: int):
+    """Inputs and targets of minutes start..start+length (targets: the minute after each)."""
+    stop = start + length
+    return (series.codes[start:stop], series.minutes.features[start + 1:stop + 1],
+            series.codes[start + 1:stop + 1])
+
+
+def _batch(windows, source_ids):
+    length = max(len(c) for c, _, _ in windows)
+    b = len(windows)
+    codes = torch.zeros(b, length, GRID_CELLS, dtype=torch.long)
+    features = torch.zeros(b, length, windows[0][1].shape[1])
+    targets = torch.full((b, length, GRID_CELLS), -100, dtype=torch.long)
+    for i, (c, f, t) in enumerate(windows):
+        codes[i, :len(c)] = torch.as_tensor(c)
+        features[i, :len(f)] = torch.as_tensor(f)
+        targets[i, :len(t)] = torch.as_tensor(t)
+    return codes, features, torch.as_tensor(source_ids), targets
+
+
+class CodeBaselines:
+    """The unconditional and repeat-last references (see the module docstring)."""
+
+    def __init__(self, train: list[CodeSeries], codebook_size: int) -> None:
+        self.codebook_size = codebook_size
+        self.frequencies: dict[int, np.ndarray] = {}
+        for s in train:
+            counts = self.frequencies.setdefault(s.minutes.source_id,
+                                                 np.zeros((GRID_CELLS, codebook_size)))
+            np.add.at(counts, (np.tile(np.arange(GRID_CELLS), len(s)), s.codes.ravel()), 1)
+        self.unigram = {k: (v + SMOOTHING) / (v + SMOOTHING).sum(1, keepdims=True)
+                        for k, v in self.frequencies.items()}
+        losses = [np.mean([self._repeat_nll(s, eps) for s in train]) for eps in EPS_GRID]
+        self.eps = float(EPS_GRID[int(np.argmin(losses))])
+
+    def _unigram_p(self, s: CodeSeries) -> np.ndarray:
+        """Unconditional probability of each target code (n - 1, 64)."""
+        table = self.unigram[s.minutes.source_id]
+        return table[np.arange(GRID_CELLS), s.codes[1:]]
+
+    def _repeat_nll(self, s: CodeSeries, eps: float) -> float:
+        same = s.codes[1:] == s.codes[:-1]
+        return float(-np.log((1 - eps) * same + eps * self._unigram_p(s)).mean())
+
+    def nll(self, series: list[CodeSeries]) -> dict[str, float]:
+        """Mean nats per code of each reference over the series' next minutes."""
+        weights = np.array([len(s) - 1 for s in series], dtype=float)
+        unconditional = [-np.log(self._unigram_p(s)).mean() for s in series]
+        repeat = [self._repeat_nll(s, self.eps) for s in series]
+        return {"unconditional": float(np.average(unconditional, weights=weights)),
+                "repeat_last": float(np.average(repeat, weights=weights))}
+
+
+@torch.no_grad()
+def model_nll(model: BatchModel, series: list[CodeSeries]) -> float:
+    """Mean nats per code over the series' next minutes (windows of the context, each minute
+    predicted from up to ``context`` minutes before it)."""
+    model.eval()
+    context, total, count = model.config.context, 0.0, 0
+    for s in series:
+        for start in range(0, len(s) - 1, context):
+            first = max(0, start - context // 2) if start else 0
+            codes, features, targets = _window(s, first, min(context, len(s) - 1 - first))
+            batch = _batch([(codes, features, targets)], [s.minutes.source_id])
+            logits = model(*batch[:3])
+            skip = start - first  # minutes already scored by the previous window
+            nll = torch.nn.functional.cross_entropy(
+                logits[0, skip:].flatten(0, 1), batch[3][0, skip:].flatten(), reduction="sum")
+            total += float(nll)
+            count += batch[3][0, skip:].numel()
+    return total / count
+
+
+def validation_report(model: BatchModel, baselines: CodeBaselines,
+                      val: list[CodeSeries]) -> dict:
+    out = {}
+    for name in sorted({s.minutes.source for s in val}) + ["all"]:
+        part = [s for s in val if name in ("all", s.minutes.source)]
+        out[name] = {"minutes": int(sum(len(s) - 1 for s in part)), "model": model_nll(model, part),
+                     **baselines.nll(part)}
+    return out
+
+
+def train_batch_model(tokenizer: BatchTokenizer, sources=None, steps: int = 1_500,
+                      batch: int = 16, lr: float = 1e-3, seed: int = 0,
+                      config: BatchModelConfig | None = None, data_dir=None,
+                      progress: bool = True) -> tuple[BatchModel, dict]:
+    """Train on the sources' training code series; return the model and its report."""
+    sources = list(sources or tokenizer.imagers)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    train = encode_series(tokenizer, load_minutes(sources, "train", data_dir))
+    val = encode_series(tokenizer, load_minutes(sources, "val", data_dir))
+    config = config or BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size)
+    baselines = CodeBaselines(train, config.codebook_size)
+    model = BatchModel(config)
+    model.set_prior({k: np.log(v) for k, v in baselines.unigram.items()})
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.1)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    weights = np.array([len(s) - 1 for s in train], dtype=float)
+    started = time.perf_counter()
+    bar = tqdm(range(steps), desc="batch model", disable=not progress)
+    for _ in bar:
+        model.train()
+        picks = rng.choice(len(train), size=batch, p=weights / weights.sum())
+        windows, ids = [], []
+        for i in picks:
+            s = train[i]
+            length = min(config.context, len(s) - 1)
+            start = int(rng.integers(len(s) - length))
+            windows.append(_window(s, start, length))
+            ids.append(s.minutes.source_id)
+        loss = model.loss(*_batch(windows, ids))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+    report = {"params": model.n_params(), "steps": steps,
+              "seconds": time.perf_counter() - started, "config": config.to_dict(),
+              "train_minutes": int(weights.sum()), "repeat_last_eps": baselines.eps,
+              "validation_nats_per_code": validation_report(model, baselines, val)}
+    return model, report
+
+
+def save_batch_model(model: BatchModel, path: Path | str) -> None:
+    torch.save({"version": CHECKPOINT_VERSION, "kind": "batch_model",
+                "config": model.config.to_dict(), "state": model.state_dict()}, path)
+
+
+def load_batch_model(path: Path | str) -> BatchModel:
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(saved, dict) or saved.get("kind") != "batch_model":
+        raise ValueError(f"{path}: not a batch model checkpoint")
+    if saved["version"] != CHECKPOINT_VERSION:
+        raise ValueError(f"{path}: checkpoint version {saved['version']}, this code reads "
+                         f"{CHECKPOINT_VERSION}")
+    model = BatchModel(BatchModelConfig(**saved["config"]))
+    model.load_state_dict(saved["state"])
+    return model.eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mars-gym batch-train", description=__doc__)
+    parser.add_argument("--tokenizer", type=Path, required=True)
+    parser.add_argument("--sources", nargs="+", default=None)
+    parser.add_argument("--steps", type=int, default=1_500)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    tokenizer = BatchTokenizer.load(args.tokenizer)
+    config = BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size,
+                              n_layer=args.layers, n_embd=args.width)
+    model, report = train_batch_model(tokenizer, args.sources, args.steps, args.batch, args.lr,
+                                      args.seed, config)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_batch_model(model, args.out)
+    report["checkpoint"] = str(args.out)
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
