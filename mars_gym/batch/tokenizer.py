@@ -19,12 +19,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
 from mars_gym.batch.data import load_minutes, source_imager
 from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
 from mars_gym.data import SOURCES
 from mars_gym.tokens.images import OrderImager
-
-CHECKPOINT_VERSION = 1
 
 
 class BatchTokenizer:
@@ -47,18 +46,13 @@ class BatchTokenizer:
         arrays = {}
         for name, imager in self.imagers.items():
             arrays.update(imager.to_arrays(name))
-        torch.save({"version": CHECKPOINT_VERSION, "kind": "batch_tokenizer",
-                    "config": self.model.config.to_dict(), "state": self.model.state_dict(),
-                    "sources": list(self.imagers), "imagers": arrays}, path)
+        save_checkpoint(path, "batch_tokenizer", config=self.model.config.to_dict(),
+                        state=self.model.state_dict(), sources=list(self.imagers),
+                        imagers=arrays)
 
     @classmethod
     def load(cls, path: Path | str) -> BatchTokenizer:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-        if not isinstance(saved, dict) or saved.get("kind") != "batch_tokenizer":
-            raise ValueError(f"{path}: not a batch tokenizer checkpoint")
-        if saved["version"] != CHECKPOINT_VERSION:
-            raise ValueError(f"{path}: checkpoint version {saved['version']}, this code reads "
-                             f"{CHECKPOINT_VERSION}")
+        saved = read_checkpoint(path, "batch_tokenizer")
         model = VQVAE(VQVAEConfig(**saved["config"]))
         model.load_state_dict(saved["state"])
         model.eval()

@@ -24,11 +24,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
 from mars_gym.batch.data import MinuteSeries, load_minutes
 from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig
 from mars_gym.batch.tokenizer import BatchTokenizer
 
-CHECKPOINT_VERSION = 1
 SMOOTHING = 0.5
 EPS_GRID = np.geomspace(1e-3, 0.999, 40)
 
@@ -176,17 +176,11 @@ def train_batch_model(tokenizer: BatchTokenizer, sources=None, steps: int = 1_50
 
 
 def save_batch_model(model: BatchModel, path: Path | str) -> None:
-    torch.save({"version": CHECKPOINT_VERSION, "kind": "batch_model",
-                "config": model.config.to_dict(), "state": model.state_dict()}, path)
+    save_checkpoint(path, "batch_model", config=model.config.to_dict(), state=model.state_dict())
 
 
 def load_batch_model(path: Path | str) -> BatchModel:
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(saved, dict) or saved.get("kind") != "batch_model":
-        raise ValueError(f"{path}: not a batch model checkpoint")
-    if saved["version"] != CHECKPOINT_VERSION:
-        raise ValueError(f"{path}: checkpoint version {saved['version']}, this code reads "
-                         f"{CHECKPOINT_VERSION}")
+    saved = read_checkpoint(path, "batch_model")
     model = BatchModel(BatchModelConfig(**saved["config"]))
     model.load_state_dict(saved["state"])
     return model.eval()
