@@ -104,21 +104,23 @@ class CodeBaselines:
 
 @torch.no_grad()
 def model_nll(model: BatchModel, series: list[CodeSeries]) -> float:
-    """Mean nats per code over the series' next minutes (windows of the context, each minute
-    predicted from up to ``context`` minutes before it)."""
+    """Mean nats per code over every next minute of the series (windows of the context; after
+    the first, each window keeps half a context of history before the minutes it scores)."""
     model.eval()
     context, total, count = model.config.context, 0.0, 0
     for s in series:
-        for start in range(0, len(s) - 1, context):
-            first = max(0, start - context // 2) if start else 0
+        scored = 0  # next minutes scored so far; later windows keep half a context of history
+        while scored < len(s) - 1:
+            first = max(0, scored - context // 2)
             codes, features, targets = _window(s, first, min(context, len(s) - 1 - first))
             batch = _batch([(codes, features, targets)], [s.minutes.source_id])
-            logits = model(*batch[:3])
-            skip = start - first  # minutes already scored by the previous window
+            skip = scored - first
             nll = torch.nn.functional.cross_entropy(
-                logits[0, skip:].flatten(0, 1), batch[3][0, skip:].flatten(), reduction="sum")
+                model(*batch[:3])[0, skip:].flatten(0, 1), batch[3][0, skip:].flatten(),
+                reduction="sum")
             total += float(nll)
             count += batch[3][0, skip:].numel()
+            scored = first + len(codes)
     return total / count
 
 

@@ -12,6 +12,7 @@ from mars_gym.batch.train import (
     CodeSeries,
     encode_series,
     load_batch_model,
+    model_nll,
     save_batch_model,
     train_batch_model,
 )
@@ -134,3 +135,16 @@ def test_batch_model_trains_and_reports_against_the_baselines(tokenizer, tmp_pat
     model.eval()
     torch.testing.assert_close(again(codes, features, torch.tensor([0])),
                                model(codes, features, torch.tensor([0])))
+
+
+def test_model_scores_every_minute_of_a_series_longer_than_its_context(tokenizer, lobster_dir):
+    """A fresh model predicts exactly its prior (the head starts at zero), so its loss over a
+    long series must equal the unconditional reference's over every next minute."""
+    tokenizer, _ = tokenizer
+    series = encode_series(tokenizer, load_minutes(["AMZN"], "train", lobster_dir, (0,)))
+    assert len(series[0]) > 4 * SMALL_MODEL.context
+    baselines = CodeBaselines(series, SMALL_MODEL.codebook_size)
+    model = BatchModel(SMALL_MODEL)
+    model.set_prior({k: np.log(v) for k, v in baselines.unigram.items()})
+    assert model_nll(model, series) == pytest.approx(baselines.nll(series)["unconditional"],
+                                                     rel=1e-5)
