@@ -29,6 +29,8 @@ TRAIN_OFFSETS_S = (0, 10, 20, 30, 40, 50)
 class MinuteSeries:
     source: str
     source_id: int
+    minute: np.ndarray    # int64 (n,): minute index ((time_ns - offset) // 60 s)
+    offset_ns: int        # where the minutes start within the clock minute
     images: np.ndarray    # int32 (n, 3, 32, 32)
     features: np.ndarray  # float32 (n, N_FEATURES): what is known as each minute starts
     open_mid: np.ndarray  # float (n,): ticks
@@ -61,7 +63,8 @@ def minute_series(imager: OrderImager, stream: EventStream, offset_ns: int = 0,
     minutes = imager.images(stream, offset_ns)
     session_open = session_open or stream.open_mid or float(minutes.open_mid[0])
     features = minute_features(minutes.minute, offset_ns, minutes.open_mid, session_open)
-    return MinuteSeries(stream.source.name, stream.source.source_id, minutes.images, features,
+    return MinuteSeries(stream.source.name, stream.source.source_id, minutes.minute, offset_ns,
+                        minutes.images, features,
                         minutes.open_mid, minutes.close_mid)
 
 

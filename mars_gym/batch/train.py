@@ -102,25 +102,30 @@ class CodeBaselines:
                 "repeat_last": float(np.average(repeat, weights=weights))}
 
 
+def next_minute_logits(model: BatchModel, s: CodeSeries):
+    """``(first, logits)`` pieces covering every next minute 1..n-1 of a series: ``logits``
+    (m, 64, K) of minutes ``first .. first + m - 1``, each read from at most a context of
+    history (after the first window, each keeps half a context before the minutes it covers)."""
+    context, scored = model.config.context, 0
+    while scored < len(s) - 1:
+        first = max(0, scored - context // 2)
+        codes, features, targets = _window(s, first, min(context, len(s) - 1 - first))
+        batch = _batch([(codes, features, targets)], [s.minutes.source_id])
+        yield scored + 1, model(*batch[:3])[0, scored - first:]
+        scored = first + len(codes)
+
+
 @torch.no_grad()
 def model_nll(model: BatchModel, series: list[CodeSeries]) -> float:
-    """Mean nats per code over every next minute of the series (windows of the context; after
-    the first, each window keeps half a context of history before the minutes it scores)."""
+    """Mean nats per code over every next minute of the series (:func:`next_minute_logits`)."""
     model.eval()
-    context, total, count = model.config.context, 0.0, 0
+    total, count = 0.0, 0
     for s in series:
-        scored = 0  # next minutes scored so far; later windows keep half a context of history
-        while scored < len(s) - 1:
-            first = max(0, scored - context // 2)
-            codes, features, targets = _window(s, first, min(context, len(s) - 1 - first))
-            batch = _batch([(codes, features, targets)], [s.minutes.source_id])
-            skip = scored - first
-            nll = torch.nn.functional.cross_entropy(
-                model(*batch[:3])[0, skip:].flatten(0, 1), batch[3][0, skip:].flatten(),
-                reduction="sum")
-            total += float(nll)
-            count += batch[3][0, skip:].numel()
-            scored = first + len(codes)
+        for first, logits in next_minute_logits(model, s):
+            targets = torch.as_tensor(s.codes[first:first + len(logits)])
+            total += float(torch.nn.functional.cross_entropy(
+                logits.flatten(0, 1), targets.flatten(), reduction="sum"))
+            count += targets.numel()
     return total / count
 
 

@@ -14,6 +14,7 @@ from lob_core import GTC, IOC
 from mars_gym.data import EXECUTE, load_source
 from mars_gym.data.splits import SPLIT_FRACTIONS, split_bounds
 from mars_gym.sim.depth import source_ladder
+from mars_gym.batch.control import PlanTarget
 from mars_gym.sim.flows.factory import FLOWS, make_flow
 from mars_gym.sim.latency import ConstantLatency, LogNormalLatency
 from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder, Simulator
@@ -91,7 +92,8 @@ class ExecutionEnv(gym.Env):
     | quantity | 2000 | parent order, lots (a sequence: drawn per episode) |
     | horizon_s | 300 | seconds |
     | step_s | 30 | seconds between decisions |
-    | flow | "lmm" | lmm, replay, noise or hawkes |
+    | flow | "lmm" | lmm, ensemble, replay, noise or hawkes |
+    | flow_target | None | ensemble flow only: the market to steer towards ("drop", "rise", "quiet", "busy" or "STATISTIC=VALUE", :mod:`mars_gym.batch.control`) |
     | source | "AAPL" | a source of :mod:`mars_gym.data.sources` |
     | split | "train" | where episodes start: "train", "val" or "test" |
     | latency_ns | 1_000_000 | agent order latency (its median when sampled), ns |
@@ -119,7 +121,7 @@ class ExecutionEnv(gym.Env):
                  latency_sigma: float = 0.0, unfilled_penalty_bps: float = 10.0,
                  continuous: bool = False, action_mode: str = "ratio", data_dir=None,
                  depth_ladder: bool = True, lmm_recompute: bool = False,
-                 generator_service=None) -> None:
+                 generator_service=None, flow_target: str | None = None) -> None:
         if side not in ("buy", "sell", "both"):
             raise ValueError(f"side must be 'buy', 'sell' or 'both', got {side!r}")
         quantities = tuple(int(q) for q in np.atleast_1d(quantity))
@@ -129,6 +131,10 @@ class ExecutionEnv(gym.Env):
             raise ValueError(f"need 0 < step_s <= horizon_s, got {step_s} and {horizon_s}")
         if flow not in FLOWS:
             raise ValueError(f"flow must be one of {FLOWS}, got {flow!r}")
+        if flow_target is not None:
+            if flow != "ensemble":
+                raise ValueError(f"flow_target steers the ensemble flow only, not {flow!r}")
+            PlanTarget.parse(flow_target)  # a bad target fails here, not at the first reset
         if split not in SPLIT_FRACTIONS:
             raise ValueError(f"split must be one of {tuple(SPLIT_FRACTIONS)}, got {split!r}")
         if action_mode not in ACTION_MODES:
@@ -142,6 +148,7 @@ class ExecutionEnv(gym.Env):
         self.step_ns = int(step_s * 1e9)
         self.n_decisions = math.ceil(horizon_s / step_s)
         self.flow_name, self.source, self.data_dir = flow, source, data_dir
+        self.flow_target = flow_target
         self.lmm_recompute, self.depth_ladder = lmm_recompute, depth_ladder
         self.generator_service = generator_service  # set by the vector env: batched LMM
         self.latency = (LogNormalLatency(int(latency_ns), float(latency_sigma))
@@ -196,7 +203,8 @@ class ExecutionEnv(gym.Env):
         if self.sim is not None and getattr(self.sim.flow, "stream", None) is not None:
             self.generator_service.close(self.sim.flow.stream)  # a new episode, a new stream
         flow = make_flow(self.flow_name, self.source, start, self.data_dir,
-                         recompute=self.lmm_recompute, service=self.generator_service)
+                         recompute=self.lmm_recompute, service=self.generator_service,
+                         target=self.flow_target)
         ladder = source_ladder(self.source, self.data_dir) if self.depth_ladder else None
         self.sim = Simulator(flow, self.latency, ladder)
         self.sim.reset(book, self.start_ns, int(self.np_random.integers(2**31)))

@@ -1,7 +1,7 @@
 """``gym.make_vec("MarS-Execution-v0", num_envs=N)``: N simulations, one batched LMM call per
 generation round.
 
-With the ``lmm`` flow every simulation's background is one stream of a shared
+With the ``lmm`` (or ``ensemble``) flow every simulation's background is one stream of a shared
 :class:`~mars_gym.lmm.serve.GeneratorService`. A step sends every agent's orders, then runs
 rounds: each simulation advances until its background needs its next token (or the step ends);
 the tokens of all waiting simulations come from one batched forward pass; repeat until every
@@ -31,8 +31,10 @@ class VectorExecutionEnv(VectorEnv):
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.num_envs = num_envs
         self.service = None
-        if kwargs.get("flow", "lmm") == "lmm":
-            model, _ = lmm_model(checkpoint)
+        flow = kwargs.get("flow", "lmm")
+        if flow in ("lmm", "ensemble"):
+            model, _ = lmm_model("ensemble" if flow == "ensemble" and checkpoint == "default"
+                                 else checkpoint)
             self.service = GeneratorService(model, capacity=num_envs)
         self.envs = [ExecutionEnv(generator_service=self.service, **kwargs)
                      for _ in range(num_envs)]

@@ -2,7 +2,8 @@
 
 Saved with ``torch.save`` holding tensors and plain containers only, and loaded with
 ``weights_only=True`` (no pickled code runs). ``load_lmm("default")`` reads the small model
-shipped in ``mars_gym/lmm/assets``; any other argument is a path.
+shipped in ``mars_gym/lmm/assets`` (``"ensemble"``: its fine-tuned twin that reads minute plans,
+:mod:`mars_gym.batch.plan`); any other argument is a path.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from mars_gym.tokens import OrderTokenizer, TokenizerFileError
 FORMAT_NAME = "mars_gym.lmm"
 FORMAT_VERSION = 1
 ASSETS = Path(__file__).resolve().parent / "assets"
-NAMED = {"default": ASSETS / "default.pt"}
+NAMED = {"default": ASSETS / "default.pt",
+         "ensemble": ASSETS / "ensemble.pt"}  # the order model of the ensemble (minute plans)
 
 
 class CheckpointError(ValueError):

@@ -3,27 +3,34 @@
 Position i of a sequence holds order token ``t_i`` and the conditions of the book the *next*
 order sees (its book volumes and change since the open), with the time of day of order i (the
 next order's time is part of what is predicted: its interval bin). The target of position i is
-``t_{i+1}``. Windows never cross sources or splits.
+``t_{i+1}``. Windows never cross sources or splits. Sequences for the ensemble's order model also carry
+the plan of the minute each position lies in (:mod:`mars_gym.batch.plan`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
+from mars_gym.batch.plan import MinutePlans
 from mars_gym.data.schema import EventStream
 from mars_gym.lmm.model import Conditions
 from mars_gym.tokens import OrderTokenizer, order_tokenizer
 
 
-def torch_conditions(cond: order_tokenizer.Conditions) -> Conditions:
-    """Tokenizer conditions of B positions as (B, 1) model inputs."""
+def torch_conditions(cond: order_tokenizer.Conditions,
+                     plan: np.ndarray | None = None) -> Conditions:
+    """Tokenizer conditions of B positions as (B, 1) model inputs (``plan``: the minute plan
+    (F,) they all read, for an ensemble model)."""
+    plan_input = None if plan is None else (
+        torch.from_numpy(np.asarray(plan, dtype=np.float32))[None, None]
+        .expand(len(cond), 1, -1).contiguous())
     return Conditions(torch.from_numpy(np.ascontiguousarray(cond.book))[:, None],
                       torch.from_numpy(cond.time_of_day)[:, None],
                       torch.from_numpy(cond.change)[:, None],
-                      torch.from_numpy(cond.source)[:, None])
+                      torch.from_numpy(cond.source)[:, None], plan_input)
 
 
 @dataclass
@@ -37,6 +44,8 @@ class TokenSequence:
     time_of_day: np.ndarray  # int64 (n,)
     change: np.ndarray       # int64 (n,)
     source: np.ndarray       # int64 (n,)
+    plan_row: np.ndarray | None = None  # int64 (n,): each position's row of ``plans``
+    plans: np.ndarray | None = None     # float32 (m, plan features): the minutes' plans
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -44,12 +53,21 @@ class TokenSequence:
     def head(self, fraction: float) -> TokenSequence:
         """The first ``fraction`` of the sequence (in time), for data-scaling runs."""
         n = max(2, int(len(self) * fraction))
-        return TokenSequence(self.name, *(a[:n] for a in (
-            self.inputs, self.targets, self.book, self.time_of_day, self.change, self.source)))
+        return replace(self, inputs=self.inputs[:n], targets=self.targets[:n],
+                       book=self.book[:n], time_of_day=self.time_of_day[:n],
+                       change=self.change[:n], source=self.source[:n],
+                       plan_row=None if self.plan_row is None else self.plan_row[:n])
 
 
-def build_sequence(tokenizer: OrderTokenizer, stream: EventStream) -> TokenSequence:
-    return _sequence(stream.source.name, tokenizer.encode(stream))
+def build_sequence(tokenizer: OrderTokenizer, stream: EventStream,
+                   plans: MinutePlans | None = None) -> TokenSequence:
+    """A stream's sequence; with ``plans``, each position also reads its minute's plan."""
+    encoded = tokenizer.encode(stream)
+    sequence = _sequence(stream.source.name, encoded)
+    if plans is None:
+        return sequence
+    return replace(sequence, plan_row=plans.rows(encoded.orders["time_ns"][:-1]),
+                   plans=plans.plans)
 
 
 def _sequence(name: str, tokens: order_tokenizer.TokenizedStream) -> TokenSequence:
@@ -62,10 +80,12 @@ def _sequence(name: str, tokens: order_tokenizer.TokenizedStream) -> TokenSequen
 
 def _batch(sequence: TokenSequence, starts: np.ndarray, length: int):
     index = starts[:, None] + np.arange(length)[None, :]
+    plan = (None if sequence.plans is None
+            else torch.from_numpy(sequence.plans[sequence.plan_row[index]]))
     cond = Conditions(torch.from_numpy(sequence.book[index]),
                       torch.from_numpy(sequence.time_of_day[index]),
                       torch.from_numpy(sequence.change[index]),
-                      torch.from_numpy(sequence.source[index]))
+                      torch.from_numpy(sequence.source[index]), plan)
     return (torch.from_numpy(sequence.inputs[index]), cond,
             torch.from_numpy(sequence.targets[index]))
 
@@ -83,8 +103,7 @@ def sample_batch(sequences: list[TokenSequence], batch: int, length: int,
         count = int((choice == k).sum())
         parts.append(_batch(usable[k], rng.integers(0, len(usable[k]) - length + 1, count), length))
     tokens = torch.cat([p[0] for p in parts])
-    cond = Conditions(*(torch.cat([getattr(p[1], f) for p in parts])
-                        for f in ("book", "time_of_day", "change", "source")))
+    cond = Conditions.cat([p[1] for p in parts], dim=0)
     return tokens, cond, torch.cat([p[2] for p in parts])
 
 
@@ -100,17 +119,23 @@ def evaluation_windows(sequence: TokenSequence, length: int, max_windows: int | 
 
 
 def history_inputs(tokenizer: OrderTokenizer, history: EventStream,
-                   live: order_tokenizer.Conditions, max_orders: int):
+                   live: order_tokenizer.Conditions, max_orders: int,
+                   plans: MinutePlans | None = None):
     """Model inputs (1, n) for a real history ending now: its last ``max_orders`` orders, each
-    position conditioned as in training, the last one on the live book ``live`` (one row)."""
+    position conditioned as in training, the last one on the live book ``live`` (one row).
+    An ensemble model also reads ``plans``, whose last row is the plan of the live minute."""
     encoded = tokenizer.encode(history)  # once: the sequence and its last order come from it
     sequence = _sequence(history.source.name, encoded)
     n = min(len(sequence), max_orders - 1)
     tokens = np.r_[sequence.inputs[-n:], int(encoded.ids[-1])]
     last_tod = encoded.conditions.time_of_day[-1]
+    plan = None
+    if plans is not None:
+        rows = plans.rows(encoded.orders["time_ns"][:-1][-n:])
+        plan = torch.from_numpy(np.concatenate([plans.plans[rows], plans.plans[-1:]]))[None]
     cond = Conditions(
         torch.from_numpy(np.concatenate([sequence.book[-n:], live.book]))[None],
         torch.from_numpy(np.r_[sequence.time_of_day[-n:], last_tod])[None],
         torch.from_numpy(np.r_[sequence.change[-n:], live.change])[None],
-        torch.from_numpy(np.r_[sequence.source[-n:], live.source])[None])
+        torch.from_numpy(np.r_[sequence.source[-n:], live.source])[None], plan)
     return torch.from_numpy(tokens)[None], cond

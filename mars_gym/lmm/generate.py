@@ -27,28 +27,31 @@ _FIELDS = ("book", "time_of_day", "change", "source")
 class _History:
     """Per-stream token and condition buffers aligned with cache positions."""
 
-    def __init__(self, streams: int, context: int, device) -> None:
+    def __init__(self, streams: int, context: int, device, plan_features: int = 0) -> None:
         self.tokens = torch.zeros(streams, context, dtype=torch.long, device=device)
         self.book = torch.zeros(streams, context, 10, device=device)
         self.time_of_day = torch.zeros(streams, context, dtype=torch.long, device=device)
         self.change = torch.zeros(streams, context, dtype=torch.long, device=device)
         self.source = torch.zeros(streams, context, dtype=torch.long, device=device)
+        self.plan = (torch.zeros(streams, context, plan_features, device=device)
+                     if plan_features else None)
+        self.fields = _FIELDS + (("plan",) if plan_features else ())
 
     def write(self, rows, start: int, tokens: torch.Tensor, cond: Conditions) -> None:
         n = tokens.shape[1]
         self.tokens[rows, start:start + n] = tokens
-        for field in _FIELDS:
+        for field in self.fields:
             getattr(self, field)[rows, start:start + n] = getattr(cond, field)
 
     def write_at(self, positions: torch.Tensor, tokens: torch.Tensor, cond: Conditions) -> None:
         rows = torch.arange(len(positions), device=positions.device)
         self.tokens[rows, positions] = tokens
-        for field in _FIELDS:
+        for field in self.fields:
             getattr(self, field)[rows, positions] = getattr(cond, field)[:, 0]
 
     def window(self, row: int, start: int, stop: int) -> tuple[torch.Tensor, Conditions]:
         return (self.tokens[row:row + 1, start:stop],
-                Conditions(*(getattr(self, f)[row:row + 1, start:stop] for f in _FIELDS)))
+                Conditions(*(getattr(self, f)[row:row + 1, start:stop] for f in self.fields)))
 
 
 class BatchedGenerator:
@@ -89,7 +92,8 @@ class BatchedGenerator:
         """Make room for ``streams`` streams (all empty); start them with ``prime(streams=…)``."""
         self.streams = streams
         self.cache = KVCache(self.model.config, streams, self.device, self.dtype)
-        self.history = _History(streams, self.context, self.device)
+        self.history = _History(streams, self.context, self.device,
+                                self.model.config.plan_features)
         self.last_hidden = torch.zeros(streams, self.model.config.n_embd, device=self.device,
                                        dtype=self.dtype)
 
@@ -122,7 +126,7 @@ class BatchedGenerator:
         keep = min(n, self.context // 2 if keep is None else keep, self.context)
         tokens, cond = tokens[:, n - keep:], cond.slice(n - keep, n)
         for k, row in enumerate(streams):
-            one_cond = Conditions(*(getattr(cond, f)[k:k + 1] for f in _FIELDS))
+            one_cond = cond.map(lambda x, k=k: x[k:k + 1])
             self.history.write(row, 0, tokens[k:k + 1], one_cond)
             self.last_hidden[row] = self._fill(row, tokens[k:k + 1], one_cond)
         rows = torch.tensor(streams, device=self.device)
@@ -132,7 +136,7 @@ class BatchedGenerator:
     def _refill(self, row: int) -> None:
         keep = self.context // 2
         tokens, cond = self.history.window(row, self.context - keep, self.context)
-        tokens, cond = tokens.clone(), Conditions(*(getattr(cond, f).clone() for f in _FIELDS))
+        tokens, cond = tokens.clone(), cond.map(torch.clone)
         self.history.write(row, 0, tokens, cond)
         self._fill(row, tokens, cond)
         self.refills += 1
@@ -186,7 +190,5 @@ class FullRecomputeGenerator:
     @torch.inference_mode()
     def step(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
         self.tokens = torch.cat([self.tokens, tokens.to(self.device).reshape(-1, 1)], dim=1)
-        self.cond = Conditions(*(torch.cat([getattr(self.cond, f),
-                                            getattr(cond.to(self.device), f)], dim=1)
-                                 for f in _FIELDS))
+        self.cond = Conditions.cat([self.cond, cond.to(self.device)], dim=1)
         return self._forward()

@@ -24,6 +24,10 @@ gives the full (…, 49 152) table when it is needed.
 Conditioning inputs, summed into each position's embedding: book volumes (10 floats, linear
 projection), time of day (Fourier features of the 5-second bucket, linear projection), change
 since the open (embedding of the clipped basis-point bucket) and the source id (embedding).
+A model built with ``plan_features > 0`` is the order half of the ensemble: it also reads the
+*plan* of the minute each position lies in (features of that minute's order image, linear
+projection initialised at zero, :mod:`mars_gym.batch.plan`) — the real minute in training, the
+batch model's sample when generating.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ class LMMConfig:
     n_sources: int = 8        # source-id embedding rows
     tod_frequencies: int = 8  # Fourier frequencies of the time of day
     rope_base: float = 10_000.0
+    plan_features: int = 0    # > 0: the ensemble's minute-plan input (mars_gym.batch.plan)
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
@@ -79,14 +84,26 @@ class Conditions:
     time_of_day: torch.Tensor  # long (B, T)
     change: torch.Tensor       # long (B, T)
     source: torch.Tensor       # long (B, T)
+    plan: torch.Tensor | None = None  # float (B, T, plan_features): ensemble models only
+
+    def map(self, fn) -> Conditions:
+        """``fn`` applied to every tensor present."""
+        return Conditions(*(None if x is None else fn(x) for x in (
+            self.book, self.time_of_day, self.change, self.source, self.plan)))
 
     def to(self, device) -> Conditions:
-        return Conditions(*(x.to(device) for x in (self.book, self.time_of_day, self.change,
-                                                   self.source)))
+        return self.map(lambda x: x.to(device))
 
     def slice(self, start: int, stop: int) -> Conditions:
-        return Conditions(self.book[:, start:stop], self.time_of_day[:, start:stop],
-                          self.change[:, start:stop], self.source[:, start:stop])
+        return self.map(lambda x: x[:, start:stop])
+
+    @staticmethod
+    def cat(parts: list[Conditions], dim: int) -> Conditions:
+        """The parts joined along ``dim`` (all with a plan, or none)."""
+        fields = ("book", "time_of_day", "change", "source", "plan")
+        joined = [[getattr(p, f) for p in parts] for f in fields]
+        return Conditions(*(None if all(x is None for x in tensors) else torch.cat(tensors, dim)
+                            for tensors in joined))
 
 
 def split_parts(ids: torch.Tensor) -> list[torch.Tensor]:
@@ -221,6 +238,7 @@ class LMM(nn.Module):
         self.time_in = nn.Linear(2 * config.tod_frequencies, d)
         self.change_in = nn.Embedding(N_CHANGE, d)
         self.source_in = nn.Embedding(config.n_sources, d)
+        self.plan_in = nn.Linear(config.plan_features, d) if config.plan_features else None
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.norm = RMSNorm(d)
@@ -233,6 +251,8 @@ class LMM(nn.Module):
         frequencies = torch.arange(1, config.tod_frequencies + 1).float() * 2 * math.pi
         self.register_buffer("tod_frequencies", frequencies / N_TIME_OF_DAY, persistent=False)
         self.apply(self._init)
+        if self.plan_in is not None:  # an added plan starts as a no-op on a trained model
+            nn.init.zeros_(self.plan_in.weight)
 
     @staticmethod
     def _init(module: nn.Module) -> None:
@@ -252,6 +272,11 @@ class LMM(nn.Module):
         angles = cond.time_of_day.float().unsqueeze(-1) * self.tod_frequencies
         x = x + self.book_in(cond.book) + self.time_in(torch.cat([angles.sin(), angles.cos()], -1))
         x = x + self.change_in(cond.change) + self.source_in(cond.source)
+        if self.plan_in is not None:
+            if cond.plan is None:
+                raise ValueError("this model is an ensemble order model: its conditions need "
+                                 "the minute plan (Conditions.plan)")
+            x = x + self.plan_in(cond.plan)
         return self.dropout(x)
 
     def hidden(self, tokens: torch.Tensor, cond: Conditions,

@@ -75,11 +75,16 @@ class GeneratorService:
         active = torch.zeros(n, dtype=torch.bool)
         book = torch.zeros(n, 1, 10)
         time_of_day, change, source = (torch.zeros(n, 1, dtype=torch.long) for _ in range(3))
+        planned = self.generator.model.config.plan_features
+        plan = torch.zeros(n, 1, planned) if planned else None
         for stream, (token, cond) in self.pending.items():
             tokens[stream], active[stream] = token, True
             book[stream], time_of_day[stream] = cond.book[0], cond.time_of_day[0]
             change[stream], source[stream] = cond.change[0], cond.source[0]
-        out = self.generator.step(tokens, Conditions(book, time_of_day, change, source), active)
+            if planned:
+                plan[stream] = cond.plan[0]
+        out = self.generator.step(tokens, Conditions(book, time_of_day, change, source, plan),
+                                  active)
         served = {stream: int(out[stream]) for stream in self.pending}
         self.pending.clear()
         self.rounds += 1

@@ -10,6 +10,13 @@ CUDA. Writes into ``--out``: ``last.pt`` (resumable), ``best.pt`` (best validati
 Example (CPU, a couple of minutes)::
 
     python -m mars_gym.lmm.train --out runs/lmm --steps 600 --context 128
+
+The ensemble's order model (issue: order-batch tokens) trains the same way with
+``--plan-tokenizer T.pt``: every position then reads the real plan of its minute
+(:mod:`mars_gym.batch.plan`); with ``--plan-model M.pt`` each evaluation also scores the
+validation split with plans the batch model predicted (``val_predicted``), the honest measure,
+and the best checkpoint is chosen on it. ``--init CKPT`` starts from a checkpoint's weights and
+tokenizer (an added plan input starts at zero: the same predictions as the checkpoint).
 """
 
 from __future__ import annotations
@@ -26,9 +33,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mars_gym.batch.data import minute_series
+from mars_gym.batch.plan import PLAN_FEATURES, Planner
+from mars_gym.batch.tokenizer import BatchTokenizer
+from mars_gym.batch.train import load_batch_model
 from mars_gym.data import SOURCES, load_source, split_by_time
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
-from mars_gym.lmm.checkpoint import read_checkpoint, save_checkpoint
+from mars_gym.lmm.checkpoint import load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.data import TokenSequence, build_sequence, evaluation_windows, sample_batch
 from mars_gym.lmm.model import LMM, LMMConfig
 from mars_gym.tokens import OrderTokenizer
@@ -68,14 +79,33 @@ def learning_rate(step: int, base: float, warmup: int, total: int, floor: float)
     return floor * base + (1 - floor) * base * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=None):
-    """Tokenizer fitted on training splits; per-source train and validation sequences."""
+def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=None,
+                 tokenizer: OrderTokenizer | None = None, planner: Planner | None = None,
+                 seed: int = 0):
+    """Tokenizer (fitted on the training splits unless given); per-source train and validation
+    sequences (with real minute plans when there is a ``planner``) and validation sequences
+    with predicted plans (empty unless the planner has a batch model)."""
     splits = {name: split_by_time(load_source(name, data_dir)) for name in source_names}
-    tokenizer = OrderTokenizer.fit([parts["train"] for parts in splits.values()])
-    train = [build_sequence(tokenizer, parts["train"]).head(data_fraction)
-             for parts in splits.values()]
-    val = [build_sequence(tokenizer, parts["val"]) for parts in splits.values()]
-    return tokenizer, train, val
+    tokenizer = tokenizer or OrderTokenizer.fit([parts["train"] for parts in splits.values()])
+    generator = torch.Generator().manual_seed(seed)
+    train, val, val_predicted = [], [], []
+    for name, parts in splits.items():
+        if planner is None:
+            train.append(build_sequence(tokenizer, parts["train"]).head(data_fraction))
+            val.append(build_sequence(tokenizer, parts["val"]))
+            continue
+        if name not in planner.tokenizer.imagers:
+            raise KeyError(f"the batch tokenizer was not trained on {name}; it knows "
+                           f"{sorted(planner.tokenizer.imagers)}")
+        imager = planner.tokenizer.imagers[name]
+        minutes = {split: minute_series(imager, parts[split]) for split in ("train", "val")}
+        train.append(build_sequence(tokenizer, parts["train"], planner.real(minutes["train"]))
+                     .head(data_fraction))
+        val.append(build_sequence(tokenizer, parts["val"], planner.real(minutes["val"])))
+        if planner.model is not None:
+            val_predicted.append(build_sequence(
+                tokenizer, parts["val"], planner.predicted(minutes["val"], generator)))
+    return tokenizer, train, val, val_predicted
 
 
 def baseline_report(train: list[TokenSequence], val: list[TokenSequence]) -> dict:
@@ -100,12 +130,13 @@ def train(args: argparse.Namespace) -> dict:
     device = pick_device(args.device)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    tokenizer, train_seqs, val_seqs = prepare_data(args.sources, args.data_fraction,
-                                                   args.data_dir)
+    model, tokenizer = _initial_model(args)
+    planner = _planner(args)
+    tokenizer, train_seqs, val_seqs, predicted_seqs = prepare_data(
+        args.sources, args.data_fraction, args.data_dir, tokenizer, planner, args.seed)
     baselines = baseline_report(train_seqs, val_seqs)
-    config = LMMConfig(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
-                       context=args.context, dropout=args.dropout)
-    model = LMM(config).to(device)
+    config = model.config
+    model = model.to(device)
     optimizer = configure_optimizer(model, args.lr, args.weight_decay)
     step, best = 0, float("inf")
     if args.resume:
@@ -144,9 +175,17 @@ def train(args: argparse.Namespace) -> dict:
             val = {s.name: evaluate(model, s, args.context, device, args.eval_windows)
                    for s in val_seqs}
             val_loss = float(np.average(list(val.values()), weights=[len(s) for s in val_seqs]))
-            metrics["history"].append({"step": step, "train_loss": loss.item(),
-                                       "val_loss": val_loss, "val": val,
-                                       "tokens_per_s": tokens_per_s})
+            row = {"step": step, "train_loss": loss.item(), "val_loss": val_loss, "val": val,
+                   "tokens_per_s": tokens_per_s}
+            if predicted_seqs:  # the ensemble as it runs: select on predicted plans
+                row["val_predicted"] = {
+                    s.name: evaluate(model, s, args.context, device, args.eval_windows)
+                    for s in predicted_seqs}
+                row["val_loss_real_plans"] = val_loss
+                val_loss = row["val_loss"] = float(np.average(
+                    list(row["val_predicted"].values()),
+                    weights=[len(s) for s in predicted_seqs]))
+            metrics["history"].append(row)
             if writer:
                 writer.add_scalar("loss/val", val_loss, step)
                 writer.add_scalar("tokens_per_s", tokens_per_s, step)
@@ -159,15 +198,48 @@ def train(args: argparse.Namespace) -> dict:
     bar.close()
     if writer:
         writer.close()
-    final = metrics["history"][-1]["val"] if metrics["history"] else {}
+    last = metrics["history"][-1] if metrics["history"] else {"val": {}}
     metrics["final"] = {
         name: {"val_nll": nll, "val_ppl": math.exp(nll),
                "unigram_ppl": math.exp(baselines[name]["unigram_nll"]),
                "factorized_ppl": math.exp(baselines[name]["factorized_nll"]),
                "beats_both": nll < min(baselines[name].values())}
-        for name, nll in final.items()}
+        for name, nll in last["val"].items()}
+    for name, nll in last.get("val_predicted", {}).items():
+        metrics["final"][name]["val_nll_predicted_plans"] = nll
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
+
+
+def _initial_model(args: argparse.Namespace) -> tuple[LMM, OrderTokenizer | None]:
+    """A new model as configured, or the ``--init`` checkpoint's (and its tokenizer); with
+    ``--plan-tokenizer``, with a plan input."""
+    plan_features = PLAN_FEATURES if args.plan_tokenizer else 0
+    if args.init is None:
+        return LMM(LMMConfig(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
+                             context=args.context, dropout=args.dropout,
+                             plan_features=plan_features)), None
+    trained, tokenizer = load_lmm(args.init)
+    if args.context > trained.config.context:
+        raise ValueError(f"--context {args.context} exceeds the context of {args.init} "
+                         f"({trained.config.context})")
+    config = LMMConfig(**{**trained.config.to_dict(), "dropout": args.dropout,
+                          "plan_features": plan_features or trained.config.plan_features})
+    model = LMM(config)
+    missing, unexpected = model.load_state_dict(trained.state_dict(), strict=False)
+    if unexpected or any(not key.startswith("plan_in.") for key in missing):
+        raise ValueError(f"{args.init}: weights do not fit (missing {missing}, "
+                         f"unexpected {unexpected})")
+    return model.train(), tokenizer
+
+
+def _planner(args: argparse.Namespace) -> Planner | None:
+    if args.plan_tokenizer is None:
+        if args.plan_model is not None:
+            raise ValueError("--plan-model needs --plan-tokenizer")
+        return None
+    model = None if args.plan_model is None else load_batch_model(args.plan_model)
+    return Planner(BatchTokenizer.load(args.plan_tokenizer), model)
 
 
 def _tensorboard(folder: Path, enabled: bool):
@@ -203,6 +275,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--eval-windows", type=int, default=64,
                    help="validation windows per source per evaluation (spread evenly)")
+    p.add_argument("--init", default=None,
+                   help="start from this checkpoint (path or 'default') and its tokenizer")
+    p.add_argument("--plan-tokenizer", type=Path, default=None,
+                   help="batch tokenizer: train the ensemble's order model on minute plans")
+    p.add_argument("--plan-model", type=Path, default=None,
+                   help="batch model: also score validation with predicted minute plans")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -215,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     metrics = train(parser().parse_args(argv))
     for name, row in metrics["final"].items():
+        predicted = row.get("val_nll_predicted_plans")
         print(f"{name:12s} val ppl {row['val_ppl']:9.1f}   unigram {row['unigram_ppl']:9.1f}   "
-              f"factorized {row['factorized_ppl']:9.1f}   beats both: {row['beats_both']}")
+              f"factorized {row['factorized_ppl']:9.1f}   beats both: {row['beats_both']}"
+              + ("" if predicted is None else f"   (predicted plans: nll {predicted:.3f})"))
     return 0
 
 

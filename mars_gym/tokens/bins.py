@@ -72,6 +72,10 @@ class QuantileBins:
             weights.append(c / c.sum())
         return cls(lower, tuple(values), tuple(weights))
 
+    def means(self) -> np.ndarray:
+        """The mean training value of each bin."""
+        return np.array([values @ weights for values, weights in zip(self.values, self.weights)])
+
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Bin index of each value."""
         index = np.searchsorted(self.lower, np.asarray(x, dtype=np.float64), side="right") - 1

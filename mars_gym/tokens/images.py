@@ -73,13 +73,17 @@ class OrderImager:
         """Every clock minute from the stream's first event to its last (see the module
         docstring); ``offset_ns`` shifts the minutes' start (more images from one stream)."""
         minute, open_mid, close_mid, orders, row = _minutes(stream, offset_ns)
-        channel = np.where(orders["kind"] == CANCEL_ORDER, 2,
-                           np.where(orders["kind"] == SELL, 1, 0))
-        price_slot = self.price_bins.transform(orders["price"] - open_mid[row])
-        volume_slot = self.volume_bins.transform(orders["size"])
+        cell = self.cells(orders["kind"], orders["price"] - open_mid[row], orders["size"])
         images = np.zeros((len(minute), *IMAGE_SHAPE), dtype=np.int32)
-        np.add.at(images, (row, channel, price_slot, volume_slot), 1)
+        np.add.at(images, (row, *cell), 1)
         return MinuteImages(minute, images, open_mid, close_mid)
+
+    def cells(self, kind, price_offset, size) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(channel, price slot, volume slot) of orders: kind BUY / SELL / CANCEL_ORDER, price
+        minus the mid at the minute's start (ticks), size (lots)."""
+        kind = np.asarray(kind)
+        channel = np.where(kind == CANCEL_ORDER, 2, np.where(kind == SELL, 1, 0))
+        return channel, self.price_bins.transform(price_offset), self.volume_bins.transform(size)
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {**self.price_bins.to_arrays(f"{prefix}.price"),

@@ -4,7 +4,10 @@ Model-free flows are calibrated on the source's training split only (cached per 
 noise agent's interval is the mean time between training orders and its size unit the median
 training order size; the Hawkes flow is fitted by maximum likelihood. The ``lmm`` flow loads the
 shipped default model (or ``checkpoint``) and is primed with the real orders before ``start``;
-``replay`` replays the real orders from ``start`` on.
+``replay`` replays the real orders from ``start`` on. ``ensemble`` is the two-series model: the
+shipped ensemble order model reading minute plans that the shipped batch model draws from the
+real minutes before the start and the generated ones after it (steered towards ``target``, when
+given: :mod:`mars_gym.batch.control`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
 from mars_gym.sim.flows.noise import NoiseFlow
 from mars_gym.tokens import CANCEL_ORDER, events_to_orders
 
-FLOWS = ("lmm", "replay", "noise", "hawkes")
+FLOWS = ("lmm", "ensemble", "replay", "noise", "hawkes")
 LMM_HISTORY_EVENTS = 4_000  # real events handed to the LMM flow before the start
+PLANNER_HISTORY_NS = 64 * 60 * 1_000_000_000  # real minutes handed to the batch model
 
 
 def calibration(name: str, train: EventStream):
@@ -58,24 +62,52 @@ def lmm_model(checkpoint: str = "default"):
     return load_lmm(checkpoint)
 
 
+@lru_cache(maxsize=2)
+def batch_models(tokenizer: str = "default", model: str = "default"):
+    """The batch tokenizer and batch model, loaded once per process."""
+    from mars_gym.batch.tokenizer import BatchTokenizer
+    from mars_gym.batch.train import load_batch_model
+
+    return BatchTokenizer.load(tokenizer), load_batch_model(model)
+
+
+def _planner(stream: EventStream, start: int, target, candidates: int):
+    from mars_gym.batch.control import LivePlanner, PlanTarget
+
+    if isinstance(target, str):
+        target = PlanTarget.parse(target)
+    tokenizer, model = batch_models()
+    times = stream.events["time_ns"]
+    first = int(np.searchsorted(times, int(times[start]) - PLANNER_HISTORY_NS)) if start else 0
+    return LivePlanner(tokenizer, model, stream.source.name, stream.source.source_id,
+                       stream[first:start], stream.open_mid or float(np.nanmean(stream.mid)),
+                       target, candidates)
+
+
 def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str = "default",
               history_orders: int = 256, recompute: bool = False,
-              service=None) -> BackgroundFlow:
+              service=None, target=None, candidates: int = 16) -> BackgroundFlow:
     """The flow ``name`` for ``source``, to run from event index ``start`` of its stream
     (``recompute``: the LMM without a KV cache, the MarS-style baseline of the benchmarks;
-    ``service``: the LMM as one stream of a shared batched generator service)."""
+    ``service``: the LMM as one stream of a shared batched generator service; ``target``: for
+    ``ensemble``, a :class:`~mars_gym.batch.control.PlanTarget` or its text, chosen among
+    ``candidates`` drawn minutes)."""
     if name not in FLOWS:
         raise ValueError(f"unknown flow {name!r}; choose one of {FLOWS}")
+    if target is not None and name != "ensemble":
+        raise ValueError(f"only the ensemble flow takes a target, not {name!r}")
     stream = load_source(source, data_dir)
     if name == "replay":
         from mars_gym.sim.flows.replay import ReplayFlow
 
         return ReplayFlow(stream, start)
-    if name == "lmm":
+    if name in ("lmm", "ensemble"):
         from mars_gym.sim.flows.lmm import LMMFlow
 
-        model, tokenizer = lmm_model(checkpoint)
+        ensemble = name == "ensemble"
+        model, tokenizer = lmm_model("ensemble" if ensemble and checkpoint == "default" else checkpoint)
         history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
+        planner = _planner(stream, start, target, candidates) if ensemble else None
         return LMMFlow(model, tokenizer, history, history_orders=history_orders,
-                       recompute=recompute, service=service)
+                       recompute=recompute, service=service, planner=planner)
     return _build(name, _source_calibration(name, source, data_dir))  # a fresh flow each time

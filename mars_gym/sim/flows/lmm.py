@@ -6,8 +6,13 @@ Warm start: the flow is primed with the real orders that precede the start (the 
 the previous order together with the conditions of the book as it is *now* — changed by this
 flow and by anything else (an agent's orders included) — so the flow reacts to other agents.
 A token is decoded against the live mid (:meth:`OrderTokenizer.decode`; the last two-sided mid
-while a side is empty); its interval bin sets the time of the order. A cancel token cancels a background order near its price
-(:mod:`mars_gym.sim.background_orders`).
+while a side is empty); its interval bin sets the time of the order. A cancel token cancels a
+background order near its price (:mod:`mars_gym.sim.background_orders`).
+
+With a ``planner`` (:class:`mars_gym.batch.control.LivePlanner`) the flow is the ensemble: an
+order model trained on minute plans reads, at every order, the plan the batch model drew (and,
+with a target, chose) for the current minute, and the planner counts each emitted order into
+the minute's image.
 """
 
 from __future__ import annotations
@@ -33,12 +38,16 @@ class LMMFlow:
     def __init__(self, model: LMM, tokenizer: OrderTokenizer, history: EventStream,
                  temperature: float = 1.0, top_k: int | None = None,
                  history_orders: int | None = None, recompute: bool = False,
-                 service=None) -> None:
+                 service=None, planner=None) -> None:
+        if (model.config.plan_features > 0) != (planner is not None):
+            raise ValueError("an ensemble order model (plan_features > 0) needs a planner, and "
+                             "a planner needs an ensemble order model")
         self.model, self.tokenizer, self.history = model, tokenizer, history
         self.temperature, self.top_k = temperature, top_k
         self.history_orders = history_orders or model.config.context // 2
         self.recompute = recompute  # the MarS-style loop (benchmarks only): no KV cache
         self.service, self.stream, self.request = service, None, None
+        self.planner = planner
         self.source = history.source.source_id
         self.open_mid = history.open_mid or float(np.nanmean(history.mid))
 
@@ -47,12 +56,23 @@ class LMMFlow:
         return state, self.tokenizer.live_conditions(state, self.time_ns, self.open_mid,
                                                      self.source)
 
+    def _inputs(self, live):
+        """The live conditions as model inputs (with the current minute's plan)."""
+        plan = None if self.planner is None else self.planner.plan(self.time_ns, self.last_mid)
+        return torch_conditions(live, plan)
+
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
         self.book, self.time_ns = book, int(start_ns)
         self.last_mid = self.open_mid
         self.rng = np.random.default_rng(seed)
-        _, live = self._live()
-        tokens, cond = history_inputs(self.tokenizer, self.history, live, self.history_orders)
+        state, live = self._live()
+        plans = None
+        if self.planner is not None:
+            bid, ask = int(state[0]), int(state[1])
+            self.last_mid = (bid + ask) / 2 if bid and ask else self.open_mid
+            plans = self.planner.reset(seed, self.time_ns, self.last_mid)
+        tokens, cond = history_inputs(self.tokenizer, self.history, live, self.history_orders,
+                                      plans)
         if self.service is not None:
             if self.stream is not None:
                 self.service.close(self.stream)
@@ -73,10 +93,10 @@ class LMMFlow:
     def next_order(self) -> FlowOrder | None:
         state, live = self._live()
         if not self.fed and self.service is not None:
-            self.request = (self.stream, int(self.last_token[0]), torch_conditions(live))
+            self.request = (self.stream, int(self.last_token[0]), self._inputs(live))
             return None
         if not self.fed:
-            self.next_token = self.generator.step(self.last_token, torch_conditions(live))
+            self.next_token = self.generator.step(self.last_token, self._inputs(live))
         token = int(self.next_token[0])
         bid, ask = int(state[0]), int(state[1])
         if bid and ask:  # a one-sided book keeps the last two-sided mid as the reference
@@ -85,5 +105,9 @@ class LMMFlow:
         order = self.tokenizer.decode([token], mid, self.source, self.rng)
         self.time_ns += int(order.interval_ns[0])
         self.last_token, self.fed = self.next_token, False
-        return FlowOrder(self.time_ns, int(order.kind[0]), int(order.side[0]),
-                         int(order.price[0]), int(order.size[0]))
+        flow_order = FlowOrder(self.time_ns, int(order.kind[0]), int(order.side[0]),
+                               int(order.price[0]), int(order.size[0]))
+        if self.planner is not None:
+            self.planner.plan(self.time_ns, mid)  # the order may open a new minute
+            self.planner.record(flow_order.kind, flow_order.price, flow_order.size)
+        return flow_order
