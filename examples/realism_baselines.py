@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from lob_core.lobster import read_messages, read_orderbook
-from mars_gym.apps.baseline_flows import generate_window
+from mars_gym.apps.generate import generate_window
 from mars_gym.apps.realism import plot_distributions
 from mars_gym.data.sources import default_data_dir
 from mars_gym.metrics.realism import LobsterStream, compare, stylized_facts, summary

@@ -9,8 +9,8 @@ import sys
 COMMANDS = {
     "replay": ("lob_core.replay", "replay a LOBSTER message file through lob_core and score it"),
     "realism": ("mars_gym.apps.realism", "score a generated LOBSTER stream against a real one"),
-    "baseline-flow": ("mars_gym.apps.baseline_flows",
-                      "write a noise or Hawkes flow window as LOBSTER files"),
+    "generate": ("mars_gym.apps.generate",
+                 "write a window of any flow as LOBSTER files (ensemble: --target steers it)"),
     "train-lmm": ("mars_gym.lmm.train", "train the Large Market Model on the shared sources"),
     "serve": ("mars_gym.lmm.ray_serve", "serve LMM generation over Ray Serve (extra: serve)"),
     "forecast": ("mars_gym.apps.forecast", "score K generated futures against what happened"),

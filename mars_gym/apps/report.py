@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from lob_core.lobster import read_messages, read_orderbook
-from mars_gym.apps.baseline_flows import generate_window
+from mars_gym.apps.generate import generate_window
 from mars_gym.apps.realism import plot_distributions
 from mars_gym.data import load_source
 from mars_gym.data.sources import LOBSTER_FILES, default_data_dir

@@ -14,6 +14,7 @@ previous ones) per source and pooled, next to
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -142,13 +143,16 @@ def validation_report(model: BatchModel, baselines: CodeBaselines,
 def train_batch_model(tokenizer: BatchTokenizer, sources=None, steps: int = 1_500,
                       batch: int = 16, lr: float = 1e-3, seed: int = 0,
                       config: BatchModelConfig | None = None, data_dir=None,
-                      progress: bool = True) -> tuple[BatchModel, dict]:
-    """Train on the sources' training code series; return the model and its report."""
+                      progress: bool = True, eval_every: int = 100) -> tuple[BatchModel, dict]:
+    """Train on the sources' training code series; return the model of the best validation
+    loss (measured every ``eval_every`` steps: a few thousand training minutes are overfitted
+    quickly) and its report, with the test split scored once at the end."""
     sources = list(sources or tokenizer.imagers)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     train = encode_series(tokenizer, load_minutes(sources, "train", data_dir))
     val = encode_series(tokenizer, load_minutes(sources, "val", data_dir))
+    test = encode_series(tokenizer, load_minutes(sources, "test", data_dir))
     config = config or BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size)
     baselines = CodeBaselines(train, config.codebook_size)
     model = BatchModel(config)
@@ -156,9 +160,11 @@ def train_batch_model(tokenizer: BatchTokenizer, sources=None, steps: int = 1_50
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.1)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     weights = np.array([len(s) - 1 for s in train], dtype=float)
+    best = (model_nll(model, val), 0, copy.deepcopy(model.state_dict()))
+    history = [{"step": 0, "val": best[0]}]
     started = time.perf_counter()
-    bar = tqdm(range(steps), desc="batch model", disable=not progress)
-    for _ in bar:
+    bar = tqdm(range(1, steps + 1), desc="batch model", disable=not progress)
+    for step in bar:
         model.train()
         picks = rng.choice(len(train), size=batch, p=weights / weights.sum())
         windows, ids = [], []
@@ -175,11 +181,19 @@ def train_batch_model(tokenizer: BatchTokenizer, sources=None, steps: int = 1_50
         optimizer.step()
         schedule.step()
         bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
-    report = {"params": model.n_params(), "steps": steps,
+        if step % eval_every == 0 or step == steps:
+            history.append({"step": step, "train": float(loss.detach()),
+                            "val": model_nll(model, val)})
+            if history[-1]["val"] < best[0]:
+                best = (history[-1]["val"], step, copy.deepcopy(model.state_dict()))
+    model.load_state_dict(best[2])
+    report = {"params": model.n_params(), "steps": steps, "best_step": best[1],
               "seconds": time.perf_counter() - started, "config": config.to_dict(),
               "train_minutes": int(weights.sum()), "repeat_last_eps": baselines.eps,
-              "validation_nats_per_code": validation_report(model, baselines, val)}
-    return model, report
+              "history": history,
+              "validation_nats_per_code": validation_report(model, baselines, val),
+              "test_nats_per_code": validation_report(model, baselines, test)}
+    return model.eval(), report
 
 
 def save_batch_model(model: BatchModel, path: Path | str) -> None:
@@ -202,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--eval-every", type=int, default=100,
+                        help="validation every N steps; the best model is kept")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -209,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     config = BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size,
                               n_layer=args.layers, n_embd=args.width)
     model, report = train_batch_model(tokenizer, args.sources, args.steps, args.batch, args.lr,
-                                      args.seed, config)
+                                      args.seed, config, eval_every=args.eval_every)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_batch_model(model, args.out)
     report["checkpoint"] = str(args.out)

@@ -11,10 +11,10 @@ import numpy as np
 from gymnasium import spaces
 
 from lob_core import GTC, IOC
+from mars_gym.batch.control import PlanTarget
 from mars_gym.data import EXECUTE, load_source
 from mars_gym.data.splits import SPLIT_FRACTIONS, split_bounds
 from mars_gym.sim.depth import source_ladder
-from mars_gym.batch.control import PlanTarget
 from mars_gym.sim.flows.factory import FLOWS, make_flow
 from mars_gym.sim.latency import ConstantLatency, LogNormalLatency
 from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder, Simulator

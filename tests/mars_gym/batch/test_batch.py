@@ -120,7 +120,10 @@ def test_batch_model_trains_and_reports_against_the_baselines(tokenizer, tmp_pat
     model, report = train_batch_model(tokenizer, ["AMZN"], steps=15, batch=4, seed=0,
                                       config=SMALL_MODEL, data_dir=lobster_dir, progress=False)
     val = report["validation_nats_per_code"]
-    assert set(val) == {"AMZN", "all"}
+    assert set(val) == {"AMZN", "all"} and set(report["test_nats_per_code"]) == {"AMZN", "all"}
+    # the model kept is the best one seen on validation, the untrained start included
+    assert report["history"][0]["step"] == 0 and 0 <= report["best_step"] <= 15
+    assert val["all"]["model"] == pytest.approx(min(h["val"] for h in report["history"]))
     for name in ("model", "unconditional", "repeat_last"):
         assert 0 < val["AMZN"][name] < np.log(64) + 1
     # the model starts from the unconditional code frequencies: a few steps stay close to them

@@ -157,3 +157,32 @@ def test_a_paused_stream_at_the_context_limit(model):
     assert torch.allclose(gen.last_hidden[0], _fresh_hidden(model, gen, 0), atol=1e-5)
     token = gen.step(token, _cond(2, 1, 99))  # the paused stream resumes from its kept half
     assert torch.allclose(gen.last_hidden[1], _fresh_hidden(model, gen, 1), atol=1e-5)
+
+
+def test_plan_conditions_flow_through_the_cache_and_its_refills():
+    """An ensemble model (plan input) generates the same with and without the KV cache, and
+    its re-filled streams keep the plans of the positions they keep."""
+    torch.manual_seed(0)
+    planned = LMM(LMMConfig(n_layer=2, n_head=2, n_embd=32, context=CONTEXT,
+                            plan_features=6)).eval()
+    torch.nn.init.normal_(planned.plan_in.weight)  # a trained model reads its plans
+
+    def cond(b, t, seed):
+        plain = _cond(b, t, seed)
+        plan = torch.rand(b, t, 6, generator=torch.Generator().manual_seed(seed + 1))
+        return Conditions(plain.book, plain.time_of_day, plain.change, plain.source, plan)
+
+    history = torch.randint(0, 49_152, (2, 10), generator=torch.Generator().manual_seed(3))
+    cached, reference = BatchedGenerator(planned, seed=5), FullRecomputeGenerator(planned, seed=5)
+    a, r = cached.prime(history, cond(2, 10, 4)), reference.prime(history, cond(2, 10, 4))
+    for step in range(CONTEXT - 10):
+        a, r = cached.step(a, cond(2, 1, 100 + step)), reference.step(r, cond(2, 1, 100 + step))
+        assert torch.equal(a, r)
+    for step in range(CONTEXT):
+        a = cached.step(a, cond(2, 1, 500 + step))
+    assert cached.refills >= 2
+    for row in range(2):
+        assert torch.allclose(cached.last_hidden[row], _fresh_hidden(planned, cached, row),
+                              atol=1e-5)
+    with pytest.raises(ValueError, match="need the minute plan"):
+        planned.hidden(history, _cond(2, 10, 0))

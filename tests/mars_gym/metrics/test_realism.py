@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lob_core.lobster import read_messages, read_orderbook
-from mars_gym.apps.baseline_flows import generate_window
+from mars_gym.apps.generate import generate_window
 from mars_gym.apps.realism import main as realism_main
 from mars_gym.apps.realism import plot_distributions
 from mars_gym.data.lobster_export import write_lobster

@@ -1,0 +1,95 @@
+"""Batch-model scaling table and generation speed (minutes/s).  Prints JSON, writes a table.
+
+Every size trains with the same recipe on the shipped batch tokenizer's codes (the best
+validation step kept, :func:`mars_gym.batch.train.train_batch_model`); the table gives the
+validation and test nats per code of each size next to the unconditional and repeat-last
+references. Generation speed: next minutes drawn per second by the batch model (a forward
+pass over a full 64-minute context, a draw of the 64 codes, the decode to expected counts) for
+1 and ``--streams`` streams at once, measured on the largest size.
+
+    python benchmarks/batch_scaling.py --steps 600 --out benchmarks/results/batch
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from mars_gym.batch.data import N_FEATURES
+from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig
+from mars_gym.batch.tokenizer import BatchTokenizer
+from mars_gym.batch.train import save_batch_model, train_batch_model
+
+SIZES = ({"n_layer": 1, "n_embd": 32}, {"n_layer": 2, "n_embd": 64},
+         {"n_layer": 2, "n_embd": 128})
+
+
+@torch.no_grad()
+def minutes_per_second(model: BatchModel, tokenizer: BatchTokenizer, streams: int,
+                       repeats: int = 5) -> float:
+    """Next minutes generated per second for ``streams`` streams with a full context."""
+    model.eval()
+    context, generator = model.config.context, torch.Generator().manual_seed(0)
+    codes = torch.randint(model.config.codebook_size, (streams, context, GRID_CELLS),
+                          generator=generator)
+    features = torch.randn(streams, context, N_FEATURES, generator=generator)
+    source = torch.zeros(streams, dtype=torch.long)
+    best = float("inf")
+    for _ in range(repeats):
+        began = time.perf_counter()
+        drawn = model.sample(codes, features, source, generator)[0]
+        tokenizer.decode(drawn.reshape(streams, 8, 8).numpy())
+        best = min(best, time.perf_counter() - began)
+    return streams / best
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| params | layers | width | best step | val nats/code | test nats/code | "
+             "test unconditional | test repeat-last |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        val, test = r["validation_nats_per_code"]["all"], r["test_nats_per_code"]["all"]
+        lines.append(f"| {r['params']:,} | {r['config']['n_layer']} | {r['config']['n_embd']} | "
+                     f"{r['best_step']} | {val['model']:.3f} | {test['model']:.3f} | "
+                     f"{test['unconditional']:.3f} | {test['repeat_last']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tokenizer", default="default")
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--eval-every", type=int, default=50)
+    parser.add_argument("--streams", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for batch_scaling.{json,md} and the largest model")
+    args = parser.parse_args(argv)
+    tokenizer = BatchTokenizer.load(args.tokenizer)
+    rows, model = [], None
+    for size in SIZES:
+        config = BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size, **size)
+        model, report = train_batch_model(tokenizer, steps=args.steps, batch=args.batch,
+                                          config=config, eval_every=args.eval_every)
+        rows.append(report)
+    speed = {f"minutes_per_s_{n}_streams": minutes_per_second(model, tokenizer, n)
+             for n in (1, args.streams)}
+    result = {"device": "cpu", "threads": torch.get_num_threads(), "steps": args.steps,
+              "sizes": rows, "generation": speed}
+    text = json.dumps(result, indent=1)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "batch_scaling.json").write_text(text)
+        (args.out / "batch_scaling.md").write_text(markdown(rows))
+        save_batch_model(model, args.out / "batch_model_largest.pt")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
