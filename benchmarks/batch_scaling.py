@@ -5,7 +5,8 @@ validation step kept, :func:`mars_gym.batch.train.train_batch_model`); the table
 validation and test nats per code of each size next to the unconditional and repeat-last
 references. Generation speed: next minutes drawn per second by the batch model (a forward
 pass over a full 64-minute context, a draw of the 64 codes, the decode to expected counts) for
-1 and ``--streams`` streams at once, measured on the largest size.
+1 and ``--streams`` streams at once, measured on the largest size. The size with the best
+validation loss is saved (``batch_model_best.pt``).
 
     python benchmarks/batch_scaling.py --steps 600 --out benchmarks/results/batch
 """
@@ -68,25 +69,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--streams", type=int, default=64)
     parser.add_argument("--out", type=Path, default=None,
-                        help="folder for batch_scaling.{json,md} and the largest model")
+                        help="folder for batch_scaling.{json,md} and the best model")
     args = parser.parse_args(argv)
     tokenizer = BatchTokenizer.load(args.tokenizer)
-    rows, model = [], None
+    rows, models = [], []
     for size in SIZES:
         config = BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size, **size)
         model, report = train_batch_model(tokenizer, steps=args.steps, batch=args.batch,
                                           config=config, eval_every=args.eval_every)
         rows.append(report)
+        models.append(model)
+    best = min(range(len(rows)),
+               key=lambda k: rows[k]["validation_nats_per_code"]["all"]["model"])
     speed = {f"minutes_per_s_{n}_streams": minutes_per_second(model, tokenizer, n)
              for n in (1, args.streams)}
     result = {"device": "cpu", "threads": torch.get_num_threads(), "steps": args.steps,
-              "sizes": rows, "generation": speed}
+              "sizes": rows, "best_size": best, "generation": speed}
     text = json.dumps(result, indent=1)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "batch_scaling.json").write_text(text)
         (args.out / "batch_scaling.md").write_text(markdown(rows))
-        save_batch_model(model, args.out / "batch_model_largest.pt")
+        save_batch_model(models[best], args.out / "batch_model_best.pt")
     print(text)
     return 0
 

@@ -79,10 +79,11 @@ class BatchModel(nn.Module):
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, codes: torch.Tensor, features: torch.Tensor, source: torch.Tensor
-                ) -> torch.Tensor:
+    def forward(self, codes: torch.Tensor, features: torch.Tensor, source: torch.Tensor,
+                last_only: bool = False) -> torch.Tensor:
         """Logits (B, T, 64, K) of minute t + 1's codes from codes (B, T, 64) of minutes
-        <= t, ``features`` (B, T, N_FEATURES) of minute t + 1 and ``source`` (B,)."""
+        <= t, ``features`` (B, T, N_FEATURES) of minute t + 1 and ``source`` (B,)
+        (``last_only``: the last position's alone, (B, 1, 64, K))."""
         _, t, cells = codes.shape
         if cells != GRID_CELLS:
             raise ValueError(f"a minute has {GRID_CELLS} codes, got {cells}")
@@ -92,7 +93,7 @@ class BatchModel(nn.Module):
         x = self.dropout(x + self.source_in(source)[:, None, :])
         for block in self.blocks:
             x = block(x, self.cos[:t], self.sin[:t])
-        h = self.norm(x)
+        h = self.norm(x[:, -1:] if last_only else x)
         return self.head(h[:, :, None, :] + self.cell) + self.prior[source][:, None]
 
     def loss(self, codes, features, source, targets) -> torch.Tensor:
@@ -107,7 +108,7 @@ class BatchModel(nn.Module):
         """``n`` samples (n, B, 64) of the minute after the last of ``codes`` (B, T, 64), read
         over at most the last ``context`` minutes; ``features`` (B, T, F) as in :meth:`forward`."""
         context = self.config.context
-        logits = self(codes[:, -context:], features[:, -context:], source)[:, -1]  # (B, 64, K)
+        logits = self(codes[:, -context:], features[:, -context:], source, last_only=True)[:, 0]
         probs = F.softmax(logits / temperature, dim=-1).flatten(0, 1)
         drawn = torch.multinomial(probs, n, replacement=True, generator=generator)
         return drawn.T.reshape(n, codes.shape[0], GRID_CELLS)
