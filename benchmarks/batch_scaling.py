@@ -50,8 +50,9 @@ def minutes_per_second(model: BatchModel, tokenizer: BatchTokenizer, streams: in
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| params | layers | width | best step | val nats/code | test nats/code | "
-             "test unconditional | test repeat-last |", "|---|---|---|---|---|---|---|---|"]
+    header = ("| params | layers | width | best step | val nats/code | test nats/code | "
+              "test unconditional | test repeat-last |")
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         val, test = r["validation_nats_per_code"]["all"], r["test_nats_per_code"]["all"]
         lines.append(f"| {r['params']:,} | {r['config']['n_layer']} | {r['config']['n_embd']} | "

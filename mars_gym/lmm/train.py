@@ -115,12 +115,17 @@ def baseline_report(train: list[TokenSequence], val: list[TokenSequence]) -> dic
                      "factorized_nll": factorized.nll(s.targets)} for s in val}
 
 
-def configure_optimizer(model: LMM, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}],
-                             lr=lr, betas=(0.9, 0.95))
+def configure_optimizer(model: LMM, lr: float, weight_decay: float,
+                        plan_lr_scale: float = 1.0) -> torch.optim.AdamW:
+    """AdamW, weight decay on matrices only; the plan input (new on a trained model, starting
+    at zero) learns at ``plan_lr_scale`` times the rate (each group's ``lr_scale``)."""
+    plan = set() if model.plan_in is None else set(model.plan_in.parameters())
+    rest = [p for p in model.parameters() if p not in plan]
+    groups = [{"params": [p for p in rest if p.dim() >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in rest if p.dim() < 2], "weight_decay": 0.0}]
+    if plan:
+        groups.append({"params": list(plan), "weight_decay": 0.0, "lr_scale": plan_lr_scale})
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
 
 
 def train(args: argparse.Namespace) -> dict:
@@ -137,7 +142,7 @@ def train(args: argparse.Namespace) -> dict:
     baselines = baseline_report(train_seqs, val_seqs)
     config = model.config
     model = model.to(device)
-    optimizer = configure_optimizer(model, args.lr, args.weight_decay)
+    optimizer = configure_optimizer(model, args.lr, args.weight_decay, args.plan_lr_scale)
     step, best = 0, float("inf")
     if args.resume:
         state = read_checkpoint(out / "last.pt")
@@ -155,7 +160,7 @@ def train(args: argparse.Namespace) -> dict:
     while step < args.steps:
         lr = learning_rate(step, args.lr, args.warmup, args.steps, args.min_lr_ratio)
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         tokens, cond, targets = sample_batch(train_seqs, args.batch, args.context, rng)
         with _autocast(device):
             _, loss = model(tokens.to(device), cond.to(device), targets.to(device))
@@ -281,6 +286,8 @@ def parser() -> argparse.ArgumentParser:
                    help="batch tokenizer: train the ensemble's order model on minute plans")
     p.add_argument("--plan-model", type=Path, default=None,
                    help="batch model: also score validation with predicted minute plans")
+    p.add_argument("--plan-lr-scale", type=float, default=1.0,
+                   help="learning-rate multiplier of the plan input (ensemble)")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
