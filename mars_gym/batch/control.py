@@ -115,7 +115,7 @@ class LivePlanner:
         self.codes = np.zeros((0, GRID_CELLS), dtype=np.int64)
         self.minutes, self.open_mids = [], []
         self.chosen = []
-        past = None
+        plans = []
         if len(self.history):
             series = minute_series(self.imager, self.history, 0, self.session_open)
             whole = series.minute < self.minute
@@ -124,12 +124,11 @@ class LivePlanner:
             if (~whole).any():  # the start's own minute began in the history
                 self.image = series.images[~whole][0].copy()
                 mid = float(series.open_mid[~whole][0])
-            past = series.minute[whole]
+            if len(self.codes):
+                plans.append(plan_features(self.tokenizer.decode(self.codes.reshape(-1, 8, 8))))
         self._open(self.minute, mid)
-        rows = [] if past is None or not len(past) else [
-            plan_features(self.tokenizer.decode(self.codes.reshape(-1, 8, 8)))]
-        minute = np.r_[past if past is not None else [], self.minute].astype(np.int64)
-        return MinutePlans(minute, 0, np.concatenate(rows + [self.plan_now[None]]))
+        return MinutePlans(np.asarray(self.minutes, dtype=np.int64), 0,
+                           np.concatenate(plans + [self.plan_now[None]]))
 
     def plan(self, time_ns: int, mid: float) -> np.ndarray:
         """The plan (PLAN_FEATURES,) of the minute ``time_ns`` lies in, closing the minutes

@@ -42,14 +42,16 @@ def plan_features(counts: np.ndarray) -> np.ndarray:
 class MinutePlans:
     """The plan of each minute of one stream."""
 
-    minute: np.ndarray  # int64 (m,): consecutive minute indices
+    minute: np.ndarray  # int64 (m,): increasing minute indices
     offset_ns: int
     plans: np.ndarray   # float32 (m, PLAN_FEATURES)
 
     def rows(self, time_ns: np.ndarray) -> np.ndarray:
-        """The plan row of each time (times outside the minutes take the nearest one)."""
+        """The plan row of each time: its minute's, else the last minute before it (the first
+        minute for times before them all)."""
         minute = (np.asarray(time_ns, dtype=np.int64) - self.offset_ns) // MINUTE_NS
-        return np.clip(minute - self.minute[0], 0, len(self.minute) - 1)
+        return np.clip(np.searchsorted(self.minute, minute, side="right") - 1, 0,
+                       len(self.minute) - 1)
 
 
 class Planner:

@@ -11,7 +11,7 @@ from lob_core import OrderBook
 from mars_gym.apps.generate import main as generate_main
 from mars_gym.batch.control import LivePlanner, PlanTarget, minute_statistic
 from mars_gym.batch.data import load_minutes
-from mars_gym.batch.plan import PLAN_FEATURES, Planner, plan_features
+from mars_gym.batch.plan import PLAN_FEATURES, MinutePlans, Planner, plan_features
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.batch.train import load_batch_model
 from mars_gym.data import load_source, split_by_time
@@ -189,3 +189,9 @@ def test_generate_command_writes_lobster_files_and_a_minute_summary(tmp_path, ca
                           "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "pressure" in printed and len(list(tmp_path.glob("AMZN_ensemble_drop_*.csv"))) == 2
+
+
+def test_plan_rows_follow_the_minutes_even_across_a_gap():
+    plans = MinutePlans(np.array([10, 11, 14]), 0, np.zeros((3, PLAN_FEATURES), np.float32))
+    times = np.array([5, 10, 11.5, 12, 13.9, 14, 20]) * MINUTE_NS
+    np.testing.assert_array_equal(plans.rows(times.astype(np.int64)), [0, 0, 1, 1, 1, 2, 2])
