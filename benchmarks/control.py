@@ -15,12 +15,12 @@ tell the batch model's choice from the order model's following it. The distance 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from json_output import emit
 from tqdm.auto import tqdm
 
 from lob_core import OrderBook
@@ -112,11 +112,7 @@ def main(argv: list[str] | None = None) -> int:
               "results": summarise(rows)}
     for target in report["targets"].values():  # JSON has no infinity
         target["value"] = "max" if np.isinf(target["value"]) else target["value"]
-    text = json.dumps(report, indent=1)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    print(text)
+    emit(report, args.out)
     return 0
 
 

@@ -13,12 +13,12 @@ e.g. fine-tuning the shipped model for the same steps with and without
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from json_output import emit
 
 from mars_gym.batch.plan import Planner
 from mars_gym.batch.tokenizer import BatchTokenizer
@@ -62,12 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = [scores[n]["tokens"] for n in sources]
     scores["all"] = {key: float(np.average([scores[n][key] for n in sources], weights=weights))
                      for key in ("plain", "real_plans", "predicted_plans", "gain_nats")}
-    text = json.dumps({"plain": args.plain, "ensemble": args.ensemble,
-                       "nats_per_order": scores}, indent=1)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    print(text)
+    emit({"plain": args.plain, "ensemble": args.ensemble, "nats_per_order": scores}, args.out)
     return 0
 
 

@@ -24,7 +24,7 @@ import torch
 
 from mars_gym.batch.data import minute_features, minute_series
 from mars_gym.batch.model import GRID_CELLS, BatchModel
-from mars_gym.batch.plan import MinutePlans, plan_features
+from mars_gym.batch.plan import MinutePlans, code_plans, plan_features
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data.schema import EventStream
 from mars_gym.tokens.images import IMAGE_SHAPE, MINUTE_NS, OrderImager
@@ -89,12 +89,13 @@ class LivePlanner:
     """The batch half of the ensemble for one generated stream (see the module docstring).
 
     ``history`` holds the real events before the start (its whole minutes are the batch
-    model's context); ``session_open``: the mid the minutes' returns since the open start
-    from (the day's open)."""
+    model's context; its source is the stream's); ``session_open``: the mid the minutes'
+    returns since the open start from (the day's open)."""
 
-    def __init__(self, tokenizer: BatchTokenizer, model: BatchModel, source: str,
-                 source_id: int, history: EventStream, session_open: float,
-                 target: PlanTarget | None = None, candidates: int = 16) -> None:
+    def __init__(self, tokenizer: BatchTokenizer, model: BatchModel, history: EventStream,
+                 session_open: float, target: PlanTarget | None = None,
+                 candidates: int = 16) -> None:
+        source = history.source.name
         if source not in tokenizer.imagers:
             raise KeyError(f"the batch tokenizer was not trained on {source}; it knows "
                            f"{sorted(tokenizer.imagers)}")
@@ -102,7 +103,8 @@ class LivePlanner:
             raise ValueError(f"candidates must be at least 1, got {candidates}")
         self.tokenizer, self.model = tokenizer, model.eval()
         self.imager = tokenizer.imagers[source]
-        self.source_id, self.history, self.session_open = source_id, history, session_open
+        self.source_id, self.history, self.session_open = (history.source.source_id, history,
+                                                           session_open)
         self.target, self.candidates = target, candidates if target is not None else 1
         self.chosen: list[np.ndarray] = []  # the counts behind each generated minute's plan
 
@@ -125,7 +127,7 @@ class LivePlanner:
                 self.image = series.images[~whole][0].copy()
                 mid = float(series.open_mid[~whole][0])
             if len(self.codes):
-                plans.append(plan_features(self.tokenizer.decode(self.codes.reshape(-1, 8, 8))))
+                plans.append(code_plans(self.tokenizer, self.codes))
         self._open(self.minute, mid)
         return MinutePlans(np.asarray(self.minutes, dtype=np.int64), 0,
                            np.concatenate(plans + [self.plan_now[None]]))

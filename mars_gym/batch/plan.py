@@ -38,6 +38,11 @@ def plan_features(counts: np.ndarray) -> np.ndarray:
     return np.log1p(np.concatenate([by_price, by_volume], axis=1)).astype(np.float32)
 
 
+def code_plans(tokenizer: BatchTokenizer, codes: np.ndarray) -> np.ndarray:
+    """Plans (n, PLAN_FEATURES) of minutes given their codes (n, 64): decoded, summarised."""
+    return plan_features(tokenizer.decode(np.asarray(codes).reshape(len(codes), 8, 8)))
+
+
 @dataclass(frozen=True)
 class MinutePlans:
     """The plan of each minute of one stream."""
@@ -62,8 +67,7 @@ class Planner:
 
     def plans(self, series: MinuteSeries, codes: np.ndarray) -> MinutePlans:
         """The plans of a series' minutes given their codes (n, 64)."""
-        counts = self.tokenizer.decode(codes.reshape(len(codes), 8, 8))
-        return MinutePlans(series.minute, series.offset_ns, plan_features(counts))
+        return MinutePlans(series.minute, series.offset_ns, code_plans(self.tokenizer, codes))
 
     def real(self, series: MinuteSeries) -> MinutePlans:
         return self.plans(series, self.tokenizer.encode(series.images).reshape(len(series), -1))

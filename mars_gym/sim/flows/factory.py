@@ -79,9 +79,8 @@ def _planner(stream: EventStream, start: int, target, candidates: int):
     tokenizer, model = batch_models()
     times = stream.events["time_ns"]
     first = int(np.searchsorted(times, int(times[start]) - PLANNER_HISTORY_NS)) if start else 0
-    return LivePlanner(tokenizer, model, stream.source.name, stream.source.source_id,
-                       stream[first:start], stream.open_mid or float(np.nanmean(stream.mid)),
-                       target, candidates)
+    return LivePlanner(tokenizer, model, stream[first:start],
+                       stream.open_mid or float(np.nanmean(stream.mid)), target, candidates)
 
 
 def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str = "default",

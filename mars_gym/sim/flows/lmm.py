@@ -56,6 +56,12 @@ class LMMFlow:
         return state, self.tokenizer.live_conditions(state, self.time_ns, self.open_mid,
                                                      self.source)
 
+    def _track_mid(self, state) -> None:
+        """Follow the live mid; a one-sided book keeps the last two-sided mid as the reference."""
+        bid, ask = int(state[0]), int(state[1])
+        if bid and ask:
+            self.last_mid = (bid + ask) / 2
+
     def _inputs(self, live):
         """The live conditions as model inputs (with the current minute's plan)."""
         plan = None if self.planner is None else self.planner.plan(self.time_ns, self.last_mid)
@@ -68,8 +74,7 @@ class LMMFlow:
         state, live = self._live()
         plans = None
         if self.planner is not None:
-            bid, ask = int(state[0]), int(state[1])
-            self.last_mid = (bid + ask) / 2 if bid and ask else self.open_mid
+            self._track_mid(state)
             plans = self.planner.reset(seed, self.time_ns, self.last_mid)
         tokens, cond = history_inputs(self.tokenizer, self.history, live, self.history_orders,
                                       plans)
@@ -98,9 +103,7 @@ class LMMFlow:
         if not self.fed:
             self.next_token = self.generator.step(self.last_token, self._inputs(live))
         token = int(self.next_token[0])
-        bid, ask = int(state[0]), int(state[1])
-        if bid and ask:  # a one-sided book keeps the last two-sided mid as the reference
-            self.last_mid = (bid + ask) / 2
+        self._track_mid(state)
         mid = self.last_mid
         order = self.tokenizer.decode([token], mid, self.source, self.rng)
         self.time_ns += int(order.interval_ns[0])

@@ -114,8 +114,8 @@ def _planned_minutes(target, lobster_dir, minutes=12):
     tokenizer, model = BatchTokenizer.load("default"), load_batch_model("default")
     times = stream.events["time_ns"]
     first = int(np.searchsorted(times, times[start] - 30 * MINUTE_NS))
-    live = LivePlanner(tokenizer, model, "AMZN", stream.source.source_id, stream[first:start],
-                       stream.open_mid, target, candidates=16)
+    live = LivePlanner(tokenizer, model, stream[first:start], stream.open_mid, target,
+                       candidates=16)
     start_ns, mid = int(times[start]), float(stream.mid[start])
     plans = live.reset(seed=3, start_ns=start_ns, mid=mid)
     assert plans.plans.shape[1] == PLAN_FEATURES and plans.minute[-1] == start_ns // MINUTE_NS
