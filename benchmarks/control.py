@@ -7,9 +7,11 @@ same seeds. For every run it measures, on the *generated* events (not on the pla
 minute's pressure and number of orders (:func:`mars_gym.batch.control.minute_statistic`) and the
 mid's return over the window; and, on the plans the batch model chose, the same statistics, to
 tell the batch model's choice from the order model's following it. The distance to a target is
-``|statistic - value|`` (``busy``: minus the orders per minute, so lower is closer).
+``|statistic - value|`` (``busy``: minus the orders per minute, so lower is closer). With
+several ``--guidance`` values, one result block per value (how closely the order model follows
+its plans: :mod:`mars_gym.lmm.generate`).
 
-    python benchmarks/control.py --source AMZN --starts 10 --seeds 2 --minutes 3
+    python benchmarks/control.py --source AMZN --starts 10 --seeds 2 --minutes 3 --guidance 1 3
 """
 
 from __future__ import annotations
@@ -30,16 +32,18 @@ from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.sim.depth import source_ladder
 from mars_gym.sim.flows import run_flow
-from mars_gym.sim.flows.factory import make_flow
+from mars_gym.sim.flows.factory import ENSEMBLE_GUIDANCE, make_flow
 from mars_gym.tokens.images import MINUTE_NS
 
 TARGETS = (None, "drop", "rise", "quiet", "busy")
 
 
-def run(source: str, start: int, target: str | None, seed: int, minutes: float, data_dir=None):
+def run(source: str, start: int, target: str | None, seed: int, minutes: float, data_dir=None,
+        checkpoint: str = "default", guidance: float | None = None):
     """One generated window: per-minute statistics of the events and of the chosen plans."""
     stream = load_source(source, data_dir)
-    flow = make_flow("ensemble", source, start, data_dir, target=target)
+    flow = make_flow("ensemble", source, start, data_dir, checkpoint=checkpoint, target=target,
+                     guidance=guidance)
     book = OrderBook(1)
     seed_book_from_state(book, stream.book[start])
     ladder = source_ladder(source, data_dir)
@@ -97,19 +101,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--checkpoint", default="default", help="ensemble order model")
+    parser.add_argument("--guidance", type=float, nargs="+", default=[ENSEMBLE_GUIDANCE],
+                        help="plan guidance values to compare (one result block each)")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     starts = starts_in_test(args.source, args.starts, args.minutes)
-    rows: dict[str, list] = {str(t).lower(): [] for t in TARGETS}
-    jobs = [(s, t, seed) for s in starts for seed in range(args.seeds) for t in TARGETS]
-    for start, target, seed in tqdm(jobs, desc="control"):
-        rows[str(target).lower()].append(run(args.source, start, target, seed, args.minutes))
+    results = {}
+    for guidance in args.guidance:
+        rows: dict[str, list] = {str(t).lower(): [] for t in TARGETS}
+        jobs = [(s, t, seed) for s in starts for seed in range(args.seeds) for t in TARGETS]
+        for start, target, seed in tqdm(jobs, desc=f"control, guidance {guidance:g}"):
+            rows[str(target).lower()].append(run(args.source, start, target, seed, args.minutes,
+                                                 checkpoint=args.checkpoint, guidance=guidance))
+        results[f"guidance_{guidance:g}"] = summarise(rows)
     report = {"source": args.source, "starts": len(starts), "seeds": args.seeds,
-              "minutes": args.minutes, "seconds": time.perf_counter() - began,
+              "minutes": args.minutes, "checkpoint": args.checkpoint,
+              "seconds": time.perf_counter() - began,
               "targets": {t: dict(zip(("statistic", "value"), NAMED_TARGETS[t]))
                           for t in TARGETS[1:]},
-              "results": summarise(rows)}
+              "results": results}
     for target in report["targets"].values():  # JSON has no infinity
         target["value"] = "max" if np.isinf(target["value"]) else target["value"]
     emit(report, args.out)

@@ -34,7 +34,8 @@ from mars_gym.sim.flows.factory import FLOWS, make_flow
 
 def run_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int,
                seed: int = 0, data_dir=None, progress: bool = False,
-               target: str | None = None) -> tuple[OrderBook, EventStream]:
+               target: str | None = None,
+               guidance: float | None = None) -> tuple[OrderBook, EventStream]:
     """Run a flow (any of :data:`mars_gym.sim.flows.factory.FLOWS`; ``lmm`` and ``ensemble``
     primed with the real history) alone from the real book at ``start_ns`` (with the source's
     depth ladder, if it has one: :func:`mars_gym.sim.depth.source_ladder`); the book it
@@ -43,7 +44,7 @@ def run_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int
     first = int(np.searchsorted(stream.events["time_ns"], start_ns))
     if first >= len(stream):
         raise ValueError(f"{source_name} has no event at or after {start_ns} ns")
-    flow = make_flow(flow_name, source_name, first, data_dir, target=target)
+    flow = make_flow(flow_name, source_name, first, data_dir, target=target, guidance=guidance)
     book = OrderBook(1)
     seed_book_from_state(book, stream.book[first])
     ladder = source_ladder(source_name, data_dir)
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow", choices=FLOWS, default="ensemble")
     parser.add_argument("--target", default=None,
                         help="ensemble only: drop, rise, quiet, busy or STATISTIC=VALUE")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="ensemble only: how closely orders follow the minute plans "
+                             "(default: the flow's; 1: the model as trained)")
     parser.add_argument("--source", default="AMZN")
     parser.add_argument("--start", default="12:45", help="HH:MM time of day to start from")
     parser.add_argument("--minutes", type=float, default=5.0)
@@ -102,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     day = int(stream.events["time_ns"][0]) // 86_400_000_000_000 * 86_400_000_000_000
     initial, generated = run_window(args.flow, args.source, day + _clock_to_ns(args.start),
                                     int(args.minutes * 60e9), args.seed, progress=True,
-                                    target=args.target)
+                                    target=args.target, guidance=args.guidance)
     messages, orderbook = to_lobster(initial, generated.events, args.level)
     name = f"{args.source}_{args.flow}" + (f"_{args.target}" if args.target else "")
     paths = write_lobster(args.out, name.replace("=", ""), messages, orderbook)

@@ -25,11 +25,13 @@ import torch
 from mars_gym.batch.data import minute_features, minute_series
 from mars_gym.batch.model import GRID_CELLS, BatchModel
 from mars_gym.batch.plan import MinutePlans, code_plans, plan_features
+from mars_gym.batch.tilt import PlanTilt
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data.schema import EventStream
 from mars_gym.tokens.images import IMAGE_SHAPE, MINUTE_NS, OrderImager
 
 STATISTICS = ("pressure", "activity")
+RATE_WINDOW_S = 5.0  # seconds of the last minute's rate in the flow's live rate (guidance)
 NAMED_TARGETS = {"drop": ("pressure", -1.0), "rise": ("pressure", 1.0),
                  "quiet": ("activity", 0.0), "busy": ("activity", float("inf"))}
 
@@ -94,7 +96,7 @@ class LivePlanner:
 
     def __init__(self, tokenizer: BatchTokenizer, model: BatchModel, history: EventStream,
                  session_open: float, target: PlanTarget | None = None,
-                 candidates: int = 16) -> None:
+                 candidates: int = 16, tilt: PlanTilt | None = None) -> None:
         source = history.source.name
         if source not in tokenizer.imagers:
             raise KeyError(f"the batch tokenizer was not trained on {source}; it knows "
@@ -106,13 +108,14 @@ class LivePlanner:
         self.source_id, self.history, self.session_open = (history.source.source_id, history,
                                                            session_open)
         self.target, self.candidates = target, candidates if target is not None else 1
+        self.tilt = tilt
         self.chosen: list[np.ndarray] = []  # the counts behind each generated minute's plan
 
     def reset(self, seed: int, start_ns: int, mid: float) -> MinutePlans:
         """Start at ``start_ns`` with the live mid; the plans of the history's minutes, the
         last row the plan of the minute the start lies in."""
         self.generator = torch.Generator().manual_seed(seed)
-        self.minute = int(start_ns) // MINUTE_NS
+        self.minute, self.time_ns = int(start_ns) // MINUTE_NS, int(start_ns)
         self.image = np.zeros(IMAGE_SHAPE, dtype=np.int32)
         self.codes = np.zeros((0, GRID_CELLS), dtype=np.int64)
         self.minutes, self.open_mids = [], []
@@ -129,6 +132,8 @@ class LivePlanner:
             if len(self.codes):
                 plans.append(code_plans(self.tokenizer, self.codes))
         self._open(self.minute, mid)
+        self.rate_before = (series.images[whole][-1].sum() if len(self.codes)
+                            else self.expected_now.sum()) / (MINUTE_NS / 1e9)
         return MinutePlans(np.asarray(self.minutes, dtype=np.int64), 0,
                            np.concatenate(plans + [self.plan_now[None]]))
 
@@ -136,7 +141,9 @@ class LivePlanner:
         """The plan (PLAN_FEATURES,) of the minute ``time_ns`` lies in, closing the minutes
         that ended before it (``mid``: the live mid, the next minute's origin)."""
         minute = int(time_ns) // MINUTE_NS
+        self.time_ns = int(time_ns)
         if minute > self.minute:
+            self.rate_before = self.image.sum() / (MINUTE_NS / 1e9)
             while self.minute < minute:  # close the minute, then any empty ones after it
                 code = self.tokenizer.encode(self.image[None]).reshape(1, GRID_CELLS)
                 self.codes = np.concatenate([self.codes, code])
@@ -161,7 +168,23 @@ class LivePlanner:
         best = 0 if self.target is None else int(np.argmin(self.target.distance(
             counts, self.imager)))
         self.chosen.append(counts[best])
+        self.expected_now = counts.mean(axis=0)
         self.plan_now = plan_features(counts[best:best + 1])[0]
+
+    def bias(self, mid: float) -> list[torch.Tensor] | None:
+        """Biases (batch of 1) of the next order token's parts towards the current minute's
+        chosen plan (:mod:`mars_gym.batch.tilt`; ``mid``: the live mid); ``None`` without a
+        tilt or a target."""
+        if self.tilt is None:
+            return None
+        seconds_in = (self.time_ns - self.minute * MINUTE_NS) / 1e9
+        left = max(MINUTE_NS / 1e9 - seconds_in, RATE_WINDOW_S)
+        needed = max(float(self.chosen[-1].sum()) - self.image.sum(), 0.0) / left
+        # the flow's rate: this minute's orders, with the last minute's rate as a short prior
+        now = (self.image.sum() + self.rate_before * RATE_WINDOW_S) / (seconds_in + RATE_WINDOW_S)
+        bias = self.tilt.biases(self.chosen[-1], self.expected_now, mid - self.open_mids[-1],
+                                needed, now)
+        return None if bias is None else [torch.from_numpy(b)[None] for b in bias]
 
     @torch.no_grad()
     def _candidates(self) -> np.ndarray:

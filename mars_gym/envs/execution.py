@@ -94,6 +94,7 @@ class ExecutionEnv(gym.Env):
     | step_s | 30 | seconds between decisions |
     | flow | "lmm" | lmm, ensemble, replay, noise or hawkes |
     | flow_target | None | ensemble flow only: the market to steer towards ("drop", "rise", "quiet", "busy" or "STATISTIC=VALUE", :mod:`mars_gym.batch.control`) |
+    | flow_guidance | None | ensemble flow only: how closely its orders follow the minute plans (None: the flow's default, 1: the model as trained, :mod:`mars_gym.lmm.generate`) |
     | source | "AAPL" | a source of :mod:`mars_gym.data.sources` |
     | split | "train" | where episodes start: "train", "val" or "test" |
     | latency_ns | 1_000_000 | agent order latency (its median when sampled), ns |
@@ -121,7 +122,8 @@ class ExecutionEnv(gym.Env):
                  latency_sigma: float = 0.0, unfilled_penalty_bps: float = 10.0,
                  continuous: bool = False, action_mode: str = "ratio", data_dir=None,
                  depth_ladder: bool = True, lmm_recompute: bool = False,
-                 generator_service=None, flow_target: str | None = None) -> None:
+                 generator_service=None, flow_target: str | None = None,
+                 flow_guidance: float | None = None) -> None:
         if side not in ("buy", "sell", "both"):
             raise ValueError(f"side must be 'buy', 'sell' or 'both', got {side!r}")
         quantities = tuple(int(q) for q in np.atleast_1d(quantity))
@@ -135,6 +137,9 @@ class ExecutionEnv(gym.Env):
             if flow != "ensemble":
                 raise ValueError(f"flow_target steers the ensemble flow only, not {flow!r}")
             PlanTarget.parse(flow_target)  # a bad target fails here, not at the first reset
+        if flow_guidance is not None and (flow != "ensemble" or flow_guidance < 0):
+            raise ValueError(f"flow_guidance is a non-negative weight of the ensemble flow, "
+                             f"got {flow_guidance} for flow {flow!r}")
         if split not in SPLIT_FRACTIONS:
             raise ValueError(f"split must be one of {tuple(SPLIT_FRACTIONS)}, got {split!r}")
         if action_mode not in ACTION_MODES:
@@ -148,7 +153,7 @@ class ExecutionEnv(gym.Env):
         self.step_ns = int(step_s * 1e9)
         self.n_decisions = math.ceil(horizon_s / step_s)
         self.flow_name, self.source, self.data_dir = flow, source, data_dir
-        self.flow_target = flow_target
+        self.flow_target, self.flow_guidance = flow_target, flow_guidance
         self.lmm_recompute, self.depth_ladder = lmm_recompute, depth_ladder
         self.generator_service = generator_service  # set by the vector env: batched LMM
         self.latency = (LogNormalLatency(int(latency_ns), float(latency_sigma))
@@ -204,7 +209,7 @@ class ExecutionEnv(gym.Env):
             self.generator_service.close(self.sim.flow.stream)  # a new episode, a new stream
         flow = make_flow(self.flow_name, self.source, start, self.data_dir,
                          recompute=self.lmm_recompute, service=self.generator_service,
-                         target=self.flow_target)
+                         target=self.flow_target, guidance=self.flow_guidance)
         ladder = source_ladder(self.source, self.data_dir) if self.depth_ladder else None
         self.sim = Simulator(flow, self.latency, ladder)
         self.sim.reset(book, self.start_ns, int(self.np_random.integers(2**31)))

@@ -13,6 +13,8 @@ whole window of each stream's last ``context`` positions. It is the reference in
 denominator of the speed ratio in ``benchmarks/bench_lmm.py``.
 
 Both draw with a seeded ``torch.Generator``: the same seed and inputs give the same tokens.
+``prime`` and ``step`` take an optional per-stream ``bias`` of the token parts' logits (plan
+guidance, :mod:`mars_gym.batch.tilt`).
 """
 
 from __future__ import annotations
@@ -108,9 +110,14 @@ class BatchedGenerator:
         self.cache.lengths[row] = n
         return h[0, -1]
 
+    def _sample(self, hidden: torch.Tensor, bias) -> torch.Tensor:
+        bias = None if bias is None else [b.to(self.device) for b in bias]
+        return self.model.sample(hidden, self.generator, self.temperature, self.top_k, bias)
+
     @torch.inference_mode()
     def prime(self, tokens: torch.Tensor, cond: Conditions,
-              streams: list[int] | None = None, keep: int | None = None) -> torch.Tensor:
+              streams: list[int] | None = None, keep: int | None = None,
+              bias: list[torch.Tensor] | None = None) -> torch.Tensor:
         """(Re)start streams from histories (b, n); return their first sampled tokens (b,).
 
         Without ``streams`` every stream starts (and the number of streams is b). A history keeps
@@ -130,8 +137,7 @@ class BatchedGenerator:
             self.history.write(row, 0, tokens[k:k + 1], one_cond)
             self.last_hidden[row] = self._fill(row, tokens[k:k + 1], one_cond)
         rows = torch.tensor(streams, device=self.device)
-        return self.model.sample(self.last_hidden[rows], self.generator, self.temperature,
-                                 self.top_k)
+        return self._sample(self.last_hidden[rows], bias)
 
     def _refill(self, row: int) -> None:
         keep = self.context // 2
@@ -142,8 +148,8 @@ class BatchedGenerator:
         self.refills += 1
 
     @torch.inference_mode()
-    def step(self, tokens: torch.Tensor, cond: Conditions,
-             active: torch.Tensor | None = None) -> torch.Tensor:
+    def step(self, tokens: torch.Tensor, cond: Conditions, active: torch.Tensor | None = None,
+             bias: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Append each stream's last token (S,) with the live conditions (S, 1); return the
         next token of every stream (only the ``active`` ones advance; default: all)."""
         if self.cache is None:
@@ -161,7 +167,7 @@ class BatchedGenerator:
         h = self.model.hidden(tokens[:, None], cond, self.cache)[:, -1]
         self.cache.lengths[~active] -= 1  # inactive streams wrote a scratch position only
         self.last_hidden = torch.where(active[:, None], h, self.last_hidden)
-        return self.model.sample(self.last_hidden, self.generator, self.temperature, self.top_k)
+        return self._sample(self.last_hidden, bias)
 
 
 class FullRecomputeGenerator:
@@ -175,20 +181,21 @@ class FullRecomputeGenerator:
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
 
     @torch.inference_mode()
-    def prime(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
+    def prime(self, tokens: torch.Tensor, cond: Conditions, bias=None) -> torch.Tensor:
         self.tokens, self.cond = tokens.to(self.device), cond.to(self.device)
-        return self._forward()
+        return self._forward(bias)
 
-    def _forward(self) -> torch.Tensor:
+    def _forward(self, bias=None) -> torch.Tensor:
         n = self.tokens.shape[1]
         context = self.model.config.context
         if n > context:
             self.tokens, self.cond = self.tokens[:, -context:], self.cond.slice(n - context, n)
         self.last_hidden = self.model.hidden(self.tokens, self.cond)[:, -1]
-        return self.model.sample(self.last_hidden, self.generator, self.temperature, self.top_k)
+        return self.model.sample(self.last_hidden, self.generator, self.temperature, self.top_k,
+                                 bias)
 
     @torch.inference_mode()
-    def step(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
+    def step(self, tokens: torch.Tensor, cond: Conditions, bias=None) -> torch.Tensor:
         self.tokens = torch.cat([self.tokens, tokens.to(self.device).reshape(-1, 1)], dim=1)
         self.cond = Conditions.cat([self.cond, cond.to(self.device)], dim=1)
-        return self._forward()
+        return self._forward(bias)

@@ -354,15 +354,21 @@ class LMM(nn.Module):
 
     @torch.no_grad()
     def sample(self, h: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
-               top_k: int | None = None) -> torch.Tensor:
+               top_k: int | None = None, bias: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Draw one token per row of ``h`` (B, d), part by part.
 
         ``temperature`` divides every part's logits; ``top_k`` keeps the k most likely values of
-        each part (at most its size).
+        each part (at most its size). ``bias`` is added to the logits of each part before
+        that: kind (B, 3), price (B, 3, 32) and volume (B, 3, 32) by the row's kind, interval
+        (B, 16) (plan guidance, :mod:`mars_gym.batch.tilt`).
         """
         parts: list[torch.Tensor] = []
         for j, size in enumerate(PART_SIZES):
-            logits = self.part_logits(h, parts).float() / max(temperature, 1e-6)
+            logits = self.part_logits(h, parts).float()
+            if bias is not None:
+                logits = logits + (bias[j][torch.arange(len(h)), parts[0]] if j in (1, 2)
+                                   else bias[j])
+            logits = logits / max(temperature, 1e-6)
             if top_k is not None and top_k < size:
                 kth = logits.topk(top_k, dim=-1).values[..., -1:]
                 logits = logits.masked_fill(logits < kth, float("-inf"))

@@ -35,19 +35,20 @@ class GeneratorService:
                                           top_k=top_k, seed=seed)
         self.generator.allocate(capacity)
         self.free = list(range(capacity - 1, -1, -1))
-        self.pending: dict[int, tuple[int, Conditions]] = {}
+        self.pending: dict[int, tuple[int, Conditions, list | None]] = {}
         self.rounds = 0
 
     @property
     def capacity(self) -> int:
         return self.generator.streams
 
-    def open(self, tokens: torch.Tensor, cond: Conditions) -> tuple[int, int]:
-        """Start a stream from a history (1, n); return ``(stream, first_token)``."""
+    def open(self, tokens: torch.Tensor, cond: Conditions, bias=None) -> tuple[int, int]:
+        """Start a stream from a history (1, n); return ``(stream, first_token)`` (``bias``:
+        of the first token's parts, as in :meth:`submit`)."""
         if not self.free:
             raise RuntimeError(f"all {self.capacity} streams are in use; close one first")
         stream = self.free.pop()
-        first = self.generator.prime(tokens, cond, streams=[stream])
+        first = self.generator.prime(tokens, cond, streams=[stream], bias=bias)
         return stream, int(first[0])
 
     def close(self, stream: int) -> None:
@@ -59,12 +60,13 @@ class GeneratorService:
         if not 0 <= stream < self.capacity or stream in self.free:
             raise KeyError(f"stream {stream} is not open")
 
-    def submit(self, stream: int, token: int, cond: Conditions) -> None:
-        """Queue the token a stream just applied and its live conditions (1, 1)."""
+    def submit(self, stream: int, token: int, cond: Conditions, bias=None) -> None:
+        """Queue the token a stream just applied, its live conditions (1, 1) and optionally
+        biases of its next token's parts (plan guidance: :meth:`LMM.sample`, batch of 1)."""
         self._check(stream)
         if stream in self.pending:
             raise RuntimeError(f"stream {stream} already submitted this round")
-        self.pending[stream] = (int(token), cond)
+        self.pending[stream] = (int(token), cond, bias)
 
     def run(self) -> dict[int, int]:
         """One batched forward for every submitted stream; their next tokens."""
@@ -77,14 +79,20 @@ class GeneratorService:
         time_of_day, change, source = (torch.zeros(n, 1, dtype=torch.long) for _ in range(3))
         planned = self.generator.model.config.plan_features
         plan = torch.zeros(n, 1, planned) if planned else None
-        for stream, (token, cond) in self.pending.items():
+        biased = [bias for _, _, bias in self.pending.values() if bias is not None]
+        bias = (None if not biased else
+                [torch.zeros(n, *part.shape[1:]) for part in biased[0]])  # no bias: zeros
+        for stream, (token, cond, stream_bias) in self.pending.items():
             tokens[stream], active[stream] = token, True
             book[stream], time_of_day[stream] = cond.book[0], cond.time_of_day[0]
             change[stream], source[stream] = cond.change[0], cond.source[0]
             if planned:
                 plan[stream] = cond.plan[0]
+            if stream_bias is not None:
+                for part, value in zip(bias, stream_bias):
+                    part[stream] = value[0]
         out = self.generator.step(tokens, Conditions(book, time_of_day, change, source, plan),
-                                  active)
+                                  active, bias)
         served = {stream: int(out[stream]) for stream in self.pending}
         self.pending.clear()
         self.rounds += 1

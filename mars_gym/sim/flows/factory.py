@@ -7,7 +7,8 @@ shipped default model (or ``checkpoint``) and is primed with the real orders bef
 ``replay`` replays the real orders from ``start`` on. ``ensemble`` is the two-series model: the
 shipped ensemble order model reading minute plans that the shipped batch model draws from the
 real minutes before the start and the generated ones after it (steered towards ``target``, when
-given: :mod:`mars_gym.batch.control`).
+given: :mod:`mars_gym.batch.control`, and its orders tilted towards the chosen minute with plan
+guidance :data:`ENSEMBLE_GUIDANCE` unless told otherwise: :mod:`mars_gym.batch.tilt`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mars_gym.tokens import CANCEL_ORDER, events_to_orders
 FLOWS = ("lmm", "ensemble", "replay", "noise", "hawkes")
 LMM_HISTORY_EVENTS = 4_000  # real events handed to the LMM flow before the start
 PLANNER_HISTORY_NS = 64 * 60 * 1_000_000_000  # real minutes handed to the batch model
+ENSEMBLE_GUIDANCE = 1.0  # tilt towards the chosen minutes (benchmarks/control.py: 3 overshoots)
 
 
 def calibration(name: str, train: EventStream):
@@ -71,30 +73,37 @@ def batch_models(tokenizer: str = "default", model: str = "default"):
     return BatchTokenizer.load(tokenizer), load_batch_model(model)
 
 
-def _planner(stream: EventStream, start: int, target, candidates: int):
+def _planner(stream: EventStream, start: int, target, candidates: int, guidance: float,
+             order_tokenizer):
     from mars_gym.batch.control import LivePlanner, PlanTarget
+    from mars_gym.batch.tilt import PlanTilt
 
     if isinstance(target, str):
         target = PlanTarget.parse(target)
     tokenizer, model = batch_models()
     times = stream.events["time_ns"]
     first = int(np.searchsorted(times, int(times[start]) - PLANNER_HISTORY_NS)) if start else 0
-    return LivePlanner(tokenizer, model, stream[first:start],
-                       stream.open_mid or float(np.nanmean(stream.mid)), target, candidates)
+    history = stream[first:start]
+    tilt = PlanTilt(order_tokenizer, tokenizer.imagers[stream.source.name],
+                    stream.source.source_id, guidance)
+    return LivePlanner(tokenizer, model, history,
+                       stream.open_mid or float(np.nanmean(stream.mid)), target, candidates, tilt)
 
 
 def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str = "default",
               history_orders: int = 256, recompute: bool = False,
-              service=None, target=None, candidates: int = 16) -> BackgroundFlow:
+              service=None, target=None, candidates: int = 16,
+              guidance: float | None = None) -> BackgroundFlow:
     """The flow ``name`` for ``source``, to run from event index ``start`` of its stream
     (``recompute``: the LMM without a KV cache, the MarS-style baseline of the benchmarks;
     ``service``: the LMM as one stream of a shared batched generator service; ``target``: for
     ``ensemble``, a :class:`~mars_gym.batch.control.PlanTarget` or its text, chosen among
-    ``candidates`` drawn minutes)."""
+    ``candidates`` drawn minutes; ``guidance``: for ``ensemble`` with a target, how strongly
+    the orders are tilted towards the chosen minutes, default :data:`ENSEMBLE_GUIDANCE`)."""
     if name not in FLOWS:
         raise ValueError(f"unknown flow {name!r}; choose one of {FLOWS}")
-    if target is not None and name != "ensemble":
-        raise ValueError(f"only the ensemble flow takes a target, not {name!r}")
+    if name != "ensemble" and (target is not None or guidance is not None):
+        raise ValueError(f"only the ensemble flow takes a target or a guidance, not {name!r}")
     stream = load_source(source, data_dir)
     if name == "replay":
         from mars_gym.sim.flows.replay import ReplayFlow
@@ -106,7 +115,10 @@ def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str
         ensemble = name == "ensemble"
         model, tokenizer = lmm_model("ensemble" if ensemble and checkpoint == "default" else checkpoint)
         history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
-        planner = _planner(stream, start, target, candidates) if ensemble else None
+        planner = None
+        if ensemble:
+            planner = _planner(stream, start, target, candidates,
+                               ENSEMBLE_GUIDANCE if guidance is None else guidance, tokenizer)
         return LMMFlow(model, tokenizer, history, history_orders=history_orders,
                        recompute=recompute, service=service, planner=planner)
     return _build(name, _source_calibration(name, source, data_dir))  # a fresh flow each time

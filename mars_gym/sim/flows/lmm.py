@@ -12,7 +12,8 @@ background order near its price (:mod:`mars_gym.sim.background_orders`).
 With a ``planner`` (:class:`mars_gym.batch.control.LivePlanner`) the flow is the ensemble: an
 order model trained on minute plans reads, at every order, the plan the batch model drew (and,
 with a target, chose) for the current minute, and the planner counts each emitted order into
-the minute's image.
+the minute's image. When a target picked the plan, the planner's guidance tilts every draw
+towards it (:mod:`mars_gym.batch.tilt`).
 """
 
 from __future__ import annotations
@@ -63,31 +64,35 @@ class LMMFlow:
             self.last_mid = (bid + ask) / 2
 
     def _inputs(self, live):
-        """The live conditions as model inputs (with the current minute's plan)."""
-        plan = None if self.planner is None else self.planner.plan(self.time_ns, self.last_mid)
-        return torch_conditions(live, plan)
+        """The live conditions as model inputs (with the current minute's plan) and the
+        biases of the next token's parts (plan guidance; ``None`` without)."""
+        if self.planner is None:
+            return torch_conditions(live), None
+        plan = self.planner.plan(self.time_ns, self.last_mid)
+        return torch_conditions(live, plan), self.planner.bias(self.last_mid)
 
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
         self.book, self.time_ns = book, int(start_ns)
         self.last_mid = self.open_mid
         self.rng = np.random.default_rng(seed)
         state, live = self._live()
-        plans = None
+        plans, bias = None, None
         if self.planner is not None:
             self._track_mid(state)
             plans = self.planner.reset(seed, self.time_ns, self.last_mid)
+            bias = self.planner.bias(self.last_mid)
         tokens, cond = history_inputs(self.tokenizer, self.history, live, self.history_orders,
                                       plans)
         if self.service is not None:
             if self.stream is not None:
                 self.service.close(self.stream)
-            self.stream, first = self.service.open(tokens, cond)
+            self.stream, first = self.service.open(tokens, cond, bias)
             self.next_token = torch.tensor([first])
         else:
             kind = FullRecomputeGenerator if self.recompute else BatchedGenerator
             self.generator = kind(self.model, temperature=self.temperature, top_k=self.top_k,
                                   seed=seed)
-            self.next_token = self.generator.prime(tokens, cond)
+            self.next_token = self.generator.prime(tokens, cond, bias=bias)
         self.fed = True  # the token about to be decoded has already been sampled
         self.request = None
 
@@ -98,10 +103,11 @@ class LMMFlow:
     def next_order(self) -> FlowOrder | None:
         state, live = self._live()
         if not self.fed and self.service is not None:
-            self.request = (self.stream, int(self.last_token[0]), self._inputs(live))
+            self.request = (self.stream, int(self.last_token[0]), *self._inputs(live))
             return None
         if not self.fed:
-            self.next_token = self.generator.step(self.last_token, self._inputs(live))
+            cond, bias = self._inputs(live)
+            self.next_token = self.generator.step(self.last_token, cond, bias=bias)
         token = int(self.next_token[0])
         self._track_mid(state)
         mid = self.last_mid

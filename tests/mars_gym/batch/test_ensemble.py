@@ -176,6 +176,9 @@ def test_env_and_vector_env_run_the_steered_ensemble(lobster_dir):
         ExecutionEnv(flow="lmm", flow_target="drop")
     with pytest.raises(ValueError, match="bad target"):
         ExecutionEnv(flow="ensemble", flow_target="sideways")
+    for flow, guidance in (("lmm", 1.0), ("ensemble", -1.0)):
+        with pytest.raises(ValueError, match="flow_guidance"):
+            ExecutionEnv(flow=flow, flow_guidance=guidance)
     vec = VectorExecutionEnv(num_envs=2, flow="ensemble", source="AMZN", horizon_s=20,
                              step_s=10, data_dir=lobster_dir)
     vec.reset(seed=0)

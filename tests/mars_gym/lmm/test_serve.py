@@ -53,6 +53,20 @@ def test_a_stream_served_alone_matches_a_dedicated_generator(model):
                               atol=1e-5)
 
 
+def test_submitted_biases_steer_only_their_stream(model):
+    service = GeneratorService(model, capacity=3, device="cpu", seed=0)
+    streams = [service.open(torch.full((1, 4), k), _cond(4, k))[0] for k in range(3)]
+    sells = [torch.zeros(1, 3), torch.zeros(1, 3, 32), torch.zeros(1, 3, 32), torch.zeros(1, 16)]
+    sells[0][0, 1] = 50.0  # kind 1 (sell), always
+    kinds = {stream: [] for stream in streams}
+    for round_ in range(10):
+        for stream in streams:
+            service.submit(stream, 0, _cond(1, round_), sells if stream == streams[0] else None)
+        for stream, token in service.run().items():
+            kinds[stream].append(token // (32 * 32 * 16))
+    assert set(kinds[streams[0]]) == {1} and set(kinds[streams[1]] + kinds[streams[2]]) != {1}
+
+
 def test_service_errors_are_clear(model):
     service = GeneratorService(model, capacity=1, device="cpu")
     stream, token = service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0))
