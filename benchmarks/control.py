@@ -8,10 +8,10 @@ minute's pressure and number of orders (:func:`mars_gym.batch.control.minute_sta
 mid's return over the window; and, on the plans the batch model chose, the same statistics, to
 tell the batch model's choice from the order model's following it. The distance to a target is
 ``|statistic - value|`` (``busy``: minus the orders per minute, so lower is closer). With
-several ``--guidance`` values, one result block per value (how closely the order model follows
-its plans: :mod:`mars_gym.lmm.generate`).
+several ``--guidance`` values, one result block per value (how strongly the orders are tilted
+towards the chosen minutes: :mod:`mars_gym.batch.tilt`; 0 is selection alone).
 
-    python benchmarks/control.py --source AMZN --starts 10 --seeds 2 --minutes 3 --guidance 1 3
+    python benchmarks/control.py --source AMZN --starts 10 --seeds 2 --minutes 3 --guidance 0 1
 """
 
 from __future__ import annotations

@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", default=None,
                         help="ensemble only: drop, rise, quiet, busy or STATISTIC=VALUE")
     parser.add_argument("--guidance", type=float, default=None,
-                        help="ensemble only: how closely orders follow the minute plans "
-                             "(default: the flow's; 1: the model as trained)")
+                        help="ensemble with --target only: how strongly orders are tilted "
+                             "towards the chosen minutes (default: the flow's; 0: off)")
     parser.add_argument("--source", default="AMZN")
     parser.add_argument("--start", default="12:45", help="HH:MM time of day to start from")
     parser.add_argument("--minutes", type=float, default=5.0)

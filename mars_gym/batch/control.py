@@ -133,7 +133,7 @@ class LivePlanner:
                 plans.append(code_plans(self.tokenizer, self.codes))
         self._open(self.minute, mid)
         self.rate_before = (series.images[whole][-1].sum() if len(self.codes)
-                            else self.expected_now.sum()) / (MINUTE_NS / 1e9)
+                            else self.expected_orders) / (MINUTE_NS / 1e9)
         return MinutePlans(np.asarray(self.minutes, dtype=np.int64), 0,
                            np.concatenate(plans + [self.plan_now[None]]))
 
@@ -168,22 +168,24 @@ class LivePlanner:
         best = 0 if self.target is None else int(np.argmin(self.target.distance(
             counts, self.imager)))
         self.chosen.append(counts[best])
-        self.expected_now = counts.mean(axis=0)
+        expected = counts.mean(axis=0)
+        self.expected_orders = float(expected.sum())
+        self.shares_now = None if self.tilt is None else self.tilt.shares(counts[best], expected)
         self.plan_now = plan_features(counts[best:best + 1])[0]
 
     def bias(self, mid: float) -> list[torch.Tensor] | None:
         """Biases (batch of 1) of the next order token's parts towards the current minute's
         chosen plan (:mod:`mars_gym.batch.tilt`; ``mid``: the live mid); ``None`` without a
         tilt or a target."""
-        if self.tilt is None:
+        if self.shares_now is None:
             return None
         seconds_in = (self.time_ns - self.minute * MINUTE_NS) / 1e9
         left = max(MINUTE_NS / 1e9 - seconds_in, RATE_WINDOW_S)
-        needed = max(float(self.chosen[-1].sum()) - self.image.sum(), 0.0) / left
+        done = float(self.image.sum())
+        needed = max(float(self.chosen[-1].sum()) - done, 0.0) / left
         # the flow's rate: this minute's orders, with the last minute's rate as a short prior
-        now = (self.image.sum() + self.rate_before * RATE_WINDOW_S) / (seconds_in + RATE_WINDOW_S)
-        bias = self.tilt.biases(self.chosen[-1], self.expected_now, mid - self.open_mids[-1],
-                                needed, now)
+        now = (done + self.rate_before * RATE_WINDOW_S) / (seconds_in + RATE_WINDOW_S)
+        bias = self.tilt.biases(self.shares_now, mid - self.open_mids[-1], needed, now)
         return None if bias is None else [torch.from_numpy(b)[None] for b in bias]
 
     @torch.no_grad()

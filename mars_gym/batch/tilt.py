@@ -33,7 +33,8 @@ MAX_BIAS = 8.0        # nats: no single ratio rules a draw out
 
 
 class PlanTilt:
-    """Logit biases (:meth:`biases`) of one source's order tokens for a chosen minute."""
+    """Logit biases of one source's order tokens for a chosen minute: :meth:`shares` once per
+    minute, then :meth:`biases` for every order."""
 
     def __init__(self, tokenizer: OrderTokenizer, imager: OrderImager, source: int,
                  guidance: float) -> None:
@@ -46,24 +47,32 @@ class PlanTilt:
         self.volume_slot = imager.volume_bins.transform(sizes)  # (3, 32)
         self.interval_s = tokenizer.interval_bins.means() / 1e9  # (16,)
 
-    def biases(self, chosen: np.ndarray, expected: np.ndarray, mid_shift: float,
-               rate_needed: float, rate_now: float) -> list[np.ndarray] | None:
-        """Per-part biases ``[kind (3,), price (3, 32), volume (3, 32), interval (16,)]`` for
-        the chosen and expected counts (3, 32, 32) of a minute; ``mid_shift``: the live mid
-        minus the minute's opening mid (ticks); rates in orders per second (see the module
-        docstring). ``None`` when there is nothing to tilt."""
+    def shares(self, chosen: np.ndarray, expected: np.ndarray) -> tuple | None:
+        """Log share ratios (by kind (3,), by channel and price slot (3, 32), by channel and
+        volume slot (3, 32)) of the chosen over the expected counts (3, 32, 32) of a minute;
+        ``None`` when there is nothing to tilt."""
         if self.guidance == 0 or np.array_equal(chosen, expected):
             return None
         chosen, expected = np.asarray(chosen, np.float64), np.asarray(expected, np.float64)
         # smoothing; the floor keeps cells empty in both minutes finite (their ratio is ~1)
         prior = PSEUDO_ORDERS * expected / max(expected.sum(), 1e-9) + 1e-6
 
-        def log_ratio(axis_sum):  # log shares of the chosen over the expected minute
+        def log_ratio(axis_sum):
             c, e = axis_sum(chosen + prior), axis_sum(expected + prior)
             return np.log(c / c.sum(-1, keepdims=True)) - np.log(e / e.sum(-1, keepdims=True))
 
-        kind = log_ratio(lambda x: x.sum(axis=(1, 2)))
-        by_price, by_volume = log_ratio(lambda x: x.sum(2)), log_ratio(lambda x: x.sum(1))
+        return (log_ratio(lambda x: x.sum(axis=(1, 2))), log_ratio(lambda x: x.sum(2)),
+                log_ratio(lambda x: x.sum(1)))
+
+    def biases(self, shares: tuple | None, mid_shift: float, rate_needed: float,
+               rate_now: float) -> list[np.ndarray] | None:
+        """Per-part biases ``[kind (3,), price (3, 32), volume (3, 32), interval (16,)]`` given
+        the minute's :meth:`shares`; ``mid_shift``: the live mid minus the minute's opening
+        mid (ticks); rates in orders per second (see the module docstring). ``None`` when
+        there is nothing to tilt."""
+        if shares is None:
+            return None
+        kind, by_price, by_volume = shares
         slots = self.imager.price_bins.transform(self.price_offset + mid_shift)  # (3, 32)
         channels = np.arange(N_KINDS)[:, None]
         price, volume = by_price[channels, slots], by_volume[channels, self.volume_slot]

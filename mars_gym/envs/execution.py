@@ -94,7 +94,7 @@ class ExecutionEnv(gym.Env):
     | step_s | 30 | seconds between decisions |
     | flow | "lmm" | lmm, ensemble, replay, noise or hawkes |
     | flow_target | None | ensemble flow only: the market to steer towards ("drop", "rise", "quiet", "busy" or "STATISTIC=VALUE", :mod:`mars_gym.batch.control`) |
-    | flow_guidance | None | ensemble flow only: how closely its orders follow the minute plans (None: the flow's default, 1: the model as trained, :mod:`mars_gym.lmm.generate`) |
+    | flow_guidance | None | ensemble flow with a target only: how strongly its orders are tilted towards the minutes the target picks (None: the flow's default, 0: off, :mod:`mars_gym.batch.tilt`) |
     | source | "AAPL" | a source of :mod:`mars_gym.data.sources` |
     | split | "train" | where episodes start: "train", "val" or "test" |
     | latency_ns | 1_000_000 | agent order latency (its median when sampled), ns |

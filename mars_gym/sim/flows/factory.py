@@ -83,10 +83,9 @@ def _planner(stream: EventStream, start: int, target, candidates: int, guidance:
     tokenizer, model = batch_models()
     times = stream.events["time_ns"]
     first = int(np.searchsorted(times, int(times[start]) - PLANNER_HISTORY_NS)) if start else 0
-    history = stream[first:start]
     tilt = PlanTilt(order_tokenizer, tokenizer.imagers[stream.source.name],
                     stream.source.source_id, guidance)
-    return LivePlanner(tokenizer, model, history,
+    return LivePlanner(tokenizer, model, stream[first:start],
                        stream.open_mid or float(np.nanmean(stream.mid)), target, candidates, tilt)
 
 
@@ -115,10 +114,9 @@ def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str
         ensemble = name == "ensemble"
         model, tokenizer = lmm_model("ensemble" if ensemble and checkpoint == "default" else checkpoint)
         history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
-        planner = None
-        if ensemble:
-            planner = _planner(stream, start, target, candidates,
-                               ENSEMBLE_GUIDANCE if guidance is None else guidance, tokenizer)
+        planner = (_planner(stream, start, target, candidates,
+                            ENSEMBLE_GUIDANCE if guidance is None else guidance, tokenizer)
+                   if ensemble else None)
         return LMMFlow(model, tokenizer, history, history_orders=history_orders,
                        recompute=recompute, service=service, planner=planner)
     return _build(name, _source_calibration(name, source, data_dir))  # a fresh flow each time

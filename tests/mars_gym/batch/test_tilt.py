@@ -40,20 +40,20 @@ def _minute(buys, sells, cancels, sell_slot=None):
 
 def test_biases_follow_the_chosen_minute_against_the_expected_one(tilt):
     expected = _minute(40, 40, 40)
-    assert tilt.biases(expected, expected, 0.0, 1.0, 1.0) is None  # nothing chosen apart
+    assert tilt.biases(tilt.shares(expected, expected), 0.0, 1.0, 1.0) is None  # same minute
     slots = tilt.imager.price_bins.transform(tilt.price_offset[SELL])  # of the sell bins
     slot = slots[N_PRICE_BINS // 2]
-    kind, price, volume, interval = tilt.biases(_minute(10, 80, 40, sell_slot=slot), expected,
-                                                0.0, 3.0, 1.0)
+    chosen = _minute(10, 80, 40, sell_slot=slot)
+    kind, price, volume, interval = tilt.biases(tilt.shares(chosen, expected), 0.0, 3.0, 1.0)
     assert kind[SELL] > 0 > kind[BUY]  # more sells than expected
     assert price[SELL][slots == slot].min() > price[SELL][slots != slot].max()  # where they sit
     assert np.all(np.diff(interval) <= 0)  # a faster rate is needed: shorter waits
     assert np.abs(np.concatenate([b.ravel() for b in (kind, price, volume, interval)])).max() \
         <= MAX_BIAS
-    slower = tilt.biases(_minute(10, 80, 40), expected, 0.0, 0.5, 2.0)[3]
+    slower = tilt.biases(tilt.shares(_minute(10, 80, 40), expected), 0.0, 0.5, 2.0)[3]
     assert np.all(np.diff(slower) >= 0)  # the flow runs ahead of the plan: longer waits
     off = PlanTilt(load_lmm("default")[1], tilt.imager, 0, guidance=0.0)
-    assert off.biases(_minute(10, 80, 40), expected, 0.0, 3.0, 1.0) is None
+    assert off.biases(off.shares(_minute(10, 80, 40), expected), 0.0, 3.0, 1.0) is None
     with pytest.raises(ValueError, match="non-negative"):
         PlanTilt(load_lmm("default")[1], tilt.imager, 0, guidance=-1.0)
 
