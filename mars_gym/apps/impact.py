@@ -15,8 +15,11 @@ by non-linear least squares on every run's peak impact (``σ``: the training mid
 ``execution_s``), with a 95 % interval for ``δ`` from the fit's covariance, and again on each
 size's median impact with a bootstrap interval (robust to rare runaway paths).
 
-The ``lmm`` sampler is shared by the batch, so pairing removes the common start and seed but not
-all sampling noise; averages over runs estimate the impact. Each episode keeps one extra lot
+Runs with and without the order share their random numbers draw by draw (common random
+numbers): the ``lmm`` flow's stream noise is keyed by the run's seed (:mod:`mars_gym.lmm.noise`),
+the other flows draw from generators seeded alike. Where the order barely changes what the
+generator would do, both runs draw the same orders, so the difference measures the order's
+effect instead of two unrelated futures; averages over runs estimate the impact. Each episode keeps one extra lot
 that is only bought at the very end (the env closes an episode once the parent is done), and the
 mid after that final lot is not used.
 """

@@ -5,7 +5,8 @@ With the ``lmm`` (or ``ensemble``) flow every simulation's background is one str
 :class:`~mars_gym.lmm.serve.GeneratorService`. A step sends every agent's orders, then runs
 rounds: each simulation advances until its background needs its next token (or the step ends);
 the tokens of all waiting simulations come from one batched forward pass; repeat until every
-simulation has reached the end of the step. Other flows need no rounds. Finished episodes are
+simulation has reached the end of the step. Each stream's sampling noise is keyed by its
+simulation's seed (:mod:`mars_gym.lmm.noise`), so a simulation runs as it would alone. Other flows need no rounds. Finished episodes are
 reset on the next step (Gymnasium's next-step autoreset).
 """
 
@@ -48,8 +49,6 @@ class VectorExecutionEnv(VectorEnv):
               options: dict[str, Any] | None = None):
         seeds = (list(seed) if isinstance(seed, (list, tuple)) else
                  [None if seed is None else seed + i for i in range(self.num_envs)])
-        if seeds[0] is not None:
-            self.seed_generator(int(seeds[0]))
         observations, infos = [], {}
         for i, env in enumerate(self.envs):
             obs, info = env.reset(seed=seeds[i], options=options)
@@ -81,11 +80,6 @@ class VectorExecutionEnv(VectorEnv):
         self.autoreset = terminated | truncated
         return np.stack(observations), rewards, terminated, truncated, infos
 
-    def seed_generator(self, seed: int) -> None:
-        """Seed the shared LMM sampler (no-op for other flows)."""
-        if self.service is not None:
-            self.service.generator.generator.manual_seed(seed)
-
     def run(self, indices: list[int]) -> None:
         """Advance the given simulations (each after its ``begin_step``) to the end of their
         step, batching token requests."""
@@ -108,12 +102,11 @@ class VectorExecutionEnv(VectorEnv):
         ``episodes`` are ``{"seed": int, "options": dict}``; ``make_actor(env)`` is called after
         each reset and returns ``act(observation, info) -> action``. Yields ``(episode, env,
         final info, total reward)`` once the batch is over, while ``env`` still holds the
-        episode's final state. With the ``lmm`` flow the shared sampler is seeded with each
-        batch's first episode seed, so the same episodes in the same batches replay exactly.
+        episode's final state. Each simulation's LMM stream draws its own noise, keyed by its
+        seed, so an episode replays alike whatever shares its batch.
         """
         for first in range(0, len(episodes), self.num_envs):
             batch = episodes[first:first + self.num_envs]
-            self.seed_generator(int(batch[0]["seed"]))
             envs = self.envs[:len(batch)]
             observations, infos, actors = [], [], []
             for env, episode in zip(envs, batch):

@@ -12,16 +12,20 @@ included — steers the next order.
 whole window of each stream's last ``context`` positions. It is the reference in tests and the
 denominator of the speed ratio in ``benchmarks/bench_lmm.py``.
 
-Both draw with a seeded ``torch.Generator``: the same seed and inputs give the same tokens.
+Both draw with counter-based noise (:mod:`mars_gym.lmm.noise`): a stream's tokens depend on the
+generator's ``seed``, the stream's key (its row unless ``prime`` names one) and its own inputs
+only, whatever else shares the batch.
 ``prime`` and ``step`` take an optional per-stream ``bias`` of the token parts' logits (plan
 guidance, :mod:`mars_gym.batch.tilt`).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from mars_gym.lmm.model import LMM, Conditions, KVCache
+from mars_gym.lmm.noise import StreamNoise
 
 _FIELDS = ("book", "time_of_day", "change", "source")
 
@@ -76,7 +80,8 @@ class BatchedGenerator:
         self.temperature, self.top_k = temperature, top_k
         self.device = next(model.parameters()).device
         self.dtype = next(model.parameters()).dtype
-        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.seed = seed
+        self.noise: StreamNoise | None = None
         self.cache: KVCache | None = None
         self.history: _History | None = None
         self.last_hidden: torch.Tensor | None = None
@@ -93,6 +98,7 @@ class BatchedGenerator:
     def allocate(self, streams: int) -> None:
         """Make room for ``streams`` streams (all empty); start them with ``prime(streams=…)``."""
         self.streams = streams
+        self.noise = StreamNoise(self.seed, streams)
         self.cache = KVCache(self.model.config, streams, self.device, self.dtype)
         self.history = _History(streams, self.context, self.device,
                                 self.model.config.plan_features)
@@ -110,18 +116,23 @@ class BatchedGenerator:
         self.cache.lengths[row] = n
         return h[0, -1]
 
-    def _sample(self, hidden: torch.Tensor, bias) -> torch.Tensor:
+    def _sample(self, rows: list[int], advance: np.ndarray | None, bias) -> torch.Tensor:
         bias = None if bias is None else [b.to(self.device) for b in bias]
-        return self.model.sample(hidden, self.generator, self.temperature, self.top_k, bias)
+        noise = self.noise.next(rows, advance, self.device)
+        return self.model.sample(self.last_hidden[rows], noise, self.temperature, self.top_k,
+                                 bias)
 
     @torch.inference_mode()
     def prime(self, tokens: torch.Tensor, cond: Conditions,
               streams: list[int] | None = None, keep: int | None = None,
-              bias: list[torch.Tensor] | None = None) -> torch.Tensor:
+              bias: list[torch.Tensor] | None = None,
+              keys: list[int] | None = None) -> torch.Tensor:
         """(Re)start streams from histories (b, n); return their first sampled tokens (b,).
 
         Without ``streams`` every stream starts (and the number of streams is b). A history keeps
         its most recent ``keep`` positions (default: half the context, leaving room to grow).
+        ``keys`` name the streams' sampling noise (default: their rows); a restarted stream
+        draws its noise from the start again.
         """
         tokens, cond = tokens.to(self.device), cond.to(self.device)
         if streams is None:
@@ -136,8 +147,10 @@ class BatchedGenerator:
             one_cond = cond.map(lambda x, k=k: x[k:k + 1])
             self.history.write(row, 0, tokens[k:k + 1], one_cond)
             self.last_hidden[row] = self._fill(row, tokens[k:k + 1], one_cond)
-        rows = torch.tensor(streams, device=self.device)
-        return self._sample(self.last_hidden[rows], bias)
+        if keys is not None and len(keys) != len(streams):
+            raise ValueError(f"{len(keys)} keys for {len(streams)} streams")
+        self.noise.restart(streams, keys)
+        return self._sample(streams, None, bias)
 
     def _refill(self, row: int) -> None:
         keep = self.context // 2
@@ -167,7 +180,7 @@ class BatchedGenerator:
         h = self.model.hidden(tokens[:, None], cond, self.cache)[:, -1]
         self.cache.lengths[~active] -= 1  # inactive streams wrote a scratch position only
         self.last_hidden = torch.where(active[:, None], h, self.last_hidden)
-        return self._sample(self.last_hidden, bias)
+        return self._sample(list(range(self.streams)), active.cpu().numpy(), bias)
 
 
 class FullRecomputeGenerator:
@@ -178,11 +191,14 @@ class FullRecomputeGenerator:
         self.model = model.eval()
         self.temperature, self.top_k = temperature, top_k
         self.device = next(model.parameters()).device
-        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.seed = seed
 
     @torch.inference_mode()
-    def prime(self, tokens: torch.Tensor, cond: Conditions, bias=None) -> torch.Tensor:
+    def prime(self, tokens: torch.Tensor, cond: Conditions, bias=None,
+              keys: list[int] | None = None) -> torch.Tensor:
         self.tokens, self.cond = tokens.to(self.device), cond.to(self.device)
+        self.noise = StreamNoise(self.seed, len(tokens))
+        self.noise.restart(list(range(len(tokens))), keys)
         return self._forward(bias)
 
     def _forward(self, bias=None) -> torch.Tensor:
@@ -191,8 +207,8 @@ class FullRecomputeGenerator:
         if n > context:
             self.tokens, self.cond = self.tokens[:, -context:], self.cond.slice(n - context, n)
         self.last_hidden = self.model.hidden(self.tokens, self.cond)[:, -1]
-        return self.model.sample(self.last_hidden, self.generator, self.temperature, self.top_k,
-                                 bias)
+        noise = self.noise.next(device=self.device)
+        return self.model.sample(self.last_hidden, noise, self.temperature, self.top_k, bias)
 
     @torch.inference_mode()
     def step(self, tokens: torch.Tensor, cond: Conditions, bias=None) -> torch.Tensor:

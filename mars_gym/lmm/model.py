@@ -353,16 +353,21 @@ class LMM(nn.Module):
         return table.reshape(*lead, VOCAB_SIZE)
 
     @torch.no_grad()
-    def sample(self, h: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
+    def sample(self, h: torch.Tensor, noise: torch.Tensor, temperature: float = 1.0,
                top_k: int | None = None, bias: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """Draw one token per row of ``h`` (B, d), part by part.
+        """Draw one token per row of ``h`` (B, d), part by part, by the Gumbel-max trick.
 
-        ``temperature`` divides every part's logits; ``top_k`` keeps the k most likely values of
-        each part (at most its size). ``bias`` is added to the logits of each part before
-        that: kind (B, 3), price (B, 3, 32) and volume (B, 3, 32) by the row's kind, interval
-        (B, 16) (plan guidance, :mod:`mars_gym.batch.tilt`).
+        ``noise`` is standard Gumbel noise (B, sum(PART_SIZES)), one slot per value of every
+        part (:class:`mars_gym.lmm.noise.StreamNoise`). ``temperature`` divides every part's logits;
+        ``top_k`` keeps the k most likely values of each part (at most its size). ``bias`` is
+        added to the logits of each part before that: kind (B, 3), price (B, 3, 32) and volume
+        (B, 3, 32) by the row's kind, interval (B, 16) (plan guidance, :mod:`mars_gym.batch.tilt`).
         """
+        if noise.shape != (len(h), sum(PART_SIZES)):
+            raise ValueError(f"noise must have shape {(len(h), sum(PART_SIZES))}, "
+                             f"got {tuple(noise.shape)}")
         parts: list[torch.Tensor] = []
+        offset = 0
         for j, size in enumerate(PART_SIZES):
             logits = self.part_logits(h, parts).float()
             if bias is not None:
@@ -372,6 +377,6 @@ class LMM(nn.Module):
             if top_k is not None and top_k < size:
                 kth = logits.topk(top_k, dim=-1).values[..., -1:]
                 logits = logits.masked_fill(logits < kth, float("-inf"))
-            probs = logits.softmax(-1)
-            parts.append(torch.multinomial(probs, 1, generator=generator).squeeze(-1))
+            parts.append((logits + noise[:, offset:offset + size]).argmax(-1))
+            offset += size
         return sum(part * stride for part, stride in zip(parts, PART_STRIDES))

@@ -42,9 +42,11 @@ class LMMDeployment:
         model, _ = load_lmm(checkpoint)
         self.service = GeneratorService(model, capacity, temperature, top_k, seed, device)
 
-    async def open(self, tokens: list[int], rows: list[dict]) -> tuple[int, int]:
-        """Start a stream from a history; ``(stream, first_token)``."""
-        return self.service.open(torch.tensor([tokens]), conditions(rows))
+    async def open(self, tokens: list[int], rows: list[dict],
+                   key: int | None = None) -> tuple[int, int]:
+        """Start a stream from a history; ``(stream, first_token)`` (``key``: as in
+        :meth:`GeneratorService.open`)."""
+        return self.service.open(torch.tensor([tokens]), conditions(rows), key=key)
 
     async def close(self, stream: int) -> None:
         self.service.close(stream)

@@ -42,13 +42,16 @@ class GeneratorService:
     def capacity(self) -> int:
         return self.generator.streams
 
-    def open(self, tokens: torch.Tensor, cond: Conditions, bias=None) -> tuple[int, int]:
+    def open(self, tokens: torch.Tensor, cond: Conditions, bias=None,
+             key: int | None = None) -> tuple[int, int]:
         """Start a stream from a history (1, n); return ``(stream, first_token)`` (``bias``:
-        of the first token's parts, as in :meth:`submit`)."""
+        of the first token's parts, as in :meth:`submit`; ``key``: names the stream's sampling
+        noise, so a simulation seeded alike draws alike in any slot; default: the slot)."""
         if not self.free:
             raise RuntimeError(f"all {self.capacity} streams are in use; close one first")
         stream = self.free.pop()
-        first = self.generator.prime(tokens, cond, streams=[stream], bias=bias)
+        first = self.generator.prime(tokens, cond, streams=[stream], bias=bias,
+                                     keys=None if key is None else [key])
         return stream, int(first[0])
 
     def close(self, stream: int) -> None:

@@ -86,13 +86,12 @@ class LMMFlow:
         if self.service is not None:
             if self.stream is not None:
                 self.service.close(self.stream)
-            self.stream, first = self.service.open(tokens, cond, bias)
+            self.stream, first = self.service.open(tokens, cond, bias, key=seed)
             self.next_token = torch.tensor([first])
         else:
             kind = FullRecomputeGenerator if self.recompute else BatchedGenerator
-            self.generator = kind(self.model, temperature=self.temperature, top_k=self.top_k,
-                                  seed=seed)
-            self.next_token = self.generator.prime(tokens, cond, bias=bias)
+            self.generator = kind(self.model, temperature=self.temperature, top_k=self.top_k)
+            self.next_token = self.generator.prime(tokens, cond, bias=bias, keys=[seed])
         self.fed = True  # the token about to be decoded has already been sampled
         self.request = None
 

@@ -13,6 +13,7 @@ from mars_gym.data import load_source
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.model import LMM, LMMConfig
+from mars_gym.lmm.noise import StreamNoise
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.tokens.order_tokenizer import N_PRICE_BINS
@@ -64,13 +65,14 @@ def test_sampling_adds_each_parts_bias_by_the_drawn_kind():
     h = torch.randn(1, 32).expand(500, -1)
     no_bias = [torch.zeros(500, 3), torch.zeros(500, 3, 32), torch.zeros(500, 3, 32),
                torch.zeros(500, 16)]
-    plain = model.sample(h, torch.Generator().manual_seed(1))
-    assert torch.equal(plain, model.sample(h, torch.Generator().manual_seed(1), bias=no_bias))
+    noise = StreamNoise(1, 500).next()
+    plain = model.sample(h, noise)
+    assert torch.equal(plain, model.sample(h, noise, bias=no_bias))
     bias = [b.clone() for b in no_bias]
     bias[0][:, SELL] = 50.0           # every draw a sell …
     bias[1][:, SELL, 7] = 50.0        # … in price bin 7 (for sells only)
     bias[1][:, BUY, 3] = 50.0
-    ids = model.sample(h, torch.Generator().manual_seed(1), bias=bias)
+    ids = model.sample(h, noise, bias=bias)
     kind, price = ids // (32 * 32 * 16), ids // (32 * 16) % 32
     assert (kind == SELL).all() and (price == 7).all()
 

@@ -72,3 +72,18 @@ def test_sb3_trains_on_the_vector_env_through_the_adapter(lobster_dir):
     obs, rewards, dones, infos = vec.step(actions)
     assert obs.shape == (2, 8) and rewards.shape == (2,) and dones.shape == (2,)
     assert len(infos) == 2
+
+
+def test_an_episode_runs_alike_alone_and_in_a_batch(lobster_dir):
+    """Each simulation's LMM stream draws its own noise (keyed by its seed), so its episode
+    does not depend on what shares the batch."""
+    kwargs = {"flow": "lmm", "data_dir": lobster_dir, "action_mode": "lots", **SHORT}
+    episode, other = {"seed": 7}, {"seed": 8}  # start and side drawn from the seed
+    act = lambda env: (lambda obs, info: np.array([0, 20, 0], np.float32))
+    paths = []
+    for batch in ([episode], [other, episode]):
+        vec = VectorExecutionEnv(num_envs=len(batch), **kwargs)
+        for ran, env, _, _ in vec.play(batch, act):
+            if ran is episode:
+                paths.append((list(env.mid_samples), env.sim.next_flow_id))
+    assert paths[0] == paths[1]

@@ -6,6 +6,7 @@ import torch
 
 from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
 from mars_gym.lmm.model import LMM, Conditions, KVCache, LMMConfig
+from mars_gym.lmm.noise import StreamNoise
 
 CONTEXT = 32
 
@@ -136,7 +137,7 @@ def test_context_overflow_is_a_clear_error(model):
 def test_sampling_follows_the_model_distribution(model):
     """Empirical frequencies of many draws match joint_log_probs for the top tokens."""
     h = torch.randn(1, 32, generator=torch.Generator().manual_seed(0)).expand(20_000, -1)
-    draws = model.sample(h, torch.Generator().manual_seed(1))
+    draws = model.sample(h, StreamNoise(1, len(h)).next())
     probs = model.joint_log_probs(h[:1]).exp()[0]
     top = probs.topk(3).indices
     for token in top.tolist():
