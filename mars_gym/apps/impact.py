@@ -1,7 +1,7 @@
 """Market impact curves: TWAP parent orders injected into simulated futures, against the same
 futures without them, and the square-root-law fit ``Δp = c · σ · (Q / V)^δ``.
 
-    mars-gym impact [--flows lmm hawkes noise replay] [--n-starts 8] [--out impact]
+    mars-gym impact [--flows lmm hawkes noise replay] [--n-starts 16] [--out impact]
 
 For every background flow, start time (equally spaced over the split) and side, the same seed is
 run once with no parent order and once per (size, style): a TWAP parent of ``Q`` lots over
@@ -46,12 +46,12 @@ STYLES = ("aggressive", "passive_then_cross")
 class ImpactStudy:
     source: str = "AMZN"
     split: str = "test"
-    execution_s: float = 300.0
-    decay_s: float = 300.0
-    step_s: float = 15.0
+    execution_s: float = 120.0
+    decay_s: float = 120.0
+    step_s: float = 10.0
     size_fractions: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2)
     styles: tuple[str, ...] = STYLES
-    n_starts: int = 8
+    n_starts: int = 16
     seed: int = 30_000
 
     def __post_init__(self) -> None:
@@ -222,10 +222,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flows", nargs="+", default=["lmm", "hawkes", "replay"],
                         choices=["lmm", "hawkes", "noise", "replay"])
     parser.add_argument("--source", default="AMZN")
-    parser.add_argument("--n-starts", type=int, default=8)
-    parser.add_argument("--execution-s", type=float, default=300.0)
-    parser.add_argument("--decay-s", type=float, default=300.0)
-    parser.add_argument("--step-s", type=float, default=15.0)
+    parser.add_argument("--n-starts", type=int, default=16)
+    parser.add_argument("--execution-s", type=float, default=120.0)
+    parser.add_argument("--decay-s", type=float, default=120.0)
+    parser.add_argument("--step-s", type=float, default=10.0)
     parser.add_argument("--sizes", type=float, nargs="+", default=[0.01, 0.02, 0.05, 0.1, 0.2],
                         help="parent sizes as fractions of the median window volume")
     parser.add_argument("--out", default="impact", help="folder for impact.json and impact.png")
