@@ -19,9 +19,9 @@ Runs with and without the order share their random numbers draw by draw (common 
 numbers): the ``lmm`` flow's stream noise is keyed by the run's seed (:mod:`mars_gym.lmm.noise`),
 the other flows draw from generators seeded alike. Where the order barely changes what the
 generator would do, both runs draw the same orders, so the difference measures the order's
-effect instead of two unrelated futures; averages over runs estimate the impact. Each episode keeps one extra lot
-that is only bought at the very end (the env closes an episode once the parent is done), and the
-mid after that final lot is not used.
+effect instead of two unrelated futures; averages over runs estimate the impact. Each episode
+keeps one extra lot that is only bought at the very end (the env closes an episode once the
+parent is done), and the mid after that final lot is not used.
 """
 
 from __future__ import annotations

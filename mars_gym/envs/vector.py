@@ -6,8 +6,9 @@ With the ``lmm`` (or ``ensemble``) flow every simulation's background is one str
 rounds: each simulation advances until its background needs its next token (or the step ends);
 the tokens of all waiting simulations come from one batched forward pass; repeat until every
 simulation has reached the end of the step. Each stream's sampling noise is keyed by its
-simulation's seed (:mod:`mars_gym.lmm.noise`), so a simulation runs as it would alone. Other flows need no rounds. Finished episodes are
-reset on the next step (Gymnasium's next-step autoreset).
+simulation's seed (:mod:`mars_gym.lmm.noise`), so a simulation runs as it would alone. Other
+flows need no rounds. Finished episodes are reset on the next step (Gymnasium's next-step
+autoreset).
 """
 
 from __future__ import annotations

@@ -116,11 +116,12 @@ class BatchedGenerator:
         self.cache.lengths[row] = n
         return h[0, -1]
 
-    def _sample(self, rows: list[int], advance: np.ndarray | None, bias) -> torch.Tensor:
+    def _sample(self, rows: list[int] | None, advance: np.ndarray | None, bias) -> torch.Tensor:
+        """The next token of ``rows`` (default: every stream)."""
         bias = None if bias is None else [b.to(self.device) for b in bias]
         noise = self.noise.next(rows, advance, self.device)
-        return self.model.sample(self.last_hidden[rows], noise, self.temperature, self.top_k,
-                                 bias)
+        hidden = self.last_hidden if rows is None else self.last_hidden[rows]
+        return self.model.sample(hidden, noise, self.temperature, self.top_k, bias)
 
     @torch.inference_mode()
     def prime(self, tokens: torch.Tensor, cond: Conditions,
@@ -180,7 +181,7 @@ class BatchedGenerator:
         h = self.model.hidden(tokens[:, None], cond, self.cache)[:, -1]
         self.cache.lengths[~active] -= 1  # inactive streams wrote a scratch position only
         self.last_hidden = torch.where(active[:, None], h, self.last_hidden)
-        return self._sample(list(range(self.streams)), active.cpu().numpy(), bias)
+        return self._sample(None, active.cpu().numpy(), bias)
 
 
 class FullRecomputeGenerator:
@@ -198,7 +199,8 @@ class FullRecomputeGenerator:
               keys: list[int] | None = None) -> torch.Tensor:
         self.tokens, self.cond = tokens.to(self.device), cond.to(self.device)
         self.noise = StreamNoise(self.seed, len(tokens))
-        self.noise.restart(list(range(len(tokens))), keys)
+        if keys is not None:
+            self.noise.restart(list(range(len(tokens))), keys)
         return self._forward(bias)
 
     def _forward(self, bias=None) -> torch.Tensor:

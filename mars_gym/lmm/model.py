@@ -358,10 +358,11 @@ class LMM(nn.Module):
         """Draw one token per row of ``h`` (B, d), part by part, by the Gumbel-max trick.
 
         ``noise`` is standard Gumbel noise (B, sum(PART_SIZES)), one slot per value of every
-        part (:class:`mars_gym.lmm.noise.StreamNoise`). ``temperature`` divides every part's logits;
-        ``top_k`` keeps the k most likely values of each part (at most its size). ``bias`` is
-        added to the logits of each part before that: kind (B, 3), price (B, 3, 32) and volume
-        (B, 3, 32) by the row's kind, interval (B, 16) (plan guidance, :mod:`mars_gym.batch.tilt`).
+        part (:class:`mars_gym.lmm.noise.StreamNoise`). ``temperature`` divides every part's
+        logits; ``top_k`` keeps the k most likely values of each part (at most its size).
+        ``bias`` is added to the logits of each part before that: kind (B, 3), price (B, 3, 32)
+        and volume (B, 3, 32) by the row's kind, interval (B, 16) (plan guidance,
+        :mod:`mars_gym.batch.tilt`).
         """
         if noise.shape != (len(h), sum(PART_SIZES)):
             raise ValueError(f"noise must have shape {(len(h), sum(PART_SIZES))}, "

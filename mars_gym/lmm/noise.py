@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mars_gym.tokens.order_tokenizer import N_INTERVAL_BINS, N_KINDS, N_PRICE_BINS, N_VOLUME_BINS
+from mars_gym.lmm.model import PART_SIZES
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-TOKEN_SLOTS = N_KINDS + N_PRICE_BINS + N_VOLUME_BINS + N_INTERVAL_BINS  # a slot per part value
+TOKEN_SLOTS = sum(PART_SIZES)  # one noise slot per value of every token part
 
 
 def _splitmix64(z: np.ndarray) -> np.ndarray:
