@@ -11,6 +11,9 @@ far away the new best price was, and how much it held. :class:`DepthProfile` col
 (gap, size) pairs from a training stream; :class:`DepthLadder` removes the unknown part of the
 start book (everything beyond the N visible levels) and keeps ``levels`` price levels on each
 side, adding a level drawn from the profile behind the deepest one whenever a side has fewer.
+Only levels no farther apart than the widest gap seen in training count: flows place some
+orders hundreds of ticks away (so did the real traders), and counted as depth they would stop
+the refill, leaving a hole the next sweep falls through.
 The added orders belong to the background (:data:`~mars_gym.sim.background_orders.BACKGROUND_AGENT`)
 and are recorded like any other order, so a level-N view of a simulated window does not show
 them, just as the real file did not.
@@ -81,6 +84,7 @@ class DepthLadder:
         if levels < 1:
             raise ValueError(f"levels must be >= 1, got {levels}")
         self.profile, self.visible_levels, self.levels = profile, visible_levels, levels
+        self.widest_gap = int(profile.gaps.max())
 
     def prepare(self, book: OrderBook, seed: int) -> None:
         """Drop the orders beyond the visible levels and lay the ladder. Call before the book is
@@ -99,15 +103,25 @@ class DepthLadder:
                     book.cancel(order_id)
         self.top_up(book, 0)
 
+    def ladder_prices(self, book: OrderBook, side: int) -> np.ndarray:
+        """A side's best ``levels`` prices up to the first hole wider than any gap seen in
+        training: the levels a sweep walks through before the price jumps."""
+        prices = book.depth(self.levels)[0 if side > 0 else 2]
+        prices = prices[prices > 0]
+        holes = np.flatnonzero(np.abs(np.diff(prices)) > self.widest_gap)
+        return prices[:holes[0] + 1] if len(holes) else prices
+
     def top_up(self, target: OrderBook | RecordingBook, time_ns: int) -> None:
-        """Add levels behind the deepest one of a side with fewer than ``levels``."""
+        """Add levels behind the deepest ladder level of a side with fewer than ``levels``
+        (:meth:`ladder_prices`: a level far beyond a hole, such as a flow's order placed
+        hundreds of ticks away, does not count, or the ladder would stop refilling near the
+        touch and the next sweep would take the price to it)."""
         book = target.book if isinstance(target, RecordingBook) else target
         for side in (1, -1):
-            missing = self.levels - book.n_levels(side)
+            prices = self.ladder_prices(book, side)
+            missing = self.levels - len(prices)
             if missing <= 0:
                 continue
-            prices = book.depth(self.levels)[0 if side > 0 else 2]
-            prices = prices[prices > 0]
             if len(prices):
                 deepest = int(prices[-1])
             else:  # a side swept empty: rebuild it behind its last known back

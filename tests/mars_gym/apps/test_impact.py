@@ -9,8 +9,7 @@ import pytest
 
 from mars_gym.apps.impact import (
     ImpactStudy,
-    fit_median_power_law,
-    fit_power_law,
+    fit_impact_law,
     main,
     run_flow,
     twap_actor,
@@ -20,27 +19,30 @@ SMALL = ImpactStudy(execution_s=60, decay_s=60, step_s=15, size_fractions=(0.05,
                     n_starts=1)
 
 
-def test_power_law_fit_recovers_known_exponent():
+def test_power_law_fit_recovers_known_exponent_with_a_run_bootstrap_interval():
     rng = np.random.default_rng(0)
-    x = np.repeat([0.01, 0.03, 0.1, 0.3], 50)
-    y = 0.8 * 2.0 * x ** 0.5 + rng.normal(0, 0.02, len(x))
-    fit = fit_power_law(x, y, sigma=2.0)
+    x = np.array([0.01, 0.03, 0.1, 0.3])
+    impacts = 0.8 * 2.0 * x ** 0.5 + rng.normal(0, 0.02, (50, len(x)))
+    fit = fit_impact_law(x, impacts, sigma=2.0, n_boot=200)
     assert fit["delta"] == pytest.approx(0.5, abs=0.05)
     assert fit["delta_ci95"][0] < 0.5 < fit["delta_ci95"][1]
+    assert fit["delta_ci95"][1] - fit["delta_ci95"][0] < 0.2
     assert fit["c"] == pytest.approx(0.8, rel=0.1)
-    assert fit_power_law(x, np.zeros_like(x), sigma=2.0)["delta"] is None
+    assert fit_impact_law(x, np.zeros_like(impacts), sigma=2.0)["delta"] is None
+    with pytest.raises(ValueError, match="runs, 4 sizes"):
+        fit_impact_law(x, impacts[:, :3], sigma=2.0)
 
 
-def test_median_fit_ignores_rare_runaways():
+def test_trimmed_fit_ignores_rare_runaways_where_the_mean_does_not():
     rng = np.random.default_rng(1)
     x = np.array([0.01, 0.03, 0.1, 0.3])
-    samples = [0.8 * 2.0 * v ** 0.5 + rng.normal(0, 0.02, 16) for v in x]
-    samples[1][0] = 500.0  # one runaway path
-    robust = fit_median_power_law(x, samples, sigma=2.0, n_boot=100)
+    impacts = 0.8 * 2.0 * x ** 0.5 + rng.normal(0, 0.02, (20, len(x)))
+    impacts[0, 1] = 500.0  # one runaway path
+    robust = fit_impact_law(x, impacts, sigma=2.0, trim=0.1, n_boot=100)
     assert robust["delta"] == pytest.approx(0.5, abs=0.05)
     assert robust["delta_ci95"][0] < 0.5 < robust["delta_ci95"][1]
-    plain = fit_power_law(np.repeat(x, 16), np.concatenate(samples), sigma=2.0)
-    assert abs(plain["delta"] - 0.5) > abs(robust["delta"] - 0.5)
+    plain = fit_impact_law(x, impacts, sigma=2.0, n_boot=100)
+    assert abs(plain["delta"] - 0.5) > 5 * abs(robust["delta"] - 0.5)
 
 
 def test_twap_actor_slices_then_finishes_at_market():
@@ -65,6 +67,9 @@ def test_big_aggressive_parents_move_the_price_only_where_the_flow_reacts(flow, 
     assert big > 0  # buying half a window's volume at market lifts the mid
     if flow == "replay":  # nothing reacts: the recorded flow takes the book back
         assert abs(aggressive["permanent"][str(result["sizes"][0])]["mean"]) < 0.5
+    runs = np.array(aggressive["runs"]["peak"])
+    assert runs.shape == (2 * SMALL.n_starts, len(result["sizes"]))
+    assert runs[:, -1].mean() == pytest.approx(big)
 
 
 def test_cli_writes_json_and_png(tmp_path, lobster_dir):

@@ -87,6 +87,23 @@ def test_top_up_refills_behind_the_deepest_level_after_a_sweep(amzn, profile):
     assert np.count_nonzero(new["order_id"] >= FIRST_LADDER_ORDER_ID) == 3  # recorded
 
 
+def test_orders_far_beyond_a_hole_do_not_stop_the_refill_near_the_touch(amzn, profile):
+    book = amzn.book_before(len(amzn) // 2)
+    ladder = DepthLadder(profile, visible_levels=1)
+    ladder.prepare(book, seed=4)
+    far = int(_levels(book, 1)[-1]) - ladder.widest_gap - 200  # a flow's order hundreds away
+    for k in range(5):
+        book.limit(1, far - k, 100, order_id=100 + k)
+    assert book.n_levels(1) == LADDER_LEVELS + 5
+    book.limit(-1, int(_levels(book, 1)[2]), int(book.depth(3)[1].sum()), order_id=99)
+    assert book.n_levels(1) >= LADDER_LEVELS  # enough levels in all, but 3 near ones are gone
+    ladder.top_up(book, 0)
+    near = ladder.ladder_prices(book, 1)
+    assert len(near) == LADDER_LEVELS and near[-1] > far
+    assert np.all(-np.diff(near) <= ladder.widest_gap)
+    assert set(range(far - 4, far + 1)) <= set(_levels(book, 1).tolist())  # left alone
+
+
 def test_a_side_swept_empty_is_rebuilt_behind_its_old_back_without_crossing(amzn, profile):
     book = amzn.book_before(len(amzn) // 2)
     ladder = DepthLadder(profile, visible_levels=1)
