@@ -14,6 +14,8 @@ of the execution and the permanent part at the end of the decay window. ``δ`` a
 by least squares through each size's mean peak impact (``σ``: the training mid volatility over
 ``execution_s``), and again through each size's 10 %-trimmed mean (robust to the rare runaway
 paths of a generated market); the 95 % intervals for ``δ`` come from a bootstrap over runs.
+With ``--lmm-observes-agents`` the LMM also reads the parent's orders as tokens of its own
+sequence (:meth:`mars_gym.sim.flows.lmm.LMMFlow.observe`), as in MarS.
 Every run's peak and permanent impact is kept in the JSON for other estimators.
 
 Runs with and without the order share their random numbers draw by draw (common random
@@ -59,6 +61,7 @@ class ImpactStudy:
     styles: tuple[str, ...] = STYLES
     n_starts: int = 16
     seed: int = 30_000
+    lmm_observes_agents: bool = False
 
     def __post_init__(self) -> None:
         if self.execution_s % self.step_s or self.decay_s % self.step_s:
@@ -100,7 +103,8 @@ def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True
     vector = VectorExecutionEnv(
         num_envs=n_runs, flow=flow, source=study.source, split=study.split,
         horizon_s=study.execution_s + study.decay_s, step_s=study.step_s,
-        quantity=max(sizes) + 1, action_mode="lots", data_dir=data_dir)
+        quantity=max(sizes) + 1, action_mode="lots", data_dir=data_dir,
+        lmm_observes_agents=study.lmm_observes_agents and flow in ("lmm", "ensemble"))
     first, last = vector.envs[0].start_range
     starts = np.linspace(first, last - 1, study.n_starts).astype(int)
     runs = [{"seed": study.seed + i, "options": {"start_index": int(s), "side": side}}
@@ -152,6 +156,8 @@ def _mean_ci(values: np.ndarray) -> dict:
 def fit_power_law(x: np.ndarray, impact: np.ndarray, sigma: float) -> dict:
     """Least-squares ``impact = c · sigma · x^δ`` through one impact per size."""
     x, impact = np.asarray(x, float), np.asarray(impact, float)
+    if len(np.unique(x)) < 2:
+        return {"c": None, "delta": None, "error": "a power law needs two sizes or more"}
     if not np.any(impact > 0):  # e.g. replay: no impact, no exponent
         return {"c": None, "delta": None, "error": "no positive impact to fit"}
     try:
@@ -251,6 +257,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--step-s", type=float, default=10.0)
     parser.add_argument("--sizes", type=float, nargs="+", default=[0.01, 0.02, 0.05, 0.1, 0.2],
                         help="parent sizes as fractions of the median window volume")
+    parser.add_argument("--lmm-observes-agents", action="store_true",
+                        help="the LMM reads the parent's orders as tokens of its sequence")
     parser.add_argument("--out", default="impact", help="folder for impact.json and impact.png")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
@@ -258,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
 
     study = ImpactStudy(source=args.source, execution_s=args.execution_s, decay_s=args.decay_s,
                         step_s=args.step_s, size_fractions=tuple(args.sizes),
-                        n_starts=args.n_starts)
+                        n_starts=args.n_starts, lmm_observes_agents=args.lmm_observes_agents)
     results = [run_flow(study, flow, args.data_dir) for flow in args.flows]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

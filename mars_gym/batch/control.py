@@ -155,11 +155,14 @@ class LivePlanner:
             self._open(minute, mid)
         return self.plan_now
 
-    def record(self, kind: int, price: int, size: int) -> None:
-        """Count an order of the stream into the image of the minute being generated."""
+    def record(self, kind: int, price: int, size: int, count: int = 1) -> None:
+        """Count an order of the stream into the image of the minute being generated
+        (``count=-1`` takes a withdrawn order back; not below zero, as the withdrawn order may
+        have opened the minute)."""
         channel, price_slot, volume_slot = self.imager.cells(
             [kind], [price - self.open_mids[-1]], [size])
-        self.image[channel[0], price_slot[0], volume_slot[0]] += 1
+        cell = channel[0], price_slot[0], volume_slot[0]
+        self.image[cell] = max(self.image[cell] + count, 0)
 
     def _open(self, minute: int, mid: float) -> None:
         self.minutes.append(minute)

@@ -104,6 +104,7 @@ class ExecutionEnv(gym.Env):
     | action_mode | "ratio" | "ratio" (the MarS action) or "lots" (see Action Space) |
     | depth_ladder | True | keep levels behind the touch for level-1 sources (see Starting State) |
     | lmm_recompute | False | benchmarks only: the LMM without KV cache (MarS-style loop) |
+    | lmm_observes_agents | False | ``lmm`` / ``ensemble``: the agent's orders join the model's sequence (as in MarS) |
 
     ``info`` holds the filled quantity, average price, implementation shortfall vs. the arrival
     mid (bps, + = cost), price advantage vs. TWAP of the mid (bps, + = better), fill rate, the
@@ -122,7 +123,7 @@ class ExecutionEnv(gym.Env):
                  latency_sigma: float = 0.0, unfilled_penalty_bps: float = 10.0,
                  continuous: bool = False, action_mode: str = "ratio", data_dir=None,
                  depth_ladder: bool = True, lmm_recompute: bool = False,
-                 generator_service=None, flow_target: str | None = None,
+                 lmm_observes_agents: bool = False, generator_service=None, flow_target: str | None = None,
                  flow_guidance: float | None = None) -> None:
         if side not in ("buy", "sell", "both"):
             raise ValueError(f"side must be 'buy', 'sell' or 'both', got {side!r}")
@@ -155,6 +156,7 @@ class ExecutionEnv(gym.Env):
         self.flow_name, self.source, self.data_dir = flow, source, data_dir
         self.flow_target, self.flow_guidance = flow_target, flow_guidance
         self.lmm_recompute, self.depth_ladder = lmm_recompute, depth_ladder
+        self.lmm_observes_agents = lmm_observes_agents
         self.generator_service = generator_service  # set by the vector env: batched LMM
         self.latency = (LogNormalLatency(int(latency_ns), float(latency_sigma))
                         if latency_sigma > 0 else ConstantLatency(int(latency_ns)))
@@ -209,6 +211,7 @@ class ExecutionEnv(gym.Env):
             self.generator_service.close(self.sim.flow.stream)  # a new episode, a new stream
         flow = make_flow(self.flow_name, self.source, start, self.data_dir,
                          recompute=self.lmm_recompute, service=self.generator_service,
+                         observe_agents=self.lmm_observes_agents,
                          target=self.flow_target, guidance=self.flow_guidance)
         ladder = source_ladder(self.source, self.data_dir) if self.depth_ladder else None
         self.sim = Simulator(flow, self.latency, ladder)

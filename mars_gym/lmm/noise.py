@@ -64,6 +64,12 @@ class StreamNoise:
         self.keys[rows] = stream_keys(self.seed, rows if keys is None else keys)
         self.draws[rows] = 0
 
+    def withdraw(self, rows: list[int]) -> None:
+        """The rows' last draws were not used: their next draws reuse that noise."""
+        if np.any(self.draws[rows] == 0):
+            raise RuntimeError("nothing drawn to withdraw")
+        self.draws[rows] -= np.uint64(1)
+
     def next(self, rows=None, advance: np.ndarray | None = None,
              device: str | torch.device = "cpu") -> torch.Tensor:
         """Gumbel noise (len(rows), TOKEN_SLOTS) of the next draw of ``rows`` (default: all);

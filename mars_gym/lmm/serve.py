@@ -71,6 +71,12 @@ class GeneratorService:
             raise RuntimeError(f"stream {stream} already submitted this round")
         self.pending[stream] = (int(token), cond, bias)
 
+    def withdraw(self, stream: int) -> None:
+        """The stream's last token was not used (an agent's order came first, see
+        :meth:`mars_gym.sim.flows.lmm.LMMFlow.observe`): its next draw reuses that noise."""
+        self._check(stream)
+        self.generator.noise.withdraw([stream])
+
     def run(self) -> dict[int, int]:
         """One batched forward for every submitted stream; their next tokens."""
         if not self.pending:

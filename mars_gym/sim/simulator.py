@@ -5,8 +5,10 @@ wait in time order; :meth:`Simulator.run_until` applies everything due up to a t
 the clock there. An agent's order is sent at the current time and reaches the book after the
 latency; at equal times an agent order goes before the background order. The flow draws its
 next order right after its previous one is applied (reading the book then), so an agent order
-arriving in between is seen by the flow's order after that one. Every change to the
-book is recorded (:class:`~mars_gym.data.recording.RecordingBook`), so a simulated window is an
+arriving in between is seen by the flow's order after that one. A flow whose
+``observe_agents`` is set (the LMM's option) is also told of every agent order that reached the
+book: its drawn next order is dropped and drawn again after the agent's, which joins the flow's
+own sequence of orders. Every change to the book is recorded (:class:`~mars_gym.data.recording.RecordingBook`), so a simulated window is an
 :class:`~mars_gym.data.schema.EventStream` like real data, and the fills of each agent are kept.
 Prices are ticks of a tick-1 book; sizes are lots.
 """
@@ -24,8 +26,9 @@ from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream, Source
 from mars_gym.sim.background_orders import BACKGROUND_AGENT, submit_background
 from mars_gym.sim.depth import DepthLadder
-from mars_gym.sim.flows.base import FIRST_FLOW_ORDER_ID, BackgroundFlow
+from mars_gym.sim.flows.base import FIRST_FLOW_ORDER_ID, BackgroundFlow, FlowOrder
 from mars_gym.sim.latency import ConstantLatency
+from mars_gym.tokens.orders import BUY, CANCEL_ORDER, SELL
 
 LIMIT, MARKET, CANCEL = "limit", "market", "cancel"
 FIRST_AGENT_ORDER_ID = 1 << 50  # agents' ids never meet real data or flow ids
@@ -127,22 +130,29 @@ class Simulator:
         self.sequence += 1
         return order_id
 
-    def _apply_agent(self, time_ns: int, agent_id: int, order: AgentOrder) -> None:
+    def _apply_agent(self, time_ns: int, agent_id: int, order: AgentOrder) -> FlowOrder | None:
+        """Apply an agent's order; return it as the book saw it (a market order priced at the
+        touch it hit, a cancel at the order's price and size), or None if it did nothing."""
         account = self.accounts[agent_id]
         book = self.book
         if order.kind == CANCEL:
+            seen = None
             if order.order_id in account.resting and order.order_id in book:
+                side, price, qty, _, _ = book.order(order.order_id)
+                seen = FlowOrder(time_ns, CANCEL_ORDER, side, price, qty)
                 self.recording.cancel(order.order_id, time_ns)
             account.resting.discard(order.order_id)
-            return
+            return seen
+        kind = BUY if order.side > 0 else SELL
         if order.kind == MARKET:
             price = (book.best_ask if order.side > 0 else book.best_bid) or 0
             worst = 1 << 40 if order.side > 0 else 1
             self._limit(order.side, worst if price else 0, order.qty, order.order_id, agent_id,
                         time_ns, IOC)
-            return
+            return FlowOrder(time_ns, kind, order.side, price, order.qty) if price else None
         self._limit(order.side, order.price, order.qty, order.order_id, agent_id, time_ns,
                     order.tif)
+        return FlowOrder(time_ns, kind, order.side, order.price, order.qty)
 
     def _limit(self, side, price, qty, order_id, agent_id, time_ns, tif) -> None:
         if price <= 0:
@@ -189,7 +199,11 @@ class Simulator:
             background_time = self.pending.time_ns
             if agent_time is not None and agent_time <= background_time and agent_time <= time_ns:
                 arrival, _, agent_id, order = heapq.heappop(self.in_flight)
-                self._apply_agent(arrival, agent_id, order)
+                mid = self.mid()
+                seen = self._apply_agent(arrival, agent_id, order)
+                if seen is not None and getattr(self.flow, "observe_agents", False):
+                    self.flow.observe(seen, mid)  # the flow draws its next order again
+                    self.pending = None
                 self._top_up(arrival)
             elif background_time <= time_ns:
                 submit_background(self.recording, self.pending, self.next_flow_id, self.rng)

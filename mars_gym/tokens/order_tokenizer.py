@@ -157,18 +157,31 @@ class OrderTokenizer:
             raise KeyError(f"source {stream.source.name} (id {source}) was not in the "
                            f"tokenizer's training data; known ids: {sorted(self.volume_scale)}")
         orders = events_to_orders(stream)
-        kind = orders["kind"]
-        offset = orders["price"] - _mids(stream, orders["event"])
-        volume = orders["size"] / self.volume_scale[source]
-        interval = np.diff(orders["time_ns"], prepend=orders["time_ns"][:1])
-        price_bin = np.zeros(len(orders), dtype=np.int64)
-        volume_bin = np.zeros(len(orders), dtype=np.int64)
+        ids = self._ids(orders["kind"], orders["price"] - _mids(stream, orders["event"]),
+                        orders["size"], np.diff(orders["time_ns"], prepend=orders["time_ns"][:1]),
+                        source)
+        return TokenizedStream(ids, self.conditions(stream, orders["event"]), orders)
+
+    def encode_order(self, kind: int, price: int, size: int, interval_ns: int, mid: float,
+                     source: int) -> int:
+        """The token of one order (``kind`` BUY / SELL / CANCEL_ORDER, ``price`` in ticks,
+        ``interval_ns`` since the previous order) seen at ``mid``: e.g. an agent's order joining
+        a generated sequence."""
+        if source not in self.volume_scale:
+            raise KeyError(f"source id {source} was not in the tokenizer's training data; "
+                           f"known ids: {sorted(self.volume_scale)}")
+        return int(self._ids(np.array([kind]), np.array([price - mid]), np.array([size]),
+                             np.array([interval_ns]), source)[0])
+
+    def _ids(self, kind, offset, size, interval, source: int) -> np.ndarray:
+        volume = size / self.volume_scale[source]
+        price_bin = np.zeros(len(kind), dtype=np.int64)
+        volume_bin = np.zeros(len(kind), dtype=np.int64)
         for k in range(N_KINDS):
             mask = kind == k
             price_bin[mask] = self.price_bins[k].transform(offset[mask])
             volume_bin[mask] = self.volume_bins[k].transform(volume[mask])
-        ids = compose(kind, price_bin, volume_bin, self.interval_bins.transform(interval))
-        return TokenizedStream(ids, self.conditions(stream, orders["event"]), orders)
+        return compose(kind, price_bin, volume_bin, self.interval_bins.transform(interval))
 
     def conditions(self, stream: EventStream, events: np.ndarray) -> Conditions:
         """Conditioning features of positions whose books are ``stream.book[events]``."""

@@ -92,17 +92,21 @@ def _planner(stream: EventStream, start: int, target, candidates: int, guidance:
 def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str = "default",
               history_orders: int = 256, recompute: bool = False,
               service=None, target=None, candidates: int = 16,
-              guidance: float | None = None) -> BackgroundFlow:
+              guidance: float | None = None, observe_agents: bool = False) -> BackgroundFlow:
     """The flow ``name`` for ``source``, to run from event index ``start`` of its stream
     (``recompute``: the LMM without a KV cache, the MarS-style baseline of the benchmarks;
     ``service``: the LMM as one stream of a shared batched generator service; ``target``: for
     ``ensemble``, a :class:`~mars_gym.batch.control.PlanTarget` or its text, chosen among
     ``candidates`` drawn minutes; ``guidance``: for ``ensemble`` with a target, how strongly
-    the orders are tilted towards the chosen minutes, default :data:`ENSEMBLE_GUIDANCE`)."""
+    the orders are tilted towards the chosen minutes, default :data:`ENSEMBLE_GUIDANCE`;
+    ``observe_agents``: for ``lmm`` and ``ensemble``, the agents' orders join the model's
+    sequence, :meth:`~mars_gym.sim.flows.lmm.LMMFlow.observe`)."""
     if name not in FLOWS:
         raise ValueError(f"unknown flow {name!r}; choose one of {FLOWS}")
     if name != "ensemble" and (target is not None or guidance is not None):
         raise ValueError(f"only the ensemble flow takes a target or a guidance, not {name!r}")
+    if observe_agents and name not in ("lmm", "ensemble"):
+        raise ValueError(f"only the lmm and ensemble flows read the agents' orders, not {name!r}")
     stream = load_source(source, data_dir)
     if name == "replay":
         from mars_gym.sim.flows.replay import ReplayFlow
@@ -118,5 +122,6 @@ def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str
                             ENSEMBLE_GUIDANCE if guidance is None else guidance, tokenizer)
                    if ensemble else None)
         return LMMFlow(model, tokenizer, history, history_orders=history_orders,
-                       recompute=recompute, service=service, planner=planner)
+                       recompute=recompute, service=service, planner=planner,
+                       observe_agents=observe_agents)
     return _build(name, _source_calibration(name, source, data_dir))  # a fresh flow each time

@@ -14,6 +14,10 @@ order model trained on minute plans reads, at every order, the plan the batch mo
 with a target, chose) for the current minute, and the planner counts each emitted order into
 the minute's image. When a target picked the plan, the planner's guidance tilts every draw
 towards it (:mod:`mars_gym.batch.tilt`).
+
+With ``observe_agents`` the agents' orders join the sequence too (:meth:`LMMFlow.observe`,
+called by the simulator), as in MarS: the model reads them like any order, so what it generates
+next answers them, not only the book they changed.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ class LMMFlow:
     def __init__(self, model: LMM, tokenizer: OrderTokenizer, history: EventStream,
                  temperature: float = 1.0, top_k: int | None = None,
                  history_orders: int | None = None, recompute: bool = False,
-                 service=None, planner=None) -> None:
+                 service=None, planner=None, observe_agents: bool = False) -> None:
         if (model.config.plan_features > 0) != (planner is not None):
             raise ValueError("an ensemble order model (plan_features > 0) needs a planner, and "
                              "a planner needs an ensemble order model")
@@ -49,6 +53,7 @@ class LMMFlow:
         self.recompute = recompute  # the MarS-style loop (benchmarks only): no KV cache
         self.service, self.stream, self.request = service, None, None
         self.planner = planner
+        self.observe_agents = observe_agents  # the simulator then calls observe()
         self.source = history.source.source_id
         self.open_mid = history.open_mid or float(np.nanmean(history.mid))
 
@@ -110,6 +115,7 @@ class LMMFlow:
         token = int(self.next_token[0])
         self._track_mid(state)
         mid = self.last_mid
+        self.drawn_after = (self.time_ns, self.rng.bit_generator.state)  # for observe()
         order = self.tokenizer.decode([token], mid, self.source, self.rng)
         self.time_ns += int(order.interval_ns[0])
         self.last_token, self.fed = self.next_token, False
@@ -118,4 +124,26 @@ class LMMFlow:
         if self.planner is not None:
             self.planner.plan(self.time_ns, mid)  # the order may open a new minute
             self.planner.record(flow_order.kind, flow_order.price, flow_order.size)
+        self.drawn = flow_order
         return flow_order
+
+    def observe(self, order: FlowOrder, mid: float | None) -> None:
+        """An agent's order reached the book (at ``order.time_ns``, seen at ``mid``) before the
+        order this flow drew last, which was not applied. As in MarS, the agent's order joins
+        the flow's sequence of orders: the drawn order is withdrawn — its sampling noise and
+        decoding draws are used again by the next draw (common random numbers: where the
+        agent's order changes little, the flow draws what it would have drawn), its count in
+        the minute's plan is taken back — and the next order is drawn after the agent's."""
+        if self.fed:
+            raise RuntimeError("observe() needs a drawn order to withdraw; call next_order()")
+        previous_ns, self.rng.bit_generator.state = self.drawn_after
+        if self.planner is not None:
+            self.planner.record(self.drawn.kind, self.drawn.price, self.drawn.size, count=-1)
+        if self.service is not None:
+            self.service.withdraw(self.stream)
+        else:
+            self.generator.noise.withdraw([0])
+        self.last_token = torch.tensor([self.tokenizer.encode_order(
+            order.kind, order.price, order.size, order.time_ns - previous_ns,
+            self.last_mid if mid is None else mid, self.source)])
+        self.time_ns = int(order.time_ns)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -29,6 +30,7 @@ def test_power_law_fit_recovers_known_exponent_with_a_run_bootstrap_interval():
     assert fit["delta_ci95"][1] - fit["delta_ci95"][0] < 0.2
     assert fit["c"] == pytest.approx(0.8, rel=0.1)
     assert fit_impact_law(x, np.zeros_like(impacts), sigma=2.0)["delta"] is None
+    assert fit_impact_law(x[:1], impacts[:, :1], sigma=2.0)["error"].endswith("two sizes or more")
     with pytest.raises(ValueError, match="runs, 4 sizes"):
         fit_impact_law(x, impacts[:, :3], sigma=2.0)
 
@@ -70,6 +72,18 @@ def test_big_aggressive_parents_move_the_price_only_where_the_flow_reacts(flow, 
     runs = np.array(aggressive["runs"]["peak"])
     assert runs.shape == (2 * SMALL.n_starts, len(result["sizes"]))
     assert runs[:, -1].mean() == pytest.approx(big)
+
+
+def test_an_lmm_reading_the_parents_orders_answers_them(lobster_dir):
+    study = ImpactStudy(execution_s=30, decay_s=30, step_s=15, size_fractions=(0.2,),
+                        styles=("aggressive",), n_starts=1)
+    plain = run_flow(study, "lmm", lobster_dir, progress=False)
+    reading = run_flow(replace(study, lmm_observes_agents=True), "lmm", lobster_dir,
+                       progress=False)
+    size = str(plain["sizes"][0])
+    assert np.array(plain["styles"]["aggressive"]["runs"]["peak"]).shape == (2, 1)
+    assert (plain["styles"]["aggressive"]["curves"][size]["mean"]
+            != reading["styles"]["aggressive"]["curves"][size]["mean"])
 
 
 def test_cli_writes_json_and_png(tmp_path, lobster_dir):

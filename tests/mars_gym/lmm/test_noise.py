@@ -1,6 +1,7 @@
 """Counter-based sampling noise: Gumbel statistics, keys, and common random numbers."""
 
 import numpy as np
+import pytest
 import torch
 
 from mars_gym.lmm.model import LMM, LMMConfig
@@ -50,3 +51,14 @@ def test_shared_noise_couples_draws_of_nearby_distributions():
     independent = model.sample(nudged, StreamNoise(2, 4_000).next())
     assert (same == coupled).float().mean() > 0.5
     assert (same == independent).float().mean() < 0.1
+
+
+def test_a_withdrawn_draw_is_drawn_again_with_the_same_noise():
+    noise = StreamNoise(0, 2)
+    first = noise.next()
+    noise.withdraw([1])
+    again = noise.next()
+    assert torch.equal(again[1], first[1]) and not torch.equal(again[0], first[0])
+    fresh = StreamNoise(0, 1)
+    with pytest.raises(RuntimeError, match="nothing drawn"):
+        fresh.withdraw([0])

@@ -9,6 +9,8 @@ from mars_gym.data.schema import seed_book_from_state
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.lmm import LMMFlow
+from mars_gym.sim.simulator import MARKET, AgentOrder, Simulator
+from mars_gym.tokens.orders import BUY as BUY_ORDER
 
 SECONDS = 120
 
@@ -56,3 +58,63 @@ def test_the_flow_reacts_to_the_live_book(setup):
     plain, with_agent = _run(setup, seed=3), _run(setup, seed=3, agent_order=True)
     n = min(len(plain), len(with_agent), 200)
     assert not np.array_equal(plain.events[:n], with_agent.events[:n])
+
+
+
+def test_agent_orders_join_the_flows_sequence(setup):
+    """An agent's market order reaches the book before the flow's drawn next order: that order
+    is withdrawn, the model reads the agent's order as the next token of its sequence, and the
+    flow's next order comes after the agent's."""
+    model, tokenizer, test, history = setup
+    book = OrderBook(1)
+    seed_book_from_state(book, test.book[len(history)])
+    start = int(test.events["time_ns"][len(history)])
+    flow = LMMFlow(model, tokenizer, history, history_orders=256, observe_agents=True)
+    sim = Simulator(flow)
+    sim.reset(book, start, seed=4)
+    sim.run_until(start + 2 * 10**9)
+    sim.submit(1, AgentOrder(MARKET, side=1, qty=300))
+    arrival = sim.in_flight[0][0]
+    sim.run_until(arrival - 1)  # the flow's drawn order now lies at or after the arrival
+    withdrawn, previous_ns = sim.pending, flow.drawn_after[0]
+    assert withdrawn.time_ns >= arrival
+    position = int(flow.generator.lengths[0])  # where the next token the model reads goes
+    expected = tokenizer.encode_order(BUY_ORDER, book.best_ask, 300, arrival - previous_ns,
+                                      sim.mid(), test.source.source_id)
+    offered = int(book.depth(1 << 10)[3].sum())  # the market order takes what the asks hold
+    sim.run_until(arrival)
+    assert int(flow.generator.history.tokens[0, position]) == expected
+    assert flow.time_ns >= arrival and sim.pending.time_ns >= arrival
+    assert sum(f.qty for f in sim.account(1).fills) == min(300, offered)
+
+
+def test_encode_order_matches_the_stream_encoder(setup):
+    _, tokenizer, test, _ = setup
+    window = test[:3_000]
+    encoded = tokenizer.encode(window)
+    orders, mids = encoded.orders, window.mid[encoded.orders["event"]]
+    intervals = np.diff(orders["time_ns"], prepend=orders["time_ns"][:1])
+    picked = [i for i in range(1, len(orders)) if np.isfinite(mids[i])][:200]
+    assert {int(orders["kind"][i]) for i in picked} == {0, 1, 2}
+    for i in picked:
+        assert tokenizer.encode_order(int(orders["kind"][i]), int(orders["price"][i]),
+                                      int(orders["size"][i]), int(intervals[i]), float(mids[i]),
+                                      test.source.source_id) == int(encoded.ids[i])
+
+
+def test_without_the_option_the_flow_does_not_read_agent_orders(setup):
+    """By default an agent's order changes the book the flow reads, not its token sequence."""
+    model, tokenizer, test, history = setup
+    book = OrderBook(1)
+    seed_book_from_state(book, test.book[len(history)])
+    start = int(test.events["time_ns"][len(history)])
+    flow = LMMFlow(model, tokenizer, history, history_orders=256)
+    sim = Simulator(flow)
+    sim.reset(book, start, seed=4)
+    sim.run_until(start + 2 * 10**9)
+    sim.submit(1, AgentOrder(MARKET, side=1, qty=300))
+    arrival = sim.in_flight[0][0]
+    sim.run_until(arrival - 1)
+    drawn = sim.pending
+    sim.run_until(arrival)
+    assert sim.pending is drawn  # the drawn order stands
