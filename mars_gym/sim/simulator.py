@@ -8,7 +8,8 @@ next order right after its previous one is applied (reading the book then), so a
 arriving in between is seen by the flow's order after that one. A flow whose
 ``observe_agents`` is set (the LMM's option) is also told of every agent order that reached the
 book: its drawn next order is dropped and drawn again after the agent's, which joins the flow's
-own sequence of orders. Every change to the book is recorded (:class:`~mars_gym.data.recording.RecordingBook`), so a simulated window is an
+own sequence of orders. Every change to the book is recorded
+(:class:`~mars_gym.data.recording.RecordingBook`), so a simulated window is an
 :class:`~mars_gym.data.schema.EventStream` like real data, and the fills of each agent are kept.
 Prices are ticks of a tick-1 book; sizes are lots.
 """
