@@ -123,8 +123,8 @@ class ExecutionEnv(gym.Env):
                  latency_sigma: float = 0.0, unfilled_penalty_bps: float = 10.0,
                  continuous: bool = False, action_mode: str = "ratio", data_dir=None,
                  depth_ladder: bool = True, lmm_recompute: bool = False,
-                 lmm_observes_agents: bool = False, generator_service=None, flow_target: str | None = None,
-                 flow_guidance: float | None = None) -> None:
+                 lmm_observes_agents: bool = False, generator_service=None,
+                 flow_target: str | None = None, flow_guidance: float | None = None) -> None:
         if side not in ("buy", "sell", "both"):
             raise ValueError(f"side must be 'buy', 'sell' or 'both', got {side!r}")
         quantities = tuple(int(q) for q in np.atleast_1d(quantity))

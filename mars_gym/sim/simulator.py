@@ -200,9 +200,10 @@ class Simulator:
             background_time = self.pending.time_ns
             if agent_time is not None and agent_time <= background_time and agent_time <= time_ns:
                 arrival, _, agent_id, order = heapq.heappop(self.in_flight)
-                mid = self.mid()
+                observing = getattr(self.flow, "observe_agents", False)
+                mid = self.mid() if observing else None
                 seen = self._apply_agent(arrival, agent_id, order)
-                if seen is not None and getattr(self.flow, "observe_agents", False):
+                if observing and seen is not None:
                     self.flow.observe(seen, mid)  # the flow draws its next order again
                     self.pending = None
                 self._top_up(arrival)

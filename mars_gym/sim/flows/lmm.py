@@ -115,7 +115,8 @@ class LMMFlow:
         token = int(self.next_token[0])
         self._track_mid(state)
         mid = self.last_mid
-        self.drawn_after = (self.time_ns, self.rng.bit_generator.state)  # for observe()
+        if self.observe_agents:  # what observe() restores if an agent's order comes first
+            self.drawn_after = (self.time_ns, self.rng.bit_generator.state)
         order = self.tokenizer.decode([token], mid, self.source, self.rng)
         self.time_ns += int(order.interval_ns[0])
         self.last_token, self.fed = self.next_token, False
@@ -124,7 +125,8 @@ class LMMFlow:
         if self.planner is not None:
             self.planner.plan(self.time_ns, mid)  # the order may open a new minute
             self.planner.record(flow_order.kind, flow_order.price, flow_order.size)
-        self.drawn = flow_order
+        if self.observe_agents:
+            self.drawn = flow_order
         return flow_order
 
     def observe(self, order: FlowOrder, mid: float | None) -> None:
@@ -134,6 +136,9 @@ class LMMFlow:
         decoding draws are used again by the next draw (common random numbers: where the
         agent's order changes little, the flow draws what it would have drawn), its count in
         the minute's plan is taken back — and the next order is drawn after the agent's."""
+        if not self.observe_agents:
+            raise RuntimeError("this flow does not read agents' orders; build it with "
+                               "observe_agents=True")
         if self.fed:
             raise RuntimeError("observe() needs a drawn order to withdraw; call next_order()")
         previous_ns, self.rng.bit_generator.state = self.drawn_after
