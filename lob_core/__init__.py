@@ -12,6 +12,8 @@ from lob_core._book import (
     GTC,
     IOC,
     KILLED,
+    MAX_PRICE,
+    MAX_QTY,
     ORDER_DTYPE,
     POST_ONLY,
     QUEUE_DTYPE,
@@ -29,6 +31,7 @@ from lob_core.errors import (
     InvalidQuantityError,
     InvalidSideError,
     OrderBookError,
+    OutOfRangeError,
     UnknownOrderError,
 )
 
@@ -41,6 +44,8 @@ __all__ = [
     "GTC",
     "IOC",
     "KILLED",
+    "MAX_PRICE",
+    "MAX_QTY",
     "ORDER_DTYPE",
     "POST_ONLY",
     "QUEUE_DTYPE",
@@ -55,6 +60,7 @@ __all__ = [
     "InvalidSideError",
     "OrderBook",
     "OrderBookError",
+    "OutOfRangeError",
     "UnknownOrderError",
     "book_from_orders",
 ]

@@ -13,12 +13,25 @@
 # * The id map sends every resting order_id to its pool index; ids of orders that are not
 #   resting are absent. ``ID_EMPTY`` (INT64_MIN) marks an empty hash slot and is never an id.
 # * Prices and quantities are int64; nothing inside the book is a float.
+# * Value domain, enforced at the Python boundary so no sum can overflow int64:
+#   0 < price <= MAX_PRICE (2**61 - 1; anonymous ids -(2 * price + 1) - 1 then stay above
+#   ID_EMPTY) and 0 < qty <= MAX_QTY (2**62 - 1) for every order AND every level total, so
+#   a level total plus one order, or the running sum in _available, stays below 2**63.
 
 from libc.stdint cimport int32_t, int64_t, uint64_t
+
+cdef extern from *:
+    """
+    #define LOB_MAX_PRICE ((int64_t)2305843009213693951LL)  /* 2**61 - 1 */
+    #define LOB_MAX_QTY ((int64_t)4611686018427387903LL)    /* 2**62 - 1 */
+    """
+    const int64_t LOB_MAX_PRICE  # largest price (and tick size) the book accepts
+    const int64_t LOB_MAX_QTY    # largest order size and level total the book accepts
 
 cdef enum:
     NIL = -1          # "no index" in linked lists and lookups
     ERR_NOMEM = -2    # allocation failed (raised as MemoryError at the Python boundary)
+    ERR_DOMAIN = -3   # a level total would exceed LOB_MAX_QTY (raised as ValueError)
 
 ctypedef struct Order:
     int64_t order_id  # caller's id (>= 0); negative ids are reserved for anonymous volume
@@ -87,6 +100,7 @@ cdef class OrderBook:
 
     cdef void _reset_state(self) noexcept nogil
     cdef int32_t _find(self, int side, int64_t price) noexcept nogil
+    cdef int64_t _level_qty(self, int side, int64_t price) noexcept nogil
     cdef Level* _best(self, int side) noexcept nogil
     cdef int _reserve_rest(self, int side) noexcept nogil
     cdef int32_t _rest(self, int side, int64_t price, int64_t qty, int64_t order_id,
@@ -107,6 +121,7 @@ cdef class OrderBook:
     cdef int _reserve_fills(self) except -1
     cdef int _check_price(self, int64_t price) except -1
     cdef int _check_new_id(self, int64_t order_id) except -1
+    cdef int _check_level_room(self, int side, int64_t price, int64_t qty) except -1
     cdef int _reserve_or_raise(self, int side) except -1
     cdef int32_t _lookup(self, int64_t order_id) except -2
     cdef int _copy_into(self, OrderBook dst) except -1

@@ -8,7 +8,7 @@ half-way (memory is reserved up front). Fills land in a preallocated buffer that
 """
 
 cimport numpy as cnp
-from cpython.long cimport PyLong_AsLongLong, PyLong_CheckExact
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memmove
@@ -24,6 +24,7 @@ from lob_core.errors import (
     InvalidPriceError,
     InvalidQuantityError,
     InvalidSideError,
+    OutOfRangeError,
     UnknownOrderError,
 )
 
@@ -43,6 +44,10 @@ cdef enum:
 
 BUY = 1
 SELL = -1
+
+# The value domain (see _book.pxd): every sum the book forms stays inside int64.
+MAX_PRICE = LOB_MAX_PRICE  # largest price and tick size: 2**61 - 1
+MAX_QTY = LOB_MAX_QTY      # largest order size and price-level total: 2**62 - 1
 
 # Time in force of limit orders.
 GTC = C_GTC              # rest what is not filled
@@ -131,6 +136,8 @@ cdef int _idmap_reserve(IdMap* m, int64_t extra) noexcept nogil:
 cdef int32_t idmap_get(const IdMap* m, int64_t key) noexcept nogil:
     cdef uint64_t i = _hash(key) & m.mask
     cdef int64_t k
+    if key == ID_EMPTY:  # the empty-slot marker is never a key
+        return NIL
     while True:
         k = m.keys[i]
         if k == key:
@@ -151,6 +158,8 @@ cdef int idmap_put(IdMap* m, int64_t key, int32_t val) noexcept nogil:
 cdef void idmap_del(IdMap* m, int64_t key) noexcept nogil:
     cdef uint64_t i = _hash(key) & m.mask
     cdef uint64_t j, home
+    if key == ID_EMPTY:
+        return
     while m.keys[i] != key:
         if m.keys[i] == ID_EMPTY:
             return
@@ -174,15 +183,26 @@ cdef void idmap_del(IdMap* m, int64_t key) noexcept nogil:
 # ---------------------------------------------------------------------------------------------
 # Input checks: raise before any state changes.
 
+cdef str _excerpt(object value):
+    """``repr(value)`` cut to a readable length for error messages."""
+    cdef str text = repr(value)
+    return text if len(text) <= 60 else text[:40] + "..." + text[-10:]
+
+
 cdef inline int64_t _int(object value, str name) except? -1:
-    """An exact integer (Cython alone would truncate floats silently)."""
-    if PyLong_CheckExact(value):
-        return PyLong_AsLongLong(value)
-    try:
-        return _index(value)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be an integer, got {value!r} of type {type(value).__name__}") from None
+    """An exact int64 (Cython alone would truncate floats and raise unnamed overflows)."""
+    cdef int overflow = 0
+    cdef long long converted
+    if not PyLong_CheckExact(value):
+        try:
+            value = _index(value)
+        except TypeError:
+            raise TypeError(f"{name} must be an integer, got {_excerpt(value)} of type "
+                            f"{type(value).__name__}") from None
+    converted = PyLong_AsLongLongAndOverflow(value, &overflow)
+    if overflow:
+        raise OutOfRangeError(f"{name} must fit in a signed 64-bit integer, got {_excerpt(value)}")
+    return converted
 
 
 cdef inline int _check_side(int64_t side) except -1:
@@ -194,6 +214,14 @@ cdef inline int _check_side(int64_t side) except -1:
 cdef inline int _check_qty(int64_t qty) except -1:
     if qty <= 0:
         raise InvalidQuantityError(f"quantity must be a positive integer, got {qty}")
+    if qty > LOB_MAX_QTY:
+        raise InvalidQuantityError(f"quantity must be at most MAX_QTY = 2**62 - 1, got {qty}")
+    return 0
+
+
+cdef inline int _check_count(int64_t n, int64_t limit, str name) except -1:
+    if n < 0 or n > limit:
+        raise ValueError(f"{name} must be an integer in [0, {limit}], got {n}")
     return 0
 
 
@@ -209,6 +237,11 @@ cdef class OrderBook:
     tick_size : int, default 1
         Every price must be a positive multiple of it (LOBSTER prices are dollars x 10 000,
         so a one-cent tick is 100).
+
+    The value domain: prices and the tick size in ``[1, MAX_PRICE]`` (``2**61 - 1``), order
+    sizes and every price level's total in ``[1, MAX_QTY]`` (``2**62 - 1``), ids, agent ids
+    and times any int64. An order that would push a level's total past ``MAX_QTY`` is
+    rejected, so no sum inside the book can overflow.
 
     Notes
     -----
@@ -235,10 +268,11 @@ cdef class OrderBook:
     (10100, 2)
     """
 
-    def __cinit__(self, int64_t tick_size=1):
-        if tick_size <= 0:
-            raise ValueError(f"tick_size must be a positive integer, got {tick_size}")
-        self.tick_size = tick_size
+    def __cinit__(self, tick_size=1):
+        cdef int64_t tick = _int(tick_size, "tick_size")
+        if tick <= 0 or tick > LOB_MAX_PRICE:
+            raise ValueError(f"tick_size must be an integer in [1, MAX_PRICE], got {tick}")
+        self.tick_size = tick
         self.orders = <Order*>malloc(INITIAL_CAPACITY * sizeof(Order))
         self.levels = <Level*>malloc(INITIAL_CAPACITY * sizeof(Level))
         self.side_levels[0] = <int32_t*>malloc(INITIAL_CAPACITY * sizeof(int32_t))
@@ -298,6 +332,11 @@ cdef class OrderBook:
         if lo < n and side * self.levels[arr[lo]].price == key:
             return lo
         return -lo - 1
+
+    cdef int64_t _level_qty(self, int side, int64_t price) noexcept nogil:
+        """Total resting at ``price`` on ``side`` (0 when the level is empty)."""
+        cdef int32_t pos = self._find(side, price)
+        return 0 if pos < 0 else self.levels[self.side_levels[_side_index(side)][pos]].qty
 
     cdef Level* _best(self, int side) noexcept nogil:
         cdef int s = _side_index(side)
@@ -527,6 +566,8 @@ cdef class OrderBook:
     cdef int _check_price(self, int64_t price) except -1:
         if price <= 0:
             raise InvalidPriceError(f"price must be positive, got {price}")
+        if price > LOB_MAX_PRICE:
+            raise InvalidPriceError(f"price must be at most MAX_PRICE = 2**61 - 1, got {price}")
         if price % self.tick_size != 0:
             raise InvalidPriceError(
                 f"price {price} is not a multiple of the tick size {self.tick_size}")
@@ -538,6 +579,15 @@ cdef class OrderBook:
                 f"order_id must be non-negative, got {order_id} (negative ids are reserved)")
         if idmap_get(&self.ids, order_id) != NIL:
             raise DuplicateOrderError(f"order_id {order_id} is already resting in the book")
+        return 0
+
+    cdef int _check_level_room(self, int side, int64_t price, int64_t qty) except -1:
+        """Refuse to rest ``qty`` more at a level whose total would pass MAX_QTY."""
+        cdef int64_t total = self._level_qty(side, price)
+        if total > LOB_MAX_QTY - qty:
+            raise InvalidQuantityError(
+                f"resting {qty} more at price {price} would make the level total exceed "
+                f"MAX_QTY = 2**62 - 1 (the level holds {total})")
         return 0
 
     cdef int32_t _lookup(self, int64_t order_id) except -2:
@@ -588,6 +638,8 @@ cdef class OrderBook:
         if tif < C_GTC or tif > C_POST_ONLY:
             raise InvalidOrderTypeError(
                 f"tif must be GTC (0), IOC (1), FOK (2) or POST_ONLY (3), got {tif}")
+        if tif == C_GTC or tif == C_POST_ONLY:
+            self._check_level_room(side, price, qty)
         self.n_fills = 0
         if tif == C_POST_ONLY and self._crosses(side, price):
             self.last_outcome = C_REJECTED
@@ -641,8 +693,10 @@ cdef class OrderBook:
 
         ``qty`` equal to what is left removes the order. Returns the quantity left.
         """
-        cdef int32_t oi = self._lookup(_int(order_id, "order_id"))
-        cdef int64_t remaining = self.orders[oi].qty, by = _int(qty, "qty")
+        # Convert every argument before the lookup: __index__ may run code that changes the book.
+        cdef int64_t oid = _int(order_id, "order_id"), by = _int(qty, "qty")
+        cdef int32_t oi = self._lookup(oid)
+        cdef int64_t remaining = self.orders[oi].qty
         _check_qty(by)
         if by > remaining:
             raise InvalidQuantityError(
@@ -660,13 +714,20 @@ cdef class OrderBook:
         order's arrival time) is the re-entered order's time. Returns the quantity executed
         by that re-entry.
         """
-        cdef int32_t oi = self._lookup(_int(order_id, "order_id"))
-        cdef Order o = self.orders[oi]
+        # Convert every argument before the lookup: __index__ may run code that changes the book.
+        cdef int64_t oid = _int(order_id, "order_id")
         cdef int64_t new_price = _int(price, "price"), new_qty = _int(qty, "qty")
-        cdef int64_t new_ts = o.ts if ts is None else _int(ts, "ts")
+        cdef bint keep_ts = ts is None
+        cdef int64_t new_ts = 0 if keep_ts else _int(ts, "ts")
+        cdef int32_t oi = self._lookup(oid)
+        cdef Order o = self.orders[oi]
         cdef int64_t executed
+        if keep_ts:
+            new_ts = o.ts
         self._check_price(new_price)
         _check_qty(new_qty)
+        self._check_level_room(o.side, new_price,
+                               new_qty - (o.qty if new_price == o.price else 0))
         self.n_fills = 0
         self.last_outcome = C_RESTED
         if new_price == o.price and new_qty <= o.qty:
@@ -720,14 +781,18 @@ cdef class OrderBook:
         return self.n_orders
 
     def __contains__(self, order_id):
-        return idmap_get(&self.ids, _int(order_id, "order_id")) != NIL
+        try:
+            return idmap_get(&self.ids, _int(order_id, "order_id")) != NIL
+        except OutOfRangeError:  # no resting order has an id outside int64
+            return False
 
     def level_volume(self, side, price):
         """Total resting quantity at ``price`` on ``side`` (0 if the level is empty)."""
-        cdef int64_t s = _int(side, "side")
+        cdef int64_t s = _int(side, "side"), p = _int(price, "price")
         _check_side(s)
-        cdef int32_t pos = self._find(s, _int(price, "price"))
-        return 0 if pos < 0 else self.levels[self.side_levels[_side_index(s)][pos]].qty
+        if p <= 0 or p > LOB_MAX_PRICE:
+            return 0
+        return self._level_qty(<int>s, p)
 
     def depth_into(self, int64_t[:, ::1] out):
         """Write the top ``out.shape[1]`` levels into ``out`` (shape ``(4, n)``), no allocation.
@@ -750,33 +815,34 @@ cdef class OrderBook:
                     out[row, k] = 0
                     out[row + 1, k] = 0
 
-    def depth(self, int n_levels=10):
+    def depth(self, n_levels=10):
         """L2 view: ``(bid_prices, bid_qtys, ask_prices, ask_qtys)``, each an int64 array of
         ``n_levels`` entries, best first, padded with 0."""
-        if n_levels < 0:
-            raise ValueError(f"n_levels must be >= 0, got {n_levels}")
-        out = np.empty((4, n_levels), dtype=np.int64)
+        cdef int64_t n = _int(n_levels, "n_levels")
+        _check_count(n, 1 << 24, "n_levels")
+        out = np.empty((4, n), dtype=np.int64)
         self.depth_into(out)
         return out[0], out[1], out[2], out[3]
 
-    def tick_state(self, int n_ticks=5):
+    def tick_state(self, n_ticks=5):
         """Book state on the tick grid: int64 array ``[bid, ask, bid_qty..., ask_qty...]``.
 
         ``bid_qty[k]`` is the volume resting at ``best_bid - k * tick_size`` (0 if that price
         is empty), ``ask_qty[k]`` at ``best_ask + k * tick_size``; a missing side has price 0.
         """
-        if n_ticks < 0:
-            raise ValueError(f"n_ticks must be >= 0, got {n_ticks}")
-        out = np.empty(2 + 2 * n_ticks, dtype=np.int64)
+        cdef int64_t n = _int(n_ticks, "n_ticks")
+        # n * tick_size stays inside the price domain, so the grid arithmetic cannot overflow.
+        _check_count(n, min(1 << 24, LOB_MAX_PRICE // self.tick_size), "n_ticks")
+        out = np.empty(2 + 2 * n, dtype=np.int64)
         cdef int64_t[::1] view = out
-        self._tick_state(&view[0], n_ticks)
+        self._tick_state(&view[0], <int>n)
         return out
 
     def level_queue(self, side, price):
         """L3 view of one level: its orders in priority order (dtype :data:`QUEUE_DTYPE`)."""
-        cdef int64_t s = _int(side, "side")
+        cdef int64_t s = _int(side, "side"), p = _int(price, "price")
         _check_side(s)
-        cdef int32_t pos = self._find(s, _int(price, "price"))
+        cdef int32_t pos = self._find(<int>s, p) if 0 < p <= LOB_MAX_PRICE else -1
         if pos < 0:
             return np.zeros(0, dtype=QUEUE_DTYPE)
         cdef Level* lvl = &self.levels[self.side_levels[_side_index(s)][pos]]
@@ -907,16 +973,54 @@ cdef class OrderBook:
                 f"best_bid={self.best_bid}, best_ask={self.best_ask})")
 
 
-def book_from_orders(int64_t tick_size, orders):
+def book_from_orders(tick_size, orders):
     """A book holding ``orders`` (:data:`ORDER_DTYPE` rows, as :meth:`OrderBook.orders_array`
-    gives them), each level's queue in the given order. Ids are taken as they are (negative
-    anonymous ids included); prices must fit the tick size. Used by pickle."""
+    gives them), each level's queue in the given order. Used by pickle.
+
+    The rows are checked like live orders before anything is built: side +-1, prices in the
+    domain and on the tick, sizes in ``[1, MAX_QTY]`` with level totals too, unique ids (negative
+    anonymous ids allowed, not ``-2**63``), and bids strictly below asks (a resting book is
+    never crossed). A bad row raises ``ValueError`` naming its index.
+    """
     cdef OrderBook book = OrderBook(tick_size)
-    if len(orders) and (orders["price"] % tick_size).any():
-        raise ValueError(f"order prices are not multiples of the tick size {tick_size}")
-    for row in orders:
+    table = np.asarray(orders)
+    if table.dtype != ORDER_DTYPE or table.ndim != 1:
+        raise ValueError(f"orders must be a 1-D array of ORDER_DTYPE, got dtype {table.dtype} "
+                         f"and shape {table.shape}")
+    _check_resting_orders(table, book.tick_size)
+    for row in table:
         if book._reserve_rest(row["side"]) != 0:
             raise MemoryError("cannot grow the order book")
         book._rest(row["side"], row["price"], row["qty"], row["order_id"], row["agent_id"],
                    row["ts"])
     return book
+
+
+def _check_resting_orders(table, int64_t tick_size):
+    """Raise ValueError naming the first row of ``table`` that a book may not hold."""
+    side, price, qty, ids = table["side"], table["price"], table["qty"], table["order_id"]
+    for bad, what in (
+        ((side != 1) & (side != -1), "side must be BUY (1) or SELL (-1)"),
+        ((price <= 0) | (price > LOB_MAX_PRICE), "price must be in [1, MAX_PRICE]"),
+        (price % tick_size != 0, f"price is not a multiple of the tick size {tick_size}"),
+        ((qty <= 0) | (qty > LOB_MAX_QTY), "qty must be in [1, MAX_QTY]"),
+        (ids == ID_EMPTY, "order_id -2**63 is reserved"),
+    ):
+        rows = np.flatnonzero(bad)
+        if rows.size:
+            raise ValueError(f"orders[{rows[0]}]: {what}, got {table[rows[0]]}")
+    _, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        duplicate = ids[first[counts > 1][0]]
+        raise ValueError(f"order_id {duplicate} appears more than once")
+    # Level totals: sum in Python ints per (side, price) so the check itself cannot overflow.
+    totals = {}
+    for row_side, row_price, row_qty in zip(side.tolist(), price.tolist(), qty.tolist()):
+        key = (row_side, row_price)
+        totals[key] = totals.get(key, 0) + row_qty
+        if totals[key] > LOB_MAX_QTY:
+            raise ValueError(f"the level {row_side}:{row_price} totals more than MAX_QTY")
+    bids, asks = price[side == 1], price[side == -1]
+    if bids.size and asks.size and bids.max() >= asks.min():
+        raise ValueError(f"the orders make a crossed book: best bid {bids.max()} >= "
+                         f"best ask {asks.min()}")

@@ -29,7 +29,8 @@ from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t
 
 import numpy as np
 
-from lob_core._book cimport ERR_NOMEM, NIL, Level, OrderBook, anonymous_id, idmap_get
+from lob_core._book cimport (
+    ERR_DOMAIN, ERR_NOMEM, LOB_MAX_QTY, NIL, Level, OrderBook, anonymous_id, idmap_get)
 
 # Columns of a message array viewed as int64 (n, 6); see lob_core.lobster.MESSAGE_DTYPE.
 cdef enum:
@@ -56,7 +57,7 @@ cdef int UNRESOLVED = 1  # the message named volume the book does not hold
 
 
 cdef int _apply(OrderBook book, const int64_t[::1] m) noexcept nogil:
-    """Apply one message. Returns 0, UNRESOLVED, or ERR_NOMEM."""
+    """Apply one message. Returns 0, UNRESOLVED, ERR_NOMEM or ERR_DOMAIN."""
     cdef int64_t typ = m[COL_TYPE], oid = m[COL_ID], size = m[COL_SIZE], price = m[COL_PRICE]
     cdef int side = <int>m[COL_DIRECTION]
     cdef int32_t oi
@@ -64,6 +65,8 @@ cdef int _apply(OrderBook book, const int64_t[::1] m) noexcept nogil:
     if typ == 1:
         if idmap_get(&book.ids, oid) != NIL:
             return UNRESOLVED
+        if book._level_qty(side, price) > LOB_MAX_QTY - size:
+            return ERR_DOMAIN
         if book._reserve_rest(side) != 0:
             return ERR_NOMEM
         book._rest(side, price, size, oid, 0, m[COL_TIME])
@@ -192,12 +195,20 @@ def apply_messages(OrderBook book, const int64_t[:, ::1] messages):
     with nogil:
         for i in range(messages.shape[0]):
             rc = _apply(book, messages[i])
-            if rc == ERR_NOMEM:
+            if rc < 0:
                 break
             unresolved += rc
+    _raise_for(rc, i)
+    return unresolved
+
+
+cdef int _raise_for(int rc, Py_ssize_t i) except -1:
+    """Raise the error of a failed batch at message ``i`` (the messages before it stay applied)."""
     if rc == ERR_NOMEM:
         raise MemoryError(f"cannot grow the order book at message {i}")
-    return unresolved
+    if rc == ERR_DOMAIN:
+        raise ValueError(f"message {i} would make a price level's total exceed MAX_QTY = 2**62 - 1")
+    return 0
 
 
 def seed(OrderBook book, const int64_t[::1] row, int64_t ts=0):
@@ -253,7 +264,7 @@ def replay_compare(OrderBook book, const int64_t[:, ::1] messages,
             if record:
                 book._tick_state(&states[i, 0], n_ticks)
             rc = _apply(book, messages[i])
-            if rc == ERR_NOMEM:
+            if rc < 0:
                 break
             unresolved += rc
             rc = 0
@@ -271,6 +282,5 @@ def replay_compare(OrderBook book, const int64_t[:, ::1] messages,
                                     known[s] if result == C_UNDETERMINED else INT64_MIN,
                                     messages[i, COL_TIME], known)
             i += 1
-    if rc == ERR_NOMEM:
-        raise MemoryError(f"cannot grow the order book at message {i}")
+    _raise_for(rc, i)
     return status_array, unresolved

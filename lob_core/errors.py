@@ -31,6 +31,10 @@ class DuplicateOrderError(OrderBookError, ValueError):
     """An incoming order reuses the id of an order that is still resting."""
 
 
+class OutOfRangeError(OrderBookError, OverflowError, ValueError):
+    """An integer argument that does not fit in a signed 64-bit integer."""
+
+
 class UnknownOrderError(OrderBookError, KeyError):
     """No resting order has this id."""
 

@@ -35,10 +35,13 @@ MESSAGE_DTYPE = np.dtype(
 NEW, PARTIAL_CANCEL, DELETE, EXECUTE, EXECUTE_HIDDEN, CROSS, HALT = range(1, 8)
 DUMMY_ASK_PRICE = 9_999_999_999
 DUMMY_BID_PRICE = -9_999_999_999
-# Largest float64 value that is still an exact integer: orderbook values must stay below it.
-_EXACT_FLOAT_LIMIT = 2**53
-
 _LEVEL_IN_NAME = re.compile(r"_(?:message|orderbook)_(\d+)\.csv$")
+# LOBSTER lines are short (a level-200 orderbook row is under 10 kB): a longer line is corruption,
+# refused before anything is parsed so a bad file cannot cost memory beyond one read.
+MAX_LINE_BYTES = 1 << 16
+_READ_BYTES = 1 << 20
+_EXCERPT_CHARS = 60
+_NUMPY_ROW = re.compile(r"at row (\d+), column (\d+)")
 
 PathLike = str | os.PathLike
 
@@ -53,41 +56,82 @@ def level_from_filename(path: PathLike) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _first_bad_line(path: Path, n_columns: int, parse_field) -> str:
-    """Scan a file that numpy refused and describe its first offending line."""
-    with open(path, encoding="ascii", errors="replace") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            fields = line.strip().split(",")
-            if len(fields) != n_columns:
-                return f"{path}:{lineno}: expected {n_columns} columns, got {len(fields)}: {line.strip()!r}"
-            for column, field in enumerate(fields, start=1):
-                try:
-                    parse_field(field)
-                except ValueError:
-                    return f"{path}:{lineno}: column {column} is not a number: {field!r}"
-    return f"{path}: cannot be parsed as {n_columns} comma-separated numeric columns"
+def excerpt(text: str | bytes) -> str:
+    """``text`` cut to a readable length for an error message."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", errors="replace")
+    text = text.rstrip("\r\n")
+    return repr(text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "...")
 
 
-def _load(path: Path, n_columns: int | None) -> np.ndarray:
+def _check_file(path: Path) -> None:
+    """A readable, non-empty regular file whose lines are all shorter than MAX_LINE_BYTES,
+    scanned in bounded reads."""
+    if path.is_dir():
+        raise LobsterFormatError(f"{path}: is a directory, not a LOBSTER file")
     if not path.is_file():
         raise FileNotFoundError(f"LOBSTER file not found: {path}")
     if path.stat().st_size == 0:
         raise LobsterFormatError(f"{path}: the file holds no rows")
+    line, line_length, line_head = 1, 0, b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_READ_BYTES):
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n"))
+            starts = np.r_[0, ends + 1]
+            lengths = np.r_[ends, len(chunk)] - starts
+            lengths[0] += line_length
+            too_long = np.flatnonzero(lengths > MAX_LINE_BYTES)
+            if too_long.size:
+                k = int(too_long[0])
+                head = line_head + chunk[:64] if k == 0 else chunk[starts[k]:starts[k] + 64]
+                raise LobsterFormatError(
+                    f"{path}:{line + k}: line longer than {MAX_LINE_BYTES} bytes "
+                    f"(starts {excerpt(head)})")
+            line += ends.size
+            line_length = int(lengths[-1])
+            line_head = (line_head if ends.size == 0 else b"") + chunk[starts[-1]:][:64]
+
+
+def _describe_bad_line(path: Path, line: int, parsers) -> str:
+    """What is wrong with 1-based ``line`` of a file whose lines are bounded (_check_file)."""
+    with open(path, encoding="ascii", errors="replace") as handle:
+        for number, text in enumerate(handle, start=1):
+            if number == line:
+                break
+        else:
+            return f"{path}: cannot be parsed as comma-separated numeric columns"
+    fields = text.strip().split(",")
+    if parsers is not None and len(fields) != len(parsers):
+        return (f"{path}:{line}: expected {len(parsers)} columns, got {len(fields)}: "
+                f"{excerpt(text)}")
+    for column, field in enumerate(fields, start=1):
+        parse = float if parsers is None else parsers[column - 1]
+        try:
+            value = parse(field)
+        except ValueError:
+            kind = "an integer" if parse is int else "a number"
+            return f"{path}:{line}: column {column} is not {kind}: {excerpt(field)}"
+        if parse is int and not -(2**63) <= value < 2**63:
+            return f"{path}:{line}: column {column} does not fit in int64: {excerpt(field)}"
+    return f"{path}:{line}: cannot be parsed: {excerpt(text)}"
+
+
+def _load(path: Path, dtype: np.dtype, parsers) -> np.ndarray:
+    """The rows of a comma-separated file, each column parsed exactly as ``dtype`` says
+    (integers as int64, never through float64): one record per row for a structured dtype,
+    else a 2-D table."""
+    _check_file(path)
     try:
-        table = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
-    except ValueError:
-        if n_columns is None:
-            with open(path, encoding="ascii", errors="replace") as handle:
-                n_columns = len(handle.readline().split(","))
-        raise LobsterFormatError(_first_bad_line(path, n_columns, float)) from None
+        table = np.loadtxt(path, delimiter=",", dtype=dtype, ndmin=1 if dtype.names else 2)
+    except ValueError as error:
+        found = _NUMPY_ROW.search(str(error))
+        line = int(found.group(1)) + 1 if found else 0
+        if found is None:  # a column-count error names the 1-based row differently
+            found = re.search(r"at row (\d+)", str(error))
+            line = int(found.group(1)) if found else 1
+        raise LobsterFormatError(_describe_bad_line(path, line, parsers)) from None
     if table.shape[0] == 0:
         raise LobsterFormatError(f"{path}: the file holds no rows")
-    if n_columns is not None and table.shape[1] != n_columns:
-        raise LobsterFormatError(
-            f"{path}:1: expected {n_columns} columns, got {table.shape[1]}")
-    if not np.isfinite(table).all():
-        line = int(np.argwhere(~np.isfinite(table))[0, 0]) + 1
-        raise LobsterFormatError(f"{path}:{line}: value is not finite")
     return table
 
 
@@ -97,22 +141,27 @@ def _fail_at(path: Path, bad: np.ndarray, what: str) -> None:
         raise LobsterFormatError(f"{path}:{rows[0] + 1}: {what}")
 
 
+_MESSAGE_COLUMNS = np.dtype([("time_s", "<f8")] + MESSAGE_DTYPE.descr[1:])
+
+
 def read_messages(path: PathLike) -> np.ndarray:
     """Read a LOBSTER message file into an array of :data:`MESSAGE_DTYPE`.
 
-    Checks: 6 numeric columns, integer fields are integers, type in 1..7, direction +-1,
-    non-negative sizes, non-decreasing times.
+    Integer columns are parsed exactly (an id above ``2**63 - 1`` is an error, never rounded).
+    Checks: 6 numeric columns, type in 1..7, direction +-1, non-negative sizes, non-decreasing
+    times, lines shorter than :data:`MAX_LINE_BYTES`.
     """
     path = Path(path)
-    table = _load(path, 6)
-    integer_part = table[:, 1:]
-    _fail_at(path, (integer_part != np.round(integer_part)).any(axis=1),
-             "type, order id, size, price and direction must be integers")
+    table = _load(path, _MESSAGE_COLUMNS, [float] + [int] * 5)
     out = np.empty(table.shape[0], dtype=MESSAGE_DTYPE)
+    if not np.isfinite(table["time_s"]).all():
+        _fail_at(path, ~np.isfinite(table["time_s"]), "time is not finite")
     # float64 holds 9-decimal times below 1e5 s to well under 1 ns, so rounding is exact.
-    out["time_ns"] = np.rint(table[:, 0] * 1e9).astype(np.int64)
-    for column, name in enumerate(MESSAGE_DTYPE.names[1:], start=1):
-        out[name] = table[:, column].astype(np.int64)
+    _fail_at(path, (table["time_s"] < 0) | (table["time_s"] >= 1e5),
+             "time must be in [0, 100000) seconds after midnight")
+    out["time_ns"] = np.rint(table["time_s"] * 1e9).astype(np.int64)
+    for name in MESSAGE_DTYPE.names[1:]:
+        out[name] = table[name]
     _fail_at(path, (out["type"] < NEW) | (out["type"] > HALT),
              "message type must be 1..7")
     _fail_at(path, np.abs(out["direction"]) != 1, "direction must be 1 or -1")
@@ -125,16 +174,18 @@ def read_orderbook(path: PathLike, levels: int | None = None) -> np.ndarray:
     """Read a LOBSTER orderbook file into an int64 array of shape ``(rows, 4 * levels)``.
 
     ``levels`` defaults to the column count / 4; a file with fewer columns is an error.
+    Values are parsed exactly as int64.
     """
     path = Path(path)
-    table = _load(path, None if levels is None else 4 * levels)
-    if table.shape[1] % 4 != 0:
+    _check_file(path)  # before the first line is read: it may be any length
+    with open(path, encoding="ascii", errors="replace") as handle:
+        n_columns = len(handle.readline().split(","))
+    if levels is not None and n_columns != 4 * levels:
+        raise LobsterFormatError(f"{path}:1: expected {4 * levels} columns, got {n_columns}")
+    if n_columns % 4 != 0:
         raise LobsterFormatError(
-            f"{path}:1: an orderbook row has 4 columns per level, got {table.shape[1]}")
-    if (table != np.round(table)).any() or (np.abs(table) >= _EXACT_FLOAT_LIMIT).any():
-        bad = ((table != np.round(table)) | (np.abs(table) >= _EXACT_FLOAT_LIMIT)).any(axis=1)
-        _fail_at(path, bad, "orderbook values must be integers")
-    book = np.ascontiguousarray(table.astype(np.int64))
+            f"{path}:1: an orderbook row has 4 columns per level, got {n_columns}")
+    book = np.ascontiguousarray(_load(path, np.dtype(np.int64), [int] * n_columns))
     sizes = book[:, 1::2]
     _fail_at(path, (sizes < 0).any(axis=1), "sizes must be non-negative")
     return book

@@ -2,12 +2,15 @@
 
 It is the executable specification the Cython engine is tested against (differential tests)
 and the denominator of the speed ratio in ``benchmarks/bench_lob.py``. It favours obviousness
-over speed and does no input validation beyond what the differential tests need.
+over speed. It validates its input by the same rules and in the same order as the engine
+(the error classes are the specification of what is rejected; messages may differ), so the
+differential fuzz can check rejections too.
 """
 
 from __future__ import annotations
 
 import bisect
+import operator
 from collections import OrderedDict
 
 from lob_core._book import (
@@ -18,12 +21,44 @@ from lob_core._book import (
     GTC,
     IOC,
     KILLED,
+    MAX_PRICE,
+    MAX_QTY,
     POST_ONLY,
     REJECTED,
     RESTED,
 )
+from lob_core.errors import (
+    DuplicateOrderError,
+    InvalidOrderIdError,
+    InvalidOrderTypeError,
+    InvalidPriceError,
+    InvalidQuantityError,
+    InvalidSideError,
+    OutOfRangeError,
+    UnknownOrderError,
+)
 
 Fill = tuple[int, int, int, int, int, int, int, int]
+
+
+def _int(value, name: str) -> int:
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer") from None
+    if not -(2**63) <= value < 2**63:
+        raise OutOfRangeError(f"{name} must fit in a signed 64-bit integer")
+    return value
+
+
+def _check_side(side: int) -> None:
+    if side not in (1, -1):
+        raise InvalidSideError(f"bad side {side}")
+
+
+def _check_qty(qty: int) -> None:
+    if not 0 < qty <= MAX_QTY:
+        raise InvalidQuantityError(f"bad quantity {qty}")
 """(price, qty, maker_order_id, taker_order_id, maker_agent_id, taker_agent_id, ts, taker_side)"""
 
 
@@ -89,9 +124,40 @@ class ReferenceBook:
         return sum(sum(o[0] for o in book[p].values()) for p in book
                    if self._acceptable(side, limit_price, p))
 
+    # -- validation ----------------------------------------------------------------------
+    def _check_price(self, price: int) -> None:
+        if not 0 < price <= MAX_PRICE or price % self.tick_size:
+            raise InvalidPriceError(f"bad price {price}")
+
+    def _check_new_id(self, order_id: int) -> None:
+        if order_id < 0:
+            raise InvalidOrderIdError(f"negative id {order_id}")
+        if order_id in self.where:
+            raise DuplicateOrderError(f"order_id {order_id} is resting")
+
+    def _check_level_room(self, side: int, price: int, qty: int) -> None:
+        if self.level_volume(side, price) + qty > MAX_QTY:
+            raise InvalidQuantityError(f"level {side}:{price} would exceed MAX_QTY")
+
+    def _lookup(self, order_id: int) -> tuple[int, int]:
+        if order_id not in self.where:
+            raise UnknownOrderError(f"no resting order with order_id {order_id}")
+        return self.where[order_id]
+
     # -- order entry ---------------------------------------------------------------------
     def limit(self, side: int, price: int, qty: int, order_id: int, agent_id: int = 0,
               ts: int = 0, tif: int = GTC) -> int:
+        side, price, qty = _int(side, "side"), _int(price, "price"), _int(qty, "qty")
+        order_id, agent_id = _int(order_id, "order_id"), _int(agent_id, "agent_id")
+        ts, tif = _int(ts, "ts"), _int(tif, "tif")
+        _check_side(side)
+        self._check_price(price)
+        _check_qty(qty)
+        self._check_new_id(order_id)
+        if tif not in (GTC, IOC, FOK, POST_ONLY):
+            raise InvalidOrderTypeError(f"bad tif {tif}")
+        if tif in (GTC, POST_ONLY):
+            self._check_level_room(side, price, qty)
         self.fills = []
         best_opposite = self._best_price(-side)
         if tif == POST_ONLY and best_opposite is not None and side * price >= side * best_opposite:
@@ -112,20 +178,31 @@ class ReferenceBook:
         return executed
 
     def market(self, side: int, qty: int, order_id: int, agent_id: int = 0, ts: int = 0) -> int:
+        side, qty, order_id = _int(side, "side"), _int(qty, "qty"), _int(order_id, "order_id")
+        agent_id, ts = _int(agent_id, "agent_id"), _int(ts, "ts")
+        _check_side(side)
+        _check_qty(qty)
+        self._check_new_id(order_id)
         self.fills = []
         executed = self._match(side, 2**62 if side == BUY else 0, qty, order_id, agent_id, ts)
         self.last_outcome = FILLED if executed == qty else CANCELLED
         return executed
 
     def cancel(self, order_id: int) -> int:
+        order_id = _int(order_id, "order_id")
+        self._lookup(order_id)
         qty = self._remove(order_id)
         self.fills = []
         return qty
 
     def reduce(self, order_id: int, qty: int) -> int:
-        side, price = self.where[order_id]
-        self.fills = []
+        order_id, qty = _int(order_id, "order_id"), _int(qty, "qty")
+        side, price = self._lookup(order_id)
         entry = self.levels[side][price][order_id]
+        _check_qty(qty)
+        if qty > entry[0]:
+            raise InvalidQuantityError(f"cannot reduce order {order_id} by {qty}")
+        self.fills = []
         entry[0] -= qty
         left = entry[0]
         if left == 0:
@@ -133,13 +210,19 @@ class ReferenceBook:
         return left
 
     def modify(self, order_id: int, price: int, qty: int, ts: int | None = None) -> int:
-        side, old_price = self.where[order_id]
+        order_id, price, qty = _int(order_id, "order_id"), _int(price, "price"), _int(qty, "qty")
+        ts = None if ts is None else _int(ts, "ts")
+        side, old_price = self._lookup(order_id)
+        old_qty, agent_id, old_ts = self.levels[side][old_price][order_id]
+        self._check_price(price)
+        _check_qty(qty)
+        self._check_level_room(side, price, qty - (old_qty if price == old_price else 0))
         self.fills = []
         self.last_outcome = RESTED
-        old_qty, agent_id, old_ts = self.levels[side][old_price][order_id]
         if price == old_price and qty <= old_qty:
             if qty < old_qty:
                 self.reduce(order_id, old_qty - qty)
+                self.fills = []
             return 0
         self._remove(order_id)
         ts = old_ts if ts is None else ts

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from lob_core import _replay
-from lob_core._book import OrderBook
+from lob_core._book import MAX_PRICE, MAX_QTY, OrderBook
 from lob_core._replay import ROW_MATCH, ROW_MISMATCH, ROW_UNDETERMINED, replay_compare
 from lob_core.lobster import (
     EXECUTE,
@@ -68,16 +68,22 @@ class ReplayReport:
 
 def check_messages(messages: np.ndarray, tick_size: int, path: PathLike = "<messages>") -> None:
     """Raise ``ValueError`` naming the file and line of the first message the engine cannot
-    apply: a wrong dtype, a type outside 1..7, a direction other than +-1, or a book-changing
-    message (types 1-4) with a non-positive size or an off-tick price."""
+    apply: a wrong dtype, a type outside 1..7, a direction other than +-1, a book-changing
+    message (types 1-4) with a size outside ``[1, MAX_QTY]`` or a price outside
+    ``[1, MAX_PRICE]`` or off the tick, or a new order (type 1) with a negative id (negative
+    ids are reserved for anonymous volume)."""
     if messages.dtype != MESSAGE_DTYPE:
         raise ValueError(f"{path}: messages must have dtype MESSAGE_DTYPE, got {messages.dtype}")
     changes_book = (messages["type"] >= NEW) & (messages["type"] <= EXECUTE)
     for bad, what in (
         ((messages["type"] < NEW) | (messages["type"] > HALT), "message type must be 1..7"),
         (np.abs(messages["direction"]) != 1, "direction must be 1 or -1"),
-        (changes_book & (messages["size"] <= 0), "size must be positive"),
-        (changes_book & (messages["price"] <= 0), "price must be positive"),
+        (changes_book & ((messages["size"] <= 0) | (messages["size"] > MAX_QTY)),
+         "size must be in [1, MAX_QTY]"),
+        (changes_book & ((messages["price"] <= 0) | (messages["price"] > MAX_PRICE)),
+         "price must be in [1, MAX_PRICE]"),
+        ((messages["type"] == NEW) & (messages["order_id"] < 0),
+         "a new order's id must be non-negative"),
         (changes_book & (messages["price"] % tick_size != 0),
          f"price is not a multiple of the tick size {tick_size}"),
     ):
@@ -95,11 +101,13 @@ def check_orderbook_row(row: np.ndarray, tick_size: int) -> np.ndarray:
     if row.ndim != 1 or row.size == 0 or row.size % 4:
         raise ValueError(f"an orderbook row has 4 columns per level, got shape {row.shape}")
     prices, sizes = row[0::2], row[1::2]
-    bad = (sizes > 0) & ((prices <= 0) | (prices % tick_size != 0))
+    bad = (sizes > 0) & ((prices <= 0) | (prices > MAX_PRICE) | (prices % tick_size != 0)
+                         | (sizes > MAX_QTY))
     if bad.any():
         column = int(np.flatnonzero(bad)[0]) * 2 + 1
-        raise ValueError(f"orderbook column {column}: price {prices[bad][0]} is not a positive "
-                         f"multiple of the tick size {tick_size}")
+        raise ValueError(f"orderbook column {column}: price {prices[bad][0]} (size "
+                         f"{sizes[bad][0]}) is not a positive multiple of the tick size "
+                         f"{tick_size} inside the book's domain")
     return row
 
 

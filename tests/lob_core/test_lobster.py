@@ -52,13 +52,16 @@ GOOD = "34200.1,1,5,10,1000000,1\n34200.2,3,5,10,1000000,1\n"
 @pytest.mark.parametrize(
     "text, line, fragment",
     [
-        (GOOD + "34200.3,1,6,10,abc,1\n", 3, "column 5 is not a number"),
+        (GOOD + "34200.3,1,6,10,abc,1\n", 3, "column 5 is not an integer"),
+        (GOOD + "x34200.3,1,6,10,10,1\n", 3, "column 1 is not a number"),
         (GOOD + "34200.3,1,6,10\n", 3, "expected 6 columns"),
         (GOOD + "34200.3,9,6,10,1000000,1\n", 3, "type must be 1..7"),
         (GOOD + "34200.3,1,6,10,1000000,0\n", 3, "direction"),
         (GOOD + "34200.3,1,6,-10,1000000,1\n", 3, "size must be non-negative"),
         (GOOD + "34200.0,1,6,10,1000000,1\n", 3, "time goes backwards"),
-        (GOOD + "34200.3,1,6.5,10,1000000,1\n", 3, "must be integers"),
+        (GOOD + "34200.3,1,6.5,10,1000000,1\n", 3, "column 3 is not an integer"),
+        (GOOD + "34200.3,1,9300000000000000000,10,1000000,1\n", 3,
+         "column 3 does not fit in int64"),
     ],
 )
 def test_corrupt_message_file_names_file_and_line(tmp_path, text, line, fragment):
@@ -69,7 +72,7 @@ def test_corrupt_message_file_names_file_and_line(tmp_path, text, line, fragment
 
 def test_corrupt_orderbook_file_names_file_and_line(tmp_path):
     path = _write(tmp_path, "ob.csv", "100,1,99,2\n100,1,x,2\n")
-    with pytest.raises(LobsterFormatError, match="ob.csv:2: column 3"):
+    with pytest.raises(LobsterFormatError, match="ob.csv:2: column 3 is not an integer"):
         read_orderbook(path)
     path = _write(tmp_path, "ob3.csv", "100,1,99\n")
     with pytest.raises(LobsterFormatError, match="4 columns per level"):

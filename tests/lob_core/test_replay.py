@@ -96,7 +96,7 @@ def test_off_tick_message_price_names_the_line(amzn):
 @pytest.mark.parametrize("field, value, fragment", [
     ("direction", 0, "direction must be 1 or -1"),
     ("type", 9, "message type must be 1..7"),
-    ("size", 0, "size must be positive"),
+    ("size", 0, r"size must be in \[1, MAX_QTY\]"),
 ])
 def test_batch_path_refuses_bad_messages_and_leaves_the_book_alone(amzn, field, value, fragment):
     messages, orderbook = amzn

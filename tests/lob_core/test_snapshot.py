@@ -53,6 +53,6 @@ def test_book_from_orders_rebuilds_priorities_and_checks_the_tick():
     assert (again.orders_array() == book.orders_array()).all()
     orders = book.orders_array()
     orders["price"][0] += 1
-    with pytest.raises(ValueError, match="multiples of the tick size 100"):
+    with pytest.raises(ValueError, match="not a multiple of the tick size 100"):
         book_from_orders(100, orders)
     assert len(book_from_orders(1, np.zeros(0, dtype=orders.dtype))) == 0
