@@ -132,6 +132,7 @@ def replay(
     seed_row: np.ndarray | None = None,
     tick_size: int = LOBSTER_TICK,
     states: np.ndarray | None = None,
+    path: PathLike = "<messages>",
 ) -> tuple[ReplayReport, np.ndarray, OrderBook]:
     """Replay ``messages`` and score them against ``orderbook`` rows.
 
@@ -148,6 +149,8 @@ def replay(
         Price tick of the book (LOBSTER: 100 = one cent).
     states : int64 array ``(n_messages, 2 + 2 * k)``, optional
         Filled with the book's :meth:`OrderBook.tick_state` (k ticks) just before each message.
+    path : str or path
+        The message file's name, used in error messages.
 
     Returns
     -------
@@ -158,7 +161,7 @@ def replay(
         raise ValueError(
             f"the orderbook has {orderbook.shape[0]} rows but there are only "
             f"{messages.shape[0]} messages; row i must be the book after message i")
-    check_messages(messages, tick_size)
+    check_messages(messages, tick_size, path)
     seed_row = check_orderbook_row(orderbook[0] if seed_row is None else seed_row, tick_size)
     book = OrderBook(tick_size)
     as_int64 = np.ascontiguousarray(messages).view(np.int64).reshape(-1, 6)
@@ -209,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     stream_level = args.level or level_from_filename(args.message_file) or orderbook.shape[1] // 4
     seed_row = None if args.seed_orderbook is None else read_orderbook(args.seed_orderbook)[0]
     report, _, _ = replay(messages, orderbook, stream_level=stream_level, seed_row=seed_row,
-                          tick_size=args.tick)
+                          tick_size=args.tick, path=args.message_file)
     if args.json:
         print(json.dumps(asdict(report)))
     else:

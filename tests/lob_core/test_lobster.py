@@ -87,3 +87,35 @@ def test_missing_and_empty_files_are_clear_errors(tmp_path):
         read_messages(tmp_path / "nope.csv")
     with pytest.raises(LobsterFormatError, match="no rows"):
         read_messages(_write(tmp_path, "empty.csv", ""))
+
+
+def test_a_huge_line_is_refused_after_one_bounded_read_with_a_short_message(tmp_path):
+    path = tmp_path / "huge_message_1.csv"
+    path.write_bytes(b"34200.1,1,5,10,1000000,1\n" + b"7" * 5_000_000 + b"\n")
+    with pytest.raises(LobsterFormatError) as caught:
+        read_messages(path)
+    assert "huge_message_1.csv:2: line longer than" in str(caught.value)
+    assert len(str(caught.value)) < 300 + len(str(path))
+
+
+def test_a_long_bad_field_is_quoted_as_an_excerpt(tmp_path):
+    path = tmp_path / "ob.csv"
+    path.write_text("100,1,99,2\n100,1," + "x" * 10_000 + ",2\n")
+    with pytest.raises(LobsterFormatError, match=r"ob.csv:2: column 3 is not an integer: 'x{60}\.\.\.'$"):
+        read_orderbook(path)
+
+
+def test_a_directory_is_named_as_a_directory(tmp_path):
+    with pytest.raises(LobsterFormatError, match="is a directory"):
+        read_messages(tmp_path)
+
+
+def test_replay_errors_name_the_message_file(tmp_path, capsys):
+    from lob_core.replay import main
+
+    messages = tmp_path / "Z_message_1.csv"
+    messages.write_text("34200.1,1,5,10,1000000,1\n34200.2,1,6,10,1000050,-1\n")
+    orderbook = tmp_path / "Z_orderbook_1.csv"
+    orderbook.write_text("1000100,10,1000000,10\n" * 2)
+    with pytest.raises(ValueError, match="Z_message_1.csv:2: price is not a multiple"):
+        main([str(messages), "--orderbook", str(orderbook)])
