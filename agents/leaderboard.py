@@ -29,13 +29,16 @@ FLOWS = ("lmm", "hawkes", "replay")
 PA = "price_advantage_vs_twap_bps"
 
 
-def policies(agents_dir: Path | None, protocol: Protocol, data_dir=None
-             ) -> list[ExecutionPolicy]:
-    """Every baseline configuration, the MarS-action TWAP, and the saved agents."""
+def policies(agents_dir: Path | None, protocol: Protocol, data_dir=None,
+             trusted: tuple[Path, ...] = ()) -> list[ExecutionPolicy]:
+    """Every baseline configuration, the MarS-action TWAP, and the saved agents: every zip in
+    ``agents_dir`` must be listed in its manifest or named in ``trusted`` (:mod:`agents.trust`)."""
     calibration = calibrate(protocol.source, protocol.horizon_s, protocol.step_s, data_dir)
     found = [*baselines(calibration), FixedAction([10, 0], "twap_ratio_passive")]
     if agents_dir is not None and agents_dir.exists():
-        found += [SB3Policy.load(p) for p in sorted(agents_dir.glob("*.zip"))]
+        explicit = {Path(p).resolve() for p in trusted}
+        found += [SB3Policy.load(p, trust=p.resolve() in explicit)
+                  for p in sorted(agents_dir.glob("*.zip"))]
     return found
 
 
@@ -128,6 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flows", nargs="+", choices=FLOWS, default=list(FLOWS))
     parser.add_argument("--agents", type=Path, default=Path("benchmarks/agents"),
                         help="directory of saved SB3 agents (*.zip with .json sidecars)")
+    parser.add_argument("--trust-agent", type=Path, action="append", default=[],
+                        metavar="PATH", help="load this agent zip although it is not listed "
+                        "in its folder's SHA256SUMS (loading an SB3 zip runs code stored in it)")
     parser.add_argument("--n-starts", type=int, default=TEST_PROTOCOL.n_starts,
                         help="start times of the protocol (smaller: a quicker, rougher table)")
     parser.add_argument("--num-envs", type=int, default=36)
@@ -139,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="evaluate only the policies of these names")
     args = parser.parse_args(argv)
     protocol = Protocol(**{**TEST_PROTOCOL.as_dict(), "n_starts": args.n_starts})
-    found = policies(args.agents, protocol, args.data_dir)
+    found = policies(args.agents, protocol, args.data_dir, tuple(args.trust_agent))
     if args.only:
         found = [p for p in found if p.name in args.only or is_twap(p)]
     document = run(found, args.flows, protocol, args.num_envs, args.data_dir, args.cache)

@@ -238,15 +238,15 @@ class SB3Policy(ExecutionPolicy):
         return self  # stateless between decisions: one model serves every episode
 
     @classmethod
-    def load(cls, path, name: str | None = None) -> SB3Policy:
+    def load(cls, path, name: str | None = None, trust: bool = False) -> SB3Policy:
         """Load a model saved by :mod:`agents.train` (the algorithm is read from the file's
-        ``.json`` sidecar)."""
+        ``.json`` sidecar). Only a trusted file is loaded: see :mod:`agents.trust`."""
         from pathlib import Path
 
         from agents.train import load_model
 
         path = Path(path)
-        return cls(load_model(path), name or path.stem)
+        return cls(load_model(path, trust), name or path.stem)
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         action, _ = self.model.predict(observation, deterministic=True)

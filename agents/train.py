@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from agents.evaluation import VALIDATION_PROTOCOL, Protocol, evaluate, summarize
 from agents.policies import SB3Policy, unflatten_actions
+from agents.trust import check_trusted, record_trusted
 from mars_gym.envs.execution import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
 from mars_gym.envs.sb3 import SB3VecEnv
 from mars_gym.envs.vector import VectorExecutionEnv
@@ -126,13 +127,19 @@ class ValidationCallback(BaseCallback):
 
 
 def save(model, path: Path, meta: dict[str, Any]) -> None:
-    """Save an SB3 model and its ``.json`` sidecar."""
+    """Save an SB3 model and its ``.json`` sidecar, and list it as trusted in its folder's
+    manifest (:mod:`agents.trust`)."""
     model.save(path)
     path.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=str))
+    record_trusted(path)
 
 
-def load_model(path: str | Path):
-    """Load a model saved by :func:`save` (the algorithm comes from its sidecar)."""
+def load_model(path: str | Path, trust: bool = False):
+    """Load a model saved by :func:`save` (the algorithm comes from its sidecar).
+
+    Only a trusted file is loaded: listed in its folder's ``SHA256SUMS``, or ``trust=True``
+    (loading an SB3 zip runs code stored in it; see :mod:`agents.trust`).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no saved agent at {path}")
@@ -143,6 +150,7 @@ def load_model(path: str | Path):
     if algo not in ALGOS:
         raise ValueError(f"{sidecar}: unknown algorithm {algo!r}; expected one of "
                          f"{tuple(ALGOS)}")
+    check_trusted(path, trust)
     return ALGOS[algo].load(path, device="cpu")
 
 

@@ -1,32 +1,41 @@
-"""One versioned file format for the batch tokenizer and the batch model.
+"""Batch tokenizer and batch model files, in the format of :mod:`mars_gym.checkpoint`.
 
 ``"default"`` in place of a path reads the small checkpoint of that kind shipped in
-``mars_gym/batch/assets`` (trained on the shared data's training splits on CPU).
+``mars_gym/batch/assets`` (trained on the shared data's training splits on CPU). Numpy arrays
+in a payload are stored as tensors and come back as numpy arrays.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
-CHECKPOINT_VERSION = 1
+from mars_gym.checkpoint import read_checkpoint as read_file
+from mars_gym.checkpoint import save_checkpoint as save_file
+
+FORMAT_VERSION = 2  # 2: the shared format (sha256, no pickled objects)
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 
+def _format(kind: str) -> str:
+    return f"mars_gym.{kind}"
+
+
 def save_checkpoint(path: Path | str, kind: str, **payload) -> None:
-    torch.save({"version": CHECKPOINT_VERSION, "kind": kind, **payload}, path)
+    """Write a ``kind`` checkpoint (``batch_tokenizer`` or ``batch_model``)."""
+    def stored(value):
+        if isinstance(value, np.ndarray):
+            return torch.from_numpy(np.array(value, copy=True))
+        if isinstance(value, dict):
+            return {k: stored(v) for k, v in value.items()}
+        return value
+
+    save_file(path, _format(kind), FORMAT_VERSION, stored(payload))
 
 
 def read_checkpoint(path: Path | str, kind: str) -> dict:
-    """The saved dictionary, after checking that it is a ``kind`` checkpoint of this version."""
+    """The saved dictionary of a ``kind`` checkpoint, after every check of the format."""
     path = ASSETS / f"{kind}.pt" if str(path) == "default" else Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{kind.replace('_', ' ')} checkpoint not found: {path}")
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(saved, dict) or saved.get("kind") != kind:
-        raise ValueError(f"{path}: not a {kind.replace('_', ' ')} checkpoint")
-    if saved["version"] != CHECKPOINT_VERSION:
-        raise ValueError(f"{path}: checkpoint version {saved['version']}, this code reads "
-                         f"{CHECKPOINT_VERSION}")
-    return saved
+    return read_file(path, _format(kind), FORMAT_VERSION)

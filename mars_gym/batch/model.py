@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mars_gym.batch.data import N_FEATURES
+from mars_gym.checkpoint import check_config_ranges
 from mars_gym.lmm.model import Block, LMMConfig, RMSNorm, rotary_tables
 
 GRID_CELLS = 64  # 8 x 8 codes per minute
@@ -37,6 +38,10 @@ class BatchModelConfig:
     context: int = 64         # minutes
     dropout: float = 0.1
     n_sources: int = 8
+
+    def __post_init__(self) -> None:
+        check_config_ranges(self, {"codebook_size": (2, 1 << 16), "code_embd": (1, 4_096)})
+        self.blocks()  # checks the transformer's fields
 
     def blocks(self) -> LMMConfig:
         return LMMConfig(n_layer=self.n_layer, n_head=self.n_head, n_embd=self.n_embd,

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
 from mars_gym.batch.data import load_minutes, source_imager
 from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
+from mars_gym.checkpoint import CheckpointError, build_module, config_from
 from mars_gym.data import SOURCES
 from mars_gym.tokens.images import OrderImager
 
@@ -53,11 +54,13 @@ class BatchTokenizer:
     @classmethod
     def load(cls, path: Path | str) -> BatchTokenizer:
         saved = read_checkpoint(path, "batch_tokenizer")
-        model = VQVAE(VQVAEConfig(**saved["config"]))
-        model.load_state_dict(saved["state"])
-        model.eval()
-        imagers = {name: OrderImager.from_arrays(saved["imagers"], name)
-                   for name in saved["sources"]}
+        config = config_from(VQVAEConfig, saved.get("config"), path)
+        model = build_module(lambda: VQVAE(config), saved.get("state"), str(path)).eval()
+        try:
+            arrays = {name: value.numpy() for name, value in saved["imagers"].items()}
+            imagers = {name: OrderImager.from_arrays(arrays, name) for name in saved["sources"]}
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise CheckpointError(f"{path}: bad image slots in checkpoint ({error})") from None
         return cls(model, imagers)
 
 

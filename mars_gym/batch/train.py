@@ -29,6 +29,7 @@ from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
 from mars_gym.batch.data import MinuteSeries, load_minutes
 from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig
 from mars_gym.batch.tokenizer import BatchTokenizer
+from mars_gym.checkpoint import build_module, config_from
 
 SMOOTHING = 0.5
 EPS_GRID = np.geomspace(1e-3, 0.999, 40)
@@ -202,9 +203,8 @@ def save_batch_model(model: BatchModel, path: Path | str) -> None:
 
 def load_batch_model(path: Path | str) -> BatchModel:
     saved = read_checkpoint(path, "batch_model")
-    model = BatchModel(BatchModelConfig(**saved["config"]))
-    model.load_state_dict(saved["state"])
-    return model.eval()
+    config = config_from(BatchModelConfig, saved.get("config"), path)
+    return build_module(lambda: BatchModel(config), saved.get("state"), str(path)).eval()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mars_gym.checkpoint import check_config_ranges
 from mars_gym.tokens.images import IMAGE_SHAPE
 
 
@@ -28,6 +29,10 @@ class VQVAEConfig:
     beta: float = 0.25        # commitment weight
     decay: float = 0.99       # EMA decay of the codebook
     restart_after: int = 200  # updates without use before an entry is restarted
+
+    def __post_init__(self) -> None:
+        check_config_ranges(self, {"codebook_size": (2, 1 << 16), "code_dim": (1, 4_096),
+                                   "hidden": (1, 4_096), "restart_after": (1, 1 << 30)})
 
     def to_dict(self) -> dict:
         return asdict(self)

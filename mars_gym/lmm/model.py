@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mars_gym.checkpoint import check_config_ranges
 from mars_gym.tokens.order_tokenizer import (
     BOOK_FEATURES,
     N_CHANGE,
@@ -68,6 +69,14 @@ class LMMConfig:
     plan_features: int = 0    # > 0: the ensemble's minute-plan input (mars_gym.batch.plan)
 
     def __post_init__(self) -> None:
+        # Bounds before anything is allocated: a config read from a file decides the sizes.
+        check_config_ranges(self, {"n_layer": (1, 256), "n_head": (1, 256), "n_embd": (2, 16_384),
+                                   "context": (1, 1 << 16), "n_sources": (1, 4_096),
+                                   "tod_frequencies": (0, 256), "plan_features": (0, 4_096)})
+        if not 0.0 <= self.dropout < 1.0 or not math.isfinite(self.rope_base) \
+                or self.rope_base <= 1.0:
+            raise ValueError(f"dropout must be in [0, 1) and rope_base > 1, got {self.dropout} "
+                             f"and {self.rope_base}")
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
             raise ValueError(f"n_embd ({self.n_embd}) must split into n_head ({self.n_head}) "
                              "heads of even size")

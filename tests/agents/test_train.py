@@ -15,6 +15,7 @@ from agents.evaluation import Protocol, evaluate
 from agents.leaderboard import policies
 from agents.policies import SB3Policy, unflatten_actions
 from agents.train import load_model, main, train
+from agents.trust import UntrustedAgentError
 from mars_gym.cli import main as cli
 
 TINY_VALIDATION = Protocol(split="val", n_starts=1, seed=20_000)
@@ -61,8 +62,12 @@ def test_saved_agents_join_the_leaderboard(tmp_path, lobster_dir):
     for suffix in (".zip", ".json"):
         (agents / f"ppo_replay{suffix}").write_bytes((tmp_path / "run" / f"final{suffix}")
                                                      .read_bytes())
-    names = [p.name for p in policies(agents, TINY_VALIDATION, lobster_dir)]
+    with pytest.raises(UntrustedAgentError, match="ppo_replay.zip is not listed in"):
+        policies(agents, TINY_VALIDATION, lobster_dir)  # copied: not in this folder's manifest
+    names = [p.name for p in policies(agents, TINY_VALIDATION, lobster_dir,
+                                      trusted=(agents / "ppo_replay.zip",))]
     assert "ppo_replay" in names and "twap_passive_then_cross_l1" in names
+    assert (tmp_path / "run" / "SHA256SUMS").read_text().count(".zip") == 2  # best and final
 
 
 def test_bad_inputs_are_clear_errors(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
+from mars_gym.checkpoint import save_checkpoint as save_file
 from mars_gym.lmm.checkpoint import CheckpointError, load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.model import LMM, LMMConfig
 from mars_gym.lmm.train import learning_rate, main, parser, train
@@ -73,8 +74,9 @@ def test_bad_checkpoints_are_clear_errors(trained, tmp_path):
     with pytest.raises(CheckpointError, match="version 99"):
         load_lmm(tmp_path / "v99.pt")
     payload = read_checkpoint(out / "best.pt")
-    payload["config"]["n_embd"] = 64
-    torch.save(payload, tmp_path / "wrong_shape.pt")
+    payload["config"]["n_embd"] = 64  # a consistent file whose config does not fit its weights
+    save_file(tmp_path / "wrong_shape.pt", payload["format"], payload["version"],
+              {k: v for k, v in payload.items() if k not in ("format", "version", "sha256")})
     with pytest.raises(CheckpointError, match="weights do not fit"):
         load_lmm(tmp_path / "wrong_shape.pt")
 

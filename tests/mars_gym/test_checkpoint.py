@@ -1,0 +1,126 @@
+"""Every torch file the package loads is data: refused when it holds code, is corrupt, holds
+non-finite weights, or has a config that asks for more than the file holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mars_gym.batch.checkpoint import ASSETS as BATCH_ASSETS
+from mars_gym.batch.tokenizer import BatchTokenizer
+from mars_gym.batch.train import load_batch_model
+from mars_gym.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from mars_gym.lmm.checkpoint import NAMED, load_lmm
+
+
+class Payload:
+    """Pickled, it runs code on load: it writes ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return exec, (f"open({str(self.marker)!r}, 'w').write('ran')",)
+
+
+LOADERS = {
+    "lmm": load_lmm,
+    "batch tokenizer": BatchTokenizer.load,
+    "batch model": load_batch_model,
+}
+SHIPPED = {"lmm": NAMED["default"], "batch tokenizer": BATCH_ASSETS / "batch_tokenizer.pt",
+           "batch model": BATCH_ASSETS / "batch_model.pt"}
+
+
+@pytest.mark.parametrize("kind", sorted(LOADERS))
+def test_a_checkpoint_holding_pickled_code_is_refused_and_the_code_never_runs(kind, tmp_path):
+    marker = tmp_path / "marker"
+    payload = torch.load(SHIPPED[kind], map_location="cpu", weights_only=True)
+    payload["config"] = Payload(marker)
+    torch.save(payload, tmp_path / "crafted.pt")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        LOADERS[kind](tmp_path / "crafted.pt")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", sorted(LOADERS))
+def test_the_shipped_checkpoints_load(kind):
+    assert LOADERS[kind](SHIPPED[kind]) is not None
+
+
+def test_two_thousand_flipped_bytes_in_the_shipped_model_are_detected(tmp_path):
+    data = bytearray(NAMED["default"].read_bytes())
+    rng = np.random.default_rng(0)
+    for position in rng.choice(np.arange(4_096, len(data) - 4_096), 2_000, replace=False):
+        data[position] ^= 0xFF
+    (tmp_path / "flipped.pt").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="sha256|not a readable checkpoint"):
+        load_lmm(tmp_path / "flipped.pt")
+
+
+def test_an_edited_weight_fails_the_digest(tmp_path):
+    payload = torch.load(NAMED["default"], map_location="cpu", weights_only=True)
+    name = next(iter(payload["model"]))
+    payload["model"][name] = payload["model"][name].clone()
+    payload["model"][name].view(-1)[0] += 1.0
+    torch.save(payload, tmp_path / "edited.pt")
+    with pytest.raises(CheckpointError, match="does not match its sha256"):
+        load_lmm(tmp_path / "edited.pt")
+
+
+def _resave(tmp_path: Path, name: str, edit) -> Path:
+    """The shipped model with ``edit`` applied, saved consistently (a valid digest)."""
+    payload = torch.load(NAMED["default"], map_location="cpu", weights_only=True)
+    edit(payload)
+    content = {k: v for k, v in payload.items() if k not in ("format", "version", "sha256")}
+    return save_checkpoint(tmp_path / name, payload["format"], payload["version"], content)
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    def poison(payload):
+        name = next(k for k, v in payload["model"].items() if v.is_floating_point())
+        payload["model"][name] = payload["model"][name].clone()
+        payload["model"][name].view(-1)[3] = float("nan")
+
+    with pytest.raises(CheckpointError, match=r"tensor model\..* holds NaN"):
+        load_lmm(_resave(tmp_path, "nan.pt", poison))
+
+
+@pytest.mark.parametrize("config, fragment", [
+    ({"n_layer": 10**9}, r"n_layer must be an integer in \[1, 256\]"),
+    ({"n_embd": 16_384, "n_head": 128, "n_layer": 200}, "weights do not fit the model config"),
+    ({"context": 10**7}, "context must be an integer"),
+    ({"n_embd": "128"}, "n_embd must be an integer"),
+])
+def test_a_crafted_config_cannot_make_the_loader_allocate(tmp_path, config, fragment):
+    path = _resave(tmp_path, "config.pt", lambda payload: payload["config"].update(config))
+    with pytest.raises(CheckpointError, match=fragment):
+        load_lmm(path)
+
+
+def test_writes_are_atomic_and_keep_the_old_file_on_failure(tmp_path, monkeypatch):
+    path = save_checkpoint(tmp_path / "x.pt", "test.format", 1, {"w": torch.ones(3)})
+    before = path.read_bytes()
+
+    def broken_save(obj, f):
+        Path(f).write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, "test.format", 1, {"w": torch.zeros(3)})
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.pt"]
+    monkeypatch.undo()
+    assert torch.equal(read_checkpoint(path, "test.format", 1)["w"], torch.ones(3))
+    with pytest.raises(CheckpointError, match="version 1, this code reads version 2"):
+        read_checkpoint(path, "test.format", 2)
+
+
+def test_an_unsupported_object_is_refused_when_saving(tmp_path):
+    with pytest.raises(TypeError, match="tensors and plain containers only"):
+        save_checkpoint(tmp_path / "y.pt", "test.format", 1, {"array": np.ones(2)})
+    assert not list(tmp_path.iterdir())
