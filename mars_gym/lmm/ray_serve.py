@@ -6,8 +6,16 @@ replica has one). ``step`` calls arriving together from any number of clients ar
 ``batch_wait_timeout_s``) and served by one batched forward pass. Conditions travel as plain
 lists: ``{"book": [10 floats], "time_of_day": int, "change": int, "source": int}``.
 
-``mars-gym serve [--checkpoint default] [--capacity 256]`` starts a local Ray instance and the
-deployment and blocks; clients use ``serve.get_app_handle("mars_gym_lmm")``.
+Each client names itself with an ``owner`` secret of its own (e.g. ``uuid.uuid4().hex``) when it
+opens a stream and on every later call: no client can feed or close another's stream. A request
+is checked before it joins a batch; a bad one fails alone (:class:`BadRequestError` on that
+client) while the batch and the service go on.
+
+``mars-gym serve [--checkpoint default] [--capacity 256] [--host 127.0.0.1] [--port 8000]``
+starts a local Ray instance and the deployment and blocks; clients use
+``serve.get_app_handle("mars_gym_lmm")``. Ray and Serve's HTTP proxy bind to the loopback
+address by default, so only this machine can reach the model; ``--host 0.0.0.0`` (or a given
+interface) exposes it to the network deliberately — anyone who reaches it can then drive it.
 """
 
 from __future__ import annotations
@@ -16,22 +24,40 @@ import argparse
 import sys
 import time
 
+import ray
 import torch
 from ray import serve
 
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.model import Conditions
-from mars_gym.lmm.serve import GeneratorService
+from mars_gym.lmm.serve import BadRequestError, GeneratorService
 
 APP_NAME = "mars_gym_lmm"
+LOOPBACK = "127.0.0.1"
 
 
 def conditions(rows: list[dict]) -> Conditions:
-    """(n, 1 … t) model conditions from plain per-position dictionaries of one stream."""
-    return Conditions(torch.tensor([[r["book"] for r in rows]], dtype=torch.float32),
-                      torch.tensor([[r["time_of_day"] for r in rows]]),
-                      torch.tensor([[r["change"] for r in rows]]),
-                      torch.tensor([[r["source"] for r in rows]]))
+    """(1, t) model conditions from plain per-position dictionaries of one stream."""
+    try:
+        return Conditions(torch.tensor([[r["book"] for r in rows]], dtype=torch.float32),
+                          torch.tensor([[int(r["time_of_day"]) for r in rows]]),
+                          torch.tensor([[int(r["change"]) for r in rows]]),
+                          torch.tensor([[int(r["source"]) for r in rows]]))
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as error:
+        raise BadRequestError(f"conditions must be dictionaries with book (10 floats), "
+                              f"time_of_day, change and source: {str(error)[:200]}") from None
+
+
+def _tokens(tokens) -> torch.Tensor:
+    try:
+        return torch.tensor([[int(t) for t in tokens]], dtype=torch.long)
+    except (TypeError, ValueError, RuntimeError, OverflowError) as error:
+        raise BadRequestError(f"tokens must be a list of integers: {str(error)[:200]}") from None
+
+
+def _check_owner(owner) -> None:
+    if not isinstance(owner, str) or len(owner) < 8:
+        raise BadRequestError("owner must be a secret string of at least 8 characters")
 
 
 @serve.deployment
@@ -42,29 +68,62 @@ class LMMDeployment:
         model, _ = load_lmm(checkpoint)
         self.service = GeneratorService(model, capacity, temperature, top_k, seed, device)
 
-    async def open(self, tokens: list[int], rows: list[dict],
+    async def open(self, tokens: list[int], rows: list[dict], owner: str,
                    key: int | None = None) -> tuple[int, int]:
         """Start a stream from a history; ``(stream, first_token)`` (``key``: as in
-        :meth:`GeneratorService.open`)."""
-        return self.service.open(torch.tensor([tokens]), conditions(rows), key=key)
+        :meth:`GeneratorService.open`; ``owner``: the client's secret)."""
+        _check_owner(owner)
+        return self.service.open(_tokens(tokens), conditions(rows), key=key, owner=owner)
 
-    async def close(self, stream: int) -> None:
-        self.service.close(stream)
+    async def close(self, stream: int, owner: str) -> None:
+        self.service.close(stream, owner)
+
+    async def step(self, request: tuple[int, int, dict, str]) -> int:
+        """The next token of a stream: ``request = (stream, last_token, live_conditions,
+        owner)``. Checked here, alone; only a valid request joins the next batch."""
+        try:
+            stream, token, row, owner = request
+        except (TypeError, ValueError):
+            raise BadRequestError("a request is (stream, last_token, conditions, owner)") from None
+        cond = conditions([row])
+        self.service.check_submit(stream, token, cond, owner=owner)
+        result = await self._round((stream, token, cond, owner))
+        if isinstance(result, Exception):  # e.g. the same stream twice in one batch
+            raise result
+        return result
 
     @serve.batch(max_batch_size=256, batch_wait_timeout_s=0.002)
-    async def step(self, requests: list[tuple[int, int, dict]]) -> list[int]:
-        """Batched: each request is ``(stream, last_token, live_conditions)``."""
-        for stream, token, row in requests:
-            self.service.submit(stream, token, conditions([row]))
+    async def _round(self, requests: list[tuple[int, int, Conditions, str]]) -> list:
+        """Batched: one forward for every valid request; a request that still fails to join
+        (its stream already in this batch) gets its error back instead of a token."""
+        results: list = [None] * len(requests)
+        for k, (stream, token, cond, owner) in enumerate(requests):
+            try:
+                self.service.submit(stream, token, cond, owner=owner)
+            except (BadRequestError, KeyError, PermissionError) as error:
+                results[k] = error
         served = self.service.run()
-        return [served[stream] for stream, _, _ in requests]
+        return [served[request[0]] if result is None else result
+                for request, result in zip(requests, results)]
 
     async def rounds(self) -> int:
         """Batched forward passes run so far."""
         return self.service.rounds
 
 
-def main(argv: list[str] | None = None) -> int:
+def start(checkpoint: str = "default", capacity: int = 256, temperature: float = 1.0,
+          top_k: int | None = None, device: str = "auto", host: str = LOOPBACK,
+          port: int = 8000):
+    """Start Ray (bound to ``host``, unless it runs already) and the deployment, with Serve's
+    HTTP proxy on ``host:port``; return the app's handle."""
+    if not ray.is_initialized():
+        ray.init(_node_ip_address=None if host == "0.0.0.0" else host, include_dashboard=False)
+    serve.start(http_options={"host": host, "port": port})
+    return serve.run(LMMDeployment.bind(checkpoint, capacity, temperature, top_k, 0, device),
+                     name=APP_NAME)
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mars-gym serve", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default="default")
@@ -72,11 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--top-k", type=int, default=None)
     parser.add_argument("--device", default="auto")
-    args = parser.parse_args(argv)
-    serve.run(LMMDeployment.bind(args.checkpoint, args.capacity, args.temperature, args.top_k,
-                                 0, args.device), name=APP_NAME)
-    print(f"serving {args.checkpoint} as Ray Serve app {APP_NAME!r}; Ctrl-C to stop",
-          flush=True)
+    parser.add_argument("--host", default=LOOPBACK,
+                        help="address Ray and the HTTP proxy bind to (default: loopback only; "
+                             "0.0.0.0 exposes the model to the network)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP proxy port")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    start(args.checkpoint, args.capacity, args.temperature, args.top_k, args.device, args.host,
+          args.port)
+    print(f"serving {args.checkpoint} as Ray Serve app {APP_NAME!r} on {args.host}; "
+          "Ctrl-C to stop", flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -6,16 +6,89 @@ stream submitted since the last round with one batched forward pass and returns 
 next token. Streams that did not submit keep their state. The service runs on CUDA when one is
 present (``device="auto"``), else on the CPU.
 
+Every request is checked before it joins a round (token ids in the vocabulary, finite book
+features and plans, time of day, price change and source id in their ranges, shapes, biases), so
+a bad request fails alone with :class:`BadRequestError` and the round and the service go on.
+A stream belongs to the ``owner`` that opened it: only the same owner may feed, withdraw or close
+it (clients of a shared service pass a secret of their own, e.g. ``uuid.uuid4().hex``; the
+simulations of one program share the default owner ``None``).
+
 The same interface is offered over Ray Serve for several processes or machines
 (:mod:`mars_gym.lmm.ray_serve`, ``pip install .[serve]``).
 """
 
 from __future__ import annotations
 
+import math
+import operator
+
 import torch
 
 from mars_gym.lmm.generate import BatchedGenerator
-from mars_gym.lmm.model import LMM, Conditions
+from mars_gym.lmm.model import LMM, PART_SIZES, Conditions, LMMConfig
+from mars_gym.tokens.order_tokenizer import (
+    BOOK_FEATURES,
+    N_CHANGE,
+    N_KINDS,
+    N_TIME_OF_DAY,
+    VOCAB_SIZE,
+)
+
+
+class BadRequestError(ValueError):
+    """A request the service refuses; it did not join any round."""
+
+
+def _long_in(values: torch.Tensor, low: int, high: int, name: str, shape: tuple) -> None:
+    if not isinstance(values, torch.Tensor) or tuple(values.shape) != shape:
+        raise BadRequestError(f"{name} must be a tensor of shape {shape}, got "
+                              f"{getattr(values, 'shape', type(values).__name__)}")
+    if values.dtype.is_floating_point or values.dtype == torch.bool or values.is_complex():
+        raise BadRequestError(f"{name} must hold integers, got {values.dtype}")
+    if values.numel() and (int(values.min()) < low or int(values.max()) >= high):
+        raise BadRequestError(f"{name} must be in [{low}, {high}), got "
+                              f"{int(values.min())}..{int(values.max())}")
+
+
+def _finite(values, name: str, shape: tuple, allow_minus_inf: bool = False) -> None:
+    if not isinstance(values, torch.Tensor) or tuple(values.shape) != shape:
+        raise BadRequestError(f"{name} must be a tensor of shape {shape}, got "
+                              f"{getattr(values, 'shape', type(values).__name__)}")
+    if not values.dtype.is_floating_point:
+        raise BadRequestError(f"{name} must hold floats, got {values.dtype}")
+    bad = torch.isnan(values) | (values == math.inf)
+    if not allow_minus_inf:
+        bad |= torch.isinf(values)
+    if bad.any():
+        raise BadRequestError(f"{name} holds non-finite values")
+
+
+def check_request(config: LMMConfig, tokens: torch.Tensor, cond: Conditions, bias=None) -> None:
+    """Raise :class:`BadRequestError` unless ``tokens`` (1, t), their conditions (1, t) and the
+    optional ``bias`` (per token part, shaped as :meth:`LMM.sample` says; -inf forbids a value)
+    fit ``config``."""
+    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2 or tokens.shape[0] != 1 \
+            or not 1 <= tokens.shape[1] <= config.context:
+        raise BadRequestError(f"tokens must have shape (1, t) with 1 <= t <= {config.context}, "
+                              f"got {getattr(tokens, 'shape', type(tokens).__name__)}")
+    shape = tuple(tokens.shape)
+    _long_in(tokens, 0, VOCAB_SIZE, "token", shape)
+    if not isinstance(cond, Conditions):
+        raise BadRequestError(f"conditions must be Conditions, got {type(cond).__name__}")
+    _finite(cond.book, "book features", (*shape, BOOK_FEATURES))
+    _long_in(cond.time_of_day, 0, N_TIME_OF_DAY, "time of day", shape)
+    _long_in(cond.change, 0, N_CHANGE, "price change", shape)
+    _long_in(cond.source, 0, config.n_sources, "source id", shape)
+    if config.plan_features:
+        _finite(cond.plan, "plan", (*shape, config.plan_features))
+    elif cond.plan is not None:
+        raise BadRequestError("this model reads no plan, but the conditions carry one")
+    if bias is not None:
+        if len(bias) != len(PART_SIZES):
+            raise BadRequestError(f"bias needs {len(PART_SIZES)} parts, got {len(bias)}")
+        for k, (part, size) in enumerate(zip(bias, PART_SIZES)):
+            shape = (1, N_KINDS, size) if k in (1, 2) else (1, size)  # price, volume: by kind
+            _finite(part, f"bias part {k}", shape, allow_minus_inf=True)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -34,7 +107,9 @@ class GeneratorService:
         self.generator = BatchedGenerator(model.to(self.device), temperature=temperature,
                                           top_k=top_k, seed=seed)
         self.generator.allocate(capacity)
+        self.config = model.config
         self.free = list(range(capacity - 1, -1, -1))
+        self.owners: dict[int, object] = {}
         self.pending: dict[int, tuple[int, Conditions, list | None]] = {}
         self.rounds = 0
 
@@ -43,44 +118,81 @@ class GeneratorService:
         return self.generator.streams
 
     def open(self, tokens: torch.Tensor, cond: Conditions, bias=None,
-             key: int | None = None) -> tuple[int, int]:
+             key: int | None = None, owner: object = None) -> tuple[int, int]:
         """Start a stream from a history (1, n); return ``(stream, first_token)`` (``bias``:
         of the first token's parts, as in :meth:`submit`; ``key``: names the stream's sampling
-        noise, so a simulation seeded alike draws alike in any slot; default: the slot)."""
+        noise, so a simulation seeded alike draws alike in any slot; default: the slot;
+        ``owner``: who may use the stream afterwards)."""
+        check_request(self.config, tokens, cond, bias)
+        if key is not None and (isinstance(key, bool) or not isinstance(key, int)
+                                or not 0 <= key < 2**63):
+            raise BadRequestError(f"key must be an integer in [0, 2**63), got {key!r}")
         if not self.free:
             raise RuntimeError(f"all {self.capacity} streams are in use; close one first")
         stream = self.free.pop()
-        first = self.generator.prime(tokens, cond, streams=[stream], bias=bias,
-                                     keys=None if key is None else [key])
+        try:
+            first = self.generator.prime(tokens, cond, streams=[stream], bias=bias,
+                                         keys=None if key is None else [key])
+        except BaseException:
+            self.free.append(stream)
+            raise
+        self.owners[stream] = owner
         return stream, int(first[0])
 
-    def close(self, stream: int) -> None:
-        self._check(stream)
+    def close(self, stream: int, owner: object = None) -> None:
+        self._check(stream, owner)
         self.pending.pop(stream, None)
+        del self.owners[stream]
         self.free.append(stream)
 
-    def _check(self, stream: int) -> None:
-        if not 0 <= stream < self.capacity or stream in self.free:
-            raise KeyError(f"stream {stream} is not open")
+    def _check(self, stream: int, owner: object) -> None:
+        if isinstance(stream, bool) or not isinstance(stream, int) or stream not in self.owners:
+            raise KeyError(f"stream {stream!r} is not open")
+        if self.owners[stream] != owner:
+            raise PermissionError(f"stream {stream} belongs to another client")
 
-    def submit(self, stream: int, token: int, cond: Conditions, bias=None) -> None:
-        """Queue the token a stream just applied, its live conditions (1, 1) and optionally
-        biases of its next token's parts (plan guidance: :meth:`LMM.sample`, batch of 1)."""
-        self._check(stream)
+    def check_submit(self, stream: int, token: int, cond: Conditions, bias=None,
+                     owner: object = None) -> int:
+        """Raise unless :meth:`submit` would accept the request; the token as an int."""
+        self._check(stream, owner)
         if stream in self.pending:
-            raise RuntimeError(f"stream {stream} already submitted this round")
-        self.pending[stream] = (int(token), cond, bias)
+            raise BadRequestError(f"stream {stream} already submitted this round")
+        try:
+            token = operator.index(token) if not isinstance(token, bool) else None
+        except TypeError:
+            token = None
+        if token is None:
+            raise BadRequestError("token must be an integer")
+        if not 0 <= token < VOCAB_SIZE:
+            raise BadRequestError(f"token must be in [0, {VOCAB_SIZE}), got {token}")
+        check_request(self.config, torch.tensor([[token]]), cond, bias)
+        return token
 
-    def withdraw(self, stream: int) -> None:
+    def submit(self, stream: int, token: int, cond: Conditions, bias=None,
+               owner: object = None) -> None:
+        """Queue the token a stream just applied, its live conditions (1, 1) and optionally
+        biases of its next token's parts (plan guidance: :meth:`LMM.sample`, batch of 1).
+        The request is checked first: a bad one raises and is not queued."""
+        token = self.check_submit(stream, token, cond, bias, owner)
+        self.pending[stream] = (token, cond, bias)
+
+    def withdraw(self, stream: int, owner: object = None) -> None:
         """The stream's last token was not used (an agent's order came first, see
         :meth:`mars_gym.sim.flows.lmm.LMMFlow.observe`): its next draw reuses that noise."""
-        self._check(stream)
+        self._check(stream, owner)
         self.generator.noise.withdraw([stream])
 
     def run(self) -> dict[int, int]:
-        """One batched forward for every submitted stream; their next tokens."""
+        """One batched forward for every submitted stream; their next tokens. The round is
+        over whatever happens: nothing stays queued after an error."""
         if not self.pending:
             return {}
+        try:
+            return self._serve()
+        finally:
+            self.pending.clear()
+
+    def _serve(self) -> dict[int, int]:
         n = self.capacity
         tokens = torch.zeros(n, dtype=torch.long)
         active = torch.zeros(n, dtype=torch.bool)
@@ -103,6 +215,5 @@ class GeneratorService:
         out = self.generator.step(tokens, Conditions(book, time_of_day, change, source, plan),
                                   active, bias)
         served = {stream: int(out[stream]) for stream in self.pending}
-        self.pending.clear()
         self.rounds += 1
         return served

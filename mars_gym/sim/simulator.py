@@ -27,7 +27,7 @@ from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream, Source
 from mars_gym.sim.background_orders import BACKGROUND_AGENT, submit_background
 from mars_gym.sim.depth import DepthLadder
-from mars_gym.sim.flows.base import FIRST_FLOW_ORDER_ID, BackgroundFlow, FlowOrder
+from mars_gym.sim.flows.base import FIRST_FLOW_ORDER_ID, BackgroundFlow, FlowOrder, StallGuard
 from mars_gym.sim.latency import ConstantLatency
 from mars_gym.tokens.orders import BUY, CANCEL_ORDER, SELL
 
@@ -96,6 +96,7 @@ class Simulator:
         self.rng = np.random.default_rng([seed, 1])
         self.flow.reset(seed, book, self.now)
         self.pending = None  # the flow's next order, drawn when needed
+        self.stall_guard = StallGuard(self.flow)
         self.in_flight: list[tuple[int, int, int, AgentOrder]] = []  # (arrival, seq, agent, order)
         self.sequence = 0
         self.accounts: dict[int, AgentAccount] = {}
@@ -188,6 +189,9 @@ class Simulator:
         A flow served in a batch may not know its next order yet (``next_order()`` gave
         ``None``): then nothing more is applied — an agent order might come after it — and the
         call returns False; call again once the flow has its token.
+
+        Raises :class:`~mars_gym.sim.flows.base.FlowStalledError` when the flow produces more
+        than ``MAX_ORDERS_AT_ONE_TIME`` orders without advancing time (it would never return).
         """
         if time_ns < self.now:
             raise ValueError(f"time goes backwards: {time_ns} < {self.now}")
@@ -208,6 +212,7 @@ class Simulator:
                     self.pending = None
                 self._top_up(arrival)
             elif background_time <= time_ns:
+                self.stall_guard.see(background_time)
                 submit_background(self.recording, self.pending, self.next_flow_id, self.rng)
                 self.next_flow_id += 1
                 self._collect_fills(background_time)

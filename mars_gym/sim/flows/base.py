@@ -19,6 +19,31 @@ from mars_gym.sim.background_orders import submit_background
 from mars_gym.tokens.orders import CANCEL_ORDER
 
 FIRST_FLOW_ORDER_ID = 1 << 40  # above the ids of any real data the book is seeded with
+# Real bursts put at most a few hundred messages on one nanosecond; a flow that keeps drawing
+# at one time (e.g. a corrupt model that samples interval 0 forever) would hang the clock.
+MAX_ORDERS_AT_ONE_TIME = 100_000
+
+
+class FlowStalledError(RuntimeError):
+    """A background flow keeps producing orders without advancing time."""
+
+
+class StallGuard:
+    """Counts a flow's consecutive orders at one time and raises past the limit."""
+
+    def __init__(self, flow, limit: int = MAX_ORDERS_AT_ONE_TIME) -> None:
+        self.flow, self.limit = flow, limit
+        self.time_ns, self.count = None, 0
+
+    def see(self, time_ns: int) -> None:
+        if time_ns != self.time_ns:
+            self.time_ns, self.count = time_ns, 1
+            return
+        self.count += 1
+        if self.count > self.limit:
+            raise FlowStalledError(
+                f"{type(self.flow).__name__} produced {self.count} orders at time {time_ns} ns "
+                "without advancing time; the flow (or its model's weights) is broken")
 
 
 class FlowOrder(NamedTuple):
@@ -52,10 +77,12 @@ def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, 
     skipped = 0
     bar = tqdm(total=(end_ns - start_ns) / 1e9, unit="sim s", disable=not progress)
     last = start_ns
+    guard = StallGuard(flow)
     while True:
         order = flow.next_order()
         if order.time_ns > end_ns:
             break
+        guard.see(order.time_ns)
         done = submit_background(recording, order, order_id, rng)
         skipped += done == 0 and order.kind == CANCEL_ORDER
         order_id += 1

@@ -3,7 +3,7 @@ import torch
 
 from mars_gym.lmm.generate import BatchedGenerator
 from mars_gym.lmm.model import LMM, Conditions, LMMConfig
-from mars_gym.lmm.serve import GeneratorService, resolve_device
+from mars_gym.lmm.serve import BadRequestError, GeneratorService, resolve_device
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_service_errors_are_clear(model):
     with pytest.raises(RuntimeError, match="all 1 streams are in use"):
         service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0))
     service.submit(stream, token, _cond(1, 0))
-    with pytest.raises(RuntimeError, match="already submitted"):
+    with pytest.raises(BadRequestError, match="already submitted"):
         service.submit(stream, token, _cond(1, 0))
     service.close(stream)
     with pytest.raises(KeyError, match="not open"):
@@ -84,3 +84,76 @@ def test_service_errors_are_clear(model):
 def test_auto_device_is_cpu_without_cuda():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto").type == expected
+
+
+BAD_SUBMITS = {
+    "token beyond the vocabulary": (10**12, lambda: _cond(1, 0), None, "token must be in"),
+    "negative token": (-5, lambda: _cond(1, 0), None, "token must be in"),
+    "float token": (3.5, lambda: _cond(1, 0), None, "token must be an integer"),
+    "nan book": (3, lambda: _cond(1, 0).map(lambda x: x.float() * float("nan")
+                                            if x.dim() == 3 else x), None, "book features"),
+    "source out of range": (3, lambda: _cond(1, 0).map(lambda x: x + 99 if x.dim() == 2
+                                                       and x.max() == 0 else x), None,
+                            "source id"),
+    "time of day out of range": (3, lambda: Conditions(torch.rand(1, 1, 10),
+                                                       torch.tensor([[10**9]]),
+                                                       torch.zeros(1, 1, dtype=torch.long),
+                                                       torch.zeros(1, 1, dtype=torch.long)),
+                                 None, "time of day"),
+    "wrong shape": (3, lambda: _cond(2, 0), None, "shape"),
+    "bad bias": (3, lambda: _cond(1, 0), [torch.zeros(1, 3)] * 4, "bias part 1"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SUBMITS))
+def test_a_bad_request_fails_alone_and_the_round_goes_on(model, name):
+    service = GeneratorService(model, capacity=3, device="cpu", seed=0)
+    streams = [service.open(torch.full((1, 4), k), _cond(4, k)) for k in range(3)]
+    token, cond, bias, fragment = BAD_SUBMITS[name]
+    service.submit(streams[0][0], streams[0][1], _cond(1, 1))
+    with pytest.raises(BadRequestError, match=fragment):
+        service.submit(streams[1][0], token, cond(), bias)
+    service.submit(streams[2][0], streams[2][1], _cond(1, 2))
+    served = service.run()
+    assert sorted(served) == [streams[0][0], streams[2][0]]
+    service.submit(streams[1][0], streams[1][1], _cond(1, 3))  # the refused stream goes on
+    assert list(service.run()) == [streams[1][0]]
+
+
+def test_a_failed_round_leaves_nothing_queued(model, monkeypatch):
+    service = GeneratorService(model, capacity=2, device="cpu", seed=0)
+    stream, token = service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0))
+    service.submit(stream, token, _cond(1, 0))
+    monkeypatch.setattr(service.generator, "step", lambda *a, **k: (_ for _ in ()).throw(
+        RuntimeError("device lost")))  # a fault inside the forward pass
+    with pytest.raises(RuntimeError, match="device lost"):
+        service.run()
+    monkeypatch.undo()
+    service.submit(stream, token, _cond(1, 0))  # once "already submitted this round" forever
+    assert list(service.run()) == [stream]
+
+
+def test_only_the_owner_may_feed_withdraw_or_close_a_stream(model):
+    service = GeneratorService(model, capacity=2, device="cpu", seed=0)
+    stream, token = service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0), owner="a")
+    for call in (lambda: service.submit(stream, token, _cond(1, 0), owner="b"),
+                 lambda: service.withdraw(stream, owner="b"),
+                 lambda: service.close(stream, owner="b"),
+                 lambda: service.close(stream)):
+        with pytest.raises(PermissionError, match="belongs to another client"):
+            call()
+    service.submit(stream, token, _cond(1, 0), owner="a")
+    assert list(service.run()) == [stream]
+    service.close(stream, owner="a")
+    with pytest.raises(KeyError, match="not open"):
+        service.close(stream, owner="a")
+
+
+def test_a_bad_history_does_not_take_a_stream(model):
+    service = GeneratorService(model, capacity=1, device="cpu", seed=0)
+    with pytest.raises(BadRequestError, match="token must be in"):
+        service.open(torch.full((1, 3), 10**12), _cond(3, 0))
+    with pytest.raises(BadRequestError, match=r"tokens must have shape \(1, t\)"):
+        service.open(torch.zeros(1, 65, dtype=torch.long), _cond(65, 0))
+    stream, _ = service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0))
+    assert stream == 0
