@@ -14,6 +14,7 @@ from lob_core import GTC, IOC
 from mars_gym.batch.control import PlanTarget
 from mars_gym.data import EXECUTE, load_source
 from mars_gym.data.splits import SPLIT_FRACTIONS, split_bounds
+from mars_gym.envs.arguments import real_number, whole_number
 from mars_gym.sim.depth import source_ladder
 from mars_gym.sim.flows.factory import FLOWS, make_flow
 from mars_gym.sim.latency import ConstantLatency, LogNormalLatency
@@ -24,6 +25,12 @@ OBSERVATION_NAMES = ("time_left", "quantity_left", "imbalance", "spread_ticks",
                      "return_bps", "volatility_bps", "market_volume", "resting_passive")
 N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS = 11, 6
 ACTION_MODES = ("ratio", "lots")
+# Lot counts stay exact in the float32 action and observation spaces.
+MAX_QUANTITY = 2**24
+# Metrics that are not defined before the first fill (or market trade): None in ``info``, in
+# the single env and in the vector env alike.
+OPTIONAL_INFO = ("average_price", "implementation_shortfall_bps", "price_advantage_vs_twap_bps",
+                 "market_vwap", "slippage_vs_vwap_bps")
 
 
 class ExecutionEnv(gym.Env):
@@ -109,7 +116,13 @@ class ExecutionEnv(gym.Env):
     ``info`` holds the filled quantity, average price, implementation shortfall vs. the arrival
     mid (bps, + = cost), price advantage vs. TWAP of the mid (bps, + = better), fill rate, the
     market VWAP and the slippage against it (bps, + = cost), the market volume traded since
-    the start, and the episode's side (+1 buy, -1 sell) and parent quantity.
+    the start, and the episode's side (+1 buy, -1 sell) and parent quantity. A metric that is
+    not defined yet (no fill, no market trade: :data:`OPTIONAL_INFO`) is ``None`` — in the
+    vector env too, whose arrays of these keys have dtype object.
+
+    Every argument is checked when the env is made (a ValueError naming it); quantities are
+    whole numbers up to :data:`MAX_QUANTITY`. ``step`` after the episode ended (terminated or
+    truncated) raises until ``reset``.
 
     ## Version History
     * v0: initial version.
@@ -127,20 +140,25 @@ class ExecutionEnv(gym.Env):
                  flow_target: str | None = None, flow_guidance: float | None = None) -> None:
         if side not in ("buy", "sell", "both"):
             raise ValueError(f"side must be 'buy', 'sell' or 'both', got {side!r}")
-        quantities = tuple(int(q) for q in np.atleast_1d(quantity))
-        if not quantities or min(quantities) <= 0:
-            raise ValueError(f"quantity must be positive, got {quantity}")
-        if not 0 < step_s <= horizon_s:
-            raise ValueError(f"need 0 < step_s <= horizon_s, got {step_s} and {horizon_s}")
+        quantities = tuple(whole_number("quantity", q, 1, MAX_QUANTITY)
+                           for q in np.atleast_1d(np.asarray(quantity, dtype=object)))
+        if not quantities:
+            raise ValueError("quantity must name at least one parent size")
+        horizon_s = real_number("horizon_s", horizon_s, 0.0, low_open=True)
+        step_s = real_number("step_s", step_s, 1e-9, horizon_s)
+        latency_ns = whole_number("latency_ns", latency_ns, 0, 10**12)
+        latency_sigma = real_number("latency_sigma", latency_sigma, 0.0, 10.0)
+        unfilled_penalty_bps = real_number("unfilled_penalty_bps", unfilled_penalty_bps, 0.0)
         if flow not in FLOWS:
             raise ValueError(f"flow must be one of {FLOWS}, got {flow!r}")
         if flow_target is not None:
             if flow != "ensemble":
                 raise ValueError(f"flow_target steers the ensemble flow only, not {flow!r}")
             PlanTarget.parse(flow_target)  # a bad target fails here, not at the first reset
-        if flow_guidance is not None and (flow != "ensemble" or flow_guidance < 0):
-            raise ValueError(f"flow_guidance is a non-negative weight of the ensemble flow, "
-                             f"got {flow_guidance} for flow {flow!r}")
+        if flow_guidance is not None:
+            if flow != "ensemble":
+                raise ValueError(f"flow_guidance weighs the ensemble flow only, not {flow!r}")
+            flow_guidance = real_number("flow_guidance", flow_guidance, 0.0)
         if split not in SPLIT_FRACTIONS:
             raise ValueError(f"split must be one of {tuple(SPLIT_FRACTIONS)}, got {split!r}")
         if action_mode not in ACTION_MODES:
@@ -193,18 +211,21 @@ class ExecutionEnv(gym.Env):
 
     # -- episode ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if options is not None and not isinstance(options, dict):
+            raise ValueError(f"options must be a dict, got {options!r}")
+        unknown = set(options or {}) - {"start_index", "side", "quantity"}
+        if unknown:
+            raise ValueError(f"unknown options {sorted(unknown)}; the env takes start_index, "
+                             "side and quantity")
         super().reset(seed=seed)
         options = options or {}
-        start = int(options.get("start_index",
-                                self.np_random.integers(*self.start_range)))
-        if not self.start_range[0] <= start < self.start_range[1]:
-            raise ValueError(f"start_index must be in {self.start_range}, got {start}")
+        start = whole_number("options['start_index']", options.get(
+            "start_index", self.np_random.integers(*self.start_range)), self.start_range[0],
+            self.start_range[1] - 1)
         self.side = self._episode_side(options.get("side"))
-        self.quantity = int(options.get("quantity", self._draw(self.quantities)))
-        if not 0 < self.quantity <= (self.action_space.high[0] if self.action_mode == "lots"
-                                     else np.inf):
-            raise ValueError(f"options['quantity'] must be positive (and, in lots mode, at most "
-                             f"the largest env quantity), got {self.quantity}")
+        most = int(self.action_space.high[0]) if self.action_mode == "lots" else MAX_QUANTITY
+        self.quantity = whole_number("options['quantity']",
+                                     options.get("quantity", self._draw(self.quantities)), 1, most)
         book = self.stream.book_before(start)  # every level the data knows, real order ids
         self.start_ns = int(self.stream.events["time_ns"][start])
         if self.sim is not None and getattr(self.sim.flow, "stream", None) is not None:
@@ -218,6 +239,7 @@ class ExecutionEnv(gym.Env):
         self.sim.reset(book, self.start_ns, int(self.np_random.integers(2**31)))
         self.arrival_mid = self.sim.mid() or float(book.best_bid or book.best_ask)
         self.decision = 0
+        self.done = False
         self.passive_id = None
         self.fills_seen = 0
         self.last_mid = self.arrival_mid
@@ -245,8 +267,11 @@ class ExecutionEnv(gym.Env):
         (lots mode only) means a market order."""
         a = np.asarray(action)
         size = self.action_space.shape[0]
-        if a.shape != (size,) or not np.all(np.isfinite(a.astype(float))):
-            raise ValueError(f"action must be {size} finite numbers, got {action!r}")
+        if a.dtype.kind not in "iuf" or a.shape != (size,) or not np.isfinite(a).all():
+            raise ValueError(f"action must be {size} finite real numbers, got {action!r}")
+        if isinstance(self.action_space, spaces.MultiDiscrete) and (a != np.round(a)).any():
+            raise ValueError(f"action must be whole numbers in {self.action_space}, got "
+                             f"{action!r}")
         if not self.action_space.contains(a.astype(self.action_space.dtype)):
             raise ValueError(f"action {action!r} is outside the action space {self.action_space}")
         remaining = self.quantity - self.filled
@@ -268,13 +293,22 @@ class ExecutionEnv(gym.Env):
                                "through its vector env")
         return self.finish_step()
 
-    def begin_step(self, action) -> None:
-        """Check the action and send this decision's orders (the first part of ``step``)."""
+    def check_step(self, action) -> tuple[int, int, int]:
+        """Raise unless ``step(action)`` may run now; the orders it would send (passive lots,
+        aggressive lots, level). Nothing changes."""
         if self.sim is None:
             raise RuntimeError("call reset() before step()")
-        if self.decision >= self.n_decisions:
-            raise RuntimeError("the episode is over: call reset()")
-        passive, aggressive, level = self._check_action(action)
+        if self.done:
+            raise RuntimeError("the episode is over (terminated or truncated): call reset()")
+        return self._check_action(action)
+
+    def begin_step(self, action) -> None:
+        """Check the action and send this decision's orders (the first part of ``step``)."""
+        self.send_orders(self.check_step(action))
+
+    def send_orders(self, orders: tuple[int, int, int]) -> None:
+        """Send the orders :meth:`check_step` planned for this decision."""
+        passive, aggressive, level = orders
         sim, book = self.sim, self.sim.book
         if self.passive_id is not None:
             sim.submit(AGENT, AgentOrder(CANCEL, order_id=self.passive_id))
@@ -319,6 +353,7 @@ class ExecutionEnv(gym.Env):
         reward = self._new_fill_reward()
         terminated = self.filled >= self.quantity
         truncated = last and not terminated
+        self.done = terminated or truncated
         if truncated:
             reward -= self.penalty_bps * (self.quantity - self.filled) / self.quantity
         mid = sim.mid() or self.last_mid

@@ -9,6 +9,9 @@ simulation has reached the end of the step. Each stream's sampling noise is keye
 simulation's seed (:mod:`mars_gym.lmm.noise`), so a simulation runs as it would alone. Other
 flows need no rounds. Finished episodes are reset on the next step (Gymnasium's next-step
 autoreset).
+
+Actions are all checked before any simulation moves: a bad one raises and no env has stepped.
+Info metrics that are not defined yet are ``None`` as in the single env (object arrays).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from mars_gym.envs.execution import ExecutionEnv
+from mars_gym.envs.execution import OPTIONAL_INFO, ExecutionEnv
 from mars_gym.lmm.serve import GeneratorService
 from mars_gym.sim.flows.factory import lmm_model
 
@@ -60,6 +63,15 @@ class VectorExecutionEnv(VectorEnv):
 
     def step(self, actions):
         actions = np.asarray(actions)
+        if len(actions) != self.num_envs:
+            raise ValueError(f"need {self.num_envs} actions, got {len(actions)}")
+        orders = {}
+        for i, env in enumerate(self.envs):  # every action is checked before any env moves
+            if not self.autoreset[i]:
+                try:
+                    orders[i] = env.check_step(actions[i])
+                except (ValueError, RuntimeError) as error:
+                    raise type(error)(f"env {i}: {error}") from None
         observations = [None] * self.num_envs
         rewards = np.zeros(self.num_envs)
         terminated = np.zeros(self.num_envs, dtype=bool)
@@ -71,7 +83,7 @@ class VectorExecutionEnv(VectorEnv):
                 observations[i], info = env.reset()
                 infos = self._add_info(infos, info, i)
             else:
-                env.begin_step(actions[i])
+                env.send_orders(orders[i])
                 stepping.append(i)
         self.run(stepping)
         for i in stepping:
@@ -80,6 +92,14 @@ class VectorExecutionEnv(VectorEnv):
             infos = self._add_info(infos, info, i)
         self.autoreset = terminated | truncated
         return np.stack(observations), rewards, terminated, truncated, infos
+
+    def _add_info(self, infos: dict[str, Any], info: dict[str, Any], env_num: int
+                  ) -> dict[str, Any]:
+        for key in OPTIONAL_INFO:  # object arrays: an undefined metric stays None, never nan
+            if key in info and key not in infos:
+                infos[key] = np.full(self.num_envs, None, dtype=object)
+                infos[f"_{key}"] = np.zeros(self.num_envs, dtype=bool)
+        return super()._add_info(infos, info, env_num)
 
     def run(self, indices: list[int]) -> None:
         """Advance the given simulations (each after its ``begin_step``) to the end of their

@@ -75,7 +75,7 @@ def test_bad_actions_are_clear_errors(lobster_dir):
         env.step(np.array([11, 0]))
     with pytest.raises(ValueError, match="finite"):
         env.step(np.array([np.nan, 1.0]))
-    with pytest.raises(ValueError, match="2 finite numbers"):
+    with pytest.raises(ValueError, match="2 finite real numbers"):
         env.step(np.array([1, 2, 3]))
     continuous = gym.make("MarS-ExecutionContinuous-v0", flow="noise", data_dir=lobster_dir,
                           **SHORT)

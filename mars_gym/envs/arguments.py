@@ -1,0 +1,37 @@
+"""Checks of the numbers a user passes to an environment: each refusal is a ValueError that
+names the argument, before anything is built or changed."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+
+def whole_number(name: str, value, low: int, high: int | None = None) -> int:
+    """``value`` as an int: an integer (or an integral float such as ``2000.0``) in
+    ``[low, high]``; fractions, bools, strings and non-finite values are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+    elif math.isfinite(value) and float(value).is_integer():
+        number = int(value)
+    else:
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if number < low or (high is not None and number > high):
+        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be in {bound}, got {number}")
+    return number
+
+
+def real_number(name: str, value, low: float, high: float = math.inf,
+                low_open: bool = False) -> float:
+    """``value`` as a finite float in ``[low, high]`` (``(low, high]`` when ``low_open``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    number = float(value)
+    if number < low or (low_open and number == low) or number > high:
+        interval = f"{'(' if low_open else '['}{low}, {high}]"
+        raise ValueError(f"{name} must be in {interval}, got {number}")
+    return number
