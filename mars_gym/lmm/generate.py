@@ -26,6 +26,7 @@ import torch
 
 from mars_gym.lmm.model import LMM, Conditions, KVCache
 from mars_gym.lmm.noise import StreamNoise
+from mars_gym.lmm.threads import with_generation_threads
 
 _FIELDS = ("book", "time_of_day", "change", "source")
 
@@ -123,6 +124,7 @@ class BatchedGenerator:
         hidden = self.last_hidden if rows is None else self.last_hidden[rows]
         return self.model.sample(hidden, noise, self.temperature, self.top_k, bias)
 
+    @with_generation_threads
     @torch.inference_mode()
     def prime(self, tokens: torch.Tensor, cond: Conditions,
               streams: list[int] | None = None, keep: int | None = None,
@@ -161,6 +163,7 @@ class BatchedGenerator:
         self._fill(row, tokens, cond)
         self.refills += 1
 
+    @with_generation_threads
     @torch.inference_mode()
     def step(self, tokens: torch.Tensor, cond: Conditions, active: torch.Tensor | None = None,
              bias: list[torch.Tensor] | None = None) -> torch.Tensor:
@@ -194,6 +197,7 @@ class FullRecomputeGenerator:
         self.device = next(model.parameters()).device
         self.seed = seed
 
+    @with_generation_threads
     @torch.inference_mode()
     def prime(self, tokens: torch.Tensor, cond: Conditions, bias=None,
               keys: list[int] | None = None) -> torch.Tensor:
@@ -212,6 +216,7 @@ class FullRecomputeGenerator:
         noise = self.noise.next(device=self.device)
         return self.model.sample(self.last_hidden, noise, self.temperature, self.top_k, bias)
 
+    @with_generation_threads
     @torch.inference_mode()
     def step(self, tokens: torch.Tensor, cond: Conditions, bias=None) -> torch.Tensor:
         self.tokens = torch.cat([self.tokens, tokens.to(self.device).reshape(-1, 1)], dim=1)
