@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from json_output import emit, machine  # noqa: E402
+from json_output import emit, machine
 
 CHUNK_OPS = 50_000
 
@@ -41,7 +41,7 @@ def run_chunk(seed: int, n_ops: int, sequence: int) -> dict:
 
 def _chunk_in_subprocess(seed: int, n_ops: int, sequence: int) -> dict:
     run = subprocess.run([sys.executable, __file__, "--worker", str(seed), str(n_ops),
-                          str(sequence)], capture_output=True, text=True)
+                          str(sequence)], capture_output=True, text=True, check=False)
     if run.returncode != 0:
         return {"crash": f"seed {seed}: exit {run.returncode}: {run.stderr[-300:]}",
                 "operations": 0}

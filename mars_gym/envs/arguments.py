@@ -11,10 +11,9 @@ def whole_number(name: str, value, low: int, high: int | None = None) -> int:
     """``value`` as an int: an integer (or an integral float such as ``2000.0``) in
     ``[low, high]``; fractions, bools, strings and non-finite values are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    if isinstance(value, numbers.Integral):
-        number = int(value)
-    elif math.isfinite(value) and float(value).is_integer():
+        # a ValueError, not a TypeError: every bad env argument is one (Gymnasium's habit)
+        raise ValueError(f"{name} must be a whole number, got {value!r}")  # noqa: TRY004
+    if isinstance(value, numbers.Integral) or math.isfinite(value) and float(value).is_integer():
         number = int(value)
     else:
         raise ValueError(f"{name} must be a whole number, got {value!r}")

@@ -5,7 +5,12 @@ import torch
 
 from mars_gym.lmm.generate import BatchedGenerator
 from mars_gym.lmm.model import LMM, Conditions, LMMConfig
-from mars_gym.lmm.threads import SINGLE_THREAD_STREAMS, THREADS_ENV, generation_threads, torch_threads
+from mars_gym.lmm.threads import (
+    SINGLE_THREAD_STREAMS,
+    THREADS_ENV,
+    generation_threads,
+    torch_threads,
+)
 
 
 def _cond(b, t):

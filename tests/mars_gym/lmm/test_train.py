@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.checkpoint import save_checkpoint as save_file
+from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import CheckpointError, load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.model import LMM, LMMConfig
 from mars_gym.lmm.train import learning_rate, main, parser, train
