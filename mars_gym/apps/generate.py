@@ -34,17 +34,19 @@ from mars_gym.sim.flows.factory import FLOWS, make_flow
 
 def run_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int,
                seed: int = 0, data_dir=None, progress: bool = False,
-               target: str | None = None,
-               guidance: float | None = None) -> tuple[OrderBook, EventStream]:
+               target: str | None = None, guidance: float | None = None,
+               checkpoint: str = "default") -> tuple[OrderBook, EventStream]:
     """Run a flow (any of :data:`mars_gym.sim.flows.factory.FLOWS`; ``lmm`` and ``ensemble``
-    primed with the real history) alone from the real book at ``start_ns`` (with the source's
-    depth ladder, if it has one: :func:`mars_gym.sim.depth.source_ladder`); the book it
-    started from and the generated events."""
+    primed with the real history; ``checkpoint``: the LMM's) alone from the real book at
+    ``start_ns`` (with the source's depth ladder, if it has one:
+    :func:`mars_gym.sim.depth.source_ladder`); the book it started from and the generated
+    events."""
     stream = load_source(source_name, data_dir)
     first = int(np.searchsorted(stream.events["time_ns"], start_ns))
     if first >= len(stream):
         raise ValueError(f"{source_name} has no event at or after {start_ns} ns")
-    flow = make_flow(flow_name, source_name, first, data_dir, target=target, guidance=guidance)
+    flow = make_flow(flow_name, source_name, first, data_dir, checkpoint=checkpoint,
+                     target=target, guidance=guidance)
     book = OrderBook(1)
     seed_book_from_state(book, stream.book[first])
     ladder = source_ladder(source_name, data_dir)
@@ -59,10 +61,10 @@ def run_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int
 
 def generate_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int,
                     level: int, seed: int = 0, data_dir=None, progress: bool = False,
-                    target: str | None = None) -> LobsterStream:
+                    target: str | None = None, checkpoint: str = "default") -> LobsterStream:
     """:func:`run_window` in the LOBSTER view."""
     initial, generated = run_window(flow_name, source_name, start_ns, duration_ns, seed,
-                                    data_dir, progress, target)
+                                    data_dir, progress, target, checkpoint=checkpoint)
     messages, orderbook = to_lobster(initial, generated.events, level)
     return LobsterStream(messages, orderbook)
 

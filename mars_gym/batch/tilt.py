@@ -40,6 +40,10 @@ class PlanTilt:
                  guidance: float) -> None:
         if guidance < 0:
             raise ValueError(f"guidance must be non-negative, got {guidance}")
+        if tokenizer.price_reference != "mid":
+            raise ValueError("plan guidance maps price bins to the minute image's price slots "
+                             "through the mid: it needs an order tokenizer whose price reference "
+                             f"is 'mid', not {tokenizer.price_reference!r}")
         scale = tokenizer.volume_scale[source]
         self.imager, self.guidance = imager, float(guidance)
         self.price_offset = np.stack([tokenizer.price_bins[k].means() for k in range(N_KINDS)])

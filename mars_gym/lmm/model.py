@@ -67,12 +67,14 @@ class LMMConfig:
     tod_frequencies: int = 8  # Fourier frequencies of the time of day
     rope_base: float = 10_000.0
     plan_features: int = 0    # > 0: the ensemble's minute-plan input (mars_gym.batch.plan)
+    book_features: int = BOOK_FEATURES  # width of the book conditions (the tokenizer's)
 
     def __post_init__(self) -> None:
         # Bounds before anything is allocated: a config read from a file decides the sizes.
         check_config_ranges(self, {"n_layer": (1, 256), "n_head": (1, 256), "n_embd": (2, 16_384),
                                    "context": (1, 1 << 16), "n_sources": (1, 4_096),
-                                   "tod_frequencies": (0, 256), "plan_features": (0, 4_096)})
+                                   "tod_frequencies": (0, 256), "plan_features": (0, 4_096),
+                                   "book_features": (1, 64)})
         if not 0.0 <= self.dropout < 1.0 or not math.isfinite(self.rope_base) \
                 or self.rope_base <= 1.0:
             raise ValueError(f"dropout must be in [0, 1) and rope_base > 1, got {self.dropout} "
@@ -243,7 +245,7 @@ class LMM(nn.Module):
         self.config = config
         d = config.n_embd
         self.part_in = nn.ModuleList(nn.Embedding(size, d) for size in PART_SIZES)
-        self.book_in = nn.Linear(BOOK_FEATURES, d)
+        self.book_in = nn.Linear(config.book_features, d)
         self.time_in = nn.Linear(2 * config.tod_frequencies, d)
         self.change_in = nn.Embedding(N_CHANGE, d)
         self.source_in = nn.Embedding(config.n_sources, d)

@@ -27,7 +27,6 @@ import torch
 from mars_gym.lmm.generate import BatchedGenerator
 from mars_gym.lmm.model import LMM, PART_SIZES, Conditions, LMMConfig
 from mars_gym.tokens.order_tokenizer import (
-    BOOK_FEATURES,
     N_CHANGE,
     N_KINDS,
     N_TIME_OF_DAY,
@@ -75,7 +74,7 @@ def check_request(config: LMMConfig, tokens: torch.Tensor, cond: Conditions, bia
     _long_in(tokens, 0, VOCAB_SIZE, "token", shape)
     if not isinstance(cond, Conditions):
         raise BadRequestError(f"conditions must be Conditions, got {type(cond).__name__}")
-    _finite(cond.book, "book features", (*shape, BOOK_FEATURES))
+    _finite(cond.book, "book features", (*shape, config.book_features))
     _long_in(cond.time_of_day, 0, N_TIME_OF_DAY, "time of day", shape)
     _long_in(cond.change, 0, N_CHANGE, "price change", shape)
     _long_in(cond.source, 0, config.n_sources, "source id", shape)

@@ -43,6 +43,7 @@ from mars_gym.lmm.checkpoint import load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.data import TokenSequence, build_sequence, evaluation_windows, sample_batch
 from mars_gym.lmm.model import LMM, LMMConfig
 from mars_gym.tokens import OrderTokenizer
+from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, PRICE_REFERENCES
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +82,14 @@ def learning_rate(step: int, base: float, warmup: int, total: int, floor: float)
 
 def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=None,
                  tokenizer: OrderTokenizer | None = None, planner: Planner | None = None,
-                 seed: int = 0):
-    """Tokenizer (fitted on the training splits unless given); per-source train and validation
-    sequences (with real minute plans when there is a ``planner``) and validation sequences
-    with predicted plans (empty unless the planner has a batch model)."""
+                 seed: int = 0, price_reference: str = "touch"):
+    """Tokenizer (fitted on the training splits with ``price_reference`` unless given);
+    per-source train and validation sequences (with real minute plans when there is a
+    ``planner``) and validation sequences with predicted plans (empty unless the planner has a
+    batch model)."""
     splits = {name: split_by_time(load_source(name, data_dir)) for name in source_names}
-    tokenizer = tokenizer or OrderTokenizer.fit([parts["train"] for parts in splits.values()])
+    tokenizer = tokenizer or OrderTokenizer.fit([parts["train"] for parts in splits.values()],
+                                                price_reference)
     generator = torch.Generator().manual_seed(seed)
     train, val, val_predicted = [], [], []
     for name, parts in splits.items():
@@ -138,7 +141,11 @@ def train(args: argparse.Namespace) -> dict:
     model, tokenizer = _initial_model(args)
     planner = _planner(args)
     tokenizer, train_seqs, val_seqs, predicted_seqs = prepare_data(
-        args.sources, args.data_fraction, args.data_dir, tokenizer, planner, args.seed)
+        args.sources, args.data_fraction, args.data_dir, tokenizer, planner, args.seed,
+        args.price_reference)
+    if tokenizer.book_features != model.config.book_features:
+        raise ValueError(f"the tokenizer gives {tokenizer.book_features} book features, the model "
+                         f"reads {model.config.book_features}")
     baselines = baseline_report(train_seqs, val_seqs)
     config = model.config
     model = model.to(device)
@@ -223,7 +230,9 @@ def _initial_model(args: argparse.Namespace) -> tuple[LMM, OrderTokenizer | None
     if args.init is None:
         return LMM(LMMConfig(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
                              context=args.context, dropout=args.dropout,
-                             plan_features=plan_features)), None
+                             plan_features=plan_features,
+                             book_features=BOOK_FEATURES + (args.price_reference == "touch"))
+                   ), None
     trained, tokenizer = load_lmm(args.init)
     if args.context > trained.config.context:
         raise ValueError(f"--context {args.context} exceeds the context of {args.init} "
@@ -266,6 +275,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--data-fraction", type=float, default=1.0,
                    help="use the first fraction of each training split")
+    p.add_argument("--price-reference", choices=PRICE_REFERENCES, default="touch",
+                   help="prices of a new tokenizer against the touch (default) or the mid "
+                        "(mars_gym.tokens.order_tokenizer)")
     p.add_argument("--n-layer", type=int, default=4)
     p.add_argument("--n-head", type=int, default=4)
     p.add_argument("--n-embd", type=int, default=128)

@@ -205,10 +205,10 @@ class Simulator:
             if agent_time is not None and agent_time <= background_time and agent_time <= time_ns:
                 arrival, _, agent_id, order = heapq.heappop(self.in_flight)
                 observing = getattr(self.flow, "observe_agents", False)
-                mid = self.mid() if observing else None
+                touch = self.touch() if observing else None
                 seen = self._apply_agent(arrival, agent_id, order)
                 if observing and seen is not None:
-                    self.flow.observe(seen, mid)  # the flow draws its next order again
+                    self.flow.observe(seen, touch)  # the flow draws its next order again
                     self.pending = None
                 self._top_up(arrival)
             elif background_time <= time_ns:
@@ -229,8 +229,13 @@ class Simulator:
 
     # -- views -------------------------------------------------------------------------------
     def mid(self) -> float | None:
+        touch = self.touch()
+        return None if touch is None else (touch[0] + touch[1]) / 2
+
+    def touch(self) -> tuple[int, int] | None:
+        """(best bid, best ask), or None when a side is empty."""
         bid, ask = self.book.best_bid, self.book.best_ask
-        return (bid + ask) / 2 if bid is not None and ask is not None else None
+        return (bid, ask) if bid is not None and ask is not None else None
 
     def stream(self, source: Source) -> EventStream:
         """Everything that happened to the book since the reset, as events."""

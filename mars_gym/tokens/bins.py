@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_REPRESENTATIVES = 64  # values kept per bin for decoding
+MIN_PART_BINS = 4  # bins of a part between breaks, however light (at most its distinct values)
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,19 @@ class QuantileBins:
         return len(self.lower)
 
     @classmethod
-    def fit(cls, samples: np.ndarray, n_bins: int) -> QuantileBins:
+    def fit(cls, samples: np.ndarray, n_bins: int, breaks: tuple[float, ...] = ()
+            ) -> QuantileBins:
         """Fit at most ``n_bins`` bins: a value holding at least 1/n_bins of the mass gets a bin
-        of its own; the rest is cut into bins of about equal mass."""
+        of its own; the rest is cut into bins of about equal mass. No bin spans a value of
+        ``breaks``: the sample is cut there first, and each part gets a share of the bins
+        proportional to its mass (at least one)."""
         samples = np.asarray(samples, dtype=np.float64)
         if samples.size == 0:
             raise ValueError("cannot fit bins on an empty sample")
         if n_bins < 1:
             raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+        if breaks:
+            return cls._fit_parts(samples, n_bins, sorted(breaks))
         unique, counts = np.unique(samples, return_counts=True)
         heavy = counts >= samples.size / n_bins
         groups: list[list[int]] = []
@@ -71,6 +77,26 @@ class QuantileBins:
             values.append(v)
             weights.append(c / c.sum())
         return cls(lower, tuple(values), tuple(weights))
+
+    @classmethod
+    def _fit_parts(cls, samples: np.ndarray, n_bins: int, breaks: list[float]) -> QuantileBins:
+        part_of = np.searchsorted(breaks, samples, side="right")
+        parts = [samples[part_of == p] for p in range(len(breaks) + 1)]
+        parts = [p for p in parts if p.size]
+        if len(parts) > n_bins:
+            raise ValueError(f"{len(parts)} parts between the breaks need more than {n_bins} bins")
+        share = np.array([p.size for p in parts], dtype=np.float64) / samples.size
+        # a light part still gets a few bins (up to its distinct values), so it is resolved
+        least = np.array([min(MIN_PART_BINS, len(np.unique(p))) for p in parts])
+        bins = np.maximum(least, np.floor(share * n_bins)).astype(int)
+        while bins.sum() < n_bins:  # the rest goes to the parts most short of their share
+            bins[np.argmax(share * n_bins - bins)] += 1
+        while bins.sum() > n_bins:
+            bins[np.argmax(np.where(bins > least, bins - share * n_bins, -np.inf))] -= 1
+        fitted = [cls.fit(part, int(k)) for part, k in zip(parts, bins)]
+        return cls(np.concatenate([f.lower for f in fitted]),
+                   tuple(v for f in fitted for v in f.values),
+                   tuple(w for f in fitted for w in f.weights))
 
     def means(self) -> np.ndarray:
         """The mean training value of each bin."""

@@ -3,8 +3,20 @@
 Token id = ``((kind * 32 + price_bin) * 32 + volume_bin) * 16 + interval_bin`` with kind in
 {buy, sell, cancel}: 3 x 32 x 32 x 16 = 49 152 ids.
 
-* price bin: the order's price minus the mid of the book it saw, in ticks (half ticks occur
-  when the spread is odd), quantile bins fitted per kind;
+* price bin: the order's price against the book it saw, in ticks, quantile bins fitted per
+  kind. Two references exist (a tokenizer's ``price_reference``, saved with it):
+
+  - ``"touch"`` (the default since format version 2): a buy or sell is placed against the
+    touch, so it means the same whatever the spread is: ``x = side * (price - near touch)``
+    (0 joins the touch, < 0 rests behind it, 1..spread-1 improves it) while it does not cross;
+    a crossing order is ``x = CROSS + side * (price - far touch)`` (how far past the opposite
+    touch it reaches; decoded, a crossing order always crosses the live book and an improving
+    one never does). A cancel's ``x = side * (depth + 1/2)`` with ``depth = side * (near touch
+    - price)`` ticks behind its own touch: positive on the bid side, negative on the ask side.
+  - ``"mid"`` (format version 1): price minus the mid, in ticks (half ticks for odd spreads);
+    a cancel below the mid belongs to the bid side. Prices against the mid do not carry over to
+    a live book whose spread differs from training: with AMZN's training spread (median 15
+    ticks) and the simulator's (median 3), most decoded buys and sells fell behind the touch.
 * volume bin: the size divided by the source's volume scale (the median size of its training
   orders, so shares and satoshis share bins), quantile bins fitted per kind;
 * interval bin: nanoseconds since the previous order of the stream, quantile bins.
@@ -15,7 +27,8 @@ its own bin. Decoding draws a concrete value inside each bin from the training v
 Conditioning features of each position (summed into the model's embedding):
 
 * ``book``: log(1 + lots / volume scale) at the bid and 4 ticks behind it, then the ask and 4
-  ticks behind it (the book the order saw), float32 (n, 10);
+  ticks behind it (the book the order saw); with the ``"touch"`` reference also log(1 + spread
+  in ticks): float32 (n, 10) or (n, 11) (:attr:`OrderTokenizer.book_features`);
 * ``time_of_day``: 5-second bucket of the time of day, 0..17279;
 * ``change``: price change of the mid since the session open in basis points, clipped to
   +-200 and shifted to 0..400;
@@ -40,9 +53,11 @@ TIME_OF_DAY_BUCKET_S = 5
 N_TIME_OF_DAY = 86_400 // TIME_OF_DAY_BUCKET_S
 CHANGE_CLIP_BPS = 200
 N_CHANGE = 2 * CHANGE_CLIP_BPS + 1
-BOOK_FEATURES = 10
-FORMAT_VERSION = 1
+BOOK_FEATURES = 10  # book volumes of the conditions; the "touch" reference adds the spread
+FORMAT_VERSION = 2  # 1: prices against the mid; 2: a saved price reference
 FORMAT_NAME = "mars_gym.order_tokenizer"
+PRICE_REFERENCES = ("touch", "mid")
+CROSS = 10_000  # the "touch" coordinate of an order reaching exactly the opposite touch
 
 
 class TokenizerFileError(ValueError):
@@ -71,7 +86,7 @@ def decompose(ids) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 class Conditions:
     """Per-position conditioning inputs (see the module docstring)."""
 
-    book: np.ndarray         # float32 (n, 10)
+    book: np.ndarray         # float32 (n, book features)
     time_of_day: np.ndarray  # int64 (n,)
     change: np.ndarray       # int64 (n,)
     source: np.ndarray       # int64 (n,)
@@ -94,7 +109,7 @@ class TokenizedStream:
 @dataclass
 class DecodedOrders:
     kind: np.ndarray         # BUY / SELL / CANCEL_ORDER
-    side: np.ndarray         # +1 / -1 (a cancel's side: below the mid = bid side)
+    side: np.ndarray         # +1 / -1 (a cancel's: see the price reference)
     price: np.ndarray        # ticks
     size: np.ndarray         # lots (>= 1)
     interval_ns: np.ndarray  # time since the previous order
@@ -113,19 +128,80 @@ def _mids(stream: EventStream, events: np.ndarray) -> np.ndarray:
     return mid
 
 
+def touches(bid, ask, fallback_mid=None) -> tuple[np.ndarray, np.ndarray]:
+    """Best bid and ask (ticks, float) with every one-sided or empty row filled from the last
+    two-sided one (before any: around ``fallback_mid``, one tick wide)."""
+    bid, ask = np.asarray(bid, dtype=np.float64).copy(), np.asarray(ask, dtype=np.float64).copy()
+    valid = (bid > 0) & (ask > 0) & (ask > bid)
+    if not valid.any():
+        centre = 1.0 if fallback_mid is None else float(fallback_mid)
+        return np.full(bid.shape, np.floor(centre - 0.5)), np.full(ask.shape, np.floor(centre) + 1)
+    last = np.maximum.accumulate(np.where(valid, np.arange(len(bid)), 0))
+    first = np.flatnonzero(valid)[0]
+    last[:first] = first
+    return bid[last], ask[last]
+
+
+def price_coordinate(kind, side, price, bid, ask) -> np.ndarray:
+    """The ``"touch"`` price coordinate of orders (see the module docstring)."""
+    kind, side, price = np.asarray(kind), np.asarray(side), np.asarray(price, dtype=np.float64)
+    near = np.where(side > 0, bid, ask)
+    far = np.where(side > 0, ask, bid)
+    beyond = side * (price - far)
+    trade = np.where(beyond >= 0, CROSS + beyond, side * (price - near))
+    depth = np.maximum(side * (near - price), 0)
+    return np.where(kind == CANCEL_ORDER, side * (depth + 0.5), trade)
+
+
+def _prices_from_coordinate(kind: int, x: np.ndarray, bid: np.ndarray, ask: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """Prices (ticks) and sides of orders of one ``kind`` from their ``"touch"`` coordinates,
+    on books with touch (bid, ask)."""
+    if kind == CANCEL_ORDER:
+        side = np.where(x >= 0, 1, -1)
+        depth = np.maximum(np.rint(np.abs(x) - 0.5), 0)
+        near = np.where(side > 0, bid, ask)
+        return near - side * depth, side
+    side = np.full(x.shape, 1 if kind == BUY else -1)
+    near, far = (bid, ask) if kind == BUY else (ask, bid)
+    spread = ask - bid
+    crossing = x >= CROSS / 2
+    beyond = np.maximum(np.rint(x - CROSS), 0)
+    improve = np.clip(np.rint(x), None, np.maximum(spread - 1, 0))  # never crosses
+    return np.where(crossing, far + side * beyond, near + side * improve), side
+
+
 class OrderTokenizer:
     """Fitted bin converters of the MarS order-token scheme (one file, versioned)."""
 
     def __init__(self, price_bins: dict[int, QuantileBins], volume_bins: dict[int, QuantileBins],
-                 interval_bins: QuantileBins, volume_scale: dict[int, float]) -> None:
+                 interval_bins: QuantileBins, volume_scale: dict[int, float],
+                 price_reference: str = "touch") -> None:
+        if price_reference not in PRICE_REFERENCES:
+            raise ValueError(f"price_reference must be one of {PRICE_REFERENCES}, got "
+                             f"{price_reference!r}")
         self.price_bins = price_bins
         self.volume_bins = volume_bins
         self.interval_bins = interval_bins
         self.volume_scale = volume_scale  # source id -> lots
+        self.price_reference = price_reference
+
+    @property
+    def book_features(self) -> int:
+        """Width of the ``book`` conditions: the volumes, and the spread for ``"touch"``."""
+        return BOOK_FEATURES + (self.price_reference == "touch")
+
+    def _offsets(self, stream: EventStream, orders: np.ndarray) -> np.ndarray:
+        """The price coordinate of a stream's orders (the reference's; see the module doc)."""
+        if self.price_reference == "mid":
+            return orders["price"] - _mids(stream, orders["event"])
+        book = stream.book[orders["event"]]
+        bid, ask = touches(book["bid"], book["ask"], stream.open_mid)
+        return price_coordinate(orders["kind"], orders["side"], orders["price"], bid, ask)
 
     # -- fitting ---------------------------------------------------------------------------
     @classmethod
-    def fit(cls, streams: list[EventStream]) -> OrderTokenizer:
+    def fit(cls, streams: list[EventStream], price_reference: str = "touch") -> OrderTokenizer:
         """Fit every bin on training streams (pass training splits only)."""
         if not streams:
             raise ValueError("fit needs at least one training stream")
@@ -136,18 +212,23 @@ class OrderTokenizer:
             if sizes.size == 0:
                 raise ValueError(f"training stream of {stream.source.name} has no buy/sell orders")
             volume_scale[stream.source.source_id] = float(np.median(sizes))
+        unfitted = cls({}, {}, QuantileBins.fit(np.zeros(1), 1), volume_scale, price_reference)
         offsets, volumes, kinds, intervals = [], [], [], []
         for stream, orders in per_stream:
-            offsets.append(orders["price"] - _mids(stream, orders["event"]))
+            offsets.append(unfitted._offsets(stream, orders))
             volumes.append(orders["size"] / volume_scale[stream.source.source_id])
             kinds.append(orders["kind"])
             intervals.append(np.diff(orders["time_ns"], prepend=orders["time_ns"][:1]))
         offset, volume, kind = (np.concatenate(x) for x in (offsets, volumes, kinds))
-        price_bins = {k: QuantileBins.fit(offset[kind == k], N_PRICE_BINS) for k in range(N_KINDS)}
+        # touch: no bin mixes orders that cross with orders that do not, nor bid with ask cancels
+        breaks = {BUY: (CROSS / 2,), SELL: (CROSS / 2,), CANCEL_ORDER: (0.0,)}
+        price_bins = {k: QuantileBins.fit(offset[kind == k], N_PRICE_BINS,
+                                          breaks[k] if price_reference == "touch" else ())
+                      for k in range(N_KINDS)}
         volume_bins = {k: QuantileBins.fit(volume[kind == k], N_VOLUME_BINS)
                        for k in range(N_KINDS)}
         interval_bins = QuantileBins.fit(np.concatenate(intervals), N_INTERVAL_BINS)
-        return cls(price_bins, volume_bins, interval_bins, volume_scale)
+        return cls(price_bins, volume_bins, interval_bins, volume_scale, price_reference)
 
     # -- encoding --------------------------------------------------------------------------
     def encode(self, stream: EventStream) -> TokenizedStream:
@@ -157,20 +238,21 @@ class OrderTokenizer:
             raise KeyError(f"source {stream.source.name} (id {source}) was not in the "
                            f"tokenizer's training data; known ids: {sorted(self.volume_scale)}")
         orders = events_to_orders(stream)
-        ids = self._ids(orders["kind"], orders["price"] - _mids(stream, orders["event"]),
-                        orders["size"], np.diff(orders["time_ns"], prepend=orders["time_ns"][:1]),
-                        source)
+        ids = self._ids(orders["kind"], self._offsets(stream, orders), orders["size"],
+                        np.diff(orders["time_ns"], prepend=orders["time_ns"][:1]), source)
         return TokenizedStream(ids, self.conditions(stream, orders["event"]), orders)
 
-    def encode_order(self, kind: int, price: int, size: int, interval_ns: int, mid: float,
-                     source: int) -> int:
-        """The token of one order (``kind`` BUY / SELL / CANCEL_ORDER, ``price`` in ticks,
-        ``interval_ns`` since the previous order) seen at ``mid``: e.g. an agent's order joining
-        a generated sequence."""
+    def encode_order(self, kind: int, side: int, price: int, size: int, interval_ns: int,
+                     bid: float, ask: float, source: int) -> int:
+        """The token of one order (``kind`` BUY / SELL / CANCEL_ORDER on ``side``, ``price`` in
+        ticks, ``interval_ns`` since the previous order) seen on a book with touch
+        ``(bid, ask)``: e.g. an agent's order joining a generated sequence."""
         if source not in self.volume_scale:
             raise KeyError(f"source id {source} was not in the tokenizer's training data; "
                            f"known ids: {sorted(self.volume_scale)}")
-        return int(self._ids(np.array([kind]), np.array([price - mid]), np.array([size]),
+        offset = (price - (bid + ask) / 2 if self.price_reference == "mid"
+                  else price_coordinate(kind, side, price, bid, ask))
+        return int(self._ids(np.array([kind]), np.atleast_1d(offset), np.array([size]),
                              np.array([interval_ns]), source)[0])
 
     def _ids(self, kind, offset, size, interval, source: int) -> np.ndarray:
@@ -189,8 +271,9 @@ class OrderTokenizer:
         lots = np.concatenate([book["bid_qty"], book["ask_qty"]], axis=1)
         mid = _mids(stream, events)
         open_mid = stream.open_mid or (mid[0] if len(mid) else 1.0)
+        bid, ask = touches(book["bid"], book["ask"], open_mid)
         return self._features(lots, stream.events["time_ns"][events], mid, open_mid,
-                              stream.source.source_id)
+                              stream.source.source_id, ask - bid)
 
     def live_conditions(self, tick_states: np.ndarray, time_ns, open_mid,
                         source: int) -> Conditions:
@@ -198,16 +281,21 @@ class OrderTokenizer:
         rows with 5 ticks (``(B, 12)``, prices in ticks), at times ``time_ns``."""
         states = np.atleast_2d(np.asarray(tick_states))
         bid, ask = states[:, 0].astype(float), states[:, 1].astype(float)
-        mid = np.where((bid > 0) & (ask > 0), (bid + ask) / 2, np.maximum(bid, ask))
+        two_sided = (bid > 0) & (ask > 0)
+        mid = np.where(two_sided, (bid + ask) / 2, np.maximum(bid, ask))
         mid = np.where(mid > 0, mid, open_mid)
+        spread = np.where(two_sided, ask - bid, 1.0)  # a one-sided book: the narrowest
         return self._features(states[:, 2:], np.broadcast_to(time_ns, len(states)), mid,
-                              np.broadcast_to(open_mid, len(states)), source)
+                              np.broadcast_to(open_mid, len(states)), source, spread)
 
-    def _features(self, lots, time_ns, mid, open_mid, source: int) -> Conditions:
+    def _features(self, lots, time_ns, mid, open_mid, source: int, spread) -> Conditions:
         if source not in self.volume_scale:
             raise KeyError(f"source id {source} was not in the tokenizer's training data; "
                            f"known ids: {sorted(self.volume_scale)}")
-        book = np.log1p(np.asarray(lots) / self.volume_scale[source]).astype(np.float32)
+        book = np.log1p(np.asarray(lots) / self.volume_scale[source])
+        if self.price_reference == "touch":
+            book = np.concatenate([book, np.log1p(np.maximum(spread, 0))[:, None]], axis=1)
+        book = book.astype(np.float32)
         seconds = np.asarray(time_ns) // 1_000_000_000 % 86_400
         change_bps = np.clip(np.rint((np.asarray(mid) / open_mid - 1) * 1e4), -CHANGE_CLIP_BPS,
                              CHANGE_CLIP_BPS)
@@ -216,35 +304,47 @@ class OrderTokenizer:
                           np.full(len(book), source, dtype=np.int64))
 
     # -- decoding --------------------------------------------------------------------------
-    def decode(self, ids, mid, source: int, rng: np.random.Generator) -> DecodedOrders:
-        """Concrete orders for token ids, relative to the mid (ticks) each one sees.
+    def decode(self, ids, bid, ask, source: int, rng: np.random.Generator) -> DecodedOrders:
+        """Concrete orders for token ids, against the touch ``(bid, ask)`` (ticks) each one sees
+        (a two-sided book: :func:`touches` fills one-sided ones).
 
-        Buy prices round down and sell prices up to whole ticks (the passive side), then are
-        kept inside their bin when it holds a whole tick for this mid; sizes likewise. A cancel
-        belongs to the bid side when its price is below the mid, else to the ask side.
+        ``"touch"``: see the module docstring. ``"mid"``: buy prices round down and sell prices
+        up to whole ticks (the passive side), then are kept inside their bin when it holds a
+        whole tick for this mid; a cancel below the mid belongs to the bid side. Sizes are kept
+        inside their bin likewise.
         """
         kind, price_bin, volume_bin, interval_bin = decompose(ids)
-        mid = np.broadcast_to(np.asarray(mid, dtype=np.float64), kind.shape)
+        bid = np.broadcast_to(np.asarray(bid, dtype=np.float64), kind.shape)
+        ask = np.broadcast_to(np.asarray(ask, dtype=np.float64), kind.shape)
+        mid = (bid + ask) / 2
         scale = self.volume_scale[source]
         price = np.zeros(kind.shape)
         size = np.zeros(kind.shape)
+        side = np.zeros(kind.shape, dtype=np.int64)
         for k in range(N_KINDS):
             mask = kind == k
             if not mask.any():
                 continue
             bins = self.price_bins[k]
-            raw = mid[mask] + bins.sample(price_bin[mask], rng)
-            rounded = np.floor(raw) if k == BUY else np.ceil(raw) if k == SELL else np.rint(raw)
-            # whole ticks can leave a bin (a half-tick offset on a whole-tick mid): keep them in it
-            lowest, highest = bins.integer_range(price_bin[mask], mid[mask], 1.0)
-            price[mask] = np.where(lowest <= highest, np.clip(rounded, lowest, highest), rounded)
+            drawn = bins.sample(price_bin[mask], rng)
+            if self.price_reference == "touch":
+                price[mask], side[mask] = _prices_from_coordinate(k, drawn, bid[mask], ask[mask])
+            else:
+                raw = mid[mask] + drawn
+                rounded = (np.floor(raw) if k == BUY else np.ceil(raw) if k == SELL
+                           else np.rint(raw))
+                # whole ticks can leave a bin (a half-tick offset on a whole-tick mid): keep them
+                lowest, highest = bins.integer_range(price_bin[mask], mid[mask], 1.0)
+                price[mask] = np.where(lowest <= highest, np.clip(rounded, lowest, highest),
+                                       rounded)
+                side[mask] = (1 if k == BUY else -1 if k == SELL
+                              else np.where(price[mask] < mid[mask], 1, -1))
             bins = self.volume_bins[k]
             rounded = np.rint(bins.sample(volume_bin[mask], rng) * scale)
             lowest, highest = bins.integer_range(volume_bin[mask], 0.0, scale)
             size[mask] = np.where(lowest <= highest, np.clip(rounded, lowest, highest), rounded)
-        side = np.where(kind == BUY, 1, np.where(kind == SELL, -1, np.where(price < mid, 1, -1)))
         interval = self.interval_bins.sample(interval_bin, rng)
-        return DecodedOrders(kind, side.astype(np.int64), np.maximum(price, 1).astype(np.int64),
+        return DecodedOrders(kind, side, np.maximum(price, 1).astype(np.int64),
                              np.maximum(size, 1).astype(np.int64),
                              np.rint(interval).astype(np.int64))
 
@@ -257,6 +357,7 @@ class OrderTokenizer:
             arrays.update(self.volume_bins[k].to_arrays(f"volume{k}"))
         arrays.update(self.interval_bins.to_arrays("interval"))
         header = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+                  "price_reference": self.price_reference,
                   "volume_scale": {str(k): v for k, v in self.volume_scale.items()},
                   "scheme": [N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS]}
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
@@ -270,9 +371,12 @@ class OrderTokenizer:
             raise TokenizerFileError(f"{origin}: no readable tokenizer header ({error})") from None
         if header.get("format") != FORMAT_NAME:
             raise TokenizerFileError(f"{origin}: not an order tokenizer (format {header.get('format')!r})")
-        if header.get("version") != FORMAT_VERSION:
+        if header.get("version") not in (1, FORMAT_VERSION):
             raise TokenizerFileError(f"{origin}: tokenizer format version {header.get('version')}, "
-                                     f"this code reads version {FORMAT_VERSION}")
+                                     f"this code reads versions 1 and {FORMAT_VERSION}")
+        reference = header.get("price_reference", "mid")  # version 1 knew only the mid
+        if reference not in PRICE_REFERENCES:
+            raise TokenizerFileError(f"{origin}: unknown price reference {reference!r}")
         try:
             price = {k: QuantileBins.from_arrays(arrays, f"price{k}") for k in range(N_KINDS)}
             volume = {k: QuantileBins.from_arrays(arrays, f"volume{k}") for k in range(N_KINDS)}
@@ -280,7 +384,7 @@ class OrderTokenizer:
         except KeyError as error:
             raise TokenizerFileError(f"{origin}: missing array {error}") from None
         return cls(price, volume, interval,
-                   {int(k): float(v) for k, v in header["volume_scale"].items()})
+                   {int(k): float(v) for k, v in header["volume_scale"].items()}, reference)
 
     def save(self, path: Path | str) -> None:
         """Write the tokenizer as one ``.npz`` file."""

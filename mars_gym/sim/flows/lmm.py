@@ -5,8 +5,9 @@ Warm start: the flow is primed with the real orders that precede the start (the 
 (:class:`mars_gym.lmm.generate.BatchedGenerator`). Before each new order the generator is fed
 the previous order together with the conditions of the book as it is *now* — changed by this
 flow and by anything else (an agent's orders included) — so the flow reacts to other agents.
-A token is decoded against the live mid (:meth:`OrderTokenizer.decode`; the last two-sided mid
-while a side is empty); its interval bin sets the time of the order. A cancel token cancels a
+A token is decoded against the live touch (:meth:`OrderTokenizer.decode`, by the tokenizer's
+price reference; the last two-sided touch while a side is empty); its interval bin sets the
+time of the order. A cancel token cancels a
 background order near its price (:mod:`mars_gym.sim.background_orders`).
 
 With a ``planner`` (:class:`mars_gym.batch.control.LivePlanner`) the flow is the ensemble: an
@@ -44,6 +45,9 @@ class LMMFlow:
                  temperature: float = 1.0, top_k: int | None = None,
                  history_orders: int | None = None, recompute: bool = False,
                  service=None, planner=None, observe_agents: bool = False) -> None:
+        if tokenizer.book_features != model.config.book_features:
+            raise ValueError(f"the tokenizer gives {tokenizer.book_features} book features, the "
+                             f"model reads {model.config.book_features}")
         if (model.config.plan_features > 0) != (planner is not None):
             raise ValueError("an ensemble order model (plan_features > 0) needs a planner, and "
                              "a planner needs an ensemble order model")
@@ -62,10 +66,12 @@ class LMMFlow:
         return state, self.tokenizer.live_conditions(state, self.time_ns, self.open_mid,
                                                      self.source)
 
-    def _track_mid(self, state) -> None:
-        """Follow the live mid; a one-sided book keeps the last two-sided mid as the reference."""
+    def _track_touch(self, state) -> None:
+        """Follow the live touch; a one-sided book keeps the last two-sided touch (and mid) as
+        the reference."""
         bid, ask = int(state[0]), int(state[1])
         if bid and ask:
+            self.last_touch = (bid, ask)
             self.last_mid = (bid + ask) / 2
 
     def _inputs(self, live):
@@ -79,11 +85,12 @@ class LMMFlow:
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
         self.book, self.time_ns = book, int(start_ns)
         self.last_mid = self.open_mid
+        self.last_touch = (np.floor(self.open_mid - 0.5), np.floor(self.open_mid) + 1)
         self.rng = np.random.default_rng(seed)
         state, live = self._live()
         plans, bias = None, None
         if self.planner is not None:
-            self._track_mid(state)
+            self._track_touch(state)
             plans = self.planner.reset(seed, self.time_ns, self.last_mid)
             bias = self.planner.bias(self.last_mid)
         tokens, cond = history_inputs(self.tokenizer, self.history, live, self.history_orders,
@@ -113,11 +120,11 @@ class LMMFlow:
             cond, bias = self._inputs(live)
             self.next_token = self.generator.step(self.last_token, cond, bias=bias)
         token = int(self.next_token[0])
-        self._track_mid(state)
+        self._track_touch(state)
         mid = self.last_mid
         if self.observe_agents:  # what observe() restores if an agent's order comes first
             self.drawn_after = (self.time_ns, self.rng.bit_generator.state)
-        order = self.tokenizer.decode([token], mid, self.source, self.rng)
+        order = self.tokenizer.decode([token], *self.last_touch, self.source, self.rng)
         self.time_ns += int(order.interval_ns[0])
         self.last_token, self.fed = self.next_token, False
         flow_order = FlowOrder(self.time_ns, int(order.kind[0]), int(order.side[0]),
@@ -129,9 +136,10 @@ class LMMFlow:
             self.drawn = flow_order
         return flow_order
 
-    def observe(self, order: FlowOrder, mid: float | None) -> None:
-        """An agent's order reached the book (at ``order.time_ns``, seen at ``mid``) before the
-        order this flow drew last, which was not applied. As in MarS, the agent's order joins
+    def observe(self, order: FlowOrder, touch: tuple[int, int] | None) -> None:
+        """An agent's order reached the book (at ``order.time_ns``, seen on a book with touch
+        ``(bid, ask)``; None when a side was empty) before the order this flow drew last, which
+        was not applied. As in MarS, the agent's order joins
         the flow's sequence of orders: the drawn order is withdrawn — its sampling noise and
         decoding draws are used again by the next draw (common random numbers: where the
         agent's order changes little, the flow draws what it would have drawn), its count in
@@ -149,6 +157,6 @@ class LMMFlow:
         else:
             self.generator.noise.withdraw([0])
         self.last_token = torch.tensor([self.tokenizer.encode_order(
-            order.kind, order.price, order.size, order.time_ns - previous_ns,
-            self.last_mid if mid is None else mid, self.source)])
+            order.kind, order.side, order.price, order.size, order.time_ns - previous_ns,
+            *(self.last_touch if touch is None else touch), self.source)])
         self.time_ns = int(order.time_ns)

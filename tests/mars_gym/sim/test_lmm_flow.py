@@ -79,8 +79,8 @@ def test_agent_orders_join_the_flows_sequence(setup):
     withdrawn, previous_ns = sim.pending, flow.drawn_after[0]
     assert withdrawn.time_ns >= arrival
     position = int(flow.generator.lengths[0])  # where the next token the model reads goes
-    expected = tokenizer.encode_order(BUY_ORDER, book.best_ask, 300, arrival - previous_ns,
-                                      sim.mid(), test.source.source_id)
+    expected = tokenizer.encode_order(BUY_ORDER, 1, book.best_ask, 300, arrival - previous_ns,
+                                      *sim.touch(), test.source.source_id)
     offered = int(book.depth(1 << 10)[3].sum())  # the market order takes what the asks hold
     sim.run_until(arrival)
     assert int(flow.generator.history.tokens[0, position]) == expected
@@ -93,13 +93,16 @@ def test_encode_order_matches_the_stream_encoder(setup):
     window = test[:3_000]
     encoded = tokenizer.encode(window)
     orders, mids = encoded.orders, window.mid[encoded.orders["event"]]
+    book = window.book[orders["event"]]
     intervals = np.diff(orders["time_ns"], prepend=orders["time_ns"][:1])
     picked = [i for i in range(1, len(orders)) if np.isfinite(mids[i])][:200]
     assert {int(orders["kind"][i]) for i in picked} == {0, 1, 2}
     for i in picked:
-        assert tokenizer.encode_order(int(orders["kind"][i]), int(orders["price"][i]),
-                                      int(orders["size"][i]), int(intervals[i]), float(mids[i]),
-                                      test.source.source_id) == int(encoded.ids[i])
+        assert tokenizer.encode_order(int(orders["kind"][i]), int(orders["side"][i]),
+                                      int(orders["price"][i]), int(orders["size"][i]),
+                                      int(intervals[i]), float(book["bid"][i]),
+                                      float(book["ask"][i]), test.source.source_id
+                                      ) == int(encoded.ids[i])
 
 
 def test_without_the_option_the_flow_does_not_read_agent_orders(setup):

@@ -18,7 +18,14 @@ from mars_gym.tokens import (
     decompose,
     events_to_orders,
 )
-from mars_gym.tokens.order_tokenizer import N_CHANGE, N_TIME_OF_DAY, _mids
+from mars_gym.tokens.order_tokenizer import (
+    CROSS,
+    N_CHANGE,
+    N_TIME_OF_DAY,
+    _mids,
+    price_coordinate,
+    touches,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +34,19 @@ def splits(lobster_dir):
 
 
 @pytest.fixture(scope="module")
-def tokenizer(splits):
-    return OrderTokenizer.fit([parts["train"] for parts in splits.values()])
+def tokenizers(splits):
+    train = [parts["train"] for parts in splits.values()]
+    return {reference: OrderTokenizer.fit(train, reference) for reference in ("touch", "mid")}
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tokenizers):
+    return tokenizers["touch"]
+
+
+def _touch_of(stream, events):
+    book = stream.book[events]
+    return touches(book["bid"], book["ask"], stream.open_mid)
 
 
 def test_vocabulary_is_the_mars_scheme():
@@ -54,28 +72,86 @@ def test_executions_become_one_marketable_order_of_the_aggressor(splits):
     assert orders["size"].sum() == amzn.events["size"].sum()
 
 
+@pytest.mark.parametrize("reference", ["touch", "mid"])
 @pytest.mark.parametrize("name", sorted(SOURCES))
-def test_decoded_values_fall_in_the_encoded_bins(splits, tokenizer, name):
+def test_decoded_values_fall_in_the_encoded_bins(splits, tokenizers, name, reference):
+    tokenizer = tokenizers[reference]
     stream = splits[name]["val"]
     tokens = tokenizer.encode(stream)
+    bid, ask = _touch_of(stream, tokens.orders["event"])
     mid = _mids(stream, tokens.orders["event"])
-    decoded = tokenizer.decode(tokens.ids, mid, stream.source.source_id,
+    if reference == "mid":  # the book's own mid (one-sided rows: the last two-sided one)
+        bid, ask = mid - 0.5, mid + 0.5
+    decoded = tokenizer.decode(tokens.ids, bid, ask, stream.source.source_id,
                                np.random.default_rng(0))
     kind, price_bin, volume_bin, interval_bin = decompose(tokens.ids)
+    offset = (decoded.price - mid if reference == "mid" else
+              price_coordinate(kind, decoded.side, decoded.price, bid, ask))
     for k in range(3):
         mask = kind == k
-        assert np.array_equal(tokenizer.price_bins[k].transform(decoded.price[mask] - mid[mask]),
-                              price_bin[mask])
+        same = tokenizer.price_bins[k].transform(offset[mask]) == price_bin[mask]
+        if reference == "touch" and k != CANCEL_ORDER:
+            # an improvement wider than this book's spread is pulled back inside it, no further
+            clipped = ~same
+            spread = (ask - bid)[mask]
+            assert (offset[mask][clipped] == np.maximum(spread[clipped] - 1, 0)).all()
+            assert same.mean() > 0.97
+        else:
+            assert same.all()
         scaled = decoded.size[mask] / tokenizer.volume_scale[stream.source.source_id]
         assert np.array_equal(tokenizer.volume_bins[k].transform(scaled), volume_bin[mask])
     assert np.array_equal(tokenizer.interval_bins.transform(decoded.interval_ns), interval_bin)
     assert np.array_equal(decoded.side, tokens.orders["side"])
 
 
+def test_a_decoded_order_crosses_the_live_book_exactly_when_its_token_crosses(tokenizer):
+    """The touch reference's point: whatever the spread, an improving order never crosses and a
+    crossing one always does (prices against the mid broke this when spreads differed)."""
+    rng = np.random.default_rng(1)
+    for k in (BUY, SELL):
+        bins = tokenizer.price_bins[k]
+        crossing_bins = bins.lower >= CROSS / 2
+        assert crossing_bins.any() and (~crossing_bins).any()
+        for spread in (1, 2, 3, 7, 15, 40):
+            n = 400
+            bin_ids = rng.integers(0, bins.n_bins, n)
+            ids = compose(np.full(n, k), bin_ids, np.zeros(n, int), np.zeros(n, int))
+            d = tokenizer.decode(ids, 1_000.0, 1_000.0 + spread, 0, rng)
+            far = np.where(d.side > 0, 1_000 + spread, 1_000)
+            crosses = d.side * (d.price - far) >= 0
+            assert np.array_equal(crosses, crossing_bins[bin_ids]), spread
+
+
+def test_cancels_name_their_side_and_depth_behind_the_touch(tokenizer):
+    for side in (1, -1):
+        for depth in (0, 3):
+            price = (1_000 - depth) if side > 0 else (1_010 + depth)
+            token = tokenizer.encode_order(CANCEL_ORDER, side, price, 10, 1_000_000, 1_000,
+                                           1_010, 0)
+            d = tokenizer.decode([token], 2_000, 2_004, 0, np.random.default_rng(0))
+            assert d.side[0] == side
+            near = 2_000 if side > 0 else 2_004
+            assert side * (near - d.price[0]) >= 0  # at or behind its own touch
+
+
+def test_version_1_files_keep_prices_against_the_mid(tokenizers, tmp_path):
+    from mars_gym.lmm.checkpoint import load_lmm
+
+    model, old = load_lmm("default_v1")
+    assert old.price_reference == "mid" and old.book_features == 10
+    assert model.config.book_features == 10
+    mid = tokenizers["mid"]
+    mid.save(tmp_path / "mid.npz")
+    assert OrderTokenizer.load(tmp_path / "mid.npz").price_reference == "mid"
+
+
 def test_conditions_have_the_documented_ranges(splits, tokenizer):
-    tokens = tokenizer.encode(splits["AAPL"]["test"])
+    stream = splits["AAPL"]["test"]
+    tokens = tokenizer.encode(stream)
     c = tokens.conditions
-    assert c.book.shape == (len(tokens.ids), 10) and c.book.dtype == np.float32
+    assert c.book.shape == (len(tokens.ids), 11) and c.book.dtype == np.float32
+    bid, ask = _touch_of(stream, tokens.orders["event"])
+    assert np.allclose(c.book[:, 10], np.log1p(ask - bid))  # the spread, in ticks
     assert (c.book >= 0).all() and c.book.max() > 0
     assert ((0 <= c.time_of_day) & (c.time_of_day < N_TIME_OF_DAY)).all()
     assert 10 * 3600 // 5 <= c.time_of_day.min()  # the AAPL test split is after 10:00
@@ -98,8 +174,9 @@ def test_decoded_sequences_drive_the_engine_without_errors(splits, tokenizer):
     t, executed = 0, 0
     for order_id, token in enumerate(ids.tolist()):
         bid, ask = book.best_bid, book.best_ask
-        mid = (bid + ask) / 2 if bid and ask else float(bid or ask)
-        d = tokenizer.decode([token], mid, stream.source.source_id, rng)
+        if bid is None or ask is None:
+            bid, ask = (ask - 1, ask) if bid is None else (bid, bid + 1)
+        d = tokenizer.decode([token], bid, ask, stream.source.source_id, rng)
         t += int(d.interval_ns[0])
         order = FlowOrder(t, int(d.kind[0]), int(d.side[0]), int(d.price[0]), int(d.size[0]))
         done = submit_background(book, order, order_id, rng)

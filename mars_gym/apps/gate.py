@@ -1,0 +1,253 @@
+"""The realism gate: every background flow scored by LOB-Bench's metrics on held-out windows.
+
+For each source, windows of its **test** split (evenly spaced, ``minutes`` long) are the
+reference, as LOBSTER recorded them. Each flow starts from the real book at each window's start
+(``lmm`` / ``ensemble`` primed with the real history before it) and runs alone for the window,
+once per seed; its events are exported at the data's LOBSTER level. Real windows are pooled,
+generated ones too (windows x seeds), and compared score by score
+(:mod:`mars_gym.metrics.lob_bench`: L1 and Wasserstein with 99 % bootstrap intervals). Also per
+flow: the visible message mix and rate, and the 1-minute return excess kurtosis and the 99th
+percentile of |5-minute return| (returns on a 1-minute grid inside each window).
+
+Generated windows are cached as ``.npz`` files (``cache``), so a long gate resumes where it
+stopped. ``benchmarks/realism.py`` is the command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import kurtosis
+from tqdm.auto import tqdm
+
+from mars_gym.apps.generate import generate_window
+from mars_gym.apps.report import real_window
+from mars_gym.data import load_source
+from mars_gym.data.splits import split_bounds
+from mars_gym.metrics import lob_bench
+from mars_gym.metrics.realism import LobsterStream, mid_on_grid
+
+GATE_SOURCES = {"AMZN": 4, "AAPL": 2}  # source -> windows of its test split
+GATE_MINUTES = {"AMZN": 10.0, "AAPL": 4.0}
+BASELINES = ("hawkes", "noise")
+NS_PER_MIN = 60_000_000_000
+
+
+def window_starts(source: str, n_windows: int, minutes: float, data_dir=None) -> list[int]:
+    """``n_windows`` evenly spaced start times (ns) of ``minutes``-long windows inside the test
+    split of ``source``."""
+    stream = load_source(source, data_dir)
+    first, stop = split_bounds(stream)["test"]
+    times = stream.events["time_ns"]
+    t0, t1 = int(times[first]), int(times[stop - 1]) - int(minutes * NS_PER_MIN)
+    if t1 <= t0:
+        raise ValueError(f"the test split of {source} is shorter than {minutes} minutes")
+    return [int(t) for t in np.linspace(t0, t1, n_windows)]
+
+
+def _checkpoint_tag(checkpoint: str) -> str:
+    """A short hash of the checkpoint file (named or a path), so the cache follows its content."""
+    from mars_gym.lmm.checkpoint import NAMED
+
+    return hashlib.sha1(NAMED.get(checkpoint, Path(checkpoint)).read_bytes()).hexdigest()[:10]
+
+
+def _generate(task: tuple) -> tuple[tuple, np.ndarray, np.ndarray]:
+    flow, source, start_ns, duration_ns, level, seed, checkpoint, data_dir, path = task
+    if path is not None and Path(path).is_file():
+        with np.load(path, allow_pickle=False) as saved:
+            return task, saved["messages"], saved["orderbook"]
+    stream = generate_window(flow, source, start_ns, duration_ns, level, seed, data_dir,
+                             checkpoint=checkpoint)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(path).with_suffix(".tmp.npz")
+        np.savez(tmp, messages=stream.messages, orderbook=stream.orderbook)
+        tmp.replace(path)
+    return task, stream.messages, stream.orderbook
+
+
+def return_facts(streams: Sequence[LobsterStream]) -> dict:
+    """1-minute return excess kurtosis and the 99th percentile of |5-minute return| (bps),
+    from each stream's mid on a 1-minute grid (5-minute returns overlap), pooled."""
+    one, five = [], []
+    for stream in streams:
+        mid = mid_on_grid(stream)
+        log_mid = np.log(mid[np.isfinite(mid) & (mid > 0)])
+        one.append(np.diff(log_mid))
+        if len(log_mid) > 5:
+            five.append(log_mid[5:] - log_mid[:-5])
+    one_min = np.concatenate(one) if one else np.zeros(0)
+    five_min = np.concatenate(five) if five else np.zeros(0)
+    return {"returns_1min": len(one_min),
+            "excess_kurtosis_1min": float(kurtosis(one_min)) if len(one_min) > 3 else None,
+            "returns_5min": len(five_min),
+            "abs_return_5min_p99_bps": (float(np.percentile(np.abs(five_min), 99) * 1e4)
+                                        if len(five_min) else None)}
+
+
+def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
+             seeds: Sequence[int] = (0, 1, 2), minutes: dict[str, float] | None = None,
+             checkpoint: str = "default", n_bootstrap: int = 100, workers: int = 1,
+             cache: Path | None = None, data_dir=None, progress: bool = True) -> dict:
+    """Score every flow on every source (see the module docstring); the gate's document,
+    with the pooled streams under ``"_streams"`` for plotting."""
+    sources = GATE_SOURCES if sources is None else sources
+    minutes = {**GATE_MINUTES, **(minutes or {})}
+    tag, ensemble_tag = _checkpoint_tag(checkpoint), _checkpoint_tag("ensemble")
+    document = {"checkpoint": checkpoint, "seeds": list(seeds), "n_bootstrap": n_bootstrap,
+                "sources": {}, "_streams": {}}
+    tasks, reals = [], {}
+    for source, n_windows in sources.items():
+        duration = int(minutes[source] * NS_PER_MIN)
+        starts = window_starts(source, n_windows, minutes[source], data_dir)
+        reals[source] = [real_window(source, s, s + duration, data_dir) for s in starts]
+        level = lob_bench.levels_of(reals[source][0])
+        for flow in flows:
+            for k, start in enumerate(starts):
+                for seed in seeds:
+                    model = {"lmm": "_" + tag, "ensemble": "_" + ensemble_tag}.get(flow, "")
+                    path = None if cache is None else (
+                        cache / f"{source}_{flow}{model}_{start}_{duration}_{level}_s{seed}.npz")
+                    tasks.append((flow, source, start, duration, level, seed, checkpoint,
+                                  data_dir, None if path is None else str(path)))
+        document["sources"][source] = {"windows": [[s, s + duration] for s in starts],
+                                       "minutes": minutes[source], "level": level}
+    generated: dict[tuple[str, str], list[LobsterStream]] = {}
+    pool = ProcessPoolExecutor(workers) if workers > 1 else None
+    results = pool.map(_generate, tasks) if pool else map(_generate, tasks)
+    for task, messages, orderbook in tqdm(results, total=len(tasks), desc="gate windows",
+                                          disable=not progress):
+        generated.setdefault((task[1], task[0]), []).append(
+            LobsterStream(messages, orderbook) if len(messages) >= 2 else None)
+    if pool:
+        pool.shutdown()
+    for source in sources:
+        real = reals[source]
+        entry = document["sources"][source]
+        entry["real"] = {"mix": lob_bench.message_mix(real), "returns": return_facts(real)}
+        entry["flows"] = {}
+        document["_streams"][source] = {"real": real}
+        for flow in flows:
+            streams = [s for s in generated[(source, flow)] if s is not None]
+            document["_streams"][source][flow] = streams
+            entry["flows"][flow] = {
+                "windows_scored": len(streams),
+                "mix": lob_bench.message_mix(streams) if streams else None,
+                "returns": return_facts(streams),
+                "scores": lob_bench.compare(real, streams, n_bootstrap) if streams else {}}
+        entry["ranking"] = rank(entry["flows"])
+    return document
+
+
+def rank(flows: dict[str, dict]) -> dict:
+    """Per (score, distance) row: each flow's rank (1 = closest to real, ties share a rank;
+    undefined rows left out), and the share of rows where ``lmm``/``ensemble`` are strictly
+    closer than each baseline."""
+    names = sorted({name for f in flows.values() for name in f["scores"]})
+    ranks: dict[str, dict[str, int]] = {}
+    for name in names:
+        for distance in ("l1", "wasserstein"):
+            values = {flow: f["scores"].get(name, {}).get(distance) for flow, f in flows.items()}
+            defined = {flow: v for flow, v in values.items() if v is not None}
+            # competition ranking: ties share the better rank
+            ranks[f"{name}/{distance}"] = {
+                flow: 1 + sum(other < v for other in defined.values())
+                for flow, v in defined.items()}
+    wins = {}
+    for learned in ("lmm", "ensemble"):
+        for baseline in BASELINES:
+            if learned in flows and baseline in flows:
+                rows = [r for r in ranks.values() if learned in r and baseline in r]
+                wins[f"{learned}_beats_{baseline}"] = (
+                    sum(r[learned] < r[baseline] for r in rows) / len(rows) if rows else None)
+    return {"ranks": ranks, "wins": wins}
+
+
+def _cell(row: dict | None, distance: str) -> str:
+    if not row or row.get(distance) is None:
+        return "undefined"
+    low, high = row[f"{distance}_ci"]
+    return f"{row[distance]:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def markdown(document: dict) -> str:
+    lines = [f"# Realism gate (LMM checkpoint: {document['checkpoint']})", "",
+             f"Seeds {document['seeds']}; windows of each source's test split; pooled scores, "
+             f"L1 and Wasserstein (standardised) with 99 % bootstrap intervals "
+             f"({document['n_bootstrap']} resamples); lower is closer; (r) is the flow's rank.",
+             ""]
+    for source, entry in document["sources"].items():
+        flows = list(entry["flows"])
+        lines += [f"## {source}: {len(entry['windows'])} windows of {entry['minutes']:g} min, "
+                  f"LOBSTER level {entry['level']}", "",
+                  "| score | distance | " + " | ".join(flows) + " |",
+                  "|---|---|" + "---|" * len(flows)]
+        ranks = entry["ranking"]["ranks"]
+        for key, by_flow in ranks.items():
+            name, distance = key.split("/")
+            cells = [f"{_cell(entry['flows'][f]['scores'].get(name), distance)} "
+                     f"({by_flow[f]})" if f in by_flow else "undefined" for f in flows]
+            lines.append(f"| {name} | {distance} | " + " | ".join(cells) + " |")
+        mean_rank = {f: np.mean([r[f] for r in ranks.values() if f in r]) for f in flows}
+        lines += ["| **mean rank** | | " + " | ".join(f"{mean_rank[f]:.2f}" for f in flows) + " |",
+                  "", "Wins of the learned flows over the baselines (share of rows): " + ", ".join(
+                      f"{k} {v:.0%}" for k, v in entry["ranking"]["wins"].items()
+                      if v is not None), "",
+                  "| | real | " + " | ".join(flows) + " |", "|---|---|" + "---|" * len(flows)]
+        columns = [entry["real"], *(entry["flows"][f] for f in flows)]
+        for key, label, fmt in (("new", "new orders", "{:.1%}"), ("cancel", "cancels", "{:.1%}"),
+                                ("execute", "executions", "{:.1%}"),
+                                ("messages_per_minute", "messages / min", "{:.0f}")):
+            lines.append(f"| {label} | " + " | ".join(
+                "undefined" if not c["mix"] or c["mix"][key] is None
+                else fmt.format(c["mix"][key]) for c in columns) + " |")
+        for key, label in (("excess_kurtosis_1min", "1-min excess kurtosis"),
+                           ("abs_return_5min_p99_bps", "p99 abs 5-min return, bps")):
+            lines.append(f"| {label} | " + " | ".join(
+                "undefined" if c["returns"][key] is None else f"{c['returns'][key]:.2f}"
+                for c in columns) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+PLOTTED = ("spread", "orderbook_imbalance", "log_inter_arrival_time", "log_time_to_cancel",
+           "bid_volume_touch", "limit_bid_order_depth", "bid_cancellation_depth",
+           "volume_per_minute", "ofi")
+
+
+def plot(document: dict, path: Path) -> Path:
+    """One row of panels per source: real and each flow's pooled distribution of a score."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    streams = document["_streams"]
+    figure, axes = plt.subplots(len(streams), len(PLOTTED),
+                                figsize=(2.6 * len(PLOTTED), 2.4 * len(streams)), squeeze=False)
+    for row, (source, by_flow) in enumerate(streams.items()):
+        for column, name in enumerate(PLOTTED):
+            axis = axes[row, column]
+            samples = {label: lob_bench.sample(s, name) for label, s in by_flow.items() if s}
+            pooled = np.concatenate([v for v in samples.values() if len(v)] or [np.zeros(1)])
+            low, high = np.quantile(pooled, [0.01, 0.99])
+            edges = np.linspace(low, high if high > low else low + 1, 30)
+            for label, values in samples.items():
+                if len(values):
+                    axis.hist(np.clip(values, edges[0], edges[-1]), edges, density=True,
+                              histtype="step", linewidth=2.2 if label == "real" else 1.0,
+                              color="black" if label == "real" else None, label=label)
+            axis.set_title(f"{source}: {name}", fontsize=8)
+            axis.tick_params(labelsize=6)
+    axes[0, 0].legend(fontsize=6)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return path

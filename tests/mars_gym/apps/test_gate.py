@@ -1,0 +1,67 @@
+"""The realism gate at small size, and the realism regression test of the shipped default."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mars_gym.apps.gate import markdown, rank, run_gate, window_starts
+
+SMALL = {"AMZN": 1}
+
+
+def test_the_gate_scores_ranks_and_caches(tmp_path, lobster_dir):
+    cache = tmp_path / "cache"
+    document = run_gate(["replay", "noise"], SMALL, seeds=[0], minutes={"AMZN": 2.0},
+                        n_bootstrap=10, cache=cache, data_dir=lobster_dir, progress=False)
+    entry = document["sources"]["AMZN"]
+    assert entry["level"] == 1 and len(entry["windows"]) == 1
+    scores = entry["flows"]["replay"]["scores"]
+    assert "ask_volume" not in scores  # level 1: no 10-level volumes
+    ranks = entry["ranking"]["ranks"]
+    replay_better = np.mean([r["replay"] <= r["noise"] for r in ranks.values()])
+    assert replay_better > 0.75  # the real orders replayed are closer to the real window
+    assert len(list(cache.glob("*.npz"))) == 2
+    again = run_gate(["replay", "noise"], SMALL, seeds=[0], minutes={"AMZN": 2.0},
+                     n_bootstrap=10, cache=cache, data_dir=lobster_dir, progress=False)
+    assert again["sources"]["AMZN"]["flows"]["noise"]["scores"]["spread"]["l1"] == \
+        scores_of(document, "noise")["spread"]["l1"]
+    assert "| spread | l1 |" in markdown(document)
+
+
+def scores_of(document, flow):
+    return document["sources"]["AMZN"]["flows"][flow]["scores"]
+
+
+def test_ranks_share_ties_and_wins_are_strict():
+    flows = {"lmm": {"scores": {"a": {"l1": 0.1, "wasserstein": 0.5}}},
+             "hawkes": {"scores": {"a": {"l1": 0.1, "wasserstein": 0.7}}},
+             "noise": {"scores": {"a": {"l1": 0.3, "wasserstein": None}}}}
+    ranking = rank(flows)
+    assert ranking["ranks"]["a/l1"] == {"lmm": 1, "hawkes": 1, "noise": 3}
+    assert ranking["ranks"]["a/wasserstein"] == {"lmm": 1, "hawkes": 2}
+    assert ranking["wins"]["lmm_beats_hawkes"] == 0.5  # the tie is no win
+    assert ranking["wins"]["lmm_beats_noise"] == 1.0
+
+
+def test_windows_lie_in_the_test_split(lobster_dir):
+    from mars_gym.data import load_source
+    from mars_gym.data.splits import split_bounds
+
+    stream = load_source("AMZN", lobster_dir)
+    test_start = int(stream.events["time_ns"][split_bounds(stream)["test"][0]])
+    starts = window_starts("AMZN", 3, 10.0, lobster_dir)
+    assert starts[0] == test_start and starts == sorted(starts)
+    assert starts[-1] + 10 * 60e9 <= int(stream.events["time_ns"][-1])
+
+
+def test_the_shipped_lmm_keeps_the_real_message_mix_and_rate(lobster_dir):
+    """Realism regression: on a held-out AMZN window the default LMM's visible flow keeps
+    each message type's share within 5 points of the real one and its rate within 20 %."""
+    document = run_gate(["lmm"], SMALL, seeds=[0, 1], minutes={"AMZN": 3.0}, n_bootstrap=0,
+                        data_dir=lobster_dir, progress=False)
+    entry = document["sources"]["AMZN"]
+    real, generated = entry["real"]["mix"], entry["flows"]["lmm"]["mix"]
+    for kind in ("new", "cancel", "execute"):
+        assert abs(generated[kind] - real[kind]) <= 0.05, (kind, generated, real)
+    ratio = generated["messages_per_minute"] / real["messages_per_minute"]
+    assert 0.8 <= ratio <= 1.2, (generated, real)
