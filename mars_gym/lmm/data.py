@@ -40,7 +40,7 @@ class TokenSequence:
     name: str
     inputs: np.ndarray       # int64 (n,)
     targets: np.ndarray      # int64 (n,)
-    book: np.ndarray         # float32 (n, 10)
+    book: np.ndarray         # float32 (n, book features)
     time_of_day: np.ndarray  # int64 (n,)
     change: np.ndarray       # int64 (n,)
     source: np.ndarray       # int64 (n,)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from mars_gym.lmm.model import LMM, Conditions, KVCache
+from mars_gym.tokens.order_tokenizer import BOOK_FEATURES
 from mars_gym.lmm.noise import StreamNoise
 from mars_gym.lmm.threads import with_generation_threads
 
@@ -34,9 +35,10 @@ _FIELDS = ("book", "time_of_day", "change", "source")
 class _History:
     """Per-stream token and condition buffers aligned with cache positions."""
 
-    def __init__(self, streams: int, context: int, device, plan_features: int = 0) -> None:
+    def __init__(self, streams: int, context: int, device, plan_features: int = 0,
+                 book_features: int = BOOK_FEATURES) -> None:
         self.tokens = torch.zeros(streams, context, dtype=torch.long, device=device)
-        self.book = torch.zeros(streams, context, 10, device=device)
+        self.book = torch.zeros(streams, context, book_features, device=device)
         self.time_of_day = torch.zeros(streams, context, dtype=torch.long, device=device)
         self.change = torch.zeros(streams, context, dtype=torch.long, device=device)
         self.source = torch.zeros(streams, context, dtype=torch.long, device=device)
@@ -102,7 +104,7 @@ class BatchedGenerator:
         self.noise = StreamNoise(self.seed, streams)
         self.cache = KVCache(self.model.config, streams, self.device, self.dtype)
         self.history = _History(streams, self.context, self.device,
-                                self.model.config.plan_features)
+                                self.model.config.plan_features, self.model.config.book_features)
         self.last_hidden = torch.zeros(streams, self.model.config.n_embd, device=self.device,
                                        dtype=self.dtype)
 

@@ -91,7 +91,7 @@ class LMMConfig:
 class Conditions:
     """Conditioning tensors of a batch, each (B, T[, …])."""
 
-    book: torch.Tensor         # float (B, T, 10)
+    book: torch.Tensor         # float (B, T, book features)
     time_of_day: torch.Tensor  # long (B, T)
     change: torch.Tensor       # long (B, T)
     source: torch.Tensor       # long (B, T)

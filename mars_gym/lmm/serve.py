@@ -195,7 +195,7 @@ class GeneratorService:
         n = self.capacity
         tokens = torch.zeros(n, dtype=torch.long)
         active = torch.zeros(n, dtype=torch.bool)
-        book = torch.zeros(n, 1, 10)
+        book = torch.zeros(n, 1, self.config.book_features)
         time_of_day, change, source = (torch.zeros(n, 1, dtype=torch.long) for _ in range(3))
         planned = self.generator.model.config.plan_features
         plan = torch.zeros(n, 1, planned) if planned else None

@@ -1,12 +1,14 @@
 """Submitting background orders (decoded tokens or flow draws) to a book.
 
 A buy or sell is a GTC limit order (it executes first if it crosses), or IOC when the flow asks.
-A cancel naming a resting order's id (a replay) takes its size off that order; when that order
-is not in the book, or the cancel names no id, it names a side and a price and cancels one
-*background* order (``agent_id`` = the background's) chosen uniformly at
-random among those resting at that price; when none rests there, the nearest occupied price of
-that side holding background orders is used; with none at all it is skipped. Its size is taken
-off that order (the whole order when the size reaches what it has left).
+A cancel naming a resting order's id (a replay) takes its size off that order. When that order
+is not in the book, or the cancel names no id, it names a side, a price and a size, and deletes
+one whole *background* order (``agent_id`` = the background's) resting at that price: the one
+whose remaining size is closest to the cancel's (ties drawn uniformly); when none rests there,
+the nearest occupied price of that side holding background orders is used; with none at all it
+is skipped. Whole orders, because real cancels are: deletions outnumber partial cancels
+about 900 to 1 on AMZN, 90 to 1 on AAPL (training splits), and taking a drawn size off a random
+order left most touches standing, so a generated spread only ever narrowed.
 """
 
 from __future__ import annotations
@@ -21,16 +23,20 @@ BACKGROUND_AGENT = 0
 SEARCH_LEVELS = 64  # price levels of a side searched for a background order to cancel
 
 
-def pick_background_order(book: OrderBook, side: int, price: int, rng: np.random.Generator,
-                          agent_id: int = BACKGROUND_AGENT) -> tuple[int, int] | None:
-    """``(order_id, remaining)`` of the background order a cancel at (side, price) hits."""
+def pick_background_order(book: OrderBook, side: int, price: int, size: int,
+                          rng: np.random.Generator, agent_id: int = BACKGROUND_AGENT
+                          ) -> tuple[int, int] | None:
+    """``(order_id, remaining)`` of the background order a cancel of ``size`` at (side, price)
+    deletes (see the module docstring)."""
     levels = book.depth(SEARCH_LEVELS)[0 if side > 0 else 2]
     levels = levels[levels > 0]
     for level in levels[np.argsort(np.abs(levels - price), kind="stable")]:
         queue = book.level_queue(side, int(level))
         mine = queue[queue["agent_id"] == agent_id]
         if len(mine):
-            order_id, _, left, _ = mine[rng.integers(len(mine))].tolist()
+            distance = np.abs(mine["qty"] - size)
+            closest = np.flatnonzero(distance == distance.min())
+            order_id, _, left, _ = mine[closest[rng.integers(len(closest))]].tolist()
             return order_id, left
     return None
 
@@ -56,10 +62,12 @@ def submit_background(target: OrderBook | RecordingBook, order, order_id: int,
     if order.order_id >= 0 and order.order_id in book:
         victim, left = order.order_id, book.order(order.order_id)[2]
     else:
-        picked = pick_background_order(book, order.side, order.price, rng, agent_id)
+        picked = pick_background_order(book, order.side, order.price, order.size, rng, agent_id)
         if picked is None:
             return 0
         victim, left = picked
+        _cancel(target, book, victim, order.time_ns, recording)
+        return left
     if order.size >= left:
         _cancel(target, book, victim, order.time_ns, recording)
         return left

@@ -7,12 +7,15 @@ Token id = ``((kind * 32 + price_bin) * 32 + volume_bin) * 16 + interval_bin`` w
   kind. Two references exist (a tokenizer's ``price_reference``, saved with it):
 
   - ``"touch"`` (the default since format version 2): a buy or sell is placed against the
-    touch, so it means the same whatever the spread is: ``x = side * (price - near touch)``
-    (0 joins the touch, < 0 rests behind it, 1..spread-1 improves it) while it does not cross;
-    a crossing order is ``x = CROSS + side * (price - far touch)`` (how far past the opposite
-    touch it reaches; decoded, a crossing order always crosses the live book and an improving
-    one never does). A cancel's ``x = side * (depth + 1/2)`` with ``depth = side * (near touch
-    - price)`` ticks behind its own touch: positive on the bid side, negative on the ask side.
+    touch, so it means the same whatever the spread is. With ``u = side * (price - near
+    touch)``: an order at or behind its touch is ``x = u`` ticks (0 joins it); one improving it
+    inside the spread is ``x = u / spread``, the share of the spread it takes (decoded as
+    ``rint(x * spread)`` ticks: an improvement that rounds to nothing joins the touch, so a
+    narrow spread is rarely narrowed further, as in real data); a crossing order is
+    ``x = CROSS + side * (price - far touch)``, how far past the opposite touch it reaches.
+    Decoded, a crossing order always crosses the live book and no other one does. A cancel's
+    ``x = side * (depth + 1/2)`` with ``depth = side * (near touch - price)`` ticks behind its
+    own touch: positive on the bid side, negative on the ask side.
   - ``"mid"`` (format version 1): price minus the mid, in ticks (half ticks for odd spreads);
     a cancel below the mid belongs to the bid side. Prices against the mid do not carry over to
     a live book whose spread differs from training: with AMZN's training spread (median 15
@@ -148,7 +151,9 @@ def price_coordinate(kind, side, price, bid, ask) -> np.ndarray:
     near = np.where(side > 0, bid, ask)
     far = np.where(side > 0, ask, bid)
     beyond = side * (price - far)
-    trade = np.where(beyond >= 0, CROSS + beyond, side * (price - near))
+    improve = side * (price - near)
+    share = improve / np.maximum(ask - bid, 1)  # the share of the spread it takes
+    trade = np.where(beyond >= 0, CROSS + beyond, np.where(improve > 0, share, improve))
     depth = np.maximum(side * (near - price), 0)
     return np.where(kind == CANCEL_ORDER, side * (depth + 0.5), trade)
 
@@ -165,10 +170,10 @@ def _prices_from_coordinate(kind: int, x: np.ndarray, bid: np.ndarray, ask: np.n
     side = np.full(x.shape, 1 if kind == BUY else -1)
     near, far = (bid, ask) if kind == BUY else (ask, bid)
     spread = ask - bid
-    crossing = x >= CROSS / 2
     beyond = np.maximum(np.rint(x - CROSS), 0)
-    improve = np.clip(np.rint(x), None, np.maximum(spread - 1, 0))  # never crosses
-    return np.where(crossing, far + side * beyond, near + side * improve), side
+    improve = np.clip(np.rint(x * spread), 0, np.maximum(spread - 1, 0))  # never crosses
+    passive = np.where(x > 0, improve, np.rint(x))
+    return np.where(x >= CROSS / 2, far + side * beyond, near + side * passive), side
 
 
 class OrderTokenizer:
@@ -220,8 +225,8 @@ class OrderTokenizer:
             kinds.append(orders["kind"])
             intervals.append(np.diff(orders["time_ns"], prepend=orders["time_ns"][:1]))
         offset, volume, kind = (np.concatenate(x) for x in (offsets, volumes, kinds))
-        # touch: no bin mixes orders that cross with orders that do not, nor bid with ask cancels
-        breaks = {BUY: (CROSS / 2,), SELL: (CROSS / 2,), CANCEL_ORDER: (0.0,)}
+        # touch: no bin mixes orders that cross, improve or do neither, nor bid and ask cancels
+        breaks = {BUY: (1e-9, CROSS / 2), SELL: (1e-9, CROSS / 2), CANCEL_ORDER: (0.0,)}
         price_bins = {k: QuantileBins.fit(offset[kind == k], N_PRICE_BINS,
                                           breaks[k] if price_reference == "touch" else ())
                       for k in range(N_KINDS)}
