@@ -8,13 +8,14 @@ Usage::
 Writes ``realism.json``, ``realism.md`` (one table per source: score x distance x flow with
 each flow's rank, wins of the learned flows over the baselines, message mix and rate, return
 facts) and ``realism.png``; prints the JSON with the machine. Generated windows are cached in
-``OUT/cache`` so an interrupted gate resumes (see :mod:`mars_gym.apps.gate`).
+``OUT/cache`` (or ``--cache``) so an interrupted gate resumes (see :mod:`mars_gym.apps.gate`);
+the cache is keyed by flow, window, seed and LMM checkpoint, not by code: clear it after a
+change to the simulator or the flows.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -39,13 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-bootstrap", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/realism"))
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="folder of generated windows (default OUT/cache); share it between "
+                             "runs that compare checkpoints: only the lmm windows differ")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
     sources = {s: args.windows or GATE_SOURCES.get(s, 2) for s in args.sources}
     started = time.perf_counter()
     document = run_gate(args.flows, sources, args.seeds, checkpoint=args.checkpoint,
                         n_bootstrap=args.n_bootstrap, workers=args.workers,
-                        cache=args.out / "cache", data_dir=args.data_dir)
+                        cache=args.cache or args.out / "cache", data_dir=args.data_dir)
     plot(document, args.out / "realism.png")
     del document["_streams"]
     document.update(benchmark="realism", seconds=time.perf_counter() - started,

@@ -3,7 +3,9 @@
 For each source, windows of its **test** split (evenly spaced, ``minutes`` long) are the
 reference, as LOBSTER recorded them. Each flow starts from the real book at each window's start
 (``lmm`` / ``ensemble`` primed with the real history before it) and runs alone for the window,
-once per seed; its events are exported at the data's LOBSTER level. Real windows are pooled,
+once per seed; its events are exported at the level of the source's LOBSTER message file (its
+level-N filter: AMZN 1, AAPL 50), and its orderbook rows cut to the levels the real orderbook
+file shows (AAPL's is the touch only), so both are seen through the same filter. Real windows are pooled,
 generated ones too (windows x seeds), and compared score by score
 (:mod:`mars_gym.metrics.lob_bench`: L1 and Wasserstein with 99 % bootstrap intervals). Also per
 flow: the visible message mix and rate, and the 1-minute return excess kurtosis and the 99th
@@ -24,9 +26,11 @@ import numpy as np
 from scipy.stats import kurtosis
 from tqdm.auto import tqdm
 
+from lob_core.lobster import level_from_filename
 from mars_gym.apps.generate import generate_window
 from mars_gym.apps.report import real_window
 from mars_gym.data import load_source
+from mars_gym.data.sources import LOBSTER_FILES
 from mars_gym.data.splits import split_bounds
 from mars_gym.metrics import lob_bench
 from mars_gym.metrics.realism import LobsterStream, mid_on_grid
@@ -57,10 +61,11 @@ def _checkpoint_tag(checkpoint: str) -> str:
 
 
 def _generate(task: tuple) -> tuple[tuple, np.ndarray, np.ndarray]:
-    flow, source, start_ns, duration_ns, level, seed, checkpoint, data_dir, path = task
+    flow, source, start_ns, duration_ns, levels, seed, checkpoint, data_dir, path = task
+    level, book_levels = levels  # of the message file's filter, of the orderbook file
     if path is not None and Path(path).is_file():
         with np.load(path, allow_pickle=False) as saved:
-            return task, saved["messages"], saved["orderbook"]
+            return task, saved["messages"], saved["orderbook"][:, :4 * book_levels]
     stream = generate_window(flow, source, start_ns, duration_ns, level, seed, data_dir,
                              checkpoint=checkpoint)
     if path is not None:
@@ -68,7 +73,7 @@ def _generate(task: tuple) -> tuple[tuple, np.ndarray, np.ndarray]:
         tmp = Path(path).with_suffix(".tmp.npz")
         np.savez(tmp, messages=stream.messages, orderbook=stream.orderbook)
         tmp.replace(path)
-    return task, stream.messages, stream.orderbook
+    return task, stream.messages, stream.orderbook[:, :4 * book_levels]
 
 
 def return_facts(streams: Sequence[LobsterStream]) -> dict:
@@ -106,17 +111,19 @@ def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
         duration = int(minutes[source] * NS_PER_MIN)
         starts = window_starts(source, n_windows, minutes[source], data_dir)
         reals[source] = [real_window(source, s, s + duration, data_dir) for s in starts]
-        level = lob_bench.levels_of(reals[source][0])
+        book_levels = lob_bench.levels_of(reals[source][0])
+        level = level_from_filename(LOBSTER_FILES[source][0]) or book_levels
         for flow in flows:
             for k, start in enumerate(starts):
                 for seed in seeds:
                     model = {"lmm": "_" + tag, "ensemble": "_" + ensemble_tag}.get(flow, "")
                     path = None if cache is None else (
                         cache / f"{source}_{flow}{model}_{start}_{duration}_{level}_s{seed}.npz")
-                    tasks.append((flow, source, start, duration, level, seed, checkpoint,
-                                  data_dir, None if path is None else str(path)))
+                    tasks.append((flow, source, start, duration, (level, book_levels), seed,
+                                  checkpoint, data_dir, None if path is None else str(path)))
         document["sources"][source] = {"windows": [[s, s + duration] for s in starts],
-                                       "minutes": minutes[source], "level": level}
+                                       "minutes": minutes[source], "level": level,
+                                       "book_levels": book_levels}
     generated: dict[tuple[str, str], list[LobsterStream]] = {}
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
     results = pool.map(_generate, tasks) if pool else map(_generate, tasks)
@@ -177,14 +184,15 @@ def _cell(row: dict | None, distance: str) -> str:
 
 def markdown(document: dict) -> str:
     lines = [f"# Realism gate (LMM checkpoint: {document['checkpoint']})", "",
-             f"Seeds {document['seeds']}; windows of each source's test split; pooled scores, "
-             f"L1 and Wasserstein (standardised) with 99 % bootstrap intervals "
-             f"({document['n_bootstrap']} resamples); lower is closer; (r) is the flow's rank.",
+             (f"Seeds {document['seeds']}; windows of each source's test split; pooled scores, "
+              f"L1 and Wasserstein (standardised) with 99 % bootstrap intervals "
+              f"({document['n_bootstrap']} resamples); lower is closer; (r) is the flow's rank."),
              ""]
     for source, entry in document["sources"].items():
         flows = list(entry["flows"])
-        lines += [f"## {source}: {len(entry['windows'])} windows of {entry['minutes']:g} min, "
-                  f"LOBSTER level {entry['level']}", "",
+        lines += [(f"## {source}: {len(entry['windows'])} windows of {entry['minutes']:g} min, "
+                   f"messages at LOBSTER level {entry['level']}, orderbook "
+                   f"{entry.get('book_levels', entry['level'])} level(s)"), "",
                   "| score | distance | " + " | ".join(flows) + " |",
                   "|---|---|" + "---|" * len(flows)]
         ranks = entry["ranking"]["ranks"]
@@ -222,10 +230,9 @@ PLOTTED = ("spread", "orderbook_imbalance", "log_inter_arrival_time", "log_time_
 
 def plot(document: dict, path: Path) -> Path:
     """One row of panels per source: real and each flow's pooled distribution of a score."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from mars_gym.apps.realism import save_figure  # sets the Agg backend
 
     streams = document["_streams"]
     figure, axes = plt.subplots(len(streams), len(PLOTTED),
@@ -245,9 +252,4 @@ def plot(document: dict, path: Path) -> Path:
             axis.set_title(f"{source}: {name}", fontsize=8)
             axis.tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=6)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=80)

@@ -87,10 +87,15 @@ def plot_distributions(real: LobsterStream, generated: LobsterStream, path: Path
     for axis in list(axes.flat)[len(names):]:
         axis.set_visible(False)
     axes.flat[0].legend()
+    return save_figure(figure, path, dpi=90)
+
+
+def save_figure(figure, path: Path, dpi: int) -> Path:
+    """Lay out, write (folders made) and close a matplotlib figure; its path."""
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=dpi)
     plt.close(figure)
     return path
 

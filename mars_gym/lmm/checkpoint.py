@@ -23,7 +23,6 @@ FORMAT_NAME = "mars_gym.lmm"
 FORMAT_VERSION = 2  # 2: sha256 of the content
 ASSETS = Path(__file__).resolve().parent / "assets"
 NAMED = {"default": ASSETS / "default.pt",
-         "default_v1": ASSETS / "default_v1.pt",  # the first default (prices against the mid)
          "ensemble": ASSETS / "ensemble.pt"}  # the order model of the ensemble (minute plans)
 
 __all__ = ["NAMED", "CheckpointError", "load_lmm", "read_checkpoint", "save_checkpoint"]

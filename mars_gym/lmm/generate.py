@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from mars_gym.lmm.model import LMM, Conditions, KVCache
-from mars_gym.tokens.order_tokenizer import BOOK_FEATURES
 from mars_gym.lmm.noise import StreamNoise
 from mars_gym.lmm.threads import with_generation_threads
+from mars_gym.tokens.order_tokenizer import BOOK_FEATURES
 
 _FIELDS = ("book", "time_of_day", "change", "source")
 

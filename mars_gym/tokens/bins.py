@@ -108,8 +108,10 @@ class QuantileBins:
         return np.clip(index, 0, self.n_bins - 1).astype(np.int64)
 
     def sample(self, bins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A training value drawn from each bin, frequency-weighted."""
-        bins = np.asarray(bins, dtype=np.int64)
+        """A training value drawn from each bin, frequency-weighted. A bin index past the last
+        bin (a token part has a fixed number of slots; a feature with few distinct training
+        values fills fewer) decodes as the last bin."""
+        bins = np.minimum(np.asarray(bins, dtype=np.int64), self.n_bins - 1)
         out = np.empty(bins.shape, dtype=np.float64)
         for k in np.unique(bins):
             where = bins == k

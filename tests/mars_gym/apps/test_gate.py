@@ -1,10 +1,10 @@
-"""The realism gate at small size, and the realism regression test of the shipped default."""
+"""The realism gate at small size."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from mars_gym.apps.gate import markdown, rank, run_gate, window_starts
+from mars_gym.apps.gate import markdown, plot, rank, run_gate, window_starts
 
 SMALL = {"AMZN": 1}
 
@@ -26,6 +26,7 @@ def test_the_gate_scores_ranks_and_caches(tmp_path, lobster_dir):
     assert again["sources"]["AMZN"]["flows"]["noise"]["scores"]["spread"]["l1"] == \
         scores_of(document, "noise")["spread"]["l1"]
     assert "| spread | l1 |" in markdown(document)
+    assert plot(document, tmp_path / "gate.png").stat().st_size > 10_000
 
 
 def scores_of(document, flow):
@@ -52,16 +53,3 @@ def test_windows_lie_in_the_test_split(lobster_dir):
     starts = window_starts("AMZN", 3, 10.0, lobster_dir)
     assert starts[0] == test_start and starts == sorted(starts)
     assert starts[-1] + 10 * 60e9 <= int(stream.events["time_ns"][-1])
-
-
-def test_the_shipped_lmm_keeps_the_real_message_mix_and_rate(lobster_dir):
-    """Realism regression: on a held-out AMZN window the default LMM's visible flow keeps
-    each message type's share within 5 points of the real one and its rate within 20 %."""
-    document = run_gate(["lmm"], SMALL, seeds=[0, 1], minutes={"AMZN": 3.0}, n_bootstrap=0,
-                        data_dir=lobster_dir, progress=False)
-    entry = document["sources"]["AMZN"]
-    real, generated = entry["real"]["mix"], entry["flows"]["lmm"]["mix"]
-    for kind in ("new", "cancel", "execute"):
-        assert abs(generated[kind] - real[kind]) <= 0.05, (kind, generated, real)
-    ratio = generated["messages_per_minute"] / real["messages_per_minute"]
-    assert 0.8 <= ratio <= 1.2, (generated, real)

@@ -139,7 +139,7 @@ def test_cancels_name_their_side_and_depth_behind_the_touch(tokenizer):
 def test_version_1_files_keep_prices_against_the_mid(tokenizers, tmp_path):
     from mars_gym.lmm.checkpoint import load_lmm
 
-    model, old = load_lmm("default_v1")
+    model, old = load_lmm("default")  # trained with prices against the mid
     assert old.price_reference == "mid" and old.book_features == 10
     assert model.config.book_features == 10
     mid = tokenizers["mid"]
@@ -218,3 +218,15 @@ def test_new_orders_are_limit_orders_of_their_side(splits):
     plain = orders[stream.events["type"][orders["event"]] == NEW]
     assert set(np.unique(plain["kind"])) == {BUY, SELL}
     assert np.array_equal(np.where(plain["kind"] == BUY, 1, -1), plain["side"])
+
+
+def test_a_bin_index_past_the_fitted_bins_decodes_as_the_last_bin(tokenizer):
+    """A tokenizer may fill fewer than 32 price bins of a kind; a model can still draw such an
+    index (no training token had it): it decodes like the last bin instead of failing."""
+    bins = tokenizer.price_bins[CANCEL_ORDER]
+    assert bins.n_bins < 32
+    rng = np.random.default_rng(0)
+    past = tokenizer.decode(compose([CANCEL_ORDER], [31], [0], [0]), 1_000, 1_002, 0, rng)
+    last = tokenizer.decode(compose([CANCEL_ORDER], [bins.n_bins - 1], [0], [0]), 1_000, 1_002,
+                            0, np.random.default_rng(0))
+    assert past.price.tolist() == last.price.tolist() and past.side.tolist() == last.side.tolist()
