@@ -265,16 +265,11 @@ def group_edges(real: np.ndarray, generated: np.ndarray, discrete: bool) -> np.n
     return edges
 
 
-def _shares(groups: np.ndarray, n_groups: int) -> np.ndarray:
-    return np.bincount(groups, minlength=n_groups) / len(groups)
-
-
-def l1(real: np.ndarray, generated: np.ndarray, edges: np.ndarray) -> float:
+def _l1(g_real: np.ndarray, g_gen: np.ndarray, n_groups: int) -> float:
     """Half the sum of absolute differences of the groups' shares."""
-    n_groups = len(edges) + 1
-    g_real = np.searchsorted(edges, real, side="right")
-    g_gen = np.searchsorted(edges, generated, side="right")
-    return float(np.abs(_shares(g_real, n_groups) - _shares(g_gen, n_groups)).sum() / 2)
+    real = np.bincount(g_real, minlength=n_groups) / len(g_real)
+    generated = np.bincount(g_gen, minlength=n_groups) / len(g_gen)
+    return float(np.abs(real - generated).sum() / 2)
 
 
 def standardise(real: np.ndarray, generated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -301,14 +296,13 @@ def distances(real: np.ndarray, generated: np.ndarray, discrete: bool,
     g_real = np.searchsorted(edges, real, side="right")
     g_gen = np.searchsorted(edges, generated, side="right")
     z_real, z_gen = standardise(real, generated)
-    l1_value = float(np.abs(_shares(g_real, n_groups) - _shares(g_gen, n_groups)).sum() / 2)
+    l1_value = _l1(g_real, g_gen, n_groups)
     w_value = float(wasserstein_distance(z_real, z_gen))
     l1s, ws = [l1_value], [w_value]
     for _ in range(n_bootstrap):
         i = rng.integers(0, len(real), len(real))
         j = rng.integers(0, len(generated), len(generated))
-        l1s.append(float(np.abs(_shares(g_real[i], n_groups) - _shares(g_gen[j], n_groups))
-                         .sum() / 2))
+        l1s.append(_l1(g_real[i], g_gen[j], n_groups))
         ws.append(float(wasserstein_distance(z_real[i], z_gen[j])))
     return {**row, "l1": l1_value, "l1_ci": np.percentile(l1s, [0.5, 99.5]).tolist(),
             "wasserstein": w_value, "wasserstein_ci": np.percentile(ws, [0.5, 99.5]).tolist()}
