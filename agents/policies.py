@@ -21,7 +21,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mars_gym.data.calibration import MarketCalibration
-from mars_gym.envs.execution import N_AGGRESSIVE_LEVELS
+from mars_gym.envs.actions import N_AGGRESSIVE_LEVELS
 from mars_gym.envs.schedules import STYLES, lots_action, scheduled_action
 
 

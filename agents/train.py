@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from agents.evaluation import VALIDATION_PROTOCOL, Protocol, evaluate, summarize
 from agents.policies import SB3Policy, unflatten_actions
 from agents.trust import check_trusted, record_trusted
-from mars_gym.envs.execution import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
+from mars_gym.envs.actions import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
 from mars_gym.envs.sb3 import SB3VecEnv
 from mars_gym.envs.vector import VectorExecutionEnv
 

@@ -39,7 +39,7 @@ TARGETS = (None, "drop", "rise", "quiet", "busy")
 
 
 def run(source: str, start: int, target: str | None, seed: int, minutes: float, data_dir=None,
-        checkpoint: str = "default", guidance: float | None = None):
+        checkpoint: str | None = None, guidance: float | None = None):
     """One generated window: per-minute statistics of the events and of the chosen plans."""
     stream = load_source(source, data_dir)
     flow = make_flow("ensemble", source, start, data_dir, checkpoint=checkpoint, target=target,
@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--minutes", type=float, default=3.0)
-    parser.add_argument("--checkpoint", default="default", help="ensemble order model")
+    parser.add_argument("--checkpoint", default=None,
+                        help="ensemble order model (default: the shipped one)")
     parser.add_argument("--guidance", type=float, nargs="+", default=[ENSEMBLE_GUIDANCE],
                         help="plan guidance values to compare (one result block each)")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")

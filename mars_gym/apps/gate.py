@@ -34,6 +34,7 @@ from mars_gym.data.sources import LOBSTER_FILES
 from mars_gym.data.splits import split_bounds
 from mars_gym.metrics import lob_bench
 from mars_gym.metrics.realism import LobsterStream, mid_on_grid
+from mars_gym.sim.flows.registry import flow_names, flow_spec
 
 GATE_SOURCES = {"AMZN": 4, "AAPL": 2}  # source -> windows of its test split
 GATE_MINUTES = {"AMZN": 10.0, "AAPL": 4.0}
@@ -103,7 +104,12 @@ def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
     with the pooled streams under ``"_streams"`` for plotting."""
     sources = GATE_SOURCES if sources is None else sources
     minutes = {**GATE_MINUTES, **(minutes or {})}
-    tag, ensemble_tag = _checkpoint_tag(checkpoint), _checkpoint_tag("ensemble")
+    # the checkpoint replaces the model of the flows that run on the default LMM; every other
+    # learned flow keeps its own shipped model
+    models = {}
+    for flow in flows:
+        shipped = flow_spec(flow).checkpoint
+        models[flow] = checkpoint if shipped == "default" else shipped
     document = {"checkpoint": checkpoint, "seeds": list(seeds), "n_bootstrap": n_bootstrap,
                 "sources": {}, "_streams": {}}
     tasks, reals = [], {}
@@ -116,11 +122,11 @@ def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
         for flow in flows:
             for k, start in enumerate(starts):
                 for seed in seeds:
-                    model = {"lmm": "_" + tag, "ensemble": "_" + ensemble_tag}.get(flow, "")
+                    model = "" if models[flow] is None else "_" + _checkpoint_tag(models[flow])
                     path = None if cache is None else (
                         cache / f"{source}_{flow}{model}_{start}_{duration}_{level}_s{seed}.npz")
                     tasks.append((flow, source, start, duration, (level, book_levels), seed,
-                                  checkpoint, data_dir, None if path is None else str(path)))
+                                  models[flow], data_dir, None if path is None else str(path)))
         document["sources"][source] = {"windows": [[s, s + duration] for s in starts],
                                        "minutes": minutes[source], "level": level,
                                        "book_levels": book_levels}
@@ -153,8 +159,8 @@ def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
 
 def rank(flows: dict[str, dict]) -> dict:
     """Per (score, distance) row: each flow's rank (1 = closest to real, ties share a rank;
-    undefined rows left out), and the share of rows where ``lmm``/``ensemble`` are strictly
-    closer than each baseline."""
+    undefined rows left out), and the share of rows where each learned flow (one that runs on
+    an LMM checkpoint: ``lmm``, ``ensemble``) is strictly closer than each baseline."""
     names = sorted({name for f in flows.values() for name in f["scores"]})
     ranks: dict[str, dict[str, int]] = {}
     for name in names:
@@ -166,7 +172,8 @@ def rank(flows: dict[str, dict]) -> dict:
                 flow: 1 + sum(other < v for other in defined.values())
                 for flow, v in defined.items()}
     wins = {}
-    for learned in ("lmm", "ensemble"):
+    learned_flows = [f for f in flows if f in flow_names() and flow_spec(f).checkpoint]
+    for learned in learned_flows:
         for baseline in BASELINES:
             if learned in flows and baseline in flows:
                 rows = [r for r in ranks.values() if learned in r and baseline in r]

@@ -35,9 +35,10 @@ from mars_gym.sim.flows.factory import FLOWS, make_flow
 def run_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int,
                seed: int = 0, data_dir=None, progress: bool = False,
                target: str | None = None, guidance: float | None = None,
-               checkpoint: str = "default") -> tuple[OrderBook, EventStream]:
+               checkpoint: str | None = None) -> tuple[OrderBook, EventStream]:
     """Run a flow (any of :data:`mars_gym.sim.flows.factory.FLOWS`; ``lmm`` and ``ensemble``
-    primed with the real history; ``checkpoint``: the LMM's) alone from the real book at
+    primed with the real history; ``checkpoint``: the LMM's, ``None`` for the flow's shipped
+    one) alone from the real book at
     ``start_ns`` (with the source's depth ladder, if it has one:
     :func:`mars_gym.sim.depth.source_ladder`); the book it started from and the generated
     events."""
@@ -61,7 +62,7 @@ def run_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int
 
 def generate_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int,
                     level: int, seed: int = 0, data_dir=None, progress: bool = False,
-                    target: str | None = None, checkpoint: str = "default") -> LobsterStream:
+                    target: str | None = None, checkpoint: str | None = None) -> LobsterStream:
     """:func:`run_window` in the LOBSTER view."""
     initial, generated = run_window(flow_name, source_name, start_ns, duration_ns, seed,
                                     data_dir, progress, target, checkpoint=checkpoint)

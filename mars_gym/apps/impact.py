@@ -45,6 +45,7 @@ from tqdm.auto import tqdm
 from mars_gym.data.calibration import calibrate
 from mars_gym.envs.schedules import lots_action, scheduled_action
 from mars_gym.envs.vector import VectorExecutionEnv
+from mars_gym.sim.flows.registry import flow_spec
 
 STYLES = ("aggressive", "passive_then_cross")
 TRIM = 0.1  # the robust fit's share of runs dropped at each end
@@ -104,7 +105,8 @@ def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True
         num_envs=n_runs, flow=flow, source=study.source, split=study.split,
         horizon_s=study.execution_s + study.decay_s, step_s=study.step_s,
         quantity=max(sizes) + 1, action_mode="lots", data_dir=data_dir,
-        lmm_observes_agents=study.lmm_observes_agents and flow in ("lmm", "ensemble"))
+        lmm_observes_agents=(study.lmm_observes_agents
+                             and "observe_agents" in flow_spec(flow).options))
     first, last = vector.envs[0].start_range
     starts = np.linspace(first, last - 1, study.n_starts).astype(int)
     runs = [{"seed": study.seed + i, "options": {"start_index": int(s), "side": side}}

@@ -1,4 +1,10 @@
-"""``MarS-Execution-v0``: execute a parent order against a simulated market that reacts."""
+"""``MarS-Execution-v0``: execute a parent order against a simulated market that reacts.
+
+Built from parts: the market comes from a :class:`~mars_gym.envs.scenario.MarketScenario`,
+the action from :class:`~mars_gym.envs.actions.ExecutionActions`, the observation from
+:data:`EXECUTION_OBSERVATION`, the reward from :mod:`mars_gym.envs.rewards` and the info from
+:func:`~mars_gym.envs.metrics.execution_metrics`.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +12,39 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
 from lob_core import GTC, IOC
-from mars_gym.batch.control import PlanTarget
-from mars_gym.data import EXECUTE, load_source
-from mars_gym.data.splits import SPLIT_FRACTIONS, split_bounds
+from mars_gym.envs.actions import ACTION_MODES, ExecutionActions
 from mars_gym.envs.arguments import real_number, whole_number
-from mars_gym.sim.depth import source_ladder
-from mars_gym.sim.flows.factory import FLOWS, make_flow
-from mars_gym.sim.latency import ConstantLatency, LogNormalLatency
-from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder, Simulator
+from mars_gym.envs.base import ScenarioEnv
+from mars_gym.envs.metrics import OPTIONAL_INFO, execution_metrics
+from mars_gym.envs.observations import MAX_SPREAD_TICKS, Feature, ObservationSpec, touch_features
+from mars_gym.envs.rewards import execution_reward
+from mars_gym.envs.scenario import MarketScenario
+from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder
 
 AGENT = 1
-OBSERVATION_NAMES = ("time_left", "quantity_left", "imbalance", "spread_ticks",
-                     "return_bps", "volatility_bps", "market_volume", "resting_passive")
-N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS = 11, 6
-ACTION_MODES = ("ratio", "lots")
 # Lot counts stay exact in the float32 action and observation spaces.
 MAX_QUANTITY = 2**24
-# Metrics that are not defined before the first fill (or market trade): None in ``info``, in
-# the single env and in the vector env alike.
-OPTIONAL_INFO = ("average_price", "implementation_shortfall_bps", "price_advantage_vs_twap_bps",
-                 "market_vwap", "slippage_vs_vwap_bps")
+EXECUTION_OBSERVATION = ObservationSpec((
+    Feature("time_left", 0, 1, "time left, fraction of the horizon"),
+    Feature("quantity_left", 0, 1, "quantity left, fraction of the parent order"),
+    Feature("imbalance", -1, 1, "top-of-book imbalance (bid - ask) / (bid + ask)"),
+    Feature("spread_ticks", 0, MAX_SPREAD_TICKS, "spread in ticks (clipped)"),
+    Feature("return_bps", -1000, 1000,
+            "mid return since arrival, bps, signed by side (+ = price moved against)"),
+    Feature("volatility_bps", 0, 1000, "absolute mid return over the last step, bps"),
+    Feature("market_volume", 0, 100,
+            "market volume traded in the last step / parent quantity (clipped)"),
+    Feature("resting_passive", 0, 1, "the agent's resting passive quantity / parent quantity"),
+))
+OBSERVATION_NAMES = EXECUTION_OBSERVATION.names
+__all__ = ["ACTION_MODES", "EXECUTION_OBSERVATION", "MAX_QUANTITY", "OBSERVATION_NAMES",
+           "OPTIONAL_INFO", "ExecutionEnv"]
 
 
-class ExecutionEnv(gym.Env):
+class ExecutionEnv(ScenarioEnv):
     """Buy or sell a parent order within a horizon, in a simulated market (MarS's task).
 
     ## Description
@@ -59,24 +70,20 @@ class ExecutionEnv(gym.Env):
     market order when ``level`` is 0.
 
     ## Observation Space
-    ``Box(8,)`` float32:
+    ``Box(8,)`` float32 (:data:`EXECUTION_OBSERVATION`; names in :data:`OBSERVATION_NAMES`):
 
-    | index | observation | min | max |
-    |---|---|---|---|
-    | 0 | time left, fraction of the horizon | 0 | 1 |
-    | 1 | quantity left, fraction of the parent order | 0 | 1 |
-    | 2 | top-of-book imbalance (bid - ask) / (bid + ask) | -1 | 1 |
-    | 3 | spread in ticks (clipped) | 0 | 100 |
-    | 4 | mid return since arrival, bps, signed by side (+ = price moved against) | -1000 | 1000 |
-    | 5 | absolute mid return over the last step, bps | 0 | 1000 |
-    | 6 | market volume traded in the last step / parent quantity (clipped) | 0 | 100 |
-    | 7 | the agent's resting passive quantity / parent quantity | 0 | 1 |
+    {observation_table}
 
     ## Rewards
-    Price advantage in basis points against the arrival mid, weighted by the filled fraction:
-    for each fill, ``side * (arrival_mid - price) / arrival_mid * 1e4 * qty / quantity``
-    (side = +1 buy, -1 sell). At the horizon what is left is sent at market (its fills count
-    the same way) and anything still unfilled costs ``unfilled_penalty_bps * left / quantity``.
+    ``reward="price_advantage"`` (default): price advantage in basis points against the
+    arrival mid, weighted by the filled fraction: for each fill,
+    ``side * (arrival_mid - price) / arrival_mid * 1e4 * qty / quantity`` (side = +1 buy,
+    -1 sell). At the horizon what is left is sent at market (its fills count the same way)
+    and anything still unfilled costs ``unfilled_penalty_bps * left / quantity``.
+    ``reward="implementation_shortfall"``: minus the change of the whole parent's shortfall,
+    what is left marked at the mid. Either adds ``risk_penalty_bps * left_fraction**2`` per
+    decision when set; any object with ``reset(env)`` and ``__call__(env, fills, truncated)``
+    is taken as the reward (:mod:`mars_gym.envs.rewards`).
 
     ## Starting State
     A start time drawn with ``np_random`` among the events of the split that leave a full
@@ -99,7 +106,7 @@ class ExecutionEnv(gym.Env):
     | quantity | 2000 | parent order, lots (a sequence: drawn per episode) |
     | horizon_s | 300 | seconds |
     | step_s | 30 | seconds between decisions |
-    | flow | "lmm" | lmm, ensemble, replay, noise or hawkes |
+    | flow | "lmm" | a registered flow (lmm, ensemble, replay, noise, hawkes, or your own: :mod:`mars_gym.sim.flows.registry`), a builder ``(source, start, data_dir) -> flow`` or a flow instance |
     | flow_target | None | ensemble flow only: the market to steer towards ("drop", "rise", "quiet", "busy" or "STATISTIC=VALUE", :mod:`mars_gym.batch.control`) |
     | flow_guidance | None | ensemble flow with a target only: how strongly its orders are tilted towards the minutes the target picks (None: the flow's default, 0: off, :mod:`mars_gym.batch.tilt`) |
     | source | "AAPL" | a source of :mod:`mars_gym.data.sources` |
@@ -107,11 +114,14 @@ class ExecutionEnv(gym.Env):
     | latency_ns | 1_000_000 | agent order latency (its median when sampled), ns |
     | latency_sigma | 0 | > 0: log-normal latency with this shape, drawn per order |
     | unfilled_penalty_bps | 10 | cost of a lot still unfilled at the end |
+    | reward | "price_advantage" | "price_advantage", "implementation_shortfall" or a reward object (see Rewards) |
+    | risk_penalty_bps | 0 | quadratic holding cost per decision (see Rewards) |
     | continuous | False | Box actions instead of MultiDiscrete |
     | action_mode | "ratio" | "ratio" (the MarS action) or "lots" (see Action Space) |
     | depth_ladder | True | keep levels behind the touch for level-1 sources (see Starting State) |
     | lmm_recompute | False | benchmarks only: the LMM without KV cache (MarS-style loop) |
     | lmm_observes_agents | False | ``lmm`` / ``ensemble``: the agent's orders join the model's sequence (as in MarS) |
+    | lmm_checkpoint | None | ``lmm`` / ``ensemble``: another checkpoint (a name or a path) than the flow's shipped one |
 
     ``info`` holds the filled quantity, average price, implementation shortfall vs. the arrival
     mid (bps, + = cost), price advantage vs. TWAP of the mid (bps, + = better), fill rate, the
@@ -129,15 +139,19 @@ class ExecutionEnv(gym.Env):
     """
 
     metadata: ClassVar[dict] = {"render_modes": []}
+    optional_info = OPTIONAL_INFO
+    agent_id = AGENT
 
     def __init__(self, side: str = "buy", quantity: int | Sequence[int] = 2_000,
-                 horizon_s: float = 300.0, step_s: float = 30.0, flow: str = "lmm",
+                 horizon_s: float = 300.0, step_s: float = 30.0, flow: Any = "lmm",
                  source: str = "AAPL", split: str = "train", latency_ns: int = 1_000_000,
                  latency_sigma: float = 0.0, unfilled_penalty_bps: float = 10.0,
                  continuous: bool = False, action_mode: str = "ratio", data_dir=None,
                  depth_ladder: bool = True, lmm_recompute: bool = False,
                  lmm_observes_agents: bool = False, generator_service=None,
-                 flow_target: str | None = None, flow_guidance: float | None = None) -> None:
+                 flow_target: str | None = None, flow_guidance: float | None = None,
+                 reward: Any = "price_advantage", risk_penalty_bps: float = 0.0,
+                 lmm_checkpoint: str | None = None) -> None:
         if side not in ("buy", "sell", "both"):
             raise ValueError(f"side must be 'buy', 'sell' or 'both', got {side!r}")
         quantities = tuple(whole_number("quantity", q, 1, MAX_QUANTITY)
@@ -146,68 +160,28 @@ class ExecutionEnv(gym.Env):
             raise ValueError("quantity must name at least one parent size")
         horizon_s = real_number("horizon_s", horizon_s, 0.0, low_open=True)
         step_s = real_number("step_s", step_s, 1e-9, horizon_s)
-        latency_ns = whole_number("latency_ns", latency_ns, 0, 10**12)
-        latency_sigma = real_number("latency_sigma", latency_sigma, 0.0, 10.0)
         unfilled_penalty_bps = real_number("unfilled_penalty_bps", unfilled_penalty_bps, 0.0)
-        if flow not in FLOWS:
-            raise ValueError(f"flow must be one of {FLOWS}, got {flow!r}")
-        if flow_target is not None:
-            if flow != "ensemble":
-                raise ValueError(f"flow_target steers the ensemble flow only, not {flow!r}")
-            PlanTarget.parse(flow_target)  # a bad target fails here, not at the first reset
-        if flow_guidance is not None:
-            if flow != "ensemble":
-                raise ValueError(f"flow_guidance weighs the ensemble flow only, not {flow!r}")
-            flow_guidance = real_number("flow_guidance", flow_guidance, 0.0)
-        if split not in SPLIT_FRACTIONS:
-            raise ValueError(f"split must be one of {tuple(SPLIT_FRACTIONS)}, got {split!r}")
-        if action_mode not in ACTION_MODES:
-            raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
-        if continuous and action_mode != "ratio":
-            raise ValueError("continuous=True is the Box form of the 'ratio' action mode")
+        risk_penalty_bps = real_number("risk_penalty_bps", risk_penalty_bps, 0.0)
+        self.actions = ExecutionActions(action_mode, continuous, max(quantities))
+        self.reward = execution_reward(reward, unfilled_penalty_bps, risk_penalty_bps)
         self.sides = {"buy": (1,), "sell": (-1,), "both": (1, -1)}[side]
         self.quantities = quantities
         self.side, self.quantity = self.sides[0], quantities[0]
         self.horizon_ns = int(horizon_s * 1e9)
         self.step_ns = int(step_s * 1e9)
         self.n_decisions = math.ceil(horizon_s / step_s)
-        self.flow_name, self.source, self.data_dir = flow, source, data_dir
-        self.flow_target, self.flow_guidance = flow_target, flow_guidance
-        self.lmm_recompute, self.depth_ladder = lmm_recompute, depth_ladder
-        self.lmm_observes_agents = lmm_observes_agents
-        self.generator_service = generator_service  # set by the vector env: batched LMM
-        self.latency = (LogNormalLatency(int(latency_ns), float(latency_sigma))
-                        if latency_sigma > 0 else ConstantLatency(int(latency_ns)))
-        # the final market order arrives within this (a sampled latency: its 1e-6 tail aside)
-        self.completion_wait_ns = int(latency_ns * (np.exp(5 * latency_sigma) + 1)) + 1
-        self.penalty_bps = float(unfilled_penalty_bps)
         self.continuous, self.action_mode = continuous, action_mode
-        if action_mode == "lots":
-            most = float(max(quantities))
-            self.action_space = spaces.Box(np.zeros(3, np.float32),
-                                           np.array([most, most, 5.0], np.float32))
-        elif continuous:
-            self.action_space = spaces.Box(np.array([0.0, 0.0], np.float32),
-                                           np.array([1.0, 5.0], np.float32))
-        else:
-            self.action_space = spaces.MultiDiscrete([N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS])
-        high = np.array([1, 1, 1, 100, 1000, 1000, 100, 1], dtype=np.float32)
-        low = np.array([0, 0, -1, 0, -1000, 0, 0, 0], dtype=np.float32)
-        self.observation_space = spaces.Box(low, high, dtype=np.float32)
-        stream = load_source(source, data_dir)
-        split_start, split_stop = split_bounds(stream)[split]
-        times = stream.events["time_ns"]
-        last_start = int(np.searchsorted(times, times[split_stop - 1] - self.horizon_ns - 10**9))
-        # starts keep one horizon of the split's own history before them when it is that long
-        first_start = int(np.searchsorted(times, times[split_start] + self.horizon_ns))
-        if last_start <= first_start:
-            first_start = split_start
-        if last_start <= first_start:
-            raise ValueError(f"the {split} split of {source} is shorter than the horizon")
-        self.split = split
-        self.start_range = (first_start, last_start)
-        self.stream = stream
-        self.sim: Simulator | None = None
+        self.action_space = self.actions.space
+        self.observation_space = EXECUTION_OBSERVATION.space
+        self.scenario = MarketScenario(
+            source, split, self.horizon_ns, flow,
+            {"recompute": lmm_recompute, "observe_agents": lmm_observes_agents,
+             "target": flow_target, "guidance": flow_guidance, "checkpoint": lmm_checkpoint},
+            latency_ns, latency_sigma, depth_ladder, data_dir, generator_service)
+        self.source, self.split, self.data_dir = source, split, data_dir
+        self.start_range = self.scenario.start_range
+        self.stream = self.scenario.stream
+        self.sim = None
 
     # -- episode ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -219,24 +193,16 @@ class ExecutionEnv(gym.Env):
                              "side and quantity")
         super().reset(seed=seed)
         options = options or {}
-        start = whole_number("options['start_index']", options.get(
-            "start_index", self.np_random.integers(*self.start_range)), self.start_range[0],
-            self.start_range[1] - 1)
+        drawn = self.scenario.draw_start(self.np_random)  # drawn even when given: same stream
+        start = self.scenario.check_start(options.get("start_index", drawn))
         self.side = self._episode_side(options.get("side"))
-        most = int(self.action_space.high[0]) if self.action_mode == "lots" else MAX_QUANTITY
+        drawn_quantity = self._draw(self.quantities)
         self.quantity = whole_number("options['quantity']",
-                                     options.get("quantity", self._draw(self.quantities)), 1, most)
-        book = self.stream.book_before(start)  # every level the data knows, real order ids
-        self.start_ns = int(self.stream.events["time_ns"][start])
-        if self.sim is not None and getattr(self.sim.flow, "stream", None) is not None:
-            self.generator_service.close(self.sim.flow.stream)  # a new episode, a new stream
-        flow = make_flow(self.flow_name, self.source, start, self.data_dir,
-                         recompute=self.lmm_recompute, service=self.generator_service,
-                         observe_agents=self.lmm_observes_agents,
-                         target=self.flow_target, guidance=self.flow_guidance)
-        ladder = source_ladder(self.source, self.data_dir) if self.depth_ladder else None
-        self.sim = Simulator(flow, self.latency, ladder)
-        self.sim.reset(book, self.start_ns, int(self.np_random.integers(2**31)))
+                                     options.get("quantity", drawn_quantity), 1,
+                                     self.actions.max_quantity or MAX_QUANTITY)
+        self.sim = self.scenario.begin(start, int(self.np_random.integers(2**31)))
+        self.start_ns = self.sim.now
+        book = self.sim.book
         self.arrival_mid = self.sim.mid() or float(book.best_bid or book.best_ask)
         self.decision = 0
         self.done = False
@@ -246,7 +212,8 @@ class ExecutionEnv(gym.Env):
         self.last_volume = 0
         self.start_volume = self.sim.traded_volume
         self.mid_samples = [self.arrival_mid]
-        return self._observation(), self._info()
+        self.reward.reset(self)
+        return self._observation(), execution_metrics(self)
 
     def _draw(self, choices: tuple[int, ...]) -> int:
         return choices[self.np_random.integers(len(choices))] if len(choices) > 1 else choices[0]
@@ -262,52 +229,18 @@ class ExecutionEnv(gym.Env):
     def filled(self) -> int:
         return sum(f.qty for f in self.sim.account(AGENT).fills)
 
-    def _check_action(self, action) -> tuple[int, int, int]:
-        """The action as (passive lots, aggressive lots, level); level 0 with aggressive lots
-        (lots mode only) means a market order."""
-        a = np.asarray(action)
-        size = self.action_space.shape[0]
-        if a.dtype.kind not in "iuf" or a.shape != (size,) or not np.isfinite(a).all():
-            raise ValueError(f"action must be {size} finite real numbers, got {action!r}")
-        if isinstance(self.action_space, spaces.MultiDiscrete) and (a != np.round(a)).any():
-            raise ValueError(f"action must be whole numbers in {self.action_space}, got "
-                             f"{action!r}")
-        if not self.action_space.contains(a.astype(self.action_space.dtype)):
-            raise ValueError(f"action {action!r} is outside the action space {self.action_space}")
-        remaining = self.quantity - self.filled
-        if self.action_mode == "lots":
-            passive = min(remaining, round(float(a[0])))
-            return passive, min(remaining - passive, round(float(a[1]))), round(float(a[2]))
-        ratio, level = ((float(a[0]), round(float(a[1]))) if self.continuous else
-                        (int(a[0]) / (N_PASSIVE_RATIOS - 1), int(a[1])))
-        decisions_left = self.n_decisions - self.decision
-        slice_qty = math.ceil(remaining / decisions_left) if remaining > 0 else 0
-        passive = min(remaining, round(ratio * slice_qty))
-        aggressive = min(slice_qty - passive, remaining - passive) if level > 0 else 0
-        return passive, aggressive, level
+    @property
+    def mid(self) -> float:
+        """The mid now (the last one seen while a side is empty)."""
+        return self.sim.mid() or self.last_mid
 
-    def step(self, action):
-        self.begin_step(action)
-        if not self.advance():
-            raise RuntimeError("the background flow waits for a batched token: step this env "
-                               "through its vector env")
-        return self.finish_step()
-
-    def check_step(self, action) -> tuple[int, int, int]:
-        """Raise unless ``step(action)`` may run now; the orders it would send (passive lots,
-        aggressive lots, level). Nothing changes."""
-        if self.sim is None:
-            raise RuntimeError("call reset() before step()")
-        if self.done:
-            raise RuntimeError("the episode is over (terminated or truncated): call reset()")
-        return self._check_action(action)
-
-    def begin_step(self, action) -> None:
-        """Check the action and send this decision's orders (the first part of ``step``)."""
-        self.send_orders(self.check_step(action))
+    def plan(self, action) -> tuple[int, int, int]:
+        """The orders ``action`` sends now: (passive lots, aggressive lots, level)."""
+        return self.actions.orders(action, self.quantity - self.filled,
+                                   self.n_decisions - self.decision)
 
     def send_orders(self, orders: tuple[int, int, int]) -> None:
-        """Send the orders :meth:`check_step` planned for this decision."""
+        """Send the orders :meth:`plan` gave for this decision."""
         passive, aggressive, level = orders
         sim, book = self.sim, self.sim.book
         if self.passive_id is not None:
@@ -342,7 +275,7 @@ class ExecutionEnv(gym.Env):
                 self.sim.submit(AGENT, AgentOrder(CANCEL, order_id=self.passive_id))
                 self.passive_id = None
             self.sim.submit(AGENT, AgentOrder(MARKET, self.side, qty=self.quantity - self.filled))
-            self.target = self.step_end + self.completion_wait_ns
+            self.target = self.step_end + self.scenario.arrival_bound_ns
             self.completing = True
 
     def finish_step(self):
@@ -350,78 +283,36 @@ class ExecutionEnv(gym.Env):
         sim = self.sim
         last = self.decision >= self.n_decisions or self.filled >= self.quantity
         self.last_volume = sim.traded_volume - self.volume_before
-        reward = self._new_fill_reward()
+        fills = sim.account(AGENT).fills[self.fills_seen:]
+        self.fills_seen += len(fills)
         terminated = self.filled >= self.quantity
         truncated = last and not terminated
         self.done = terminated or truncated
-        if truncated:
-            reward -= self.penalty_bps * (self.quantity - self.filled) / self.quantity
-        mid = sim.mid() or self.last_mid
+        reward = self.reward(self, fills, truncated)
+        mid = self.mid
         self.mid_samples.append(mid)
         observation = self._observation(previous_mid=self.last_mid)
         self.last_mid = mid
-        return observation, float(reward), terminated, truncated, self._info()
-
-    def _new_fill_reward(self) -> float:
-        fills = self.sim.account(AGENT).fills[self.fills_seen:]
-        self.fills_seen += len(fills)
-        return sum(self.side * (self.arrival_mid - f.price) / self.arrival_mid * 1e4 * f.qty
-                   for f in fills) / self.quantity
+        return observation, float(reward), terminated, truncated, execution_metrics(self)
 
     # -- views -------------------------------------------------------------------------------
     def _observation(self, previous_mid: float | None = None) -> np.ndarray:
         book = self.sim.book
-        state = book.tick_state(1)
-        bid, ask, bid_qty, ask_qty = (int(x) for x in state)
         mid = self.sim.mid() or self.arrival_mid
         previous_mid = previous_mid or mid
         resting = 0
         if self.passive_id is not None and self.passive_id in book:
             resting = book.order(self.passive_id)[2]
-        values = [
-            1 - self.decision / self.n_decisions,
-            (self.quantity - self.filled) / self.quantity,
-            (bid_qty - ask_qty) / (bid_qty + ask_qty) if bid_qty + ask_qty else 0.0,
-            (ask - bid) if bid and ask else 100.0,
-            self.side * (mid / self.arrival_mid - 1) * 1e4,
-            abs(mid / previous_mid - 1) * 1e4,
-            self.last_volume / self.quantity,
-            resting / self.quantity,
-        ]
-        return np.clip(np.array(values, dtype=np.float32), self.observation_space.low,
-                       self.observation_space.high)
+        return EXECUTION_OBSERVATION.vector({
+            "time_left": 1 - self.decision / self.n_decisions,
+            "quantity_left": (self.quantity - self.filled) / self.quantity,
+            **touch_features(book),
+            "return_bps": self.side * (mid / self.arrival_mid - 1) * 1e4,
+            "volatility_bps": abs(mid / previous_mid - 1) * 1e4,
+            "market_volume": self.last_volume / self.quantity,
+            "resting_passive": resting / self.quantity,
+        })
 
-    def _info(self) -> dict[str, Any]:
-        """Execution metrics so far; a metric that is not defined yet (no fill, no market
-        trade) is ``None``."""
-        fills = self.sim.account(AGENT).fills
-        filled = sum(f.qty for f in fills)
-        average = sum(f.price * f.qty for f in fills) / filled if filled else None
-        twap = float(np.mean(self.mid_samples))
-        vwap = self._market_vwap()
-        return {
-            "filled": filled,
-            "fill_rate": filled / self.quantity,
-            "average_price": average,
-            "arrival_mid": self.arrival_mid,
-            "implementation_shortfall_bps": (None if average is None else
-                                             self.side * (average / self.arrival_mid - 1) * 1e4),
-            "price_advantage_vs_twap_bps": (None if average is None else
-                                            self.side * (twap - average) / twap * 1e4),
-            "market_vwap": vwap,
-            "slippage_vs_vwap_bps": (None if average is None or vwap is None else
-                                     self.side * (average / vwap - 1) * 1e4),
-            "market_volume": self.sim.traded_volume - self.start_volume,
-            "side": self.side,
-            "quantity": self.quantity,
-            "time_ns": self.sim.now,
-            "decision": self.decision,
-        }
 
-    def _market_vwap(self) -> float | None:
-        events = self.sim.recording.events()
-        executions = events[events["type"] == EXECUTE]
-        if len(executions) == 0:
-            return None
-        return float(np.average(executions["price"], weights=executions["size"]))
-
+ExecutionEnv.__doc__ = ExecutionEnv.__doc__.replace(
+    "{observation_table}", EXECUTION_OBSERVATION.table().replace("\n", "\n    "))

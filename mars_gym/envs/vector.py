@@ -1,7 +1,8 @@
-"""``gym.make_vec("MarS-Execution-v0", num_envs=N)``: N simulations, one batched LMM call per
-generation round.
+"""``gym.make_vec("MarS-Execution-v0", num_envs=N)`` (and every task built on a market
+scenario): N simulations, one batched LMM call per generation round.
 
-With the ``lmm`` (or ``ensemble``) flow every simulation's background is one stream of a shared
+With a flow that runs on an LMM checkpoint (``lmm``, ``ensemble``: its registry entry names
+the checkpoint) every simulation's background is one stream of a shared
 :class:`~mars_gym.lmm.serve.GeneratorService`. A step sends every agent's orders, then runs
 rounds: each simulation advances until its background needs its next token (or the step ends);
 the tokens of all waiting simulations come from one batched forward pass; repeat until every
@@ -16,32 +17,43 @@ Info metrics that are not defined yet are ``None`` as in the single env (object 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from mars_gym.envs.execution import OPTIONAL_INFO, ExecutionEnv
-from mars_gym.lmm.serve import GeneratorService
-from mars_gym.sim.flows.factory import lmm_model
+from mars_gym.envs.base import ScenarioEnv
+from mars_gym.envs.execution import ExecutionEnv
+from mars_gym.sim.flows.registry import flow_checkpoint
 
 
-class VectorExecutionEnv(VectorEnv):
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012  (Gymnasium's API)
+class ScenarioVectorEnv(VectorEnv):
+    """``num_envs`` copies of ``env_class`` (a :class:`~mars_gym.envs.base.ScenarioEnv`) made
+    with ``kwargs``, stepped together (see the module docstring). ``checkpoint``: another LMM
+    checkpoint than the flow's shipped one."""
 
-    def __init__(self, num_envs: int = 1, checkpoint: str = "default", **kwargs: Any) -> None:
+    metadata: ClassVar[dict] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+    env_class: type[ScenarioEnv]
+
+    def __init__(self, num_envs: int = 1, checkpoint: str | None = None, **kwargs: Any) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.num_envs = num_envs
         self.service = None
-        flow = kwargs.get("flow", "lmm")
-        if flow in ("lmm", "ensemble"):
-            model, _ = lmm_model("ensemble" if flow == "ensemble" and checkpoint == "default"
-                                 else checkpoint)
+        flow = kwargs.get("flow", inspect.signature(self.env_class).parameters["flow"].default)
+        model_name = checkpoint or flow_checkpoint(flow)
+        if model_name is not None:
+            from mars_gym.lmm.serve import GeneratorService
+            from mars_gym.sim.flows.factory import lmm_model
+
+            model, _ = lmm_model(model_name)
             self.service = GeneratorService(model, capacity=num_envs)
-        self.envs = [ExecutionEnv(generator_service=self.service, **kwargs)
+            if checkpoint is not None:
+                kwargs["lmm_checkpoint"] = checkpoint  # the flows' tokenizer, the service's model
+        self.envs = [self.env_class(generator_service=self.service, **kwargs)
                      for _ in range(num_envs)]
         self.single_observation_space = self.envs[0].observation_space
         self.single_action_space = self.envs[0].action_space
@@ -95,7 +107,7 @@ class VectorExecutionEnv(VectorEnv):
 
     def _add_info(self, infos: dict[str, Any], info: dict[str, Any], env_num: int
                   ) -> dict[str, Any]:
-        for key in OPTIONAL_INFO:  # object arrays: an undefined metric stays None, never nan
+        for key in self.env_class.optional_info:  # object arrays: an undefined metric stays None, never nan
             if key in info and key not in infos:
                 infos[key] = np.full(self.num_envs, None, dtype=object)
                 infos[f"_{key}"] = np.zeros(self.num_envs, dtype=bool)
@@ -116,8 +128,8 @@ class VectorExecutionEnv(VectorEnv):
                     flow.deliver(served[flow.stream])
             waiting = blocked
 
-    def play(self, episodes: list[dict], make_actor: Callable[[ExecutionEnv], Callable]
-             ) -> Iterator[tuple[dict, ExecutionEnv, dict, float]]:
+    def play(self, episodes: list[dict], make_actor: Callable[[ScenarioEnv], Callable]
+             ) -> Iterator[tuple[dict, ScenarioEnv, dict, float]]:
         """Run whole episodes, ``num_envs`` at a time, each to its end.
 
         ``episodes`` are ``{"seed": int, "options": dict}``; ``make_actor(env)`` is called after
@@ -156,3 +168,9 @@ class VectorExecutionEnv(VectorEnv):
     def close(self, **kwargs: Any) -> None:
         for env in self.envs:
             env.close()
+
+
+class VectorExecutionEnv(ScenarioVectorEnv):
+    """``MarS-Execution-v0``'s vector env."""
+
+    env_class = ExecutionEnv

@@ -27,7 +27,13 @@ from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream, Source
 from mars_gym.sim.background_orders import BACKGROUND_AGENT, submit_background
 from mars_gym.sim.depth import DepthLadder
-from mars_gym.sim.flows.base import FIRST_FLOW_ORDER_ID, BackgroundFlow, FlowOrder, StallGuard
+from mars_gym.sim.flows.base import (
+    FIRST_FLOW_ORDER_ID,
+    BackgroundFlow,
+    FlowOrder,
+    StallGuard,
+    observes_agents,
+)
 from mars_gym.sim.latency import ConstantLatency
 from mars_gym.tokens.orders import BUY, CANCEL_ORDER, SELL
 
@@ -95,6 +101,7 @@ class Simulator:
         self.now = int(start_ns)
         self.rng = np.random.default_rng([seed, 1])
         self.flow.reset(seed, book, self.now)
+        self.observing = observes_agents(self.flow)
         self.pending = None  # the flow's next order, drawn when needed
         self.stall_guard = StallGuard(self.flow)
         self.in_flight: list[tuple[int, int, int, AgentOrder]] = []  # (arrival, seq, agent, order)
@@ -204,10 +211,9 @@ class Simulator:
             background_time = self.pending.time_ns
             if agent_time is not None and agent_time <= background_time and agent_time <= time_ns:
                 arrival, _, agent_id, order = heapq.heappop(self.in_flight)
-                observing = getattr(self.flow, "observe_agents", False)
-                touch = self.touch() if observing else None
+                touch = self.touch() if self.observing else None
                 seen = self._apply_agent(arrival, agent_id, order)
-                if observing and seen is not None:
+                if self.observing and seen is not None:
                     self.flow.observe(seen, touch)  # the flow draws its next order again
                     self.pending = None
                 self._top_up(arrival)

@@ -1,15 +1,30 @@
 """Background flows behind one interface (``reset``, ``next_order``)."""
 
-from mars_gym.sim.flows.base import BackgroundFlow, FlowOrder, FlowStalledError, run_flow
+from mars_gym.sim.flows.base import (
+                                     AgentObservingFlow,
+                                     BackgroundFlow,
+                                     BatchedFlow,
+                                     FlowOrder,
+                                     FlowStalledError,
+                                     run_flow,
+)
+from mars_gym.sim.flows.factory import make_flow  # registers the built-in flows
 from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
 from mars_gym.sim.flows.noise import NoiseFlow
+from mars_gym.sim.flows.registry import flow_names, flow_spec, register_flow
 
 __all__ = [
+           "AgentObservingFlow",
            "BackgroundFlow",
+           "BatchedFlow",
            "FlowOrder",
            "FlowStalledError",
            "HawkesCalibration",
            "HawkesFlow",
            "NoiseFlow",
+           "flow_names",
+           "flow_spec",
+           "make_flow",
+           "register_flow",
            "run_flow",
 ]

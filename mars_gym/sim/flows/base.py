@@ -7,7 +7,7 @@ orders). Times are integer nanoseconds; prices are ticks of a tick-1 book; sizes
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -56,12 +56,48 @@ class FlowOrder(NamedTuple):
     ioc: bool = False   # buy/sell: cancel what does not execute at once
 
 
+@runtime_checkable
 class BackgroundFlow(Protocol):
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
         """Start drawing at ``start_ns`` on ``book`` with a fresh random generator."""
 
-    def next_order(self) -> FlowOrder:
-        """The next order, drawn from the book as it is now."""
+    def next_order(self) -> FlowOrder | None:
+        """The next order, drawn from the book as it is now (``None``: only a
+        :class:`BatchedFlow` waiting for its token)."""
+
+
+@runtime_checkable
+class BatchedFlow(Protocol):
+    """A flow that can draw from a shared batched generator
+    (:class:`~mars_gym.lmm.serve.GeneratorService`): while it waits for a token its
+    ``next_order()`` returns ``None`` and ``request`` holds what to submit to the service;
+    :meth:`deliver` hands it the sampled token. Built without a service it draws alone."""
+
+    service: object | None
+    request: tuple | None
+
+    def deliver(self, token: int) -> None:
+        """The token the service sampled for the pending ``request``."""
+
+    def close(self) -> None:
+        """Give the flow's stream back to its service (nothing without one)."""
+
+
+@runtime_checkable
+class AgentObservingFlow(Protocol):
+    """A flow that reads the agents' orders as part of its own sequence when
+    ``observe_agents`` is on: the simulator calls :meth:`observe` with each agent order that
+    reaches the book before the flow's drawn order (which is then drawn again)."""
+
+    observe_agents: bool
+
+    def observe(self, order: FlowOrder, touch: tuple[int, int] | None) -> None:
+        """An agent's order reached the book, seen on a book with ``touch``."""
+
+
+def observes_agents(flow: BackgroundFlow) -> bool:
+    """Whether the simulator must hand ``flow`` the agents' orders."""
+    return isinstance(flow, AgentObservingFlow) and bool(flow.observe_agents)
 
 
 def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, source: Source,

@@ -22,9 +22,10 @@ from mars_gym.data.schema import EventStream
 from mars_gym.sim.flows.base import BackgroundFlow
 from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
 from mars_gym.sim.flows.noise import NoiseFlow
+from mars_gym.sim.flows.registry import register_flow, resolve_flow
 from mars_gym.tokens import CANCEL_ORDER, events_to_orders
 
-FLOWS = ("lmm", "ensemble", "replay", "noise", "hawkes")
+FLOWS = ("lmm", "ensemble", "replay", "noise", "hawkes")  # the built-in flows (registered below)
 LMM_HISTORY_EVENTS = 4_000  # real events handed to the LMM flow before the start
 PLANNER_HISTORY_NS = 64 * 60 * 1_000_000_000  # real minutes handed to the batch model
 ENSEMBLE_GUIDANCE = 1.0  # tilt towards the chosen minutes (benchmarks/control.py: 3 overshoots)
@@ -75,6 +76,7 @@ def batch_models(tokenizer: str = "default", model: str = "default"):
 
 def _planner(stream: EventStream, start: int, target, candidates: int, guidance: float,
              order_tokenizer):
+    """The live planner of the ensemble flow (see the module docstring)."""
     from mars_gym.batch.control import LivePlanner, PlanTarget
     from mars_gym.batch.tilt import PlanTilt
 
@@ -89,39 +91,67 @@ def _planner(stream: EventStream, start: int, target, candidates: int, guidance:
                        stream.open_mid or float(np.nanmean(stream.mid)), target, candidates, tilt)
 
 
-def make_flow(name: str, source: str, start: int, data_dir=None, checkpoint: str = "default",
-              history_orders: int = 256, recompute: bool = False,
-              service=None, target=None, candidates: int = 16,
-              guidance: float | None = None, observe_agents: bool = False) -> BackgroundFlow:
-    """The flow ``name`` for ``source``, to run from event index ``start`` of its stream
-    (``recompute``: the LMM without a KV cache, the MarS-style baseline of the benchmarks;
-    ``service``: the LMM as one stream of a shared batched generator service; ``target``: for
-    ``ensemble``, a :class:`~mars_gym.batch.control.PlanTarget` or its text, chosen among
-    ``candidates`` drawn minutes; ``guidance``: for ``ensemble`` with a target, how strongly
-    the orders are tilted towards the chosen minutes, default :data:`ENSEMBLE_GUIDANCE`;
-    ``observe_agents``: for ``lmm`` and ``ensemble``, the agents' orders join the model's
-    sequence, :meth:`~mars_gym.sim.flows.lmm.LMMFlow.observe`)."""
-    if name not in FLOWS:
-        raise ValueError(f"unknown flow {name!r}; choose one of {FLOWS}")
-    if name != "ensemble" and (target is not None or guidance is not None):
-        raise ValueError(f"only the ensemble flow takes a target or a guidance, not {name!r}")
-    if observe_agents and name not in ("lmm", "ensemble"):
-        raise ValueError(f"only the lmm and ensemble flows read the agents' orders, not {name!r}")
+def _replay_flow(source: str, start: int, data_dir=None) -> BackgroundFlow:
+    from mars_gym.sim.flows.replay import ReplayFlow
+
+    return ReplayFlow(load_source(source, data_dir), start)
+
+
+def _baseline_builder(name: str):
+    def build(source: str, start: int, data_dir=None) -> BackgroundFlow:
+        return _build(name, _source_calibration(name, source, data_dir))  # a fresh flow
+
+    return build
+
+
+def _lmm_flow(source: str, start: int, data_dir=None, checkpoint: str | None = None,
+              history_orders: int = 256, recompute: bool = False, service=None,
+              observe_agents: bool = False, planner_options: dict | None = None
+              ) -> BackgroundFlow:
+    from mars_gym.sim.flows.lmm import LMMFlow
+
     stream = load_source(source, data_dir)
-    if name == "replay":
-        from mars_gym.sim.flows.replay import ReplayFlow
+    model, tokenizer = lmm_model(checkpoint or "default")
+    history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
+    planner = (None if planner_options is None else
+               _planner(stream, start, order_tokenizer=tokenizer, **planner_options))
+    return LMMFlow(model, tokenizer, history, history_orders=history_orders,
+                   recompute=recompute, service=service, planner=planner,
+                   observe_agents=observe_agents)
 
-        return ReplayFlow(stream, start)
-    if name in ("lmm", "ensemble"):
-        from mars_gym.sim.flows.lmm import LMMFlow
 
-        ensemble = name == "ensemble"
-        model, tokenizer = lmm_model("ensemble" if ensemble and checkpoint == "default" else checkpoint)
-        history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
-        planner = (_planner(stream, start, target, candidates,
-                            ENSEMBLE_GUIDANCE if guidance is None else guidance, tokenizer)
-                   if ensemble else None)
-        return LMMFlow(model, tokenizer, history, history_orders=history_orders,
-                       recompute=recompute, service=service, planner=planner,
-                       observe_agents=observe_agents)
-    return _build(name, _source_calibration(name, source, data_dir))  # a fresh flow each time
+def _ensemble_flow(source: str, start: int, data_dir=None, checkpoint: str | None = None,
+                   target=None, candidates: int = 16, guidance: float | None = None,
+                   **lmm_options) -> BackgroundFlow:
+    planner_options = {"target": target, "candidates": candidates,
+                       "guidance": ENSEMBLE_GUIDANCE if guidance is None else guidance}
+    return _lmm_flow(source, start, data_dir, checkpoint or "ensemble",
+                     planner_options=planner_options,
+                     **lmm_options)
+
+
+LMM_OPTIONS = ("checkpoint", "history_orders", "recompute", "service", "observe_agents")
+register_flow("lmm", _lmm_flow, options=LMM_OPTIONS, checkpoint="default",
+              description="the Large Market Model, primed with the real orders before the start")
+register_flow("ensemble", _ensemble_flow,
+              options=(*LMM_OPTIONS, "target", "candidates", "guidance"), checkpoint="ensemble",
+              description="the order model reading minute plans of the batch model")
+register_flow("replay", _replay_flow, description="the recorded orders from the start on")
+register_flow("noise", _baseline_builder("noise"),
+              description="random orders around the touch (training rate and size)")
+register_flow("hawkes", _baseline_builder("hawkes"),
+              description="a Hawkes process fitted on the training split")
+
+
+def make_flow(flow, source: str, start: int, data_dir=None, **options) -> BackgroundFlow:
+    """The flow ``flow`` (a registered name, a builder or an instance:
+    :func:`~mars_gym.sim.flows.registry.resolve_flow`) for ``source``, to run from event index
+    ``start`` of its stream. Options of the built-in flows: ``lmm`` and ``ensemble`` take
+    ``checkpoint`` (a name or a path; ``None``: the flow's shipped model), ``history_orders``, ``recompute`` (the LMM without a KV cache, the
+    MarS-style baseline of the benchmarks), ``service`` (one stream of a shared batched
+    generator service) and ``observe_agents`` (the agents' orders join the model's sequence,
+    :meth:`~mars_gym.sim.flows.lmm.LMMFlow.observe`); ``ensemble`` also ``target`` (a
+    :class:`~mars_gym.batch.control.PlanTarget` or its text, chosen among ``candidates``
+    drawn minutes) and ``guidance`` (how strongly the orders are tilted towards the chosen
+    minutes, default :data:`ENSEMBLE_GUIDANCE`)."""
+    return resolve_flow(flow, source, start, data_dir, **options)

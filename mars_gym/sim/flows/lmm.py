@@ -107,6 +107,12 @@ class LMMFlow:
         self.fed = True  # the token about to be decoded has already been sampled
         self.request = None
 
+    def close(self) -> None:
+        """Give this flow's stream back to its service (nothing without a service)."""
+        if self.service is not None and self.stream is not None:
+            self.service.close(self.stream)
+            self.stream, self.request = None, None
+
     def deliver(self, token: int) -> None:
         """The token the service sampled for this stream's pending request."""
         self.next_token, self.fed, self.request = torch.tensor([token]), True, None

@@ -160,7 +160,7 @@ def test_the_ensemble_flow_generates_reproducibly_and_records_its_minutes(lobste
     assert isinstance(flow, LMMFlow) and flow.planner is not None
     assert len(first) > 20 and len(flow.planner.chosen) >= 2  # it crossed a minute
     np.testing.assert_array_equal(first.events, run(0)[1].events)
-    with pytest.raises(ValueError, match="only the ensemble flow takes a target"):
+    with pytest.raises(ValueError, match="flow .lmm. takes no option .target."):
         make_flow("lmm", "AMZN", start, lobster_dir, target="drop")
     with pytest.raises(ValueError, match="needs a planner"):
         LMMFlow(load_lmm("ensemble")[0], load_lmm("default")[1], stream[:1000])
@@ -172,7 +172,7 @@ def test_env_and_vector_env_run_the_steered_ensemble(lobster_dir):
     env.reset(seed=0)
     _, _, terminated, truncated, info = env.step(env.action_space.sample())
     assert not (terminated or truncated) and "filled" in info
-    with pytest.raises(ValueError, match="steers the ensemble flow only"):
+    with pytest.raises(ValueError, match="flow_target is for the flows that take a target"):
         ExecutionEnv(flow="lmm", flow_target="drop")
     with pytest.raises(ValueError, match="bad target"):
         ExecutionEnv(flow="ensemble", flow_target="sideways")

@@ -31,7 +31,12 @@ def make(**kwargs):
     ({"latency_sigma": -0.1}, r"latency_sigma must be in \[0.0"),
     ({"latency_ns": 1.5}, "latency_ns must be a whole number"),
     ({"flow": "ensemble", "flow_guidance": math.nan}, "flow_guidance must be a finite number"),
-    ({"flow_guidance": 1.0}, "flow_guidance weighs the ensemble flow only"),
+    ({"flow_guidance": 1.0}, r"flow_guidance is for the flows that take a guidance \('ensemble',\)"),
+    ({"flow_target": "drop"}, "flow_target is for the flows that take a target"),
+    ({"lmm_observes_agents": True}, "flow 'noise' takes no option 'observe_agents'"),
+    ({"flow": "no_such_flow"}, "unknown flow 'no_such_flow'"),
+    ({"reward": "pnl"}, "reward must be one of"),
+    ({"risk_penalty_bps": -1.0}, r"risk_penalty_bps must be in \[0.0"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, fragment, lobster_dir):
     with pytest.raises(ValueError, match=fragment):

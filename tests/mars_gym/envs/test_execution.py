@@ -88,7 +88,7 @@ def test_bad_actions_are_clear_errors(lobster_dir):
 def test_bad_arguments_are_clear_errors(lobster_dir):
     with pytest.raises(ValueError, match="side must be"):
         make("noise", side="hold", data_dir=lobster_dir)
-    with pytest.raises(ValueError, match="flow must be one of"):
+    with pytest.raises(ValueError, match="unknown flow .gan.; choose one of"):
         make("gan", data_dir=lobster_dir)
     with pytest.raises(ValueError, match="shorter than the horizon"):
         make("noise", horizon_s=3_600, data_dir=lobster_dir)

@@ -1,0 +1,74 @@
+"""Actions of the execution task: the check every task's action goes through, and the
+interpreter that turns an execution action into the decision's orders."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from gymnasium import spaces
+
+N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS = 11, 6
+ACTION_MODES = ("ratio", "lots")
+
+
+def check_action(space: spaces.Space, action) -> np.ndarray:
+    """``action`` as an array inside ``space`` (a Box or a MultiDiscrete), or a ValueError
+    saying what is wrong with it."""
+    a = np.asarray(action)
+    size = space.shape[0]
+    if a.dtype.kind not in "iuf" or a.shape != (size,) or not np.isfinite(a).all():
+        raise ValueError(f"action must be {size} finite real numbers, got {action!r}")
+    if isinstance(space, spaces.MultiDiscrete) and (a != np.round(a)).any():
+        raise ValueError(f"action must be whole numbers in {space}, got {action!r}")
+    if not space.contains(a.astype(space.dtype)):
+        raise ValueError(f"action {action!r} is outside the action space {space}")
+    return a
+
+
+class ExecutionActions:
+    """The execution task's action space and how an action becomes (passive lots,
+    aggressive lots, level) — see :class:`~mars_gym.envs.execution.ExecutionEnv`'s Action
+    Space.
+
+    ``mode="ratio"``: ``MultiDiscrete([11, 6])`` (or, ``continuous``, ``Box([0, 0], [1, 5])``),
+    a passive share of the decision's slice and an aggressive price level; ``mode="lots"``:
+    ``Box([0, 0, 0], [Q, Q, 5])`` with ``Q = max_quantity``, lots directly.
+    """
+
+    def __init__(self, mode: str = "ratio", continuous: bool = False,
+                 max_quantity: int = 1) -> None:
+        if mode not in ACTION_MODES:
+            raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {mode!r}")
+        if continuous and mode != "ratio":
+            raise ValueError("continuous=True is the Box form of the 'ratio' action mode")
+        self.mode, self.continuous = mode, continuous
+        if mode == "lots":
+            most = float(max_quantity)
+            self.space = spaces.Box(np.zeros(3, np.float32),
+                                    np.array([most, most, 5.0], np.float32))
+        elif continuous:
+            self.space = spaces.Box(np.array([0.0, 0.0], np.float32),
+                                    np.array([1.0, 5.0], np.float32))
+        else:
+            self.space = spaces.MultiDiscrete([N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS])
+
+    @property
+    def max_quantity(self) -> int | None:
+        """The largest parent order the lots space can express (``None``: no limit)."""
+        return int(self.space.high[0]) if self.mode == "lots" else None
+
+    def orders(self, action, remaining: int, decisions_left: int) -> tuple[int, int, int]:
+        """The checked action as (passive lots, aggressive lots, level) for a parent with
+        ``remaining`` lots and ``decisions_left`` decisions (this one included); level 0 with
+        aggressive lots (lots mode only) means a market order."""
+        a = check_action(self.space, action)
+        if self.mode == "lots":
+            passive = min(remaining, round(float(a[0])))
+            return passive, min(remaining - passive, round(float(a[1]))), round(float(a[2]))
+        ratio, level = ((float(a[0]), round(float(a[1]))) if self.continuous else
+                        (int(a[0]) / (N_PASSIVE_RATIOS - 1), int(a[1])))
+        slice_qty = math.ceil(remaining / decisions_left) if remaining > 0 else 0
+        passive = min(remaining, round(ratio * slice_qty))
+        aggressive = min(slice_qty - passive, remaining - passive) if level > 0 else 0
+        return passive, aggressive, level

@@ -1,0 +1,55 @@
+"""Episode metrics of the execution task (the ``info`` of ``MarS-Execution-v0``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mars_gym.data import EXECUTE
+
+# Metrics that are not defined before the first fill (or market trade): None in ``info``, in
+# the single env and in the vector env alike.
+OPTIONAL_INFO = ("average_price", "implementation_shortfall_bps", "price_advantage_vs_twap_bps",
+                 "market_vwap", "slippage_vs_vwap_bps")
+
+
+def market_vwap(sim) -> float | None:
+    """VWAP of every trade in the simulated book since the reset (None before the first)."""
+    events = sim.recording.events()
+    executions = events[events["type"] == EXECUTE]
+    if len(executions) == 0:
+        return None
+    return float(np.average(executions["price"], weights=executions["size"]))
+
+
+def execution_metrics(env) -> dict[str, Any]:
+    """Execution metrics of an :class:`~mars_gym.envs.execution.ExecutionEnv` so far: filled
+    quantity and rate, average price, implementation shortfall vs. the arrival mid (bps, + =
+    cost), price advantage vs. TWAP of the mid samples (bps, + = better), market VWAP and the
+    slippage against it (bps, + = cost), market volume since the start, the episode's side and
+    parent quantity, time and decision; :data:`OPTIONAL_INFO` are None until defined."""
+    fills = env.sim.account(env.agent_id).fills
+    filled = sum(f.qty for f in fills)
+    average = sum(f.price * f.qty for f in fills) / filled if filled else None
+    twap = float(np.mean(env.mid_samples))
+    vwap = market_vwap(env.sim)
+    side, arrival = env.side, env.arrival_mid
+    return {
+        "filled": filled,
+        "fill_rate": filled / env.quantity,
+        "average_price": average,
+        "arrival_mid": arrival,
+        "implementation_shortfall_bps": (None if average is None else
+                                         side * (average / arrival - 1) * 1e4),
+        "price_advantage_vs_twap_bps": (None if average is None else
+                                        side * (twap - average) / twap * 1e4),
+        "market_vwap": vwap,
+        "slippage_vs_vwap_bps": (None if average is None or vwap is None else
+                                 side * (average / vwap - 1) * 1e4),
+        "market_volume": env.sim.traded_volume - env.start_volume,
+        "side": side,
+        "quantity": env.quantity,
+        "time_ns": env.sim.now,
+        "decision": env.decision,
+    }
