@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -42,7 +44,7 @@ def test_both_rewards_sum_to_minus_the_shortfall_and_differ_by_the_marked_remain
     paper = [o[index["return_bps"]] * (1 - i["filled"] / SHORT["quantity"])
              for o, _, i in advantage]
     differences = [s[1] - a[1] for a, s in zip(advantage[1:], shortfall[1:])]
-    expected = [-(after - before) for before, after in zip(paper, paper[1:])]
+    expected = [-(after - before) for before, after in itertools.pairwise(paper)]
     np.testing.assert_allclose(differences, expected, atol=1e-3)
     assert max(abs(d) for d in differences) > 0.05  # the mid moved while lots were waiting
 
