@@ -2,7 +2,7 @@
 
 import gymnasium as gym
 
-ENV_IDS = ("MarS-Execution-v0", "MarS-ExecutionContinuous-v0")
+ENV_IDS = ("MarS-Execution-v0", "MarS-ExecutionContinuous-v0", "MarS-MarketMaking-v0")
 
 
 def register_envs() -> None:
@@ -13,6 +13,9 @@ def register_envs() -> None:
                      entry_point="mars_gym.envs.execution:ExecutionEnv",
                      vector_entry_point="mars_gym.envs.vector:VectorExecutionEnv",
                      kwargs={"continuous": True})
+        gym.register(id="MarS-MarketMaking-v0",
+                     entry_point="mars_gym.envs.market_making:MarketMakingEnv",
+                     vector_entry_point="mars_gym.envs.vector:VectorMarketMakingEnv")
 
 
 register_envs()

@@ -1,8 +1,9 @@
-"""stable-baselines3 view of the vector env: ``SB3VecEnv(gym.make_vec("MarS-Execution-v0", ...))``.
+"""stable-baselines3 view of a vector env: ``SB3VecEnv(gym.make_vec("MarS-Execution-v0", ...))``
+(any task on a market scenario: ``MarS-MarketMaking-v0`` too).
 
 SB3 resets a finished environment inside the same step and hands back its last observation as
 ``info["terminal_observation"]`` (and ``TimeLimit.truncated``); this adapter does exactly that
-on top of :class:`~mars_gym.envs.vector.VectorExecutionEnv`, whose own finished episodes would
+on top of :class:`~mars_gym.envs.vector.ScenarioVectorEnv`, whose own finished episodes would
 otherwise wait for the next step.
 """
 
@@ -13,11 +14,11 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
-from mars_gym.envs.vector import VectorExecutionEnv
+from mars_gym.envs.vector import ScenarioVectorEnv
 
 
 class SB3VecEnv(VecEnv):
-    def __init__(self, vector_env: VectorExecutionEnv) -> None:
+    def __init__(self, vector_env: ScenarioVectorEnv) -> None:
         self.vector = vector_env
         super().__init__(vector_env.num_envs, vector_env.single_observation_space,
                          vector_env.single_action_space)

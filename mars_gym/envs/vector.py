@@ -27,6 +27,7 @@ from gymnasium.vector.utils import batch_space
 
 from mars_gym.envs.base import ScenarioEnv
 from mars_gym.envs.execution import ExecutionEnv
+from mars_gym.envs.market_making import MarketMakingEnv
 from mars_gym.sim.flows.registry import flow_checkpoint
 
 
@@ -174,3 +175,9 @@ class VectorExecutionEnv(ScenarioVectorEnv):
     """``MarS-Execution-v0``'s vector env."""
 
     env_class = ExecutionEnv
+
+
+class VectorMarketMakingEnv(ScenarioVectorEnv):
+    """``MarS-MarketMaking-v0``'s vector env."""
+
+    env_class = MarketMakingEnv
