@@ -90,7 +90,7 @@ class MakerPolicy:
         return copy.deepcopy(self)
 
     def quote(self, bid_offset: float, ask_offset: float, size: float) -> np.ndarray:
-        clip = lambda x: min(max(x, 0.0), self.max_offset)  # noqa: E731
+        clip = lambda x: min(max(x, 0.0), self.max_offset)
         size = min(size, self.max_quote)
         return np.array([clip(bid_offset), clip(ask_offset), size, size], dtype=np.float32)
 
@@ -193,6 +193,10 @@ def baselines(source: str, data_dir=None) -> list[MakerPolicy]:
             AvellanedaStoikov(calibration, 0.001), AvellanedaStoikov(calibration, 0.01)]
 
 
+def _cell(summary: dict) -> str:
+    return f"{summary['mean']:.2f} [{summary['ci95'][0]:.2f}, {summary['ci95'][1]:.2f}]"
+
+
 def leaderboard_markdown(document: dict) -> str:
     p = document["protocol"]
     lines = ["# Market-making leaderboard (MarS-MarketMaking-v0)", "",
@@ -206,9 +210,9 @@ def leaderboard_markdown(document: dict) -> str:
              "|---|---|---|---|---|---|"]
     for flow, rows in document["flows"].items():
         for name, s in rows.items():
-            cell = lambda m: f"{s[m]['mean']:.2f} [{s[m]['ci95'][0]:.2f}, {s[m]['ci95'][1]:.2f}]"  # noqa: E731
-            lines.append(f"| {flow} | {name} | {cell('pnl_per_quote')} | {cell('reward')} | "
-                         f"{s['volume']['mean']:.0f} | {s['max_abs_inventory']['mean']:.0f} |")
+            lines.append(f"| {flow} | {name} | {_cell(s['pnl_per_quote'])} | "
+                         f"{_cell(s['reward'])} | {s['volume']['mean']:.0f} | "
+                         f"{s['max_abs_inventory']['mean']:.0f} |")
     return "\n".join(lines) + "\n"
 
 

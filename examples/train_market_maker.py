@@ -11,8 +11,14 @@ import argparse
 import numpy as np
 from stable_baselines3 import PPO
 
-from agents.market_making import (AvellanedaStoikov, MakerPolicy, SymmetricQuotes,
-                                  evaluate_maker, maker_calibration, summarize_maker)
+from agents.market_making import (
+    AvellanedaStoikov,
+    MakerPolicy,
+    SymmetricQuotes,
+    evaluate_maker,
+    maker_calibration,
+    summarize_maker,
+)
 from mars_gym.envs.sb3 import SB3VecEnv
 from mars_gym.envs.vector import VectorMarketMakingEnv
 

@@ -11,8 +11,14 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import mars_gym  # noqa: F401  registers the environments
-from agents.market_making import (AvellanedaStoikov, MakerCalibration, SymmetricQuotes,
-                                  evaluate_maker, maker_calibration, summarize_maker)
+from agents.market_making import (
+    AvellanedaStoikov,
+    MakerCalibration,
+    SymmetricQuotes,
+    evaluate_maker,
+    maker_calibration,
+    summarize_maker,
+)
 from mars_gym.envs.market_making import MARKET_MAKING_OBSERVATION
 from mars_gym.envs.vector import VectorMarketMakingEnv
 
@@ -56,7 +62,7 @@ def test_rewards_add_up_to_the_pnl_and_the_inventory_is_closed(lobster_dir):
 
 
 def test_the_inventory_penalty_costs_the_squared_inventory_each_step(lobster_dir):
-    one_sided = lambda obs, info: np.array([0, 20, 300, 0], np.float32)  # noqa: E731
+    one_sided = lambda obs, info: np.array([0, 20, 300, 0], np.float32)
     plain = play(make("noise", data_dir=lobster_dir, inventory_penalty=0.0), one_sided)
     penalised = play(make("noise", data_dir=lobster_dir, inventory_penalty=0.5), one_sided)
     charged = 0
@@ -93,7 +99,7 @@ def test_quotes_are_passive_at_the_offsets(lobster_dir):
 
 def test_the_vector_env_runs_each_simulation_as_it_would_alone(lobster_dir):
     vec = VectorMarketMakingEnv(num_envs=2, flow="lmm", data_dir=lobster_dir, **SHORT)
-    act = lambda env: lambda obs, info: np.array([1, 2, 100, 100], np.float32)  # noqa: E731
+    act = lambda env: lambda obs, info: np.array([1, 2, 100, 100], np.float32)
     episodes = [{"seed": 5}, {"seed": 6}]
     batched = [info["pnl"] for _, _, info, _ in vec.play(episodes, act)]
     alone = [play(make("lmm", data_dir=lobster_dir), act(None), seed=s)[-1][2]["pnl"]
