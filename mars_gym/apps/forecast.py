@@ -32,8 +32,8 @@ from tqdm.auto import tqdm
 
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import EventStream
-from mars_gym.envs.execution import ExecutionEnv
-from mars_gym.envs.vector import VectorExecutionEnv
+from mars_gym.envs.scenario import MarketScenario
+from mars_gym.envs.vector import VectorImpactEnv
 
 
 @dataclass(frozen=True)
@@ -111,16 +111,17 @@ def generate_futures(study: ForecastStudy, flow: str, starts: np.ndarray, data_d
     """Mid returns (bps) of ``futures`` generated continuations per start, shape
     ``(starts, futures, horizons)``."""
     horizon = max(study.horizons_s)
-    vector = VectorExecutionEnv(num_envs=min(64, len(starts) * study.futures), flow=flow,
-                                source=study.source, split=study.split,
-                                horizon_s=horizon + study.step_s, step_s=study.step_s,
-                                quantity=1, action_mode="lots", data_dir=data_dir)
+    # the impact task with no parent order: the market alone, one mid per decision
+    vector = VectorImpactEnv(num_envs=min(64, len(starts) * study.futures), flow=flow,
+                             source=study.source, split=study.split, execution_s=study.step_s,
+                             decay_s=horizon, step_s=study.step_s, quantity=0,
+                             data_dir=data_dir)
     episodes = [{"seed": study.seed + i * study.futures + j,
                  "options": {"start_index": int(s)}}
                 for i, s in enumerate(starts) for j in range(study.futures)]
     columns = [round(h / study.step_s) for h in study.horizons_s]
     paths = []
-    idle = np.zeros(3, np.float32)  # the one-lot order only goes at market after the horizon
+    idle = np.zeros(3, np.float32)
     for _, env, _, _ in tqdm(vector.play(episodes, lambda env: lambda obs, info: idle),
                              total=len(episodes), desc=f"futures / {flow}",
                              disable=not progress):
@@ -167,9 +168,9 @@ def run(study: ForecastStudy, flows=("lmm", "hawkes"), data_dir=None,
     stream = load_source(study.source, data_dir)
     baselines = TrainingBaselines(split_by_time(stream)["train"], study.horizons_s,
                                   seed=study.seed)
-    first, last = ExecutionEnv(flow="replay", source=study.source, split=study.split,
-                               horizon_s=max(study.horizons_s) + study.step_s,
-                               step_s=study.step_s, quantity=1, data_dir=data_dir).start_range
+    horizon_ns = int((max(study.horizons_s) + study.step_s) * 1e9)
+    first, last = MarketScenario(study.source, study.split, horizon_ns, "replay",
+                                 data_dir=data_dir).start_range
     starts = np.linspace(first, last - 1, study.n_starts).astype(int)
     outcomes = np.array([[realized_return(stream, s, h) for h in study.horizons_s]
                          for s in starts])

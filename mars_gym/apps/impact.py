@@ -25,9 +25,10 @@ generator would do, both runs draw the same orders, so the difference measures t
 effect instead of two unrelated futures; averages over runs estimate the impact. The ``lmm``
 twins part within tens of orders, though (the model reads its own past orders and the changed
 book: about a fifth of their tokens agree over two minutes on AMZN), so the coupling narrows
-the first seconds of a curve, not its end. Each episode
-keeps one extra lot that is only bought at the very end (the env closes an episode once the
-parent is done), and the mid after that final lot is not used.
+the first seconds of a curve, not its end. The runs are episodes of the impact task
+(:class:`~mars_gym.envs.impact.ImpactEnv`): the parent over the execution, the rest at market
+right after it, then the decay with no orders; the curve has one point per decision, from the
+arrival to the end of the decay.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ from scipy import optimize, stats
 from tqdm.auto import tqdm
 
 from mars_gym.data.calibration import calibrate
-from mars_gym.envs.schedules import lots_action, scheduled_action
-from mars_gym.envs.vector import VectorExecutionEnv
+from mars_gym.envs.schedules import scheduled_action
+from mars_gym.envs.vector import VectorImpactEnv
 from mars_gym.sim.flows.registry import flow_spec
 
 STYLES = ("aggressive", "passive_then_cross")
@@ -79,17 +80,15 @@ class ImpactStudy:
 
 def twap_actor(quantity: int, n_execution: int, style: str):
     """``act(obs, info)`` in lots mode: a TWAP of ``quantity`` lots over ``n_execution``
-    decisions (market-order slices, or passive then crossing at the best price), whatever is
-    left at market at the execution's end, then nothing."""
+    decisions (market-order slices, or passive then crossing at the best price); the task
+    sends what is left at market once the execution is over."""
     targets = np.round(np.arange(1, n_execution + 1) / n_execution * quantity)
     level = 0 if style == "aggressive" else 1
 
     def act(observation, info):
         k, filled = info["decision"], info["filled"]
-        if quantity == 0 or k > n_execution:
+        if quantity == 0 or k >= n_execution:
             return np.zeros(3, np.float32)
-        if k == n_execution:
-            return lots_action(0, quantity - filled, 0, quantity - filled)
         return scheduled_action(targets, k, filled, quantity, style, level)
 
     return act
@@ -101,10 +100,10 @@ def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True
     volume = calibration.horizon_volume
     sizes = [max(1, round(f * volume)) for f in study.size_fractions]
     n_runs = study.n_starts * 2
-    vector = VectorExecutionEnv(
+    vector = VectorImpactEnv(
         num_envs=n_runs, flow=flow, source=study.source, split=study.split,
-        horizon_s=study.execution_s + study.decay_s, step_s=study.step_s,
-        quantity=max(sizes) + 1, action_mode="lots", data_dir=data_dir,
+        execution_s=study.execution_s, decay_s=study.decay_s, step_s=study.step_s,
+        quantity=0, max_quantity=max(sizes), data_dir=data_dir,
         lmm_observes_agents=(study.lmm_observes_agents
                              and "observe_agents" in flow_spec(flow).options))
     first, last = vector.envs[0].start_range
@@ -115,14 +114,13 @@ def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True
     paths: dict[tuple[str, int], np.ndarray] = {}
     bar = tqdm(total=len(variants) * n_runs, desc=f"impact / {flow}", disable=not progress)
     for style, quantity in variants:
-        episodes = [{"seed": r["seed"], "options": {**r["options"], "quantity": quantity + 1}}
+        episodes = [{"seed": r["seed"], "options": {**r["options"], "quantity": quantity}}
                     for r in runs]
         mids = []
         for episode, env, _, _ in vector.play(
                 episodes, lambda env, q=quantity, s=style: twap_actor(q, study.n_execution, s)):
             side = 1 if episode["options"]["side"] == "buy" else -1
-            mid = np.asarray(env.mid_samples[:-1], dtype=float)  # the last follows the reserve lot
-            mids.append(side * mid / env.arrival_mid * 1e4)
+            mids.append(side * np.asarray(env.mid_samples, dtype=float) / env.arrival_mid * 1e4)
             bar.update()
         paths[style, quantity] = np.array(mids)
     bar.close()

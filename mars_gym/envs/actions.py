@@ -1,5 +1,6 @@
-"""Actions of the execution task: the check every task's action goes through, and the
-interpreter that turns an execution action into the decision's orders."""
+"""Actions of the parent-order tasks (execution, impact): the check every task's action goes
+through, the interpreter that turns an execution action into a decision's orders, and how
+those orders are sent."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import math
 
 import numpy as np
 from gymnasium import spaces
+
+from lob_core import GTC, IOC
+from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder, Simulator
 
 N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS = 11, 6
 ACTION_MODES = ("ratio", "lots")
@@ -72,3 +76,26 @@ class ExecutionActions:
         passive = min(remaining, round(ratio * slice_qty))
         aggressive = min(slice_qty - passive, remaining - passive) if level > 0 else 0
         return passive, aggressive, level
+
+
+def send_parent_orders(sim: Simulator, agent: int, side: int, passive_id: int | None,
+                       passive: int, aggressive: int, level: int) -> int | None:
+    """Send one decision of a parent order: cancel the resting passive order, post
+    ``passive`` lots at the near touch, cross with ``aggressive`` lots (level 0: a market
+    order; else an IOC order at the ``level``-th opposite price). Returns the new passive
+    order's id (None without one)."""
+    book = sim.book
+    if passive_id is not None:
+        sim.submit(agent, AgentOrder(CANCEL, order_id=passive_id))
+        passive_id = None
+    near = book.best_bid if side > 0 else book.best_ask
+    if passive > 0 and near is not None:
+        passive_id = sim.submit(agent, AgentOrder(LIMIT, side, near, passive, GTC))
+    if aggressive > 0 and level == 0:
+        sim.submit(agent, AgentOrder(MARKET, side, qty=aggressive))
+    elif aggressive > 0:
+        opposite = book.depth(level)[2 if side > 0 else 0]
+        prices = opposite[opposite > 0]
+        if len(prices):
+            sim.submit(agent, AgentOrder(LIMIT, side, int(prices[-1]), aggressive, IOC))
+    return passive_id

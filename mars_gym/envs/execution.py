@@ -14,15 +14,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from lob_core import GTC, IOC
-from mars_gym.envs.actions import ACTION_MODES, ExecutionActions
+from mars_gym.envs.actions import ACTION_MODES, ExecutionActions, send_parent_orders
 from mars_gym.envs.arguments import real_number, whole_number
 from mars_gym.envs.base import ScenarioEnv
 from mars_gym.envs.metrics import OPTIONAL_INFO, execution_metrics
 from mars_gym.envs.observations import MAX_SPREAD_TICKS, Feature, ObservationSpec, touch_features
 from mars_gym.envs.rewards import execution_reward
 from mars_gym.envs.scenario import MarketScenario
-from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder
+from mars_gym.sim.simulator import CANCEL, MARKET, AgentOrder
 
 AGENT = 1
 # Lot counts stay exact in the float32 action and observation spaces.
@@ -241,21 +240,8 @@ class ExecutionEnv(ScenarioEnv):
 
     def send_orders(self, orders: tuple[int, int, int]) -> None:
         """Send the orders :meth:`plan` gave for this decision."""
-        passive, aggressive, level = orders
-        sim, book = self.sim, self.sim.book
-        if self.passive_id is not None:
-            sim.submit(AGENT, AgentOrder(CANCEL, order_id=self.passive_id))
-            self.passive_id = None
-        near = book.best_bid if self.side > 0 else book.best_ask
-        if passive > 0 and near is not None:
-            self.passive_id = sim.submit(AGENT, AgentOrder(LIMIT, self.side, near, passive, GTC))
-        if aggressive > 0 and level == 0:
-            sim.submit(AGENT, AgentOrder(MARKET, self.side, qty=aggressive))
-        elif aggressive > 0:
-            opposite = book.depth(level)[2 if self.side > 0 else 0]
-            prices = opposite[opposite > 0]
-            if len(prices):
-                sim.submit(AGENT, AgentOrder(LIMIT, self.side, int(prices[-1]), aggressive, IOC))
+        sim = self.sim
+        self.passive_id = send_parent_orders(sim, AGENT, self.side, self.passive_id, *orders)
         self.decision += 1
         self.step_end = self.start_ns + min(self.decision * self.step_ns, self.horizon_ns)
         self.target = self.step_end

@@ -27,6 +27,7 @@ from gymnasium.vector.utils import batch_space
 
 from mars_gym.envs.base import ScenarioEnv
 from mars_gym.envs.execution import ExecutionEnv
+from mars_gym.envs.impact import ImpactEnv
 from mars_gym.envs.market_making import MarketMakingEnv
 from mars_gym.sim.flows.registry import flow_checkpoint
 
@@ -181,3 +182,9 @@ class VectorMarketMakingEnv(ScenarioVectorEnv):
     """``MarS-MarketMaking-v0``'s vector env."""
 
     env_class = MarketMakingEnv
+
+
+class VectorImpactEnv(ScenarioVectorEnv):
+    """The impact task's vector env (:class:`~mars_gym.envs.impact.ImpactEnv`)."""
+
+    env_class = ImpactEnv

@@ -47,11 +47,11 @@ def test_trimmed_fit_ignores_rare_runaways_where_the_mean_does_not():
     assert abs(plain["delta"] - 0.5) > 5 * abs(robust["delta"] - 0.5)
 
 
-def test_twap_actor_slices_then_finishes_at_market():
+def test_twap_actor_slices_then_leaves_the_rest_to_the_task():
     act = twap_actor(100, 4, "aggressive")
     assert np.array_equal(act(None, {"decision": 0, "filled": 0}), [0, 25, 0])
-    assert np.array_equal(act(None, {"decision": 4, "filled": 90}), [0, 10, 0])
-    assert np.array_equal(act(None, {"decision": 6, "filled": 100}), [0, 0, 0])
+    assert np.array_equal(act(None, {"decision": 3, "filled": 60}), [0, 40, 0])
+    assert np.array_equal(act(None, {"decision": 4, "filled": 90}), [0, 0, 0])
     passive = twap_actor(100, 4, "passive_then_cross")
     assert np.array_equal(passive(None, {"decision": 2, "filled": 40}), [25, 10, 1])
     with pytest.raises(ValueError, match="unknown styles"):
@@ -63,7 +63,7 @@ def test_big_aggressive_parents_move_the_price_only_where_the_flow_reacts(flow, 
     result = run_flow(SMALL, flow, lobster_dir, progress=False)
     aggressive = result["styles"]["aggressive"]
     assert set(aggressive["curves"]) == {str(q) for q in result["sizes"]}
-    n_times = round((SMALL.execution_s + SMALL.decay_s) / SMALL.step_s)  # the last is dropped
+    n_times = round((SMALL.execution_s + SMALL.decay_s) / SMALL.step_s) + 1  # arrival to end
     assert all(len(c["mean"]) == n_times for c in aggressive["curves"].values())
     big = aggressive["peak"][str(result["sizes"][-1])]["mean"]
     assert big > 0  # buying half a window's volume at market lifts the mid
