@@ -17,12 +17,17 @@ class ScenarioEnv(gym.Env):
     :meth:`plan` (check an action, say what it will send), :meth:`send_orders`,
     :meth:`finish_step` and ``reset``; :meth:`advance` runs the market to ``self.target``."""
 
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array", "human"], "render_fps": 4}
     # info keys whose value is None until defined (object arrays in the vector env)
     optional_info: ClassVar[tuple[str, ...]] = ()
+    agent_id: ClassVar[int] = 1
+    render_mode: str | None = None
+    window = None
     scenario: MarketScenario
     sim: Simulator | None = None
     done: bool = False
     target: int = 0
+    decision: int = 0
 
     def plan(self, action) -> Any:
         raise NotImplementedError
@@ -32,6 +37,32 @@ class ScenarioEnv(gym.Env):
 
     def finish_step(self):
         raise NotImplementedError
+
+    def set_render_mode(self, render_mode: str | None) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or "
+                             f"None, got {render_mode!r}")
+        self.render_mode = render_mode
+
+    def render(self):
+        """``"rgb_array"``: the episode so far as an RGB frame (the book around the touch, the
+        mid path, the agent's resting orders and fills: :mod:`mars_gym.envs.rendering`);
+        ``"human"``: the same in a window, redrawn after every step."""
+        if self.render_mode is None:
+            raise RuntimeError("render() needs render_mode='rgb_array' or 'human' when the env "
+                               "is made")
+        if self.sim is None:
+            raise RuntimeError("call reset() before render()")
+        from mars_gym.envs import rendering
+
+        title = f"{type(self).__name__}, {self.scenario.source}, decision {self.decision}"
+        source = self.scenario.stream.source
+        if self.render_mode == "rgb_array":
+            return rendering.episode_frame(self.sim, self.agent_id, source, title)
+        if self.window is None:
+            self.window = rendering.EpisodeWindow()
+        self.window.show(self.sim, self.agent_id, source, title)
+        return None
 
     def check_step(self, action) -> Any:
         """Raise unless ``step(action)`` may run now; what it would send. Nothing changes."""
@@ -55,8 +86,14 @@ class ScenarioEnv(gym.Env):
         if not self.advance():
             raise RuntimeError("the background flow waits for a batched token: step this env "
                                "through its vector env")
-        return self.finish_step()
+        result = self.finish_step()
+        if self.render_mode == "human":
+            self.render()
+        return result
 
     def close(self) -> None:
         self.scenario.end()
+        if self.window is not None:
+            self.window.close()
+            self.window = None
         super().close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -121,6 +121,7 @@ class ExecutionEnv(ScenarioEnv):
     | lmm_recompute | False | benchmarks only: the LMM without KV cache (MarS-style loop) |
     | lmm_observes_agents | False | ``lmm`` / ``ensemble``: the agent's orders join the model's sequence (as in MarS) |
     | lmm_checkpoint | None | ``lmm`` / ``ensemble``: another checkpoint (a name or a path) than the flow's shipped one |
+    | render_mode | None | "rgb_array" (a frame of the book, the mid path and the agent's orders and fills) or "human" (the same in a window after every step) |
 
     ``info`` holds the filled quantity, average price, implementation shortfall vs. the arrival
     mid (bps, + = cost), price advantage vs. TWAP of the mid (bps, + = better), fill rate, the
@@ -137,7 +138,6 @@ class ExecutionEnv(ScenarioEnv):
     * v0: initial version.
     """
 
-    metadata: ClassVar[dict] = {"render_modes": []}
     optional_info = OPTIONAL_INFO
     agent_id = AGENT
 
@@ -150,7 +150,9 @@ class ExecutionEnv(ScenarioEnv):
                  lmm_observes_agents: bool = False, generator_service=None,
                  flow_target: str | None = None, flow_guidance: float | None = None,
                  reward: Any = "price_advantage", risk_penalty_bps: float = 0.0,
-                 lmm_checkpoint: str | None = None) -> None:
+                 lmm_checkpoint: str | None = None,
+                 render_mode: str | None = None) -> None:
+        self.set_render_mode(render_mode)
         if side not in ("buy", "sell", "both"):
             raise ValueError(f"side must be 'buy', 'sell' or 'both', got {side!r}")
         quantities = tuple(whole_number("quantity", q, 1, MAX_QUANTITY)

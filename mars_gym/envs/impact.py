@@ -10,7 +10,7 @@ actions of :class:`~mars_gym.envs.actions.ExecutionActions`, the same order send
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +40,6 @@ class ImpactEnv(ScenarioEnv):
     of the parent); the episode terminates after the decay. ``reset`` options:
     ``start_index``, ``side`` ("buy"/"sell") and ``quantity`` (0 allowed)."""
 
-    metadata: ClassVar[dict] = {"render_modes": []}
     agent_id = AGENT
 
     def __init__(self, source: str = "AMZN", split: str = "test", flow: Any = "lmm",
@@ -48,7 +47,9 @@ class ImpactEnv(ScenarioEnv):
                  quantity: int = 100, side: str = "buy", max_quantity: int | None = None,
                  latency_ns: int = 1_000_000, latency_sigma: float = 0.0,
                  depth_ladder: bool = True, data_dir=None, lmm_observes_agents: bool = False,
-                 lmm_checkpoint: str | None = None, generator_service=None) -> None:
+                 lmm_checkpoint: str | None = None, generator_service=None,
+                 render_mode: str | None = None) -> None:
+        self.set_render_mode(render_mode)
         step_s = real_number("step_s", step_s, 1e-9, low_open=False)
         execution_s = real_number("execution_s", execution_s, step_s)
         decay_s = real_number("decay_s", decay_s, 0.0)

@@ -6,7 +6,7 @@ inventory limits. Built only from the parts (:class:`~mars_gym.envs.scenario.Mar
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -91,6 +91,7 @@ class MarketMakingEnv(ScenarioEnv):
     | depth_ladder | True | levels behind the touch for level-1 sources |
     | lmm_observes_agents | False | ``lmm`` / ``ensemble``: the quotes join the model's sequence |
     | lmm_checkpoint | None | another LMM checkpoint than the flow's shipped one |
+    | render_mode | None | "rgb_array" or "human", as in ``MarS-Execution-v0`` |
 
     ``info``: ``pnl`` (ticks x lots, marked at the mid), ``inventory``, ``cash``, ``mid``,
     ``fills`` and ``volume`` (the agent's), ``max_abs_inventory``, ``time_ns`` and
@@ -100,7 +101,6 @@ class MarketMakingEnv(ScenarioEnv):
     * v0: initial version.
     """
 
-    metadata: ClassVar[dict] = {"render_modes": []}
     agent_id = AGENT
 
     def __init__(self, source: str = "AAPL", split: str = "train", flow: Any = "lmm",
@@ -109,7 +109,9 @@ class MarketMakingEnv(ScenarioEnv):
                  inventory_penalty: float = 0.01, latency_ns: int = 1_000_000,
                  latency_sigma: float = 0.0, depth_ladder: bool = True, data_dir=None,
                  lmm_observes_agents: bool = False, lmm_checkpoint: str | None = None,
-                 generator_service=None) -> None:
+                 generator_service=None,
+                 render_mode: str | None = None) -> None:
+        self.set_render_mode(render_mode)
         horizon_s = real_number("horizon_s", horizon_s, 0.0, low_open=True)
         step_s = real_number("step_s", step_s, 1e-9, horizon_s)
         max_offset_ticks = whole_number("max_offset_ticks", max_offset_ticks, 0, 10**6)
