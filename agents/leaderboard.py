@@ -87,7 +87,8 @@ def _cell(stat: dict, digits: int = 2) -> str:
     if stat["mean"] is None:
         return "n/a"
     low, high = stat["ci95"]
-    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    return (f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f} "
+            f"[{low:.{digits}f}, {high:.{digits}f}]")
 
 
 def markdown(document: dict) -> str:

@@ -90,9 +90,9 @@ class MakerPolicy:
         return copy.deepcopy(self)
 
     def quote(self, bid_offset: float, ask_offset: float, size: float) -> np.ndarray:
-        clip = lambda x: min(max(x, 0.0), self.max_offset)
+        bid, ask = np.clip([bid_offset, ask_offset], 0.0, self.max_offset)
         size = min(size, self.max_quote)
-        return np.array([clip(bid_offset), clip(ask_offset), size, size], dtype=np.float32)
+        return np.array([bid, ask, size, size], dtype=np.float32)
 
     def act(self, observation: np.ndarray, info: dict) -> np.ndarray:
         raise NotImplementedError

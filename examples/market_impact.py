@@ -2,8 +2,8 @@
 
 Injects TWAP parent orders (1 % to 20 % of the median 2-minute volume, spread over 2 minutes,
 market-order slices and passive-then-cross slices) into LMM-generated futures and into the same
-futures without them, then fits ``Δp = c · σ · (Q/V)^δ``. Replay is run alongside: it cannot react, so it shows no
-lasting impact. Writes ``impact/impact.json`` and ``impact/impact.png``.
+futures without them, then fits ``Δp = c · σ · (Q/V)^δ``. Replay is run alongside: it cannot
+react, so it shows no lasting impact. Writes ``impact/impact.json`` and ``impact/impact.png``.
 
     python examples/market_impact.py [--n-starts 4]
 """

@@ -95,7 +95,7 @@ def _check_file(path: Path) -> None:
 def _describe_bad_line(path: Path, line: int, parsers) -> str:
     """What is wrong with 1-based ``line`` of a file whose lines are bounded (_check_file)."""
     with open(path, encoding="ascii", errors="replace") as handle:
-        for number, text in enumerate(handle, start=1):
+        for number, text in enumerate(handle, start=1):  # noqa: B007  (text: read after)
             if number == line:
                 break
         else:

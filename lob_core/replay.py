@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asdict(report)))
     else:
         print(f"messages            {report.messages:,}")
-        print(f"stream level        {report.stream_level}; compared levels {report.compared_levels}")
+        print(f"stream level        {report.stream_level}; "
+              f"compared levels {report.compared_levels}")
         print(f"rows compared       {report.compared_rows:,} (undetermined by the data: "
               f"{report.undetermined_rows:,})")
         print(f"agreement           {report.agreement:.4%}")

@@ -152,11 +152,11 @@ def direction(values, threshold: float) -> np.ndarray:
 def score(samples: np.ndarray, outcomes: np.ndarray, threshold: float) -> dict:
     """Scores of ``samples`` (starts, K) against ``outcomes`` (starts,) at one horizon."""
     points = samples.mean(axis=1)
-    pits = np.array([pit(s, y) for s, y in zip(samples, outcomes)])
+    pits = np.array([pit(s, y) for s, y in zip(samples, outcomes, strict=False)])
     histogram = np.histogram(pits, bins=10, range=(0, 1))[0] / len(pits)
     return {"direction_accuracy": float(np.mean(direction(points, threshold)
                                                 == direction(outcomes, threshold))),
-            "crps": float(np.mean([crps(s, y) for s, y in zip(samples, outcomes)])),
+            "crps": float(np.mean([crps(s, y) for s, y in zip(samples, outcomes, strict=False)])),
             "mae": float(np.mean(np.abs(points - outcomes))),
             "pit_histogram": histogram.tolist(),
             "pit_max_deviation": float(np.max(np.abs(histogram - 0.1)))}

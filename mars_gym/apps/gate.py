@@ -5,8 +5,8 @@ reference, as LOBSTER recorded them. Each flow starts from the real book at each
 (``lmm`` / ``ensemble`` primed with the real history before it) and runs alone for the window,
 once per seed; its events are exported at the level of the source's LOBSTER message file (its
 level-N filter: AMZN 1, AAPL 50), and its orderbook rows cut to the levels the real orderbook
-file shows (AAPL's is the touch only), so both are seen through the same filter. Real windows are pooled,
-generated ones too (windows x seeds), and compared score by score
+file shows (AAPL's is the touch only), so both are seen through the same filter. Real windows are
+pooled, generated ones too (windows x seeds), and compared score by score
 (:mod:`mars_gym.metrics.lob_bench`: L1 and Wasserstein with 99 % bootstrap intervals). Also per
 flow: the visible message mix and rate, and the 1-minute return excess kurtosis and the 99th
 percentile of |5-minute return| (returns on a 1-minute grid inside each window).
@@ -120,7 +120,7 @@ def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
         book_levels = lob_bench.levels_of(reals[source][0])
         level = level_from_filename(LOBSTER_FILES[source][0]) or book_levels
         for flow in flows:
-            for k, start in enumerate(starts):
+            for start in starts:
                 for seed in seeds:
                     model = "" if models[flow] is None else "_" + _checkpoint_tag(models[flow])
                     path = None if cache is None else (

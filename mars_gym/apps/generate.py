@@ -79,7 +79,8 @@ def minute_summary(generated: EventStream, data_dir=None) -> list[dict]:
     returns = (minutes.close_mid / minutes.open_mid - 1) * 1e4
     return [{"minute": int(m), "orders": int(img.sum()), "pressure": float(p),
              "return_bps": float(r)}
-            for m, img, p, r in zip(minutes.minute, minutes.images, pressure, returns)]
+            for m, img, p, r in zip(minutes.minute, minutes.images, pressure, returns,
+                                    strict=False)]
 
 
 def _clock_to_ns(text: str) -> int:

@@ -73,7 +73,7 @@ def plot_distributions(real: LobsterStream, generated: LobsterStream, path: Path
     columns = 4
     rows = (len(names) + columns - 1) // columns
     figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows))
-    for axis, name in zip(axes.flat, names):
+    for axis, name in zip(axes.flat, names, strict=False):
         r, g = real_features[name], generated_features[name]
         both = np.r_[r, g]
         if both.size:

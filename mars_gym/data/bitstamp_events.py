@@ -63,7 +63,8 @@ def _numeric(path: Path, table: pd.DataFrame, column: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         raise OrderEventFormatError(
-            f"{path}:{bad[0] + 2}: column {column!r} is not a number: {table[column].iloc[bad[0]]!r}")
+            f"{path}:{bad[0] + 2}: column {column!r} is not a number: "
+            f"{table[column].iloc[bad[0]]!r}")
     return values
 
 
@@ -158,14 +159,8 @@ def _remove_stale_crossing(rec: RecordingBook, side: int, price: int, t: int) ->
             removed += 1
 
 
-def _replay_rows(ids, times, prices, sizes, actions, sides, n_seed, end, makers, takers,
-                 report) -> RecordingBook:
-    book = OrderBook(1)
-    counts = dict.fromkeys(["unknown_id", "duplicate_created", "zero_volume_created",
-                            "non_positive_price", "size_increase", "already_removed",
-                            "snapshot_crossed", "stale_crossing_removed"], 0)
-    # orders priced at or below 0 ticks (far-away bids rounded down by the file) cannot rest
-    off_grid = set(ids[:end][prices[:end] <= 0].tolist())
+def _seed_snapshot(book, ids, times, prices, sizes, sides, n_seed, off_grid, counts) -> None:
+    """Rest the snapshot's first ``n_seed`` orders in ``book``, counting what cannot rest."""
     for i in range(n_seed):
         if ids[i] in off_grid:
             counts["non_positive_price"] += 1
@@ -175,6 +170,17 @@ def _replay_rows(ids, times, prices, sizes, actions, sides, n_seed, end, makers,
             continue
         if book.limit(int(sides[i]), int(prices[i]), int(sizes[i]), int(ids[i]), ts=int(times[i])):
             counts["snapshot_crossed"] += 1
+
+
+def _replay_rows(ids, times, prices, sizes, actions, sides, n_seed, end, makers, takers,
+                 report) -> RecordingBook:
+    book = OrderBook(1)
+    counts = dict.fromkeys(["unknown_id", "duplicate_created", "zero_volume_created",
+                            "non_positive_price", "size_increase", "already_removed",
+                            "snapshot_crossed", "stale_crossing_removed"], 0)
+    # orders priced at or below 0 ticks (far-away bids rounded down by the file) cannot rest
+    off_grid = set(ids[:end][prices[:end] <= 0].tolist())
+    _seed_snapshot(book, ids, times, prices, sizes, sides, n_seed, off_grid, counts)
     rec = RecordingBook(book)
     seen = set(ids[:n_seed].tolist())
     for i in range(n_seed, end):

@@ -73,6 +73,8 @@ def write_lobster(directory: Path | str, stem: str, messages: np.ndarray,
     seconds = messages["time_ns"] // 1_000_000_000
     fraction = messages["time_ns"] % 1_000_000_000
     with open(message_path, "w") as handle:
-        handle.writelines(f"{s}.{f:09d},{m[1]},{m[2]},{m[3]},{m[4]},{m[5]}\n" for s, f, m in zip(seconds.tolist(), fraction.tolist(), messages.tolist()))
+        handle.writelines(f"{s}.{f:09d},{m[1]},{m[2]},{m[3]},{m[4]},{m[5]}\n"
+                          for s, f, m in zip(seconds.tolist(), fraction.tolist(),
+                                             messages.tolist(), strict=True))
     np.savetxt(orderbook_path, orderbook, fmt="%d", delimiter=",")
     return message_path, orderbook_path

@@ -4,8 +4,8 @@
 |---|---|---|---|---|
 | ``AMZN`` | NASDAQ AMZN 2012-06-21 09:30-16:00, LOBSTER level 1 | 0.01 USD | 1 share | ~55 k |
 | ``AAPL`` | NASDAQ AAPL 2012-06-21 09:30-10:30, LOBSTER level 50 | 0.01 USD | 1 share | ~90 k |
-| ``BTCUSD_2015`` | Bitstamp BTC/USD 2015-05-01 00:00-05:00 UTC, order events | 0.01 USD | 1e-8 BTC | ~47 k |
-| ``BTCUSD_2026`` | Bitstamp BTC/USD 2026-05-02 02:36-03:06 UTC, order events | 1 USD | 1e-8 BTC | ~300 k |
+| ``BTCUSD_2015`` | Bitstamp BTC/USD 2015-05-01 00:00-05:00 UTC | 0.01 USD | 1e-8 BTC | ~47 k |
+| ``BTCUSD_2026`` | Bitstamp BTC/USD 2026-05-02 02:36-03:06 UTC | 1 USD | 1e-8 BTC | ~300 k |
 
 The folder defaults to ``../shared/data/lobster`` beside the repository, or ``$MARS_GYM_DATA``.
 """

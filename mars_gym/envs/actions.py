@@ -20,6 +20,7 @@ def check_action(space: spaces.Space, action) -> np.ndarray:
     """``action`` as an array inside ``space`` (a Box or a MultiDiscrete), or a ValueError
     saying what is wrong with it."""
     a = np.asarray(action)
+    assert space.shape is not None  # Box and MultiDiscrete spaces have a shape
     size = space.shape[0]
     if a.dtype.kind not in "iuf" or a.shape != (size,) or not np.isfinite(a).all():
         raise ValueError(f"action must be {size} finite real numbers, got {action!r}")
@@ -47,6 +48,7 @@ class ExecutionActions:
         if continuous and mode != "ratio":
             raise ValueError("continuous=True is the Box form of the 'ratio' action mode")
         self.mode, self.continuous = mode, continuous
+        self.space: spaces.Box | spaces.MultiDiscrete
         if mode == "lots":
             most = float(max_quantity)
             self.space = spaces.Box(np.zeros(3, np.float32),
@@ -60,7 +62,9 @@ class ExecutionActions:
     @property
     def max_quantity(self) -> int | None:
         """The largest parent order the lots space can express (``None``: no limit)."""
-        return int(self.space.high[0]) if self.mode == "lots" else None
+        if not isinstance(self.space, spaces.Box) or self.mode != "lots":
+            return None
+        return int(self.space.high[0])
 
     def orders(self, action, remaining: int, decisions_left: int) -> tuple[int, int, int]:
         """The checked action as (passive lots, aggressive lots, level) for a parent with

@@ -13,8 +13,10 @@ def whole_number(name: str, value, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         # a ValueError, not a TypeError: every bad env argument is one (Gymnasium's habit)
         raise ValueError(f"{name} must be a whole number, got {value!r}")  # noqa: TRY004
-    if isinstance(value, numbers.Integral) or math.isfinite(value) and float(value).is_integer():
+    if isinstance(value, numbers.Integral):
         number = int(value)
+    elif math.isfinite(value) and float(value).is_integer():
+        number = int(float(value))
     else:
         raise ValueError(f"{name} must be a whole number, got {value!r}")
     if number < low or (high is not None and number > high):

@@ -17,14 +17,14 @@ class ScenarioEnv(gym.Env):
     :meth:`plan` (check an action, say what it will send), :meth:`send_orders`,
     :meth:`finish_step` and ``reset``; :meth:`advance` runs the market to ``self.target``."""
 
-    metadata: ClassVar[dict] = {"render_modes": ["rgb_array", "human"], "render_fps": 4}
+    metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 4}  # noqa: RUF012
     # info keys whose value is None until defined (object arrays in the vector env)
     optional_info: ClassVar[tuple[str, ...]] = ()
     agent_id: ClassVar[int] = 1
     render_mode: str | None = None
     window = None
     scenario: MarketScenario
-    sim: Simulator | None = None
+    _sim: Simulator | None = None
     done: bool = False
     target: int = 0
     decision: int = 0
@@ -37,6 +37,22 @@ class ScenarioEnv(gym.Env):
 
     def finish_step(self):
         raise NotImplementedError
+
+    @property
+    def sim(self) -> Simulator:
+        """The episode's simulator (after ``reset``)."""
+        if self._sim is None:
+            raise RuntimeError(f"call reset() before using {type(self).__name__}")
+        return self._sim
+
+    @sim.setter
+    def sim(self, simulator: Simulator) -> None:
+        self._sim = simulator
+
+    @property
+    def started(self) -> bool:
+        """Whether an episode has been reset."""
+        return self._sim is not None
 
     def set_render_mode(self, render_mode: str | None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -51,7 +67,7 @@ class ScenarioEnv(gym.Env):
         if self.render_mode is None:
             raise RuntimeError("render() needs render_mode='rgb_array' or 'human' when the env "
                                "is made")
-        if self.sim is None:
+        if not self.started:
             raise RuntimeError("call reset() before render()")
         from mars_gym.envs import rendering
 
@@ -66,7 +82,7 @@ class ScenarioEnv(gym.Env):
 
     def check_step(self, action) -> Any:
         """Raise unless ``step(action)`` may run now; what it would send. Nothing changes."""
-        if self.sim is None:
+        if not self.started:
             raise RuntimeError("call reset() before step()")
         if self.done:
             raise RuntimeError("the episode is over (terminated or truncated): call reset()")

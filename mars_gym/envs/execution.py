@@ -182,7 +182,6 @@ class ExecutionEnv(ScenarioEnv):
         self.source, self.split, self.data_dir = source, split, data_dir
         self.start_range = self.scenario.start_range
         self.stream = self.scenario.stream
-        self.sim = None
 
     # -- episode ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -207,7 +206,7 @@ class ExecutionEnv(ScenarioEnv):
         self.arrival_mid = self.sim.mid() or float(book.best_bid or book.best_ask)
         self.decision = 0
         self.done = False
-        self.passive_id = None
+        self.passive_id: int | None = None
         self.fills_seen = 0
         self.last_mid = self.arrival_mid
         self.last_volume = 0
@@ -302,5 +301,5 @@ class ExecutionEnv(ScenarioEnv):
         })
 
 
-ExecutionEnv.__doc__ = ExecutionEnv.__doc__.replace(
+ExecutionEnv.__doc__ = (ExecutionEnv.__doc__ or "").replace(
     "{observation_table}", EXECUTION_OBSERVATION.table().replace("\n", "\n    "))

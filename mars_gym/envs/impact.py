@@ -73,7 +73,6 @@ class ImpactEnv(ScenarioEnv):
             {"observe_agents": lmm_observes_agents, "checkpoint": lmm_checkpoint},
             latency_ns, latency_sigma, depth_ladder, data_dir, generator_service)
         self.start_range = self.scenario.start_range
-        self.sim = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         if options is not None and not isinstance(options, dict):
@@ -99,7 +98,8 @@ class ImpactEnv(ScenarioEnv):
         self.arrival_mid = self.sim.mid() or float(book.best_bid or book.best_ask)
         self.last_mid = self.arrival_mid
         self.mid_samples = [self.arrival_mid]
-        self.decision, self.done, self.passive_id, self.fills_seen = 0, False, None, 0
+        self.decision, self.done, self.fills_seen = 0, False, 0
+        self.passive_id: int | None = None
         return self._observation(), self._info()
 
     @property

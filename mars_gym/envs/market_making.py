@@ -130,7 +130,6 @@ class MarketMakingEnv(ScenarioEnv):
             {"observe_agents": lmm_observes_agents, "checkpoint": lmm_checkpoint},
             latency_ns, latency_sigma, depth_ladder, data_dir, generator_service)
         self.start_range = self.scenario.start_range
-        self.sim = None
 
     # -- episode ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -180,7 +179,7 @@ class MarketMakingEnv(ScenarioEnv):
     def send_orders(self, plan: tuple[float, float, int, int]) -> None:
         bid_offset, ask_offset, bid_size, ask_size = plan
         self._cancel_quotes()
-        prices = dict(zip((1, -1), self.quote_prices(bid_offset, ask_offset)))
+        prices = dict(zip((1, -1), self.quote_prices(bid_offset, ask_offset), strict=False))
         for side, size in ((1, bid_size), (-1, ask_size)):
             if size > 0 and prices[side] > 0:
                 self.quote_ids[side] = self.sim.submit(
@@ -260,5 +259,5 @@ class MarketMakingEnv(ScenarioEnv):
                 "time_ns": self.sim.now, "decision": self.decision}
 
 
-MarketMakingEnv.__doc__ = MarketMakingEnv.__doc__.replace(
+MarketMakingEnv.__doc__ = (MarketMakingEnv.__doc__ or "").replace(
     "{observation_table}", MARKET_MAKING_OBSERVATION.table().replace("\n", "\n    "))

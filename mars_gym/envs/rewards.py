@@ -9,7 +9,7 @@ decision: the risk term of Almgren–Chriss in its simplest form, which favours 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 BPS = 1e4
@@ -86,8 +86,8 @@ class ImplementationShortfall(_HoldingCost):
         return reward
 
 
-EXECUTION_REWARDS = {"price_advantage": PriceAdvantage,
-                     "implementation_shortfall": ImplementationShortfall}
+EXECUTION_REWARDS: dict[str, Callable[[float, float], ExecutionReward]] = {
+    "price_advantage": PriceAdvantage, "implementation_shortfall": ImplementationShortfall}
 
 
 def execution_reward(reward, unfilled_penalty_bps: float, risk_penalty_bps: float

@@ -22,7 +22,7 @@ class SB3VecEnv(VecEnv):
         self.vector = vector_env
         super().__init__(vector_env.num_envs, vector_env.single_observation_space,
                          vector_env.single_action_space)
-        self._actions = None
+        self._actions: np.ndarray | None = None
         self._seed: int | None = None
 
     def reset(self) -> np.ndarray:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Any, cast
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -29,6 +29,7 @@ from mars_gym.envs.base import ScenarioEnv
 from mars_gym.envs.execution import ExecutionEnv
 from mars_gym.envs.impact import ImpactEnv
 from mars_gym.envs.market_making import MarketMakingEnv
+from mars_gym.sim.flows.base import BatchedFlow
 from mars_gym.sim.flows.registry import flow_checkpoint
 
 
@@ -37,7 +38,7 @@ class ScenarioVectorEnv(VectorEnv):
     with ``kwargs``, stepped together (see the module docstring). ``checkpoint``: another LMM
     checkpoint than the flow's shipped one."""
 
-    metadata: ClassVar[dict] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012  (Gymnasium's API)
     env_class: type[ScenarioEnv]
 
     def __init__(self, num_envs: int = 1, checkpoint: str | None = None, **kwargs: Any) -> None:
@@ -55,8 +56,8 @@ class ScenarioVectorEnv(VectorEnv):
             self.service = GeneratorService(model, capacity=num_envs)
             if checkpoint is not None:
                 kwargs["lmm_checkpoint"] = checkpoint  # the flows' tokenizer, the service's model
-        self.envs = [self.env_class(generator_service=self.service, **kwargs)
-                     for _ in range(num_envs)]
+        make = cast(Callable[..., ScenarioEnv], self.env_class)  # every task takes these
+        self.envs = [make(generator_service=self.service, **kwargs) for _ in range(num_envs)]
         self.single_observation_space = self.envs[0].observation_space
         self.single_action_space = self.envs[0].action_space
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -67,7 +68,8 @@ class ScenarioVectorEnv(VectorEnv):
               options: dict[str, Any] | None = None):
         seeds = (list(seed) if isinstance(seed, (list, tuple)) else
                  [None if seed is None else seed + i for i in range(self.num_envs)])
-        observations, infos = [], {}
+        observations = []
+        infos: dict[str, Any] = {}
         for i, env in enumerate(self.envs):
             obs, info = env.reset(seed=seeds[i], options=options)
             observations.append(obs)
@@ -109,7 +111,8 @@ class ScenarioVectorEnv(VectorEnv):
 
     def _add_info(self, infos: dict[str, Any], info: dict[str, Any], env_num: int
                   ) -> dict[str, Any]:
-        for key in self.env_class.optional_info:  # object arrays: an undefined metric stays None, never nan
+        # object arrays: an undefined metric stays None, never nan
+        for key in self.env_class.optional_info:
             if key in info and key not in infos:
                 infos[key] = np.full(self.num_envs, None, dtype=object)
                 infos[f"_{key}"] = np.zeros(self.num_envs, dtype=bool)
@@ -122,11 +125,14 @@ class ScenarioVectorEnv(VectorEnv):
         while waiting:
             blocked = [i for i in waiting if not self.envs[i].advance()]
             if blocked:
-                flows = [self.envs[i].sim.flow for i in blocked]
+                assert self.service is not None  # only a served flow waits for a token
+                flows = [cast(BatchedFlow, self.envs[i].sim.flow) for i in blocked]
                 for flow in flows:
+                    assert flow.request is not None  # it returned no order: it has a request
                     self.service.submit(*flow.request)
                 served = self.service.run()  # one forward pass for every waiting simulation
                 for flow in flows:
+                    assert flow.stream is not None
                     flow.deliver(served[flow.stream])
             waiting = blocked
 
@@ -144,7 +150,7 @@ class ScenarioVectorEnv(VectorEnv):
             batch = episodes[first:first + self.num_envs]
             envs = self.envs[:len(batch)]
             observations, infos, actors = [], [], []
-            for env, episode in zip(envs, batch):
+            for env, episode in zip(envs, batch, strict=False):
                 obs, info = env.reset(seed=episode["seed"], options=episode.get("options"))
                 actors.append(make_actor(env))
                 observations.append(obs)

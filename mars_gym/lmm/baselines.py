@@ -33,8 +33,9 @@ class UnigramBaseline:
 class FactorizedBaseline:
     def __init__(self, train_targets: np.ndarray, alpha: float = 0.1) -> None:
         parts = decompose(train_targets)
-        self.log_p = [_log_frequencies(p, size, alpha) for p, size in zip(parts, PART_SIZES)]
+        self.log_p = [_log_frequencies(p, size, alpha)
+                      for p, size in zip(parts, PART_SIZES, strict=True)]
 
     def nll(self, targets: np.ndarray) -> float:
         parts = decompose(targets)
-        return float(-sum(lp[p] for lp, p in zip(self.log_p, parts)).mean())
+        return float(-sum(lp[p] for lp, p in zip(self.log_p, parts, strict=False)).mean())

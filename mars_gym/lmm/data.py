@@ -3,8 +3,8 @@
 Position i of a sequence holds order token ``t_i`` and the conditions of the book the *next*
 order sees (its book volumes and change since the open), with the time of day of order i (the
 next order's time is part of what is predicted: its interval bin). The target of position i is
-``t_{i+1}``. Windows never cross sources or splits. Sequences for the ensemble's order model also carry
-the plan of the minute each position lies in (:mod:`mars_gym.batch.plan`).
+``t_{i+1}``. Windows never cross sources or splits. Sequences for the ensemble's order model also
+carry the plan of the minute each position lies in (:mod:`mars_gym.batch.plan`).
 """
 
 from __future__ import annotations

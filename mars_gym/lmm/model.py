@@ -119,7 +119,7 @@ class Conditions:
 
 def split_parts(ids: torch.Tensor) -> list[torch.Tensor]:
     """(kind, price, volume, interval) of token ids."""
-    return [(ids // stride) % size for stride, size in zip(PART_STRIDES, PART_SIZES)]
+    return [(ids // stride) % size for stride, size in zip(PART_STRIDES, PART_SIZES, strict=False)]
 
 
 class RMSNorm(nn.Module):
@@ -279,7 +279,8 @@ class LMM(nn.Module):
 
     # -- trunk -------------------------------------------------------------------------------
     def embed(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
-        x = sum(emb(part) for emb, part in zip(self.part_in, split_parts(tokens)))  # (b, t, d)
+        parts = zip(self.part_in, split_parts(tokens), strict=True)
+        x = sum(emb(part) for emb, part in parts)  # (b, t, d)
         angles = cond.time_of_day.float().unsqueeze(-1) * self.tod_frequencies
         x = x + self.book_in(cond.book) + self.time_in(torch.cat([angles.sin(), angles.cos()], -1))
         x = x + self.change_in(cond.change) + self.source_in(cond.source)
@@ -327,7 +328,7 @@ class LMM(nn.Module):
     def part_logits(self, h: torch.Tensor, prefix: list[torch.Tensor]) -> torch.Tensor:
         """Logits of part ``len(prefix)`` given the hidden state and the earlier parts."""
         x = h
-        for emb, part in zip(self.part_context, prefix):
+        for emb, part in zip(self.part_context, prefix, strict=False):
             x = x + emb(part)
         return self.heads[len(prefix)](x)
 
@@ -353,7 +354,7 @@ class LMM(nn.Module):
         h = h.reshape(-1, 1, h.shape[-1])  # (n, 1, d)
         table = torch.zeros(h.shape[0], 1, device=h.device)
         prefixes: list[torch.Tensor] = []  # each (n, m): part values of the m prefixes so far
-        for j, size in enumerate(PART_SIZES):
+        for size in PART_SIZES:
             m = table.shape[1]
             logits = self.part_logits(h.expand(-1, m, -1), prefixes).float().log_softmax(-1)
             table = (table.unsqueeze(-1) + logits).reshape(h.shape[0], m * size)
@@ -391,4 +392,4 @@ class LMM(nn.Module):
                 logits = logits.masked_fill(logits < kth, float("-inf"))
             parts.append((logits + noise[:, offset:offset + size]).argmax(-1))
             offset += size
-        return sum(part * stride for part, stride in zip(parts, PART_STRIDES))
+        return sum(part * stride for part, stride in zip(parts, PART_STRIDES, strict=False))

@@ -104,7 +104,7 @@ class LMMDeployment:
                 results[k] = error
         served = self.service.run()
         return [served[request[0]] if result is None else result
-                for request, result in zip(requests, results)]
+                for request, result in zip(requests, results, strict=False)]
 
     async def rounds(self) -> int:
         """Batched forward passes run so far."""

@@ -85,7 +85,7 @@ def check_request(config: LMMConfig, tokens: torch.Tensor, cond: Conditions, bia
     if bias is not None:
         if len(bias) != len(PART_SIZES):
             raise BadRequestError(f"bias needs {len(PART_SIZES)} parts, got {len(bias)}")
-        for k, (part, size) in enumerate(zip(bias, PART_SIZES)):
+        for k, (part, size) in enumerate(zip(bias, PART_SIZES, strict=False)):
             shape = (1, N_KINDS, size) if k in (1, 2) else (1, size)  # price, volume: by kind
             _finite(part, f"bias part {k}", shape, allow_minus_inf=True)
 
@@ -209,7 +209,7 @@ class GeneratorService:
             if planned:
                 plan[stream] = cond.plan[0]
             if stream_bias is not None:
-                for part, value in zip(bias, stream_bias):
+                for part, value in zip(bias, stream_bias, strict=False):
                     part[stream] = value[0]
         out = self.generator.step(tokens, Conditions(book, time_of_day, change, source, plan),
                                   active, bias)

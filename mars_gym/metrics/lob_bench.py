@@ -111,10 +111,10 @@ def log_time_to_cancel(stream: LobsterStream) -> np.ndarray:
     new = types == NEW
     cancel = (types == PARTIAL_CANCEL) | (types == DELETE)
     first_new = {}
-    for oid, t in zip(ids[new].tolist(), times[new].tolist()):
+    for oid, t in zip(ids[new].tolist(), times[new].tolist(), strict=False):
         first_new.setdefault(oid, t)
     waited = {}
-    for oid, t in zip(ids[cancel].tolist(), times[cancel].tolist()):
+    for oid, t in zip(ids[cancel].tolist(), times[cancel].tolist(), strict=False):
         if oid in first_new and oid not in waited and t >= first_new[oid]:
             waited[oid] = (t - first_new[oid]) / NS_PER_S
     seconds = np.array(list(waited.values()), dtype=float)

@@ -47,7 +47,7 @@ def submit_background(target: OrderBook | RecordingBook, order, order_id: int,
     tick-1 book; ``order_id`` is used when the order carries none); return the executed
     (buy/sell) or cancelled quantity."""
     recording = isinstance(target, RecordingBook)
-    book = target.book if recording else target
+    book: OrderBook = target.book if isinstance(target, RecordingBook) else target
     if order.kind != CANCEL_ORDER:
         oid = order.order_id if order.order_id >= 0 and order.order_id not in book else order_id
         if recording:
@@ -71,7 +71,7 @@ def submit_background(target: OrderBook | RecordingBook, order, order_id: int,
     if order.size >= left:
         _cancel(target, book, victim, order.time_ns, recording)
         return left
-    if recording:
+    if isinstance(target, RecordingBook):
         target.reduce(victim, order.size, order.time_ns)
     else:
         book.reduce(victim, order.size)

@@ -46,14 +46,15 @@ class DepthProfile:
         """Every change of a stream's book rows where a side's best price got worse (the touch
         was used up), both sides pooled."""
         bid, ask = stream.book["bid"], stream.book["ask"]
-        gaps, sizes = [], []
+        gap_parts: list[np.ndarray] = []
+        size_parts: list[np.ndarray] = []
         for price, qty, sign in ((bid, stream.book["bid_qty"][:, 0], 1),
                                  (ask, stream.book["ask_qty"][:, 0], -1)):
             before, after = price[:-1], price[1:]
             worse = (before > 0) & (after > 0) & (sign * (before - after) > 0)
-            gaps.append(sign * (before - after)[worse])
-            sizes.append(qty[1:][worse])
-        gaps, sizes = np.concatenate(gaps), np.concatenate(sizes)
+            gap_parts.append(sign * (before - after)[worse])
+            size_parts.append(qty[1:][worse])
+        gaps, sizes = np.concatenate(gap_parts), np.concatenate(size_parts)
         keep = sizes > 0
         if not keep.any():
             raise ValueError(f"{stream.source.name}: no used-up touch in the stream to learn "

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from mars_gym.sim.background_orders import BACKGROUND_AGENT, submit_background
 from mars_gym.sim.depth import DepthLadder
 from mars_gym.sim.flows.base import (
     FIRST_FLOW_ORDER_ID,
+    AgentObservingFlow,
     BackgroundFlow,
     FlowOrder,
     StallGuard,
@@ -102,7 +103,7 @@ class Simulator:
         self.rng = np.random.default_rng([seed, 1])
         self.flow.reset(seed, book, self.now)
         self.observing = observes_agents(self.flow)
-        self.pending = None  # the flow's next order, drawn when needed
+        self.pending: FlowOrder | None = None  # the flow's next order, drawn when needed
         self.stall_guard = StallGuard(self.flow)
         self.in_flight: list[tuple[int, int, int, AgentOrder]] = []  # (arrival, seq, agent, order)
         self.sequence = 0
@@ -120,7 +121,8 @@ class Simulator:
         """Send an order now; it reaches the book after the latency. Returns its order id (a
         cancel returns the id it cancels)."""
         if order.kind not in (LIMIT, MARKET, CANCEL):
-            raise ValueError(f"order kind must be 'limit', 'market' or 'cancel', got {order.kind!r}")
+            raise ValueError("order kind must be 'limit', 'market' or 'cancel', got "
+                             f"{order.kind!r}")
         if order.kind != CANCEL and (order.side not in (1, -1) or order.qty <= 0):
             raise ValueError(f"an order needs side +1/-1 and qty > 0, got {order}")
         if order.kind == LIMIT and order.price <= 0:
@@ -214,7 +216,8 @@ class Simulator:
                 touch = self.touch() if self.observing else None
                 seen = self._apply_agent(arrival, agent_id, order)
                 if self.observing and seen is not None:
-                    self.flow.observe(seen, touch)  # the flow draws its next order again
+                    # the flow draws its next order again
+                    cast(AgentObservingFlow, self.flow).observe(seen, touch)
                     self.pending = None
                 self._top_up(arrival)
             elif background_time <= time_ns:

@@ -93,14 +93,15 @@ class QuantileBins:
             bins[np.argmax(share * n_bins - bins)] += 1
         while bins.sum() > n_bins:
             bins[np.argmax(np.where(bins > least, bins - share * n_bins, -np.inf))] -= 1
-        fitted = [cls.fit(part, int(k)) for part, k in zip(parts, bins)]
+        fitted = [cls.fit(part, int(k)) for part, k in zip(parts, bins, strict=False)]
         return cls(np.concatenate([f.lower for f in fitted]),
                    tuple(v for f in fitted for v in f.values),
                    tuple(w for f in fitted for w in f.weights))
 
     def means(self) -> np.ndarray:
         """The mean training value of each bin."""
-        return np.array([values @ weights for values, weights in zip(self.values, self.weights)])
+        return np.array([values @ weights
+                         for values, weights in zip(self.values, self.weights, strict=True)])
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Bin index of each value."""

@@ -375,7 +375,8 @@ class OrderTokenizer:
         except (KeyError, ValueError) as error:
             raise TokenizerFileError(f"{origin}: no readable tokenizer header ({error})") from None
         if header.get("format") != FORMAT_NAME:
-            raise TokenizerFileError(f"{origin}: not an order tokenizer (format {header.get('format')!r})")
+            raise TokenizerFileError(f"{origin}: not an order tokenizer "
+                                     f"(format {header.get('format')!r})")
         if header.get("version") not in (1, FORMAT_VERSION):
             raise TokenizerFileError(f"{origin}: tokenizer format version {header.get('version')}, "
                                      f"this code reads versions 1 and {FORMAT_VERSION}")

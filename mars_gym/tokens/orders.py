@@ -44,7 +44,8 @@ def events_to_orders(stream: EventStream) -> np.ndarray:
     while i < n:
         if kinds[i] == EXECUTE:
             resting, start, total = sides[i], i, 0
-            while i < n and kinds[i] == EXECUTE and times[i] == times[start] and sides[i] == resting:
+            while (i < n and kinds[i] == EXECUTE and times[i] == times[start]
+                   and sides[i] == resting):
                 total += sizes[i]
                 i += 1
             price, order_id = prices[i - 1], -1

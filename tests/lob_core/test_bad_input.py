@@ -72,7 +72,8 @@ def test_bad_input_is_rejected_and_leaves_book_unchanged(seeded, name, call, err
 
 
 def test_errors_share_one_base_and_are_value_or_key_errors():
-    assert issubclass(InvalidPriceError, OrderBookError) and issubclass(InvalidPriceError, ValueError)
+    assert issubclass(InvalidPriceError, OrderBookError)
+    assert issubclass(InvalidPriceError, ValueError)
     assert issubclass(UnknownOrderError, OrderBookError) and issubclass(UnknownOrderError, KeyError)
     assert str(UnknownOrderError("no resting order with order_id 5")) == (
         "no resting order with order_id 5")

@@ -101,7 +101,8 @@ def test_a_huge_line_is_refused_after_one_bounded_read_with_a_short_message(tmp_
 def test_a_long_bad_field_is_quoted_as_an_excerpt(tmp_path):
     path = tmp_path / "ob.csv"
     path.write_text("100,1,99,2\n100,1," + "x" * 10_000 + ",2\n")
-    with pytest.raises(LobsterFormatError, match=r"ob.csv:2: column 3 is not an integer: 'x{60}\.\.\.'$"):
+    with pytest.raises(LobsterFormatError,
+                       match=r"ob.csv:2: column 3 is not an integer: 'x{60}\.\.\.'$"):
         read_orderbook(path)
 
 

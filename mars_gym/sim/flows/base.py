@@ -33,7 +33,8 @@ class StallGuard:
 
     def __init__(self, flow, limit: int = MAX_ORDERS_AT_ONE_TIME) -> None:
         self.flow, self.limit = flow, limit
-        self.time_ns, self.count = None, 0
+        self.time_ns: int | None = None
+        self.count = 0
 
     def see(self, time_ns: int) -> None:
         if time_ns != self.time_ns:
@@ -74,6 +75,7 @@ class BatchedFlow(Protocol):
     :meth:`deliver` hands it the sampled token. Built without a service it draws alone."""
 
     service: object | None
+    stream: int | None  # the flow's stream in its service
     request: tuple | None
 
     def deliver(self, token: int) -> None:
@@ -116,6 +118,9 @@ def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, 
     guard = StallGuard(flow)
     while True:
         order = flow.next_order()
+        if order is None:
+            raise RuntimeError(f"{type(flow).__name__} waits for a batched token; a flow run "
+                               "alone must be built without a generator service")
         if order.time_ns > end_ns:
             break
         guard.see(order.time_ns)

@@ -147,7 +147,8 @@ def make_flow(flow, source: str, start: int, data_dir=None, **options) -> Backgr
     """The flow ``flow`` (a registered name, a builder or an instance:
     :func:`~mars_gym.sim.flows.registry.resolve_flow`) for ``source``, to run from event index
     ``start`` of its stream. Options of the built-in flows: ``lmm`` and ``ensemble`` take
-    ``checkpoint`` (a name or a path; ``None``: the flow's shipped model), ``history_orders``, ``recompute`` (the LMM without a KV cache, the
+    ``checkpoint`` (a name or a path; ``None``: the flow's shipped model), ``history_orders``,
+    ``recompute`` (the LMM without a KV cache, the
     MarS-style baseline of the benchmarks), ``service`` (one stream of a shared batched
     generator service) and ``observe_agents`` (the agents' orders join the model's sequence,
     :meth:`~mars_gym.sim.flows.lmm.LMMFlow.observe`); ``ensemble`` also ``target`` (a

@@ -56,6 +56,7 @@ def fit_hawkes(times_ns: np.ndarray) -> tuple[float, float, float]:
                           options={"maxiter": 600, "xatol": 1e-4, "fatol": 1e-3})
         if best is None or result.fun < best.fun:
             best = result
+    assert best is not None  # at least one start was tried
     mu, ratio, beta = (np.exp(best.x[0]), 1 / (1 + np.exp(-best.x[1])), np.exp(best.x[2]))
     return float(mu), float(ratio * beta), float(beta)
 

@@ -55,7 +55,10 @@ class LMMFlow:
         self.temperature, self.top_k = temperature, top_k
         self.history_orders = history_orders or model.config.context // 2
         self.recompute = recompute  # the MarS-style loop (benchmarks only): no KV cache
-        self.service, self.stream, self.request = service, None, None
+        self.service = service
+        self.stream: int | None = None
+        self.request: tuple | None = None
+        self.last_token = torch.zeros(1, dtype=torch.long)  # the previous order's token
         self.planner = planner
         self.observe_agents = observe_agents  # the simulator then calls observe()
         self.source = history.source.source_id
@@ -161,6 +164,7 @@ class LMMFlow:
         if self.service is not None:
             self.service.withdraw(self.stream)
         else:
+            assert self.generator.noise is not None  # keyed noise: set by prime()
             self.generator.noise.withdraw([0])
         self.last_token = torch.tensor([self.tokenizer.encode_order(
             order.kind, order.side, order.price, order.size, order.time_ns - previous_ns,

@@ -8,7 +8,8 @@ probabilities {0.5, 0.3, 0.15, 0.025, 0.025} in units of ``volume_scale / 100`` 
 when the scale is the usual 100-share order). A cancel picks a side at random and cancels a
 background order nearest the touch of that side (see :mod:`mars_gym.sim.background_orders`).
 When the book has no bid, the price is taken from the best ask (minus one tick) or, with an
-empty book, from the last price it used (``initial_price`` before any). The flow does not react to anything but the best bid.
+empty book, from the last price it used (``initial_price`` before any). The flow does not react
+to anything but the best bid.
 """
 
 from __future__ import annotations
@@ -58,5 +59,6 @@ class NoiseFlow:
             touch = self.book.best_bid if side > 0 else self.book.best_ask
             return FlowOrder(self.time_ns, kind, side, touch or self._reference_price(), 1 << 62)
         price = max(1, self._reference_price() + int(self.rng.choice(OFFSETS, p=OFFSET_PROBS)))
-        size = max(1, round(int(self.rng.choice(VOLUMES, p=VOLUME_PROBS)) * self.volume_scale / 100))
+        volume = int(self.rng.choice(VOLUMES, p=VOLUME_PROBS))
+        size = max(1, round(volume * self.volume_scale / 100))
         return FlowOrder(self.time_ns, kind, 1 if kind == BUY else -1, price, size)

@@ -57,7 +57,7 @@ def test_vqvae_shapes_and_training_lowers_the_loss(lobster_dir):
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()
     losses = []
-    for step in range(60):
+    for _ in range(60):
         loss, _ = model(images[torch.randint(len(images), (16,))])
         optimizer.zero_grad()
         loss.backward()

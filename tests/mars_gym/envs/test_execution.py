@@ -197,7 +197,8 @@ def test_level_one_sources_start_with_the_depth_ladder(lobster_dir):
     assert (laddered.best_bid, laddered.best_ask) == (stale.best_bid, stale.best_ask)
     assert laddered.n_levels(1) == laddered.n_levels(-1) == 10
     stale_bids = stale.depth(64)[0]
-    assert stale.best_bid - stale_bids[stale_bids > 0][-1] > laddered.best_bid - laddered.depth(10)[0][-1]
+    laddered_span = laddered.best_bid - laddered.depth(10)[0][-1]
+    assert stale.best_bid - stale_bids[stale_bids > 0][-1] > laddered_span
     for _ in range(3):
         with_ladder.step(with_ladder.action_space.sample())
         assert laddered.n_levels(1) >= 10 and laddered.n_levels(-1) >= 10

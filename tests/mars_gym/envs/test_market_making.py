@@ -62,11 +62,13 @@ def test_rewards_add_up_to_the_pnl_and_the_inventory_is_closed(lobster_dir):
 
 
 def test_the_inventory_penalty_costs_the_squared_inventory_each_step(lobster_dir):
-    one_sided = lambda obs, info: np.array([0, 20, 300, 0], np.float32)
+    def one_sided(obs, info):
+        return np.array([0, 20, 300, 0], np.float32)
+
     plain = play(make("noise", data_dir=lobster_dir, inventory_penalty=0.0), one_sided)
     penalised = play(make("noise", data_dir=lobster_dir, inventory_penalty=0.5), one_sided)
     charged = 0
-    for (_, r0, info), (_, r1, _) in zip(plain[1:], penalised[1:]):
+    for (_, r0, info), (_, r1, _) in zip(plain[1:], penalised[1:], strict=False):
         cost = 0.5 * (info["inventory"] / 300) ** 2
         assert r0 - r1 == pytest.approx(cost, abs=1e-9)
         charged += cost > 0
@@ -75,9 +77,7 @@ def test_the_inventory_penalty_costs_the_squared_inventory_each_step(lobster_dir
 
 def test_bids_alone_never_take_the_inventory_past_its_limit(lobster_dir):
     env = make("noise", data_dir=lobster_dir, inventory_limit=500, max_quote=300)
-    limits = []
-    steps = play(env, lambda obs, info: (limits.append(info["inventory"]),
-                                         np.array([0, 0, 300, 0], np.float32))[1])
+    steps = play(env, lambda obs, info: np.array([0, 0, 300, 0], np.float32))
     assert max(s[2]["max_abs_inventory"] for s in steps) == 500  # it filled up to the limit
     assert all(abs(s[2]["inventory"]) <= 500 for s in steps)
     assert max(abs(s[0][INVENTORY]) for s in steps) == pytest.approx(1.0)
@@ -94,12 +94,15 @@ def test_quotes_are_passive_at_the_offsets(lobster_dir):
     assert inside[1] == book.best_bid + 1
     env.begin_step(np.array([2, 3, 100, 100], np.float32))
     assert env.advance()
-    assert {env.sim.book.order(i)[1] for i in env.quote_ids.values() if i in env.sim.book} <= {bid, ask}
+    resting = [i for i in env.quote_ids.values() if i in env.sim.book]
+    assert {env.sim.book.order(i)[1] for i in resting} <= {bid, ask}
 
 
 def test_the_vector_env_runs_each_simulation_as_it_would_alone(lobster_dir):
     vec = VectorMarketMakingEnv(num_envs=2, flow="lmm", data_dir=lobster_dir, **SHORT)
-    act = lambda env: lambda obs, info: np.array([1, 2, 100, 100], np.float32)
+    def act(env):
+        return lambda obs, info: np.array([1, 2, 100, 100], np.float32)
+
     episodes = [{"seed": 5}, {"seed": 6}]
     batched = [info["pnl"] for _, _, info, _ in vec.play(episodes, act)]
     alone = [play(make("lmm", data_dir=lobster_dir), act(None), seed=s)[-1][2]["pnl"]

@@ -43,7 +43,7 @@ def test_both_rewards_sum_to_minus_the_shortfall_and_differ_by_the_marked_remain
     index = {n: i for i, n in enumerate(EXECUTION_OBSERVATION.names)}
     paper = [o[index["return_bps"]] * (1 - i["filled"] / SHORT["quantity"])
              for o, _, i in advantage]
-    differences = [s[1] - a[1] for a, s in zip(advantage[1:], shortfall[1:])]
+    differences = [s[1] - a[1] for a, s in zip(advantage[1:], shortfall[1:], strict=False)]
     expected = [-(after - before) for before, after in itertools.pairwise(paper)]
     np.testing.assert_allclose(differences, expected, atol=1e-3)
     assert max(abs(d) for d in differences) > 0.05  # the mid moved while lots were waiting
@@ -52,7 +52,7 @@ def test_both_rewards_sum_to_minus_the_shortfall_and_differ_by_the_marked_remain
 def test_the_holding_cost_lowers_each_step_by_the_squared_share_left(lobster_dir):
     plain = rollout(lobster_dir)
     risky = rollout(lobster_dir, risk_penalty_bps=5.0)
-    for (_, r0, info), (_, r1, _) in zip(plain[1:], risky[1:]):
+    for (_, r0, info), (_, r1, _) in zip(plain[1:], risky[1:], strict=False):
         left = 1 - info["filled"] / SHORT["quantity"]
         assert r0 - r1 == pytest.approx(5.0 * left**2, abs=1e-9)
     assert plain[1][2]["filled"] < SHORT["quantity"]  # a step with lots left was charged
@@ -82,7 +82,8 @@ def test_the_observation_spec_defines_space_names_and_table_once():
     assert ExecutionEnv.__doc__.count("| time left, fraction of the horizon | 0 | 1 |") == 1
     assert space.shape == (8,) and space.high[3] == 100 and space.low[4] == -1000
     spec = ObservationSpec([Feature("a", 0, 1, "first"), Feature("b", -2, 2, "second")])
-    np.testing.assert_array_equal(spec.vector({"b": 5.0, "a": 0.5}), np.array([0.5, 2.0], np.float32))
+    np.testing.assert_array_equal(spec.vector({"b": 5.0, "a": 0.5}),
+                                  np.array([0.5, 2.0], np.float32))
     with pytest.raises(ValueError, match=r"missing \['b'\], unknown \['c'\]"):
         spec.vector({"a": 0.5, "c": 1.0})
     with pytest.raises(ValueError, match="unique"):

@@ -36,8 +36,10 @@ def test_make_vec_uses_the_batched_vector_env(lobster_dir):
 
 
 def test_same_seed_same_vector_episode(lobster_dir):
-    make = lambda: gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm",
-                                data_dir=lobster_dir, **SHORT)
+    def make():
+        return gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm", data_dir=lobster_dir,
+                            **SHORT)
+
     actions = np.array([[3, 2], [10, 0]])
     a, b = run(make(), 4, actions), run(make(), 4, actions)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
@@ -79,7 +81,9 @@ def test_an_episode_runs_alike_alone_and_in_a_batch(lobster_dir):
     does not depend on what shares the batch."""
     kwargs = {"flow": "lmm", "data_dir": lobster_dir, "action_mode": "lots", **SHORT}
     episode, other = {"seed": 7}, {"seed": 8}  # start and side drawn from the seed
-    act = lambda env: (lambda obs, info: np.array([0, 20, 0], np.float32))
+    def act(env):
+        return lambda obs, info: np.array([0, 20, 0], np.float32)
+
     paths = []
     for batch in ([episode], [other, episode]):
         vec = VectorExecutionEnv(num_envs=len(batch), **kwargs)

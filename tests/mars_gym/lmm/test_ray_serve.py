@@ -6,10 +6,10 @@ import socket
 import pytest
 
 ray = pytest.importorskip("ray", reason="the serve extra (pip install .[serve]) is not installed")
-from ray import serve
+from ray import serve  # noqa: E402  (after the extra's check)
 
-from mars_gym.lmm.ray_serve import LOOPBACK, parser, start
-from mars_gym.lmm.serve import BadRequestError
+from mars_gym.lmm.ray_serve import LOOPBACK, parser, start  # noqa: E402
+from mars_gym.lmm.serve import BadRequestError  # noqa: E402
 
 ROW = {"book": [0.5] * 10, "time_of_day": 7_000, "change": 200, "source": 0}
 OWNER, OTHER = "client-a-secret", "client-b-secret"
@@ -71,7 +71,7 @@ def test_a_bad_request_inside_a_batch_of_good_ones_fails_alone(served):
             bad.result()
         tokens = [p.result() for p in pending]
         assert all(0 <= t < 49_152 for t in tokens), name
-        good = [(s, t) for (s, _), t in zip(good, tokens)]
+        good = [(s, t) for (s, _), t in zip(good, tokens, strict=False)]
     # The victim's stream is still usable by its owner, and the service goes on.
     assert 0 <= handle.step.remote((victim, victim_token, ROW, OWNER)).result() < 49_152
     assert handle.rounds.remote().result() - before >= len(BAD_REQUESTS)

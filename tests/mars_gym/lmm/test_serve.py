@@ -14,8 +14,10 @@ def model():
 
 def _cond(t, seed):
     g = torch.Generator().manual_seed(seed)
-    return Conditions(torch.rand(1, t, 10, generator=g), torch.randint(0, 17_280, (1, t), generator=g),
-                      torch.randint(0, 401, (1, t), generator=g), torch.zeros(1, t, dtype=torch.long))
+    return Conditions(torch.rand(1, t, 10, generator=g),
+                      torch.randint(0, 17_280, (1, t), generator=g),
+                      torch.randint(0, 401, (1, t), generator=g),
+                      torch.zeros(1, t, dtype=torch.long))
 
 
 def test_service_serves_many_streams_with_one_forward_per_round(model):

@@ -53,7 +53,7 @@ def test_checkpoint_round_trip(trained, tmp_path):
     model, tokenizer = load_lmm(out / "best.pt")
     path = save_checkpoint(tmp_path / "half.pt", model, tokenizer, half=True)
     again, _ = load_lmm(path)
-    for a, b in zip(model.parameters(), again.parameters()):
+    for a, b in zip(model.parameters(), again.parameters(), strict=False):
         assert torch.allclose(a, b, atol=1e-3)
     assert again.config == model.config
 

@@ -82,7 +82,8 @@ def test_flow_options_are_checked_per_flow(lobster_dir):
         register_flow("no spaces", quote_builder)
     with pytest.raises(TypeError, match="must be callable"):
         register_flow("not_callable", 3)
-    assert flow_spec("lmm").checkpoint == "default" and flow_spec("ensemble").checkpoint == "ensemble"
+    assert flow_spec("lmm").checkpoint == "default"
+    assert flow_spec("ensemble").checkpoint == "ensemble"
     assert flow_spec("hawkes").checkpoint is None and flow_spec("replay").options == frozenset()
 
 

@@ -46,8 +46,9 @@ def _book() -> OrderBook:
 def test_a_flow_that_never_advances_time_raises_instead_of_hanging():
     simulator = Simulator(FrozenClockFlow())
     simulator.reset(_book(), 0, seed=0)
-    with pytest.raises(FlowStalledError, match=f"FrozenClockFlow produced {MAX_ORDERS_AT_ONE_TIME + 1} "
-                                               "orders at time 0 ns"):
+    with pytest.raises(FlowStalledError,
+                       match=f"FrozenClockFlow produced {MAX_ORDERS_AT_ONE_TIME + 1} "
+                             "orders at time 0 ns"):
         simulator.run_until(1_000_000_000)
     assert simulator.stall_guard.count == MAX_ORDERS_AT_ONE_TIME + 1
 
