@@ -38,6 +38,26 @@ class ScenarioEnv(gym.Env):
     def finish_step(self):
         raise NotImplementedError
 
+    reset_options: ClassVar[tuple[str, ...]] = ("start_index",)  # what reset(options=) takes
+
+    def checked_options(self, options) -> dict[str, Any]:
+        """``reset``'s options as a dict, or a ValueError naming what is wrong."""
+        if options is not None and not isinstance(options, dict):
+            raise ValueError(f"options must be a dict, got {options!r}")
+        unknown = set(options or {}) - set(self.reset_options)
+        if unknown:
+            raise ValueError(f"unknown options {sorted(unknown)}; the env takes "
+                             f"{', '.join(self.reset_options)}")
+        return options or {}
+
+    def start_episode(self, seed: int | None, options) -> tuple[dict[str, Any], int]:
+        """The first part of every ``reset``: the checked options, the env's random generator
+        reseeded (Gymnasium's ``reset``) and the start event picked
+        (:meth:`~mars_gym.envs.scenario.MarketScenario.pick_start`)."""
+        options = self.checked_options(options)
+        super().reset(seed=seed)
+        return options, self.scenario.pick_start(self.np_random, options.get("start_index"))
+
     @property
     def sim(self) -> Simulator:
         """The episode's simulator (after ``reset``)."""

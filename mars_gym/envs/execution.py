@@ -139,6 +139,7 @@ class ExecutionEnv(ScenarioEnv):
     """
 
     optional_info = OPTIONAL_INFO
+    reset_options = ("start_index", "side", "quantity")
     agent_id = AGENT
 
     def __init__(self, side: str = "buy", quantity: int | Sequence[int] = 2_000,
@@ -185,16 +186,7 @@ class ExecutionEnv(ScenarioEnv):
 
     # -- episode ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        if options is not None and not isinstance(options, dict):
-            raise ValueError(f"options must be a dict, got {options!r}")
-        unknown = set(options or {}) - {"start_index", "side", "quantity"}
-        if unknown:
-            raise ValueError(f"unknown options {sorted(unknown)}; the env takes start_index, "
-                             "side and quantity")
-        super().reset(seed=seed)
-        options = options or {}
-        drawn = self.scenario.draw_start(self.np_random)  # drawn even when given: same stream
-        start = self.scenario.check_start(options.get("start_index", drawn))
+        options, start = self.start_episode(seed, options)
         self.side = self._episode_side(options.get("side"))
         drawn_quantity = self._draw(self.quantities)
         self.quantity = whole_number("options['quantity']",

@@ -41,6 +41,7 @@ class ImpactEnv(ScenarioEnv):
     ``start_index``, ``side`` ("buy"/"sell") and ``quantity`` (0 allowed)."""
 
     agent_id = AGENT
+    reset_options = ("start_index", "side", "quantity")
 
     def __init__(self, source: str = "AMZN", split: str = "test", flow: Any = "lmm",
                  execution_s: float = 120.0, decay_s: float = 120.0, step_s: float = 10.0,
@@ -75,15 +76,7 @@ class ImpactEnv(ScenarioEnv):
         self.start_range = self.scenario.start_range
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        if options is not None and not isinstance(options, dict):
-            raise ValueError(f"options must be a dict, got {options!r}")
-        options = options or {}
-        if unknown := set(options) - {"start_index", "side", "quantity"}:
-            raise ValueError(f"unknown options {sorted(unknown)}; the env takes start_index, "
-                             "side and quantity")
-        super().reset(seed=seed)
-        drawn = self.scenario.draw_start(self.np_random)
-        start = self.scenario.check_start(options.get("start_index", drawn))
+        options, start = self.start_episode(seed, options)
         if "side" in options:
             if options["side"] not in ("buy", "sell"):
                 raise ValueError(f"options['side'] must be 'buy' or 'sell', got "

@@ -133,14 +133,7 @@ class MarketMakingEnv(ScenarioEnv):
 
     # -- episode ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        if options is not None and not isinstance(options, dict):
-            raise ValueError(f"options must be a dict, got {options!r}")
-        unknown = set(options or {}) - {"start_index"}
-        if unknown:
-            raise ValueError(f"unknown options {sorted(unknown)}; the env takes start_index")
-        super().reset(seed=seed)
-        drawn = self.scenario.draw_start(self.np_random)
-        start = self.scenario.check_start((options or {}).get("start_index", drawn))
+        options, start = self.start_episode(seed, options)
         self.sim = self.scenario.begin(start, int(self.np_random.integers(2**31)))
         self.start_ns = self.sim.now
         book = self.sim.book

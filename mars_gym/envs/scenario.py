@@ -105,6 +105,13 @@ class MarketScenario:
         """A start event index drawn uniformly from :attr:`start_range`."""
         return int(np_random.integers(*self.start_range))
 
+    def pick_start(self, np_random: np.random.Generator, given=None) -> int:
+        """The episode's start event: ``given`` (checked against :attr:`start_range`) or a
+        draw; the draw is made either way, so the env's random stream does not depend on
+        whether a start was given."""
+        drawn = self.draw_start(np_random)
+        return self.check_start(drawn if given is None else given)
+
     def check_start(self, start) -> int:
         return whole_number("options['start_index']", start, self.start_range[0],
                             self.start_range[1] - 1)
