@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from mars_gym.batch.control import PlanTarget
 from mars_gym.data import load_source
 from mars_gym.data.splits import SPLIT_FRACTIONS, split_bounds
 from mars_gym.envs.arguments import real_number, whole_number
@@ -83,6 +82,8 @@ class MarketScenario:
                 raise ValueError(f"flow_{name} is for the flows that take a {name} {takers}, "
                                  f"not {flow!r}")
         if options.get("target") is not None:
+            from mars_gym.batch.control import PlanTarget  # torch: only for a steered flow
+
             PlanTarget.parse(options["target"])  # a bad target fails here, not at a reset
         if options.get("guidance") is not None:
             options["guidance"] = real_number("flow_guidance", options["guidance"], 0.0)

@@ -102,3 +102,21 @@ def test_a_scenario_starts_a_simulator_at_the_real_book(lobster_dir):
     assert sim.now == scenario.stream.events["time_ns"][start]
     with pytest.raises(ValueError, match=r"options\['start_index'\] must be in"):
         scenario.check_start(last)
+
+
+def test_model_free_envs_do_not_import_torch(lobster_dir):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gymnasium as gym, mars_gym\n"
+        "for env_id in ('MarS-Execution-v0', 'MarS-MarketMaking-v0'):\n"
+        "    for flow in ('replay', 'noise', 'hawkes'):\n"
+        "        env = gym.make(env_id, flow=flow, source='AMZN', split='test', horizon_s=30,\n"
+        f"                       step_s=10, data_dir={str(lobster_dir)!r})\n"
+        "        env.reset(seed=0)\n"
+        "        env.step(env.action_space.sample())\n"
+        "print('torch' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
