@@ -30,16 +30,16 @@ import torch
 
 from mars_gym.lmm.checkpoint import CheckpointError, load_lmm
 from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
-from mars_gym.lmm.model import LMM, Conditions, LMMConfig
+from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
 from mars_gym.lmm.serve import resolve_device
 
 CONTEXT = 1024
 
 
-def random_inputs(batch: int, length: int, device) -> tuple[torch.Tensor, Conditions]:
+def random_inputs(batch: int, length: int, device) -> tuple[torch.Tensor, ConditionTensors]:
     g = torch.Generator().manual_seed(0)
     tokens = torch.randint(0, 49_152, (batch, length), generator=g)
-    cond = Conditions(torch.rand(batch, length, 10, generator=g),
+    cond = ConditionTensors(torch.rand(batch, length, 10, generator=g),
                       torch.randint(0, 17_280, (batch, length), generator=g),
                       torch.randint(0, 401, (batch, length), generator=g),
                       torch.zeros(batch, length, dtype=torch.long))
@@ -76,7 +76,7 @@ def bench_kv(model: LMM, batch: int, steps: int, device) -> dict:
     gen = BatchedGenerator(model, seed=0)
     tokens, cond = random_inputs(batch, CONTEXT, device)
     token = gen.prime(tokens, cond, keep=CONTEXT - steps)  # steps end exactly at the context
-    step_cond = Conditions(*(x[:, -1:] for x in (cond.book, cond.time_of_day, cond.change,
+    step_cond = ConditionTensors(*(x[:, -1:] for x in (cond.book, cond.time_of_day, cond.change,
                                                  cond.source)))
     token = gen.step(token, step_cond)  # warm-up
     synchronize(device)
@@ -102,7 +102,7 @@ def bench_mars_style(model: LMM, batch: int, steps: int, device, estimate: float
     gen = FullRecomputeGenerator(model, seed=0)
     tokens, cond = random_inputs(batch, CONTEXT, device)
     token = gen.prime(tokens, cond)
-    step_cond = Conditions(*(x[:, -1:] for x in (cond.book, cond.time_of_day, cond.change,
+    step_cond = ConditionTensors(*(x[:, -1:] for x in (cond.book, cond.time_of_day, cond.change,
                                                  cond.source)))
     synchronize(device)
     start = time.perf_counter()

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"source": args.source, "starts": len(starts), "seeds": args.seeds,
               "minutes": args.minutes, "checkpoint": args.checkpoint,
               "seconds": time.perf_counter() - began,
-              "targets": {t: dict(zip(("statistic", "value"), NAMED_TARGETS[t]))
+              "targets": {t: dict(zip(("statistic", "value"), NAMED_TARGETS[t], strict=False))
                           for t in TARGETS[1:]},
               "results": results}
     for target in report["targets"].values():  # JSON has no infinity

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     for draw in range(args.draws):
         _, _, real, predicted = prepare_data(sources, tokenizer=ensemble_tokenizer,
                                              planner=planner, seed=draw)
-        for r, p in zip(real, predicted):
+        for r, p in zip(real, predicted, strict=False):
             scores[r.name]["real_plans"] = evaluate(ensemble, r, args.context, device)
             scores[p.name].setdefault("predicted_plans_draws", []).append(
                 evaluate(ensemble, p, args.context, device))

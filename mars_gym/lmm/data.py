@@ -16,18 +16,18 @@ import torch
 
 from mars_gym.batch.plan import MinutePlans
 from mars_gym.data.schema import EventStream
-from mars_gym.lmm.model import Conditions
+from mars_gym.lmm.model import ConditionTensors
 from mars_gym.tokens import OrderTokenizer, order_tokenizer
 
 
 def torch_conditions(cond: order_tokenizer.Conditions,
-                     plan: np.ndarray | None = None) -> Conditions:
+                     plan: np.ndarray | None = None) -> ConditionTensors:
     """Tokenizer conditions of B positions as (B, 1) model inputs (``plan``: the minute plan
     (F,) they all read, for an ensemble model)."""
     plan_input = None if plan is None else (
         torch.from_numpy(np.asarray(plan, dtype=np.float32))[None, None]
         .expand(len(cond), 1, -1).contiguous())
-    return Conditions(torch.from_numpy(np.ascontiguousarray(cond.book))[:, None],
+    return ConditionTensors(torch.from_numpy(np.ascontiguousarray(cond.book))[:, None],
                       torch.from_numpy(cond.time_of_day)[:, None],
                       torch.from_numpy(cond.change)[:, None],
                       torch.from_numpy(cond.source)[:, None], plan_input)
@@ -82,7 +82,7 @@ def _batch(sequence: TokenSequence, starts: np.ndarray, length: int):
     index = starts[:, None] + np.arange(length)[None, :]
     plan = (None if sequence.plans is None
             else torch.from_numpy(sequence.plans[sequence.plan_row[index]]))
-    cond = Conditions(torch.from_numpy(sequence.book[index]),
+    cond = ConditionTensors(torch.from_numpy(sequence.book[index]),
                       torch.from_numpy(sequence.time_of_day[index]),
                       torch.from_numpy(sequence.change[index]),
                       torch.from_numpy(sequence.source[index]), plan)
@@ -103,7 +103,7 @@ def sample_batch(sequences: list[TokenSequence], batch: int, length: int,
         count = int((choice == k).sum())
         parts.append(_batch(usable[k], rng.integers(0, len(usable[k]) - length + 1, count), length))
     tokens = torch.cat([p[0] for p in parts])
-    cond = Conditions.cat([p[1] for p in parts], dim=0)
+    cond = ConditionTensors.cat([p[1] for p in parts], dim=0)
     return tokens, cond, torch.cat([p[2] for p in parts])
 
 
@@ -133,7 +133,7 @@ def history_inputs(tokenizer: OrderTokenizer, history: EventStream,
     if plans is not None:
         rows = plans.rows(encoded.orders["time_ns"][:-1][-n:])
         plan = torch.from_numpy(np.concatenate([plans.plans[rows], plans.plans[-1:]]))[None]
-    cond = Conditions(
+    cond = ConditionTensors(
         torch.from_numpy(np.concatenate([sequence.book[-n:], live.book]))[None],
         torch.from_numpy(np.r_[sequence.time_of_day[-n:], last_tod])[None],
         torch.from_numpy(np.r_[sequence.change[-n:], live.change])[None],

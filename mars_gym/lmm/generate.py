@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mars_gym.lmm.model import LMM, Conditions, KVCache
+from mars_gym.lmm.model import LMM, ConditionTensors, KVCache
 from mars_gym.lmm.noise import StreamNoise
 from mars_gym.lmm.threads import with_generation_threads
 from mars_gym.tokens.order_tokenizer import BOOK_FEATURES
@@ -46,21 +46,22 @@ class _History:
                      if plan_features else None)
         self.fields = _FIELDS + (("plan",) if plan_features else ())
 
-    def write(self, rows, start: int, tokens: torch.Tensor, cond: Conditions) -> None:
+    def write(self, rows, start: int, tokens: torch.Tensor, cond: ConditionTensors) -> None:
         n = tokens.shape[1]
         self.tokens[rows, start:start + n] = tokens
         for field in self.fields:
             getattr(self, field)[rows, start:start + n] = getattr(cond, field)
 
-    def write_at(self, positions: torch.Tensor, tokens: torch.Tensor, cond: Conditions) -> None:
+    def write_at(self, positions: torch.Tensor, tokens: torch.Tensor,
+                 cond: ConditionTensors) -> None:
         rows = torch.arange(len(positions), device=positions.device)
         self.tokens[rows, positions] = tokens
         for field in self.fields:
             getattr(self, field)[rows, positions] = getattr(cond, field)[:, 0]
 
-    def window(self, row: int, start: int, stop: int) -> tuple[torch.Tensor, Conditions]:
+    def window(self, row: int, start: int, stop: int) -> tuple[torch.Tensor, ConditionTensors]:
         return (self.tokens[row:row + 1, start:stop],
-                Conditions(*(getattr(self, f)[row:row + 1, start:stop] for f in self.fields)))
+                ConditionTensors(*(getattr(self, f)[row:row + 1, start:stop] for f in self.fields)))
 
 
 class BatchedGenerator:
@@ -72,7 +73,7 @@ class BatchedGenerator:
         nxt = gen.step(last_tokens, live_cond)                     # (S,), cond (S, 1)
         gen.prime(tokens_b, cond_b, streams=[b])                   # restart stream b alone
 
-    Conditions at a position describe the book the *next* order will see, so the last history
+    ConditionTensors at a position describe the book the *next* order will see, so the last history
     position and every ``step`` carry the live book.
     """
 
@@ -108,7 +109,7 @@ class BatchedGenerator:
         self.last_hidden = torch.zeros(streams, self.model.config.n_embd, device=self.device,
                                        dtype=self.dtype)
 
-    def _fill(self, row: int, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
+    def _fill(self, row: int, tokens: torch.Tensor, cond: ConditionTensors) -> torch.Tensor:
         """Prefill one stream's cache slot from scratch; return its last hidden state."""
         single = KVCache(self.model.config, 1, self.device, self.dtype)
         h = self.model.hidden(tokens, cond, single)
@@ -128,7 +129,7 @@ class BatchedGenerator:
 
     @with_generation_threads
     @torch.inference_mode()
-    def prime(self, tokens: torch.Tensor, cond: Conditions,
+    def prime(self, tokens: torch.Tensor, cond: ConditionTensors,
               streams: list[int] | None = None, keep: int | None = None,
               bias: list[torch.Tensor] | None = None,
               keys: list[int] | None = None) -> torch.Tensor:
@@ -167,7 +168,7 @@ class BatchedGenerator:
 
     @with_generation_threads
     @torch.inference_mode()
-    def step(self, tokens: torch.Tensor, cond: Conditions, active: torch.Tensor | None = None,
+    def step(self, tokens: torch.Tensor, cond: ConditionTensors, active: torch.Tensor | None = None,
              bias: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Append each stream's last token (S,) with the live conditions (S, 1); return the
         next token of every stream (only the ``active`` ones advance; default: all)."""
@@ -201,7 +202,7 @@ class FullRecomputeGenerator:
 
     @with_generation_threads
     @torch.inference_mode()
-    def prime(self, tokens: torch.Tensor, cond: Conditions, bias=None,
+    def prime(self, tokens: torch.Tensor, cond: ConditionTensors, bias=None,
               keys: list[int] | None = None) -> torch.Tensor:
         self.tokens, self.cond = tokens.to(self.device), cond.to(self.device)
         self.noise = StreamNoise(self.seed, len(tokens))
@@ -220,7 +221,7 @@ class FullRecomputeGenerator:
 
     @with_generation_threads
     @torch.inference_mode()
-    def step(self, tokens: torch.Tensor, cond: Conditions, bias=None) -> torch.Tensor:
+    def step(self, tokens: torch.Tensor, cond: ConditionTensors, bias=None) -> torch.Tensor:
         self.tokens = torch.cat([self.tokens, tokens.to(self.device).reshape(-1, 1)], dim=1)
-        self.cond = Conditions.cat([self.cond, cond.to(self.device)], dim=1)
+        self.cond = ConditionTensors.cat([self.cond, cond.to(self.device)], dim=1)
         return self._forward(bias)

@@ -88,7 +88,7 @@ class LMMConfig:
 
 
 @dataclass
-class Conditions:
+class ConditionTensors:
     """Conditioning tensors of a batch, each (B, T[, …])."""
 
     book: torch.Tensor         # float (B, T, book features)
@@ -97,24 +97,24 @@ class Conditions:
     source: torch.Tensor       # long (B, T)
     plan: torch.Tensor | None = None  # float (B, T, plan_features): ensemble models only
 
-    def map(self, fn) -> Conditions:
+    def map(self, fn) -> ConditionTensors:
         """``fn`` applied to every tensor present."""
-        return Conditions(*(None if x is None else fn(x) for x in (
+        return ConditionTensors(*(None if x is None else fn(x) for x in (
             self.book, self.time_of_day, self.change, self.source, self.plan)))
 
-    def to(self, device) -> Conditions:
+    def to(self, device) -> ConditionTensors:
         return self.map(lambda x: x.to(device))
 
-    def slice(self, start: int, stop: int) -> Conditions:
+    def slice(self, start: int, stop: int) -> ConditionTensors:
         return self.map(lambda x: x[:, start:stop])
 
     @staticmethod
-    def cat(parts: list[Conditions], dim: int) -> Conditions:
+    def cat(parts: list[ConditionTensors], dim: int) -> ConditionTensors:
         """The parts joined along ``dim`` (all with a plan, or none)."""
         fields = ("book", "time_of_day", "change", "source", "plan")
         joined = [[getattr(p, f) for p in parts] for f in fields]
-        return Conditions(*(None if all(x is None for x in tensors) else torch.cat(tensors, dim)
-                            for tensors in joined))
+        return ConditionTensors(*(None if all(x is None for x in tensors)
+                                  else torch.cat(tensors, dim) for tensors in joined))
 
 
 def split_parts(ids: torch.Tensor) -> list[torch.Tensor]:
@@ -278,7 +278,7 @@ class LMM(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     # -- trunk -------------------------------------------------------------------------------
-    def embed(self, tokens: torch.Tensor, cond: Conditions) -> torch.Tensor:
+    def embed(self, tokens: torch.Tensor, cond: ConditionTensors) -> torch.Tensor:
         parts = zip(self.part_in, split_parts(tokens), strict=True)
         x = sum(emb(part) for emb, part in parts)  # (b, t, d)
         angles = cond.time_of_day.float().unsqueeze(-1) * self.tod_frequencies
@@ -287,11 +287,11 @@ class LMM(nn.Module):
         if self.plan_in is not None:
             if cond.plan is None:
                 raise ValueError("this model is an ensemble order model: its conditions need "
-                                 "the minute plan (Conditions.plan)")
+                                 "the minute plan (ConditionTensors.plan)")
             x = x + self.plan_in(cond.plan)
         return self.dropout(x)
 
-    def hidden(self, tokens: torch.Tensor, cond: Conditions,
+    def hidden(self, tokens: torch.Tensor, cond: ConditionTensors,
                cache: KVCache | None = None) -> torch.Tensor:
         """Final hidden states (B, T, d). With a cache, ``tokens`` continue what it holds and
         every stream's length grows by T."""
@@ -341,7 +341,7 @@ class LMM(nn.Module):
             total = total + logits.log_softmax(-1).gather(-1, part.unsqueeze(-1)).squeeze(-1)
         return total
 
-    def forward(self, tokens: torch.Tensor, cond: Conditions,
+    def forward(self, tokens: torch.Tensor, cond: ConditionTensors,
                 targets: torch.Tensor | None = None):
         """``(h, loss)``: hidden states and, given targets, the mean next-token NLL (nats)."""
         h = self.hidden(tokens, cond)

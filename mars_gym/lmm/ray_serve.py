@@ -3,7 +3,7 @@
 :class:`LMMDeployment` wraps one :class:`~mars_gym.lmm.serve.GeneratorService` (on CUDA when the
 replica has one). ``step`` calls arriving together from any number of clients are gathered by
 ``@serve.batch`` (dynamic batching: up to ``max_batch_size`` requests, waiting at most
-``batch_wait_timeout_s``) and served by one batched forward pass. Conditions travel as plain
+``batch_wait_timeout_s``) and served by one batched forward pass. ConditionTensors travel as plain
 lists: ``{"book": [10 floats], "time_of_day": int, "change": int, "source": int}``.
 
 Each client names itself with an ``owner`` secret of its own (e.g. ``uuid.uuid4().hex``) when it
@@ -29,17 +29,17 @@ import torch
 from ray import serve
 
 from mars_gym.lmm.checkpoint import load_lmm
-from mars_gym.lmm.model import Conditions
+from mars_gym.lmm.model import ConditionTensors
 from mars_gym.lmm.serve import BadRequestError, GeneratorService
 
 APP_NAME = "mars_gym_lmm"
 LOOPBACK = "127.0.0.1"
 
 
-def conditions(rows: list[dict]) -> Conditions:
+def conditions(rows: list[dict]) -> ConditionTensors:
     """(1, t) model conditions from plain per-position dictionaries of one stream."""
     try:
-        return Conditions(torch.tensor([[r["book"] for r in rows]], dtype=torch.float32),
+        return ConditionTensors(torch.tensor([[r["book"] for r in rows]], dtype=torch.float32),
                           torch.tensor([[int(r["time_of_day"]) for r in rows]]),
                           torch.tensor([[int(r["change"]) for r in rows]]),
                           torch.tensor([[int(r["source"]) for r in rows]]))
@@ -93,7 +93,7 @@ class LMMDeployment:
         return result
 
     @serve.batch(max_batch_size=256, batch_wait_timeout_s=0.002)
-    async def _round(self, requests: list[tuple[int, int, Conditions, str]]) -> list:
+    async def _round(self, requests: list[tuple[int, int, ConditionTensors, str]]) -> list:
         """Batched: one forward for every valid request; a request that still fails to join
         (its stream already in this batch) gets its error back instead of a token."""
         results: list = [None] * len(requests)

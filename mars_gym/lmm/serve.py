@@ -25,7 +25,7 @@ import operator
 import torch
 
 from mars_gym.lmm.generate import BatchedGenerator
-from mars_gym.lmm.model import LMM, PART_SIZES, Conditions, LMMConfig
+from mars_gym.lmm.model import LMM, PART_SIZES, ConditionTensors, LMMConfig
 from mars_gym.tokens.order_tokenizer import (
     N_CHANGE,
     N_KINDS,
@@ -62,7 +62,8 @@ def _finite(values, name: str, shape: tuple, allow_minus_inf: bool = False) -> N
         raise BadRequestError(f"{name} holds non-finite values")
 
 
-def check_request(config: LMMConfig, tokens: torch.Tensor, cond: Conditions, bias=None) -> None:
+def check_request(config: LMMConfig, tokens: torch.Tensor, cond: ConditionTensors,
+                  bias=None) -> None:
     """Raise :class:`BadRequestError` unless ``tokens`` (1, t), their conditions (1, t) and the
     optional ``bias`` (per token part, shaped as :meth:`LMM.sample` says; -inf forbids a value)
     fit ``config``."""
@@ -72,8 +73,8 @@ def check_request(config: LMMConfig, tokens: torch.Tensor, cond: Conditions, bia
                               f"got {getattr(tokens, 'shape', type(tokens).__name__)}")
     shape = tuple(tokens.shape)
     _long_in(tokens, 0, VOCAB_SIZE, "token", shape)
-    if not isinstance(cond, Conditions):
-        raise BadRequestError(f"conditions must be Conditions, got {type(cond).__name__}")
+    if not isinstance(cond, ConditionTensors):
+        raise BadRequestError(f"conditions must be ConditionTensors, got {type(cond).__name__}")
     _finite(cond.book, "book features", (*shape, config.book_features))
     _long_in(cond.time_of_day, 0, N_TIME_OF_DAY, "time of day", shape)
     _long_in(cond.change, 0, N_CHANGE, "price change", shape)
@@ -109,14 +110,14 @@ class GeneratorService:
         self.config = model.config
         self.free = list(range(capacity - 1, -1, -1))
         self.owners: dict[int, object] = {}
-        self.pending: dict[int, tuple[int, Conditions, list | None]] = {}
+        self.pending: dict[int, tuple[int, ConditionTensors, list | None]] = {}
         self.rounds = 0
 
     @property
     def capacity(self) -> int:
         return self.generator.streams
 
-    def open(self, tokens: torch.Tensor, cond: Conditions, bias=None,
+    def open(self, tokens: torch.Tensor, cond: ConditionTensors, bias=None,
              key: int | None = None, owner: object = None) -> tuple[int, int]:
         """Start a stream from a history (1, n); return ``(stream, first_token)`` (``bias``:
         of the first token's parts, as in :meth:`submit`; ``key``: names the stream's sampling
@@ -150,7 +151,7 @@ class GeneratorService:
         if self.owners[stream] != owner:
             raise PermissionError(f"stream {stream} belongs to another client")
 
-    def check_submit(self, stream: int, token: int, cond: Conditions, bias=None,
+    def check_submit(self, stream: int, token: int, cond: ConditionTensors, bias=None,
                      owner: object = None) -> int:
         """Raise unless :meth:`submit` would accept the request; the token as an int."""
         self._check(stream, owner)
@@ -167,7 +168,7 @@ class GeneratorService:
         check_request(self.config, torch.tensor([[token]]), cond, bias)
         return token
 
-    def submit(self, stream: int, token: int, cond: Conditions, bias=None,
+    def submit(self, stream: int, token: int, cond: ConditionTensors, bias=None,
                owner: object = None) -> None:
         """Queue the token a stream just applied, its live conditions (1, 1) and optionally
         biases of its next token's parts (plan guidance: :meth:`LMM.sample`, batch of 1).
@@ -211,7 +212,7 @@ class GeneratorService:
             if stream_bias is not None:
                 for part, value in zip(bias, stream_bias, strict=False):
                     part[stream] = value[0]
-        out = self.generator.step(tokens, Conditions(book, time_of_day, change, source, plan),
+        out = self.generator.step(tokens, ConditionTensors(book, time_of_day, change, source, plan),
                                   active, bias)
         served = {stream: int(out[stream]) for stream in self.pending}
         self.rounds += 1

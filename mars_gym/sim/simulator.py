@@ -36,7 +36,7 @@ from mars_gym.sim.flows.base import (
     observes_agents,
 )
 from mars_gym.sim.latency import ConstantLatency
-from mars_gym.tokens.orders import BUY, CANCEL_ORDER, SELL
+from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
 LIMIT, MARKET, CANCEL = "limit", "market", "cancel"
 FIRST_AGENT_ORDER_ID = 1 << 50  # agents' ids never meet real data or flow ids
@@ -154,7 +154,7 @@ class Simulator:
                 self.recording.cancel(order.order_id, time_ns)
             account.resting.discard(order.order_id)
             return seen
-        kind = BUY if order.side > 0 else SELL
+        kind = BUY_ORDER if order.side > 0 else SELL_ORDER
         if order.kind == MARKET:
             price = (book.best_ask if order.side > 0 else book.best_bid) or 0
             worst = 1 << 40 if order.side > 0 else 1

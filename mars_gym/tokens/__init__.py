@@ -11,13 +11,19 @@ from mars_gym.tokens.order_tokenizer import (
     compose,
     decompose,
 )
-from mars_gym.tokens.orders import BUY, CANCEL_ORDER, ORDER_DTYPE, SELL, events_to_orders
+from mars_gym.tokens.orders import (
+    BUY_ORDER,
+    CANCEL_ORDER,
+    SELL_ORDER,
+    TOKEN_ORDER_DTYPE,
+    events_to_orders,
+)
 
 __all__ = [
-    "BUY",
+    "BUY_ORDER",
     "CANCEL_ORDER",
-    "ORDER_DTYPE",
-    "SELL",
+    "SELL_ORDER",
+    "TOKEN_ORDER_DTYPE",
     "VOCAB_SIZE",
     "Conditions",
     "DecodedOrders",

@@ -29,7 +29,7 @@ import numpy as np
 
 from mars_gym.data.schema import EventStream
 from mars_gym.tokens.bins import QuantileBins
-from mars_gym.tokens.orders import CANCEL_ORDER, SELL, events_to_orders
+from mars_gym.tokens.orders import CANCEL_ORDER, SELL_ORDER, events_to_orders
 
 N_CHANNELS, N_PRICE_SLOTS, N_VOLUME_SLOTS = 3, 32, 32
 IMAGE_SHAPE = (N_CHANNELS, N_PRICE_SLOTS, N_VOLUME_SLOTS)
@@ -79,10 +79,10 @@ class OrderImager:
         return MinuteImages(minute, images, open_mid, close_mid)
 
     def cells(self, kind, price_offset, size) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(channel, price slot, volume slot) of orders: kind BUY / SELL / CANCEL_ORDER, price
-        minus the mid at the minute's start (ticks), size (lots)."""
+        """(channel, price slot, volume slot) of orders: kind BUY_ORDER / SELL_ORDER /
+        CANCEL_ORDER, price minus the mid at the minute's start (ticks), size (lots)."""
         kind = np.asarray(kind)
-        channel = np.where(kind == CANCEL_ORDER, 2, np.where(kind == SELL, 1, 0))
+        channel = np.where(kind == CANCEL_ORDER, 2, np.where(kind == SELL_ORDER, 1, 0))
         return channel, self.price_bins.transform(price_offset), self.volume_bins.transform(size)
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:

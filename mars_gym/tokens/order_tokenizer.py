@@ -48,7 +48,7 @@ import numpy as np
 
 from mars_gym.data.schema import EventStream
 from mars_gym.tokens.bins import QuantileBins
-from mars_gym.tokens.orders import BUY, CANCEL_ORDER, SELL, events_to_orders
+from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 
 N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS = 3, 32, 32, 16
 VOCAB_SIZE = N_KINDS * N_PRICE_BINS * N_VOLUME_BINS * N_INTERVAL_BINS
@@ -106,12 +106,12 @@ class Conditions:
 class TokenizedStream:
     ids: np.ndarray          # int64 token ids
     conditions: Conditions
-    orders: np.ndarray       # ORDER_DTYPE, the orders the ids encode
+    orders: np.ndarray       # TOKEN_ORDER_DTYPE, the orders the ids encode
 
 
 @dataclass
 class DecodedOrders:
-    kind: np.ndarray         # BUY / SELL / CANCEL_ORDER
+    kind: np.ndarray         # BUY_ORDER / SELL_ORDER / CANCEL_ORDER
     side: np.ndarray         # +1 / -1 (a cancel's: see the price reference)
     price: np.ndarray        # ticks
     size: np.ndarray         # lots (>= 1)
@@ -167,8 +167,8 @@ def _prices_from_coordinate(kind: int, x: np.ndarray, bid: np.ndarray, ask: np.n
         depth = np.maximum(np.rint(np.abs(x) - 0.5), 0)
         near = np.where(side > 0, bid, ask)
         return near - side * depth, side
-    side = np.full(x.shape, 1 if kind == BUY else -1)
-    near, far = (bid, ask) if kind == BUY else (ask, bid)
+    side = np.full(x.shape, 1 if kind == BUY_ORDER else -1)
+    near, far = (bid, ask) if kind == BUY_ORDER else (ask, bid)
     spread = ask - bid
     beyond = np.maximum(np.rint(x - CROSS), 0)
     improve = np.clip(np.rint(x * spread), 0, np.maximum(spread - 1, 0))  # never crosses
@@ -226,7 +226,7 @@ class OrderTokenizer:
             intervals.append(np.diff(orders["time_ns"], prepend=orders["time_ns"][:1]))
         offset, volume, kind = (np.concatenate(x) for x in (offsets, volumes, kinds))
         # touch: no bin mixes orders that cross, improve or do neither, nor bid and ask cancels
-        breaks = {BUY: (1e-9, CROSS / 2), SELL: (1e-9, CROSS / 2), CANCEL_ORDER: (0.0,)}
+        breaks = {BUY_ORDER: (1e-9, CROSS / 2), SELL_ORDER: (1e-9, CROSS / 2), CANCEL_ORDER: (0.0,)}
         price_bins = {k: QuantileBins.fit(offset[kind == k], N_PRICE_BINS,
                                           breaks[k] if price_reference == "touch" else ())
                       for k in range(N_KINDS)}
@@ -249,8 +249,8 @@ class OrderTokenizer:
 
     def encode_order(self, kind: int, side: int, price: int, size: int, interval_ns: int,
                      bid: float, ask: float, source: int) -> int:
-        """The token of one order (``kind`` BUY / SELL / CANCEL_ORDER on ``side``, ``price`` in
-        ticks, ``interval_ns`` since the previous order) seen on a book with touch
+        """The token of one order (``kind`` BUY_ORDER / SELL_ORDER / CANCEL_ORDER on ``side``,
+        ``price`` in ticks, ``interval_ns`` since the previous order) seen on a book with touch
         ``(bid, ask)``: e.g. an agent's order joining a generated sequence."""
         if source not in self.volume_scale:
             raise KeyError(f"source id {source} was not in the tokenizer's training data; "
@@ -336,13 +336,13 @@ class OrderTokenizer:
                 price[mask], side[mask] = _prices_from_coordinate(k, drawn, bid[mask], ask[mask])
             else:
                 raw = mid[mask] + drawn
-                rounded = (np.floor(raw) if k == BUY else np.ceil(raw) if k == SELL
+                rounded = (np.floor(raw) if k == BUY_ORDER else np.ceil(raw) if k == SELL_ORDER
                            else np.rint(raw))
                 # whole ticks can leave a bin (a half-tick offset on a whole-tick mid): keep them
                 lowest, highest = bins.integer_range(price_bin[mask], mid[mask], 1.0)
                 price[mask] = np.where(lowest <= highest, np.clip(rounded, lowest, highest),
                                        rounded)
-                side[mask] = (1 if k == BUY else -1 if k == SELL
+                side[mask] = (1 if k == BUY_ORDER else -1 if k == SELL_ORDER
                               else np.where(price[mask] < mid[mask], 1, -1))
             bins = self.volume_bins[k]
             rounded = np.rint(bins.sample(volume_bin[mask], rng) * scale)

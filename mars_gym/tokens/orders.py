@@ -17,13 +17,13 @@ import numpy as np
 
 from mars_gym.data.schema import EXECUTE, NEW, EventStream, structured_from_rows
 
-BUY, SELL, CANCEL_ORDER = 0, 1, 2
-ORDER_KIND_NAMES = {BUY: "buy", SELL: "sell", CANCEL_ORDER: "cancel"}
+BUY_ORDER, SELL_ORDER, CANCEL_ORDER = 0, 1, 2
+ORDER_KIND_NAMES = {BUY_ORDER: "buy", SELL_ORDER: "sell", CANCEL_ORDER: "cancel"}
 
-ORDER_DTYPE = np.dtype(
+TOKEN_ORDER_DTYPE = np.dtype(
     [
         ("time_ns", "<i8"),
-        ("kind", "<i8"),    # BUY / SELL / CANCEL_ORDER
+        ("kind", "<i8"),    # BUY_ORDER / SELL_ORDER / CANCEL_ORDER
         ("side", "<i8"),    # +1 / -1: the side of the book the order belongs to
         ("price", "<i8"),   # ticks
         ("size", "<i8"),    # lots
@@ -55,13 +55,13 @@ def events_to_orders(stream: EventStream) -> np.ndarray:
                 price, order_id = prices[i], ids[i]
                 i += 1
             aggressor = -resting
-            out.append((times[start], BUY if aggressor > 0 else SELL, aggressor, price, total,
-                        start, order_id))
+            kind = BUY_ORDER if aggressor > 0 else SELL_ORDER
+            out.append((times[start], kind, aggressor, price, total, start, order_id))
             continue
         if kinds[i] == NEW:
-            out.append((times[i], BUY if sides[i] > 0 else SELL, sides[i], prices[i], sizes[i], i,
-                        ids[i]))
+            kind = BUY_ORDER if sides[i] > 0 else SELL_ORDER
+            out.append((times[i], kind, sides[i], prices[i], sizes[i], i, ids[i]))
         else:
             out.append((times[i], CANCEL_ORDER, sides[i], prices[i], sizes[i], i, ids[i]))
         i += 1
-    return structured_from_rows(out, ORDER_DTYPE)
+    return structured_from_rows(out, TOKEN_ORDER_DTYPE)

@@ -49,7 +49,7 @@ class StallGuard:
 
 class FlowOrder(NamedTuple):
     time_ns: int
-    kind: int           # BUY / SELL / CANCEL_ORDER (mars_gym.tokens.orders)
+    kind: int           # BUY_ORDER / SELL_ORDER / CANCEL_ORDER (mars_gym.tokens.orders)
     side: int           # +1 / -1
     price: int          # ticks
     size: int           # lots

@@ -27,7 +27,7 @@ from lob_core import OrderBook
 from mars_gym.data.schema import EventStream
 from mars_gym.sim.flows._hawkes import excitation
 from mars_gym.sim.flows.base import FlowOrder
-from mars_gym.tokens.orders import BUY, CANCEL_ORDER, SELL, events_to_orders
+from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 
 
 def hawkes_log_likelihood(times_s: np.ndarray, mu: float, alpha: float, beta: float) -> float:
@@ -88,9 +88,9 @@ class HawkesCalibration:
         depth = orders["side"] * (touch - orders["price"])
         kinds = orders["kind"]
         probs = np.bincount(kinds, minlength=3) / len(kinds)
-        depths = {k: depth[(kinds == k) & valid] for k in (BUY, SELL, CANCEL_ORDER)}
-        sizes = {k: orders["size"][kinds == k] for k in (BUY, SELL, CANCEL_ORDER)}
-        for k in (BUY, SELL, CANCEL_ORDER):
+        depths = {k: depth[(kinds == k) & valid] for k in (BUY_ORDER, SELL_ORDER, CANCEL_ORDER)}
+        sizes = {k: orders["size"][kinds == k] for k in (BUY_ORDER, SELL_ORDER, CANCEL_ORDER)}
+        for k in (BUY_ORDER, SELL_ORDER, CANCEL_ORDER):
             if probs[k] > 0 and (len(depths[k]) == 0 or len(sizes[k]) == 0):
                 raise ValueError(f"no usable training orders of kind {k} to calibrate on")
         return cls(mu, alpha, beta, probs, depths, sizes,
@@ -140,7 +140,7 @@ class HawkesFlow:
         c = self.calibration
         time_ns = round(self._next_time() * 1e9)
         kind = int(self.rng.choice(3, p=c.kind_probs))
-        side = (1 if kind == BUY else -1 if kind == SELL
+        side = (1 if kind == BUY_ORDER else -1 if kind == SELL_ORDER
                 else int(self.rng.choice(c.cancel_sides)))
         depth = int(self.rng.choice(c.depths[kind]))
         price = max(1, self._touch(side) - side * depth)

@@ -18,9 +18,9 @@ import numpy as np
 
 from lob_core import OrderBook
 from mars_gym.sim.flows.base import FlowOrder
-from mars_gym.tokens.orders import BUY, CANCEL_ORDER, SELL
+from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
-KINDS, KIND_PROBS = np.array([BUY, SELL, CANCEL_ORDER]), np.array([0.4, 0.4, 0.2])
+KINDS, KIND_PROBS = np.array([BUY_ORDER, SELL_ORDER, CANCEL_ORDER]), np.array([0.4, 0.4, 0.2])
 OFFSETS, OFFSET_PROBS = np.array([0, 1, -1, 2]), np.array([0.35, 0.35, 0.15, 0.15])
 VOLUMES = np.array([100, 200, 500, 1000, 2000])
 VOLUME_PROBS = np.array([0.5, 0.3, 0.15, 0.025, 0.025])
@@ -61,4 +61,4 @@ class NoiseFlow:
         price = max(1, self._reference_price() + int(self.rng.choice(OFFSETS, p=OFFSET_PROBS)))
         volume = int(self.rng.choice(VOLUMES, p=VOLUME_PROBS))
         size = max(1, round(volume * self.volume_scale / 100))
-        return FlowOrder(self.time_ns, kind, 1 if kind == BUY else -1, price, size)
+        return FlowOrder(self.time_ns, kind, 1 if kind == BUY_ORDER else -1, price, size)

@@ -25,7 +25,7 @@ from mars_gym.lmm.train import main as train_main
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.sim.flows.lmm import LMMFlow
-from mars_gym.tokens import SELL
+from mars_gym.tokens import SELL_ORDER
 from mars_gym.tokens.images import MINUTE_NS
 
 
@@ -120,7 +120,7 @@ def _planned_minutes(target, lobster_dir, minutes=12):
     plans = live.reset(seed=3, start_ns=start_ns, mid=mid)
     assert plans.plans.shape[1] == PLAN_FEATURES and plans.minute[-1] == start_ns // MINUTE_NS
     before = live.image.copy()
-    live.record(SELL, int(mid) + 1, 100)  # counted into the open minute's image
+    live.record(SELL_ORDER, int(mid) + 1, 100)  # counted into the open minute's image
     (cell,) = np.argwhere(live.image != before)
     assert live.image.sum() == before.sum() + 1 and cell[0] == 1
     for k in range(1, minutes):

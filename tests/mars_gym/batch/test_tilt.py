@@ -17,7 +17,7 @@ from mars_gym.lmm.noise import StreamNoise
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.tokens.order_tokenizer import N_PRICE_BINS
-from mars_gym.tokens.orders import BUY, CANCEL_ORDER, SELL
+from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
 
 @pytest.fixture(scope="module")
@@ -30,24 +30,25 @@ def tilt():
 
 def _minute(buys, sells, cancels, sell_slot=None):
     counts = np.zeros((3, 32, 32))
-    counts[BUY, 14:18, 10] = buys / 4
-    counts[SELL, 14:18, 10] = sells / 4
+    counts[BUY_ORDER, 14:18, 10] = buys / 4
+    counts[SELL_ORDER, 14:18, 10] = sells / 4
     counts[CANCEL_ORDER, 14:18, 10] = cancels / 4
     if sell_slot is not None:  # the sells, all in one price slot
-        counts[SELL, :, :] = 0
-        counts[SELL, sell_slot, 10] = sells
+        counts[SELL_ORDER, :, :] = 0
+        counts[SELL_ORDER, sell_slot, 10] = sells
     return counts
 
 
 def test_biases_follow_the_chosen_minute_against_the_expected_one(tilt):
     expected = _minute(40, 40, 40)
     assert tilt.biases(tilt.shares(expected, expected), 0.0, 1.0, 1.0) is None  # same minute
-    slots = tilt.imager.price_bins.transform(tilt.price_offset[SELL])  # of the sell bins
+    slots = tilt.imager.price_bins.transform(tilt.price_offset[SELL_ORDER])  # of the sell bins
     slot = slots[N_PRICE_BINS // 2]
     chosen = _minute(10, 80, 40, sell_slot=slot)
     kind, price, volume, interval = tilt.biases(tilt.shares(chosen, expected), 0.0, 3.0, 1.0)
-    assert kind[SELL] > 0 > kind[BUY]  # more sells than expected
-    assert price[SELL][slots == slot].min() > price[SELL][slots != slot].max()  # where they sit
+    assert kind[SELL_ORDER] > 0 > kind[BUY_ORDER]  # more sells than expected
+    sells = price[SELL_ORDER]
+    assert sells[slots == slot].min() > sells[slots != slot].max()  # where they sit
     assert np.all(np.diff(interval) <= 0)  # a faster rate is needed: shorter waits
     assert np.abs(np.concatenate([b.ravel() for b in (kind, price, volume, interval)])).max() \
         <= MAX_BIAS
@@ -69,12 +70,12 @@ def test_sampling_adds_each_parts_bias_by_the_drawn_kind():
     plain = model.sample(h, noise)
     assert torch.equal(plain, model.sample(h, noise, bias=no_bias))
     bias = [b.clone() for b in no_bias]
-    bias[0][:, SELL] = 50.0           # every draw a sell …
-    bias[1][:, SELL, 7] = 50.0        # … in price bin 7 (for sells only)
-    bias[1][:, BUY, 3] = 50.0
+    bias[0][:, SELL_ORDER] = 50.0           # every draw a sell …
+    bias[1][:, SELL_ORDER, 7] = 50.0        # … in price bin 7 (for sells only)
+    bias[1][:, BUY_ORDER, 3] = 50.0
     ids = model.sample(h, noise, bias=bias)
     kind, price = ids // (32 * 32 * 16), ids // (32 * 16) % 32
-    assert (kind == SELL).all() and (price == 7).all()
+    assert (kind == SELL_ORDER).all() and (price == 7).all()
 
 
 def _pressure(guidance, seed, lobster_dir):

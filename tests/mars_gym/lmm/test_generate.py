@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
-from mars_gym.lmm.model import LMM, Conditions, KVCache, LMMConfig
+from mars_gym.lmm.model import LMM, ConditionTensors, KVCache, LMMConfig
 from mars_gym.lmm.noise import StreamNoise
 
 CONTEXT = 32
@@ -19,7 +19,7 @@ def model():
 
 def _cond(b, t, seed):
     g = torch.Generator().manual_seed(seed)
-    return Conditions(torch.rand(b, t, 10, generator=g),
+    return ConditionTensors(torch.rand(b, t, 10, generator=g),
                       torch.randint(0, 17_280, (b, t), generator=g),
                       torch.randint(0, 401, (b, t), generator=g),
                       torch.randint(0, 4, (b, t), generator=g))
@@ -171,7 +171,7 @@ def test_plan_conditions_flow_through_the_cache_and_its_refills():
     def cond(b, t, seed):
         plain = _cond(b, t, seed)
         plan = torch.rand(b, t, 6, generator=torch.Generator().manual_seed(seed + 1))
-        return Conditions(plain.book, plain.time_of_day, plain.change, plain.source, plan)
+        return ConditionTensors(plain.book, plain.time_of_day, plain.change, plain.source, plan)
 
     history = torch.randint(0, 49_152, (2, 10), generator=torch.Generator().manual_seed(3))
     cached, reference = BatchedGenerator(planned, seed=5), FullRecomputeGenerator(planned, seed=5)

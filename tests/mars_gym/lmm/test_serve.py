@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mars_gym.lmm.generate import BatchedGenerator
-from mars_gym.lmm.model import LMM, Conditions, LMMConfig
+from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
 from mars_gym.lmm.serve import BadRequestError, GeneratorService, resolve_device
 
 
@@ -14,7 +14,7 @@ def model():
 
 def _cond(t, seed):
     g = torch.Generator().manual_seed(seed)
-    return Conditions(torch.rand(1, t, 10, generator=g),
+    return ConditionTensors(torch.rand(1, t, 10, generator=g),
                       torch.randint(0, 17_280, (1, t), generator=g),
                       torch.randint(0, 401, (1, t), generator=g),
                       torch.zeros(1, t, dtype=torch.long))
@@ -97,7 +97,7 @@ BAD_SUBMITS = {
     "source out of range": (3, lambda: _cond(1, 0).map(lambda x: x + 99 if x.dim() == 2
                                                        and x.max() == 0 else x), None,
                             "source id"),
-    "time of day out of range": (3, lambda: Conditions(torch.rand(1, 1, 10),
+    "time of day out of range": (3, lambda: ConditionTensors(torch.rand(1, 1, 10),
                                                        torch.tensor([[10**9]]),
                                                        torch.zeros(1, 1, dtype=torch.long),
                                                        torch.zeros(1, 1, dtype=torch.long)),

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mars_gym.lmm.generate import BatchedGenerator
-from mars_gym.lmm.model import LMM, Conditions, LMMConfig
+from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
 from mars_gym.lmm.threads import (
     SINGLE_THREAD_STREAMS,
     THREADS_ENV,
@@ -14,7 +14,7 @@ from mars_gym.lmm.threads import (
 
 
 def _cond(b, t):
-    return Conditions(torch.rand(b, t, 10), torch.zeros(b, t, dtype=torch.long),
+    return ConditionTensors(torch.rand(b, t, 10), torch.zeros(b, t, dtype=torch.long),
                       torch.zeros(b, t, dtype=torch.long), torch.zeros(b, t, dtype=torch.long))
 
 

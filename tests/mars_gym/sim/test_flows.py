@@ -6,7 +6,7 @@ from mars_gym.data import SOURCES, load_source, split_by_time
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.sim.flows import HawkesCalibration, HawkesFlow, NoiseFlow, run_flow
 from mars_gym.sim.flows.hawkes import fit_hawkes, hawkes_log_likelihood
-from mars_gym.tokens import BUY, CANCEL_ORDER, SELL
+from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
 AMZN = SOURCES["AMZN"]
 
@@ -21,9 +21,9 @@ def _seeded_book() -> OrderBook:
 
 def _hawkes_times(mu, alpha, beta, n, seed):
     calibration = HawkesCalibration(mu, alpha, beta, np.array([1.0, 0, 0]),
-                                    {BUY: np.array([5]), SELL: np.array([5]),
+                                    {BUY_ORDER: np.array([5]), SELL_ORDER: np.array([5]),
                                      CANCEL_ORDER: np.array([0])},
-                                    {BUY: np.array([1]), SELL: np.array([1]),
+                                    {BUY_ORDER: np.array([1]), SELL_ORDER: np.array([1]),
                                      CANCEL_ORDER: np.array([1])}, np.array([1]))
     flow = HawkesFlow(calibration)
     flow.reset(seed, _seeded_book(), 0)
@@ -53,9 +53,10 @@ def test_log_likelihood_of_poisson_case_matches_closed_form():
 @pytest.mark.parametrize("flow", [NoiseFlow(interval_ns=200_000_000),
                                   HawkesFlow(HawkesCalibration(
                                       1.0, 2.0, 4.0, np.array([0.4, 0.4, 0.2]),
-                                      {BUY: np.array([-1, 0, 1, 3]), SELL: np.array([0, 2]),
+                                      {BUY_ORDER: np.array([-1, 0, 1, 3]),
+                                       SELL_ORDER: np.array([0, 2]),
                                        CANCEL_ORDER: np.array([0, 1])},
-                                      {BUY: np.array([100]), SELL: np.array([200]),
+                                      {BUY_ORDER: np.array([100]), SELL_ORDER: np.array([200]),
                                        CANCEL_ORDER: np.array([100])}, np.array([1, -1])))],
                          ids=["noise", "hawkes"])
 def test_same_seed_gives_the_same_stream_and_the_book_stays_valid(flow):
@@ -91,7 +92,7 @@ def test_hawkes_calibration_on_real_training_data(lobster_dir):
     assert 0 < calibration.branching_ratio < 1
     span = (train.events["time_ns"][-1] - train.events["time_ns"][0]) / 1e9
     stationary_rate = calibration.mu / (1 - calibration.branching_ratio)
-    n_orders = calibration.sizes[BUY].size + calibration.sizes[SELL].size \
+    n_orders = calibration.sizes[BUY_ORDER].size + calibration.sizes[SELL_ORDER].size \
         + calibration.sizes[CANCEL_ORDER].size
     assert stationary_rate == pytest.approx(n_orders / span, rel=0.5)
     assert calibration.kind_probs.sum() == pytest.approx(1.0)

@@ -10,7 +10,7 @@ from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.lmm import LMMFlow
 from mars_gym.sim.simulator import MARKET, AgentOrder, Simulator
-from mars_gym.tokens.orders import BUY as BUY_ORDER
+from mars_gym.tokens.orders import BUY_ORDER
 
 SECONDS = 120
 

@@ -12,7 +12,7 @@ from mars_gym.sim.flows import FlowOrder
 from mars_gym.sim.flows.base import AgentObservingFlow, BatchedFlow, observes_agents
 from mars_gym.sim.flows.factory import FLOWS, make_flow
 from mars_gym.sim.flows.registry import flow_names, flow_spec, register_flow
-from mars_gym.tokens import BUY, SELL
+from mars_gym.tokens import BUY_ORDER, SELL_ORDER
 
 SHORT = {"split": "test", "horizon_s": 40, "step_s": 20, "quantity": 300, "source": "AAPL"}
 
@@ -32,7 +32,7 @@ class QuoteFlow:
         self.n += 1
         side = 1 if self.n % 2 else -1
         price = (self.book.best_bid if side > 0 else self.book.best_ask) or 10_000
-        return FlowOrder(self.time_ns, BUY if side > 0 else SELL, side, price,
+        return FlowOrder(self.time_ns, BUY_ORDER if side > 0 else SELL_ORDER, side, price,
                          self.size * int(self.rng.integers(1, 4)))
 
 

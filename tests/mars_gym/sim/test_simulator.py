@@ -9,7 +9,7 @@ from mars_gym.data.schema import Source
 from mars_gym.sim.flows import FlowOrder, FlowStalledError, run_flow
 from mars_gym.sim.flows.base import MAX_ORDERS_AT_ONE_TIME
 from mars_gym.sim.simulator import Simulator
-from mars_gym.tokens import BUY, SELL
+from mars_gym.tokens import BUY_ORDER, SELL_ORDER
 
 
 class FrozenClockFlow:
@@ -22,7 +22,7 @@ class FrozenClockFlow:
     def next_order(self):
         self.n += 1
         side = 1 if self.n % 2 else -1
-        return FlowOrder(self.time_ns, BUY if side > 0 else SELL, side,
+        return FlowOrder(self.time_ns, BUY_ORDER if side > 0 else SELL_ORDER, side,
                          100 if side > 0 else 200, 1)
 
 

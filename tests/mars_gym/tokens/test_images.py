@@ -7,7 +7,7 @@ from lob_core import OrderBook
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.sim.flows import NoiseFlow, run_flow
-from mars_gym.tokens import BUY, CANCEL_ORDER, SELL, events_to_orders
+from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.tokens.images import IMAGE_SHAPE, MINUTE_NS, OrderImager
 
 
@@ -26,7 +26,7 @@ def _check_counts(images, stream, offset_ns=0):
     minute = (orders["time_ns"] - offset_ns) // MINUTE_NS
     assert images.images.shape[1:] == IMAGE_SHAPE
     assert images.images.sum() == len(orders)
-    for channel, kind in enumerate((BUY, SELL, CANCEL_ORDER)):
+    for channel, kind in enumerate((BUY_ORDER, SELL_ORDER, CANCEL_ORDER)):
         assert images.images[:, channel].sum() == np.count_nonzero(orders["kind"] == kind)
     per_minute = np.bincount(minute - images.minute[0], minlength=len(images))
     np.testing.assert_array_equal(images.images.sum(axis=(1, 2, 3)), per_minute)

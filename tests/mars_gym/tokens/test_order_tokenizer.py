@@ -8,9 +8,9 @@ from mars_gym.data import EXECUTE, NEW, SOURCES, load_source, split_by_time
 from mars_gym.sim.background_orders import submit_background
 from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.tokens import (
-    BUY,
+    BUY_ORDER,
     CANCEL_ORDER,
-    SELL,
+    SELL_ORDER,
     VOCAB_SIZE,
     OrderTokenizer,
     TokenizerFileError,
@@ -65,7 +65,7 @@ def test_executions_become_one_marketable_order_of_the_aggressor(splits):
     aggressive = orders[(orders["kind"] != CANCEL_ORDER)
                         & (kinds[orders["event"]] == EXECUTE)]
     book = amzn.book[aggressive["event"]]
-    buys = aggressive["kind"] == BUY
+    buys = aggressive["kind"] == BUY_ORDER
     assert (aggressive["price"][buys] >= book["ask"][buys]).all()  # marketable
     assert (aggressive["price"][~buys] <= book["bid"][~buys]).all()
     # volume is conserved: executed + resting remainders + cancelled = all event sizes
@@ -110,7 +110,7 @@ def test_a_decoded_order_crosses_the_live_book_exactly_when_its_token_crosses(to
     """The touch reference's point: whatever the spread, an improving order never crosses and a
     crossing one always does (prices against the mid broke this when spreads differed)."""
     rng = np.random.default_rng(1)
-    for k in (BUY, SELL):
+    for k in (BUY_ORDER, SELL_ORDER):
         bins = tokenizer.price_bins[k]
         crossing_bins = bins.lower >= CROSS / 2
         assert crossing_bins.any() and (~crossing_bins).any()
@@ -216,8 +216,8 @@ def test_new_orders_are_limit_orders_of_their_side(splits):
     stream = splits["BTCUSD_2026"]["train"]
     orders = events_to_orders(stream)
     plain = orders[stream.events["type"][orders["event"]] == NEW]
-    assert set(np.unique(plain["kind"])) == {BUY, SELL}
-    assert np.array_equal(np.where(plain["kind"] == BUY, 1, -1), plain["side"])
+    assert set(np.unique(plain["kind"])) == {BUY_ORDER, SELL_ORDER}
+    assert np.array_equal(np.where(plain["kind"] == BUY_ORDER, 1, -1), plain["side"])
 
 
 def test_a_bin_index_past_the_fitted_bins_decodes_as_the_last_bin(tokenizer):
