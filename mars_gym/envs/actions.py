@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from lob_core import GTC, IOC
-from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder, Simulator
+from mars_gym.sim.simulator import AGENT_CANCEL, AGENT_LIMIT, AGENT_MARKET, AgentOrder, Simulator
 
 N_PASSIVE_RATIOS, N_AGGRESSIVE_LEVELS = 11, 6
 ACTION_MODES = ("ratio", "lots")
@@ -90,16 +90,16 @@ def send_parent_orders(sim: Simulator, agent: int, side: int, passive_id: int | 
     order's id (None without one)."""
     book = sim.book
     if passive_id is not None:
-        sim.submit(agent, AgentOrder(CANCEL, order_id=passive_id))
+        sim.submit(agent, AgentOrder(AGENT_CANCEL, order_id=passive_id))
         passive_id = None
     near = book.best_bid if side > 0 else book.best_ask
     if passive > 0 and near is not None:
-        passive_id = sim.submit(agent, AgentOrder(LIMIT, side, near, passive, GTC))
+        passive_id = sim.submit(agent, AgentOrder(AGENT_LIMIT, side, near, passive, GTC))
     if aggressive > 0 and level == 0:
-        sim.submit(agent, AgentOrder(MARKET, side, qty=aggressive))
+        sim.submit(agent, AgentOrder(AGENT_MARKET, side, qty=aggressive))
     elif aggressive > 0:
         opposite = book.depth(level)[2 if side > 0 else 0]
         prices = opposite[opposite > 0]
         if len(prices):
-            sim.submit(agent, AgentOrder(LIMIT, side, int(prices[-1]), aggressive, IOC))
+            sim.submit(agent, AgentOrder(AGENT_LIMIT, side, int(prices[-1]), aggressive, IOC))
     return passive_id

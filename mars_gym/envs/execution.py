@@ -21,7 +21,7 @@ from mars_gym.envs.metrics import OPTIONAL_INFO, execution_metrics
 from mars_gym.envs.observations import MAX_SPREAD_TICKS, Feature, ObservationSpec, touch_features
 from mars_gym.envs.rewards import execution_reward
 from mars_gym.envs.scenario import MarketScenario
-from mars_gym.sim.simulator import CANCEL, MARKET, AgentOrder
+from mars_gym.sim.simulator import AGENT_CANCEL, AGENT_MARKET, AgentOrder
 
 AGENT = 1
 # Lot counts stay exact in the float32 action and observation spaces.
@@ -251,9 +251,9 @@ class ExecutionEnv(ScenarioEnv):
             if not last or self.completing or self.filled >= self.quantity:
                 return True
             if self.passive_id is not None:
-                self.sim.submit(AGENT, AgentOrder(CANCEL, order_id=self.passive_id))
+                self.sim.submit(AGENT, AgentOrder(AGENT_CANCEL, order_id=self.passive_id))
                 self.passive_id = None
-            self.sim.submit(AGENT, AgentOrder(MARKET, self.side, qty=self.quantity - self.filled))
+            self.sim.submit(AGENT, AgentOrder(AGENT_MARKET, self.side, qty=self.quantity - self.filled))
             self.target = self.step_end + self.scenario.arrival_bound_ns
             self.completing = True
 

@@ -18,7 +18,7 @@ from mars_gym.envs.base import ScenarioEnv
 from mars_gym.envs.execution import MAX_QUANTITY
 from mars_gym.envs.observations import MAX_SPREAD_TICKS, Feature, ObservationSpec, touch_features
 from mars_gym.envs.scenario import MarketScenario
-from mars_gym.sim.simulator import CANCEL, LIMIT, MARKET, AgentOrder
+from mars_gym.sim.simulator import AGENT_CANCEL, AGENT_LIMIT, AGENT_MARKET, AgentOrder
 
 AGENT = 1
 MARKET_MAKING_OBSERVATION = ObservationSpec((
@@ -176,7 +176,7 @@ class MarketMakingEnv(ScenarioEnv):
         for side, size in ((1, bid_size), (-1, ask_size)):
             if size > 0 and prices[side] > 0:
                 self.quote_ids[side] = self.sim.submit(
-                    AGENT, AgentOrder(LIMIT, side, prices[side], size, GTC))
+                    AGENT, AgentOrder(AGENT_LIMIT, side, prices[side], size, GTC))
         self.decision += 1
         self.step_end = self.start_ns + min(self.decision * self.step_ns, self.horizon_ns)
         self.target = self.step_end
@@ -186,7 +186,7 @@ class MarketMakingEnv(ScenarioEnv):
     def _cancel_quotes(self) -> None:
         for side, order_id in self.quote_ids.items():
             if order_id is not None:
-                self.sim.submit(AGENT, AgentOrder(CANCEL, order_id=order_id))
+                self.sim.submit(AGENT, AgentOrder(AGENT_CANCEL, order_id=order_id))
                 self.quote_ids[side] = None
 
     def _book_fills(self) -> None:
@@ -209,7 +209,7 @@ class MarketMakingEnv(ScenarioEnv):
             self._book_fills()  # fills up to now decide what is left to close
             if self.inventory:
                 side = -1 if self.inventory > 0 else 1
-                self.sim.submit(AGENT, AgentOrder(MARKET, side, qty=abs(self.inventory)))
+                self.sim.submit(AGENT, AgentOrder(AGENT_MARKET, side, qty=abs(self.inventory)))
             self.target = self.step_end + self.scenario.arrival_bound_ns
             self.closing = True
 

@@ -38,7 +38,7 @@ from mars_gym.sim.flows.base import (
 from mars_gym.sim.latency import ConstantLatency
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
-LIMIT, MARKET, CANCEL = "limit", "market", "cancel"
+AGENT_LIMIT, AGENT_MARKET, AGENT_CANCEL = "limit", "market", "cancel"
 FIRST_AGENT_ORDER_ID = 1 << 50  # agents' ids never meet real data or flow ids
 
 
@@ -120,17 +120,17 @@ class Simulator:
     def submit(self, agent_id: int, order: AgentOrder) -> int:
         """Send an order now; it reaches the book after the latency. Returns its order id (a
         cancel returns the id it cancels)."""
-        if order.kind not in (LIMIT, MARKET, CANCEL):
+        if order.kind not in (AGENT_LIMIT, AGENT_MARKET, AGENT_CANCEL):
             raise ValueError("order kind must be 'limit', 'market' or 'cancel', got "
                              f"{order.kind!r}")
-        if order.kind != CANCEL and (order.side not in (1, -1) or order.qty <= 0):
+        if order.kind != AGENT_CANCEL and (order.side not in (1, -1) or order.qty <= 0):
             raise ValueError(f"an order needs side +1/-1 and qty > 0, got {order}")
-        if order.kind == LIMIT and order.price <= 0:
+        if order.kind == AGENT_LIMIT and order.price <= 0:
             raise ValueError(f"a limit order needs a positive price, got {order.price}")
-        if order.kind == LIMIT and order.tif not in (GTC, IOC):
+        if order.kind == AGENT_LIMIT and order.tif not in (GTC, IOC):
             raise ValueError(f"agent limit orders are GTC or IOC, got tif {order.tif}")
         self.account(agent_id)
-        if order.kind == CANCEL:
+        if order.kind == AGENT_CANCEL:
             order_id = order.order_id
         else:
             order_id = self.next_agent_id
@@ -146,7 +146,7 @@ class Simulator:
         touch it hit, a cancel at the order's price and size), or None if it did nothing."""
         account = self.accounts[agent_id]
         book = self.book
-        if order.kind == CANCEL:
+        if order.kind == AGENT_CANCEL:
             seen = None
             if order.order_id in account.resting and order.order_id in book:
                 side, price, qty, _, _ = book.order(order.order_id)
@@ -155,7 +155,7 @@ class Simulator:
             account.resting.discard(order.order_id)
             return seen
         kind = BUY_ORDER if order.side > 0 else SELL_ORDER
-        if order.kind == MARKET:
+        if order.kind == AGENT_MARKET:
             price = (book.best_ask if order.side > 0 else book.best_bid) or 0
             worst = 1 << 40 if order.side > 0 else 1
             self._limit(order.side, worst if price else 0, order.qty, order.order_id, agent_id,

@@ -9,7 +9,7 @@ from mars_gym.data.schema import seed_book_from_state
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.lmm import LMMFlow
-from mars_gym.sim.simulator import MARKET, AgentOrder, Simulator
+from mars_gym.sim.simulator import AGENT_MARKET, AgentOrder, Simulator
 from mars_gym.tokens.orders import BUY_ORDER
 
 SECONDS = 120
@@ -73,7 +73,7 @@ def test_agent_orders_join_the_flows_sequence(setup):
     sim = Simulator(flow)
     sim.reset(book, start, seed=4)
     sim.run_until(start + 2 * 10**9)
-    sim.submit(1, AgentOrder(MARKET, side=1, qty=300))
+    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival - 1)  # the flow's drawn order now lies at or after the arrival
     withdrawn, previous_ns = sim.pending, flow.drawn_after[0]
@@ -115,7 +115,7 @@ def test_without_the_option_the_flow_does_not_read_agent_orders(setup):
     sim = Simulator(flow)
     sim.reset(book, start, seed=4)
     sim.run_until(start + 2 * 10**9)
-    sim.submit(1, AgentOrder(MARKET, side=1, qty=300))
+    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival - 1)
     drawn = sim.pending
