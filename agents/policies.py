@@ -239,11 +239,12 @@ class SB3Policy(ExecutionPolicy):
 
     @classmethod
     def load(cls, path, name: str | None = None, trust: bool = False) -> SB3Policy:
-        """Load a model saved by :mod:`agents.train` (the algorithm is read from the file's
-        ``.json`` sidecar). Only a trusted file is loaded: see :mod:`agents.trust`."""
+        """Load a model saved by :mod:`agents.train` (:func:`agents.saved.load_model`: the
+        algorithm is read from the file's ``.json`` sidecar). Only a trusted file is loaded:
+        see :mod:`agents.trust`."""
         from pathlib import Path
 
-        from agents.train import load_model
+        from agents.saved import load_model
 
         path = Path(path)
         return cls(load_model(path, trust), name or path.stem)

@@ -24,19 +24,18 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from stable_baselines3 import A2C, DQN, PPO, SAC
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
 from stable_baselines3.common.vec_env import VecEnvWrapper, VecMonitor
 from tqdm.auto import tqdm
 
 from agents.evaluation import VALIDATION_PROTOCOL, Protocol, evaluate, summarize
 from agents.policies import SB3Policy, unflatten_actions
-from agents.trust import check_trusted, record_trusted
+from agents.saved import ALGOS
+from agents.trust import record_trusted
 from mars_gym.envs.actions import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
 from mars_gym.envs.sb3 import SB3VecEnv
 from mars_gym.envs.vector import VectorExecutionEnv
 
-ALGOS = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "sac": SAC}
 log = logging.getLogger(__name__)
 
 
@@ -132,26 +131,6 @@ def save(model, path: Path, meta: dict[str, Any]) -> None:
     model.save(path)
     path.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=str))
     record_trusted(path)
-
-
-def load_model(path: str | Path, trust: bool = False):
-    """Load a model saved by :func:`save` (the algorithm comes from its sidecar).
-
-    Only a trusted file is loaded: listed in its folder's ``SHA256SUMS``, or ``trust=True``
-    (loading an SB3 zip runs code stored in it; see :mod:`agents.trust`).
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no saved agent at {path}")
-    sidecar = path.with_suffix(".json")
-    if not sidecar.exists():
-        raise FileNotFoundError(f"{path} has no {sidecar.name} saying which algorithm made it")
-    algo = json.loads(sidecar.read_text()).get("algo")
-    if algo not in ALGOS:
-        raise ValueError(f"{sidecar}: unknown algorithm {algo!r}; expected one of "
-                         f"{tuple(ALGOS)}")
-    check_trusted(path, trust)
-    return ALGOS[algo].load(path, device="cpu")
 
 
 def algo_kwargs(algo: str, num_envs: int) -> dict[str, Any]:

@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 
 from mars_gym.batch.data import N_FEATURES
-from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig
+from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig, save_batch_model
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.batch.train import save_batch_model, train_batch_model
+from mars_gym.batch.train import train_batch_model
 
 SIZES = ({"n_layer": 1, "n_embd": 32}, {"n_layer": 2, "n_embd": 64},
          {"n_layer": 2, "n_embd": 128})

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from json_output import emit
 
+from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.plan import Planner
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.batch.train import load_batch_model
 from mars_gym.data import SOURCES
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.train import evaluate, prepare_data

@@ -16,13 +16,15 @@ rotary attention, SwiGLU).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
 from mars_gym.batch.data import N_FEATURES
-from mars_gym.checkpoint import check_config_ranges
+from mars_gym.checkpoint import build_module, check_config_ranges, config_from
 from mars_gym.lmm.model import Block, LMMConfig, RMSNorm, rotary_tables
 
 GRID_CELLS = 64  # 8 x 8 codes per minute
@@ -117,3 +119,13 @@ class BatchModel(nn.Module):
         probs = F.softmax(logits / temperature, dim=-1).flatten(0, 1)
         drawn = torch.multinomial(probs, n, replacement=True, generator=generator)
         return drawn.T.reshape(n, codes.shape[0], GRID_CELLS)
+
+
+def save_batch_model(model: BatchModel, path: Path | str) -> None:
+    save_checkpoint(path, "batch_model", config=model.config.to_dict(), state=model.state_dict())
+
+
+def load_batch_model(path: Path | str) -> BatchModel:
+    saved = read_checkpoint(path, "batch_model")
+    config = config_from(BatchModelConfig, saved.get("config"), path)
+    return build_module(lambda: BatchModel(config), saved.get("state"), str(path)).eval()

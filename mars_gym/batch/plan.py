@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mars_gym.batch.codes import CodeSeries, next_minute_logits
 from mars_gym.batch.data import MinuteSeries
 from mars_gym.batch.model import GRID_CELLS, BatchModel
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.batch.train import CodeSeries, next_minute_logits
 from mars_gym.tokens.images import MINUTE_NS, N_CHANNELS, N_PRICE_SLOTS, N_VOLUME_SLOTS
 
 PLAN_FEATURES = N_CHANNELS * (N_PRICE_SLOTS + N_VOLUME_SLOTS)

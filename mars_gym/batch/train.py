@@ -18,57 +18,30 @@ import copy
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
-from mars_gym.batch.data import MinuteSeries, load_minutes
-from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig
+from mars_gym.batch.codes import (
+    CodeSeries,
+    code_batch,
+    code_window,
+    encode_series,
+    next_minute_logits,
+)
+from mars_gym.batch.data import load_minutes
+from mars_gym.batch.model import (
+    GRID_CELLS,
+    BatchModel,
+    BatchModelConfig,
+    save_batch_model,
+)
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.checkpoint import build_module, config_from
 
 SMOOTHING = 0.5
 EPS_GRID = np.geomspace(1e-3, 0.999, 40)
-
-
-@dataclass(frozen=True)
-class CodeSeries:
-    """A minute series with its codes (n, 64)."""
-
-    minutes: MinuteSeries
-    codes: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-
-def encode_series(tokenizer: BatchTokenizer, series: list[MinuteSeries]) -> list[CodeSeries]:
-    return [CodeSeries(s, tokenizer.encode(s.images).reshape(len(s), GRID_CELLS))
-            for s in series if len(s) >= 2]
-
-
-def _window(series: CodeSeries, start: int, length: int):
-    """Inputs and targets of minutes start..start+length (targets: the minute after each)."""
-    stop = start + length
-    return (series.codes[start:stop], series.minutes.features[start + 1:stop + 1],
-            series.codes[start + 1:stop + 1])
-
-
-def _batch(windows, source_ids):
-    length = max(len(c) for c, _, _ in windows)
-    b = len(windows)
-    codes = torch.zeros(b, length, GRID_CELLS, dtype=torch.long)
-    features = torch.zeros(b, length, windows[0][1].shape[1])
-    targets = torch.full((b, length, GRID_CELLS), -100, dtype=torch.long)
-    for i, (c, f, t) in enumerate(windows):
-        codes[i, :len(c)] = torch.as_tensor(c)
-        features[i, :len(f)] = torch.as_tensor(f)
-        targets[i, :len(t)] = torch.as_tensor(t)
-    return codes, features, torch.as_tensor(source_ids), targets
 
 
 class CodeBaselines:
@@ -102,19 +75,6 @@ class CodeBaselines:
         repeat = [self._repeat_nll(s, self.eps) for s in series]
         return {"unconditional": float(np.average(unconditional, weights=weights)),
                 "repeat_last": float(np.average(repeat, weights=weights))}
-
-
-def next_minute_logits(model: BatchModel, s: CodeSeries):
-    """``(first, logits)`` pieces covering every next minute 1..n-1 of a series: ``logits``
-    (m, 64, K) of minutes ``first .. first + m - 1``, each read from at most a context of
-    history (after the first window, each keeps half a context before the minutes it covers)."""
-    context, scored = model.config.context, 0
-    while scored < len(s) - 1:
-        first = max(0, scored - context // 2)
-        codes, features, targets = _window(s, first, min(context, len(s) - 1 - first))
-        batch = _batch([(codes, features, targets)], [s.minutes.source_id])
-        yield scored + 1, model(*batch[:3])[0, scored - first:]
-        scored = first + len(codes)
 
 
 @torch.no_grad()
@@ -173,9 +133,9 @@ def train_batch_model(tokenizer: BatchTokenizer, sources=None, steps: int = 1_50
             s = train[i]
             length = min(config.context, len(s) - 1)
             start = int(rng.integers(len(s) - length))
-            windows.append(_window(s, start, length))
+            windows.append(code_window(s, start, length))
             ids.append(s.minutes.source_id)
-        loss = model.loss(*_batch(windows, ids))
+        loss = model.loss(*code_batch(windows, ids))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -195,16 +155,6 @@ def train_batch_model(tokenizer: BatchTokenizer, sources=None, steps: int = 1_50
               "validation_nats_per_code": validation_report(model, baselines, val),
               "test_nats_per_code": validation_report(model, baselines, test)}
     return model.eval(), report
-
-
-def save_batch_model(model: BatchModel, path: Path | str) -> None:
-    save_checkpoint(path, "batch_model", config=model.config.to_dict(), state=model.state_dict())
-
-
-def load_batch_model(path: Path | str) -> BatchModel:
-    saved = read_checkpoint(path, "batch_model")
-    config = config_from(BatchModelConfig, saved.get("config"), path)
-    return build_module(lambda: BatchModel(config), saved.get("state"), str(path)).eval()
 
 
 def main(argv: list[str] | None = None) -> int:

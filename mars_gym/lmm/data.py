@@ -10,14 +10,17 @@ carry the plan of the minute each position lies in (:mod:`mars_gym.batch.plan`).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from mars_gym.batch.plan import MinutePlans
 from mars_gym.data.schema import EventStream
 from mars_gym.lmm.model import ConditionTensors
 from mars_gym.tokens import OrderTokenizer, order_tokenizer
+
+if TYPE_CHECKING:  # the batch package builds on the LMM's model: no import at run time
+    from mars_gym.batch.plan import MinutePlans
 
 
 def torch_conditions(cond: order_tokenizer.Conditions,

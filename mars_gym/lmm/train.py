@@ -34,9 +34,9 @@ import torch
 from tqdm.auto import tqdm
 
 from mars_gym.batch.data import minute_series
+from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.plan import PLAN_FEATURES, Planner
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.batch.train import load_batch_model
 from mars_gym.data import SOURCES, load_source, split_by_time
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import load_lmm, read_checkpoint, save_checkpoint

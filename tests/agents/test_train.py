@@ -14,7 +14,8 @@ import pytest
 from agents.evaluation import Protocol, evaluate
 from agents.leaderboard import policies
 from agents.policies import SB3Policy, unflatten_actions
-from agents.train import load_model, main, train
+from agents.saved import load_model
+from agents.train import main, train
 from agents.trust import UntrustedAgentError
 from mars_gym.cli import main as cli
 

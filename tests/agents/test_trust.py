@@ -12,7 +12,7 @@ import pytest
 
 from agents.leaderboard import policies
 from agents.policies import SB3Policy
-from agents.train import load_model
+from agents.saved import load_model
 from agents.trust import MANIFEST, UntrustedAgentError, check_trusted, record_trusted
 
 AGENTS = Path(__file__).resolve().parents[2] / "benchmarks" / "agents"

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from mars_gym.batch.checkpoint import ASSETS as BATCH_ASSETS
+from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.batch.train import load_batch_model
 from mars_gym.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from mars_gym.lmm.checkpoint import NAMED, load_lmm
 

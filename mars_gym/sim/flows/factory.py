@@ -68,8 +68,8 @@ def lmm_model(checkpoint: str = "default"):
 @lru_cache(maxsize=2)
 def batch_models(tokenizer: str = "default", model: str = "default"):
     """The batch tokenizer and batch model, loaded once per process."""
+    from mars_gym.batch.model import load_batch_model
     from mars_gym.batch.tokenizer import BatchTokenizer
-    from mars_gym.batch.train import load_batch_model
 
     return BatchTokenizer.load(tokenizer), load_batch_model(model)
 

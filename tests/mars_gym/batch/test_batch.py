@@ -4,18 +4,17 @@ import numpy as np
 import pytest
 import torch
 
+from mars_gym.batch.codes import CodeSeries, encode_series
 from mars_gym.batch.data import N_FEATURES, load_minutes
-from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig
-from mars_gym.batch.tokenizer import BatchTokenizer, train_tokenizer
-from mars_gym.batch.train import (
-    CodeBaselines,
-    CodeSeries,
-    encode_series,
+from mars_gym.batch.model import (
+    GRID_CELLS,
+    BatchModel,
+    BatchModelConfig,
     load_batch_model,
-    model_nll,
     save_batch_model,
-    train_batch_model,
 )
+from mars_gym.batch.tokenizer import BatchTokenizer, train_tokenizer
+from mars_gym.batch.train import CodeBaselines, model_nll, train_batch_model
 from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
 
 SMALL_VQ = VQVAEConfig(codebook_size=64, code_dim=16, hidden=32, restart_after=20)

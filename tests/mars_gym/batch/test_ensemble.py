@@ -11,9 +11,9 @@ from lob_core import OrderBook
 from mars_gym.apps.generate import main as generate_main
 from mars_gym.batch.control import LivePlanner, PlanTarget, minute_statistic
 from mars_gym.batch.data import load_minutes
+from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.plan import PLAN_FEATURES, MinutePlans, Planner, plan_features
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.batch.train import load_batch_model
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.envs.execution import ExecutionEnv

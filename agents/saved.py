@@ -1,0 +1,32 @@
+"""Saved stable-baselines3 agents: which algorithms, and loading a saved one safely."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from stable_baselines3 import A2C, DQN, PPO, SAC
+
+from agents.trust import check_trusted
+
+ALGOS = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "sac": SAC}
+
+
+def load_model(path: str | Path, trust: bool = False):
+    """Load a model saved by :func:`agents.train.save` (the algorithm comes from its sidecar).
+
+    Only a trusted file is loaded: listed in its folder's ``SHA256SUMS``, or ``trust=True``
+    (loading an SB3 zip runs code stored in it; see :mod:`agents.trust`).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no saved agent at {path}")
+    sidecar = path.with_suffix(".json")
+    if not sidecar.exists():
+        raise FileNotFoundError(f"{path} has no {sidecar.name} saying which algorithm made it")
+    algo = json.loads(sidecar.read_text()).get("algo")
+    if algo not in ALGOS:
+        raise ValueError(f"{sidecar}: unknown algorithm {algo!r}; expected one of "
+                         f"{tuple(ALGOS)}")
+    check_trusted(path, trust)
+    return ALGOS[algo].load(path, device="cpu")

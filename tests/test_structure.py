@@ -1,0 +1,75 @@
+"""The code's shape: no import cycles between modules, and simulating never loads training."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("lob_core", "mars_gym", "agents")
+
+
+def module_names() -> dict[str, Path]:
+    names = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return names
+
+
+def runtime_imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """Modules of the project ``path`` imports when it runs (``TYPE_CHECKING`` blocks
+    excluded; ``from package import name`` counts ``package.name`` when that is a module)."""
+    found: set[str] = set()
+
+    class Visitor(ast.NodeVisitor):
+        def visit_If(self, node: ast.If) -> None:
+            if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+                self.generic_visit(node)
+
+        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+            for alias in node.names:
+                name = f"{node.module}.{alias.name}"
+                found.add(name if name in modules else str(node.module))
+
+        def visit_Import(self, node: ast.Import) -> None:
+            found.update(alias.name for alias in node.names)
+
+    Visitor().visit(ast.parse(path.read_text()))
+    return {name for name in found if name in modules}
+
+
+def test_no_module_imports_itself_through_others():
+    modules = module_names()
+    graph = {name: runtime_imports(path, modules) - {name} for name, path in modules.items()}
+    cycles = []
+
+    def visit(name: str, stack: list[str]) -> None:
+        for target in sorted(graph[name]):
+            if target in stack:
+                cycles.append(stack[stack.index(target):] + [target])
+            elif target not in done:
+                done.add(target)
+                visit(target, [*stack, target])
+
+    done: set[str] = set()
+    for name in sorted(graph):
+        if name not in done:
+            done.add(name)
+            visit(name, [name])
+    assert len(graph) > 60 and cycles == []
+
+
+def test_simulating_with_the_learned_flows_loads_no_training_code(lobster_dir):
+    code = (
+        "import sys\n"
+        "from mars_gym.sim.flows.factory import make_flow\n"
+        f"for name in ('lmm', 'ensemble'):\n"
+        f"    make_flow(name, 'AMZN', 20_000, {str(lobster_dir)!r})\n"
+        "print(sorted(m for m in sys.modules if m.endswith('.train') or 'tensorboard' in m))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]"
