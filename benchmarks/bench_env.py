@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 import mars_gym  # noqa: F401  registers the environments
-from mars_gym.sim.flows.base import FIRST_FLOW_ORDER_ID
 from mars_gym.sim.flows.factory import FLOWS
+from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
 
 
 def flow_orders(env) -> int:

@@ -29,9 +29,9 @@ import numpy as np
 from lob_core import OrderBook
 from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream
+from mars_gym.sim.ids import FIRST_LADDER_ORDER_ID
 
 LADDER_LEVELS = 10  # price levels kept on each side; sources showing fewer get a ladder
-FIRST_LADDER_ORDER_ID = 1 << 45  # between the flows' ids and the agents'
 
 
 @dataclass(frozen=True)

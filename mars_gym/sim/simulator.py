@@ -28,18 +28,17 @@ from mars_gym.data.schema import EventStream, Source
 from mars_gym.sim.background_orders import BACKGROUND_AGENT, submit_background
 from mars_gym.sim.depth import DepthLadder
 from mars_gym.sim.flows.base import (
-    FIRST_FLOW_ORDER_ID,
     AgentObservingFlow,
     BackgroundFlow,
     FlowOrder,
     StallGuard,
     observes_agents,
 )
+from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID
 from mars_gym.sim.latency import ConstantLatency
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
 AGENT_LIMIT, AGENT_MARKET, AGENT_CANCEL = "limit", "market", "cancel"
-FIRST_AGENT_ORDER_ID = 1 << 50  # agents' ids never meet real data or flow ids
 
 
 class AgentOrder(NamedTuple):

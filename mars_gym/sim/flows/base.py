@@ -16,9 +16,9 @@ from lob_core import OrderBook
 from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream, Source
 from mars_gym.sim.background_orders import submit_background
+from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
 from mars_gym.tokens.orders import CANCEL_ORDER
 
-FIRST_FLOW_ORDER_ID = 1 << 40  # above the ids of any real data the book is seeded with
 # Real bursts put at most a few hundred messages on one nanosecond; a flow that keeps drawing
 # at one time (e.g. a corrupt model that samples interval 0 forever) would hang the clock.
 MAX_ORDERS_AT_ONE_TIME = 100_000

@@ -8,6 +8,7 @@ from gymnasium.utils.env_checker import check_env
 import mars_gym  # noqa: F401  registers the environments
 from mars_gym.data.book_states import apply_events
 from mars_gym.sim.flows.factory import FLOWS
+from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID
 
 SHORT = {"split": "test", "horizon_s": 60, "step_s": 20, "quantity": 500}
 
@@ -129,7 +130,7 @@ def test_lmm_background_reacts_to_the_agent(lobster_dir):
         env.reset(seed=2, options={"start_index": env.unwrapped.start_range[0] + 500})
         env.step(action)
         events = env.unwrapped.sim.recording.events()
-        return events[events["order_id"] < (1 << 50)]  # background orders only
+        return events[events["order_id"] < FIRST_AGENT_ORDER_ID]  # background orders only
 
     quiet = flow_events(1, np.array([0, 0]))   # one lot resting far from nothing: no trade
     active = flow_events(5_000, np.array([0, 5]))

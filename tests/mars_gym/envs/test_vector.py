@@ -6,6 +6,7 @@ import pytest
 
 import mars_gym  # noqa: F401  registers the environments
 from mars_gym.envs.vector import VectorExecutionEnv
+from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
 
 SHORT = {"horizon_s": 40, "step_s": 20, "quantity": 500}
 
@@ -30,7 +31,7 @@ def test_make_vec_uses_the_batched_vector_env(lobster_dir):
     observations, rewards, info = run(vec, 0, np.tile([5, 1], (3, 1)))
     assert observations.shape[1:] == (3, 8) and np.isfinite(rewards).all()
     assert (info["fill_rate"] == 1.0).all()
-    orders = sum(env.sim.next_flow_id - (1 << 40) for env in vec.envs)
+    orders = sum(env.sim.next_flow_id - FIRST_FLOW_ORDER_ID for env in vec.envs)
     # every generation round served all waiting simulations with one forward pass
     assert vec.service.rounds < 0.7 * orders
 

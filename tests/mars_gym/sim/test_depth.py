@@ -8,13 +8,13 @@ from mars_gym.data import load_source, split_by_time
 from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import NEW
 from mars_gym.sim.depth import (
-    FIRST_LADDER_ORDER_ID,
     LADDER_LEVELS,
     DepthLadder,
     DepthProfile,
     source_ladder,
 )
 from mars_gym.sim.flows import NoiseFlow
+from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_LADDER_ORDER_ID
 from mars_gym.sim.simulator import AgentOrder, Simulator
 
 
@@ -146,4 +146,5 @@ def test_simulator_keeps_the_ladder_full_and_is_deterministic(amzn, lobster_dir)
     np.testing.assert_array_equal(first, run(3))
     assert not np.array_equal(first, run(4))
     laid = (first["type"] == NEW) & (first["order_id"] >= FIRST_LADDER_ORDER_ID)
-    assert np.count_nonzero(laid & (first["order_id"] < 1 << 50)) > 0  # the sweep was refilled
+    refilled = laid & (first["order_id"] < FIRST_AGENT_ORDER_ID)
+    assert np.count_nonzero(refilled) > 0  # the sweep was refilled

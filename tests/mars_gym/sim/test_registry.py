@@ -12,6 +12,7 @@ from mars_gym.sim.flows import FlowOrder
 from mars_gym.sim.flows.base import AgentObservingFlow, BatchedFlow, observes_agents
 from mars_gym.sim.flows.factory import FLOWS, make_flow
 from mars_gym.sim.flows.registry import flow_names, flow_spec, register_flow
+from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
 from mars_gym.tokens import BUY_ORDER, SELL_ORDER
 
 SHORT = {"split": "test", "horizon_s": 40, "step_s": 20, "quantity": 300, "source": "AAPL"}
@@ -59,7 +60,7 @@ def test_a_registered_flow_runs_by_name_like_its_builder_and_an_instance(lobster
     assert "quote_test" in flow_names() and set(FLOWS) <= set(flow_names())
     by_name, info, env = episode("quote_test", lobster_dir)
     assert isinstance(env.sim.flow, QuoteFlow)
-    assert env.sim.next_flow_id - (1 << 40) >= 40 * 20 * 0.9  # ~20 orders a second ran
+    assert env.sim.next_flow_id - FIRST_FLOW_ORDER_ID >= 40 * 20 * 0.9  # ~20 orders a second ran
     assert info["filled"] == 300
     assert episode(quote_builder, lobster_dir)[0] == by_name
     instance = QuoteFlow()
