@@ -12,9 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from mars_gym.tokens import VOCAB_SIZE, decompose
-from mars_gym.tokens.order_tokenizer import N_INTERVAL_BINS, N_KINDS, N_PRICE_BINS, N_VOLUME_BINS
-
-PART_SIZES = (N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS)
+from mars_gym.tokens.order_tokenizer import PART_SIZES
 
 
 def _log_frequencies(values: np.ndarray, size: int, alpha: float) -> np.ndarray:

@@ -43,17 +43,11 @@ from mars_gym.checkpoint import check_config_ranges
 from mars_gym.tokens.order_tokenizer import (
     BOOK_FEATURES,
     N_CHANGE,
-    N_INTERVAL_BINS,
-    N_KINDS,
-    N_PRICE_BINS,
     N_TIME_OF_DAY,
-    N_VOLUME_BINS,
+    PART_SIZES,
+    PART_STRIDES,
     VOCAB_SIZE,
 )
-
-PART_SIZES = (N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS)
-PART_STRIDES = (N_PRICE_BINS * N_VOLUME_BINS * N_INTERVAL_BINS, N_VOLUME_BINS * N_INTERVAL_BINS,
-                N_INTERVAL_BINS, 1)
 
 
 @dataclass

@@ -25,11 +25,12 @@ import operator
 import torch
 
 from mars_gym.lmm.generate import BatchedGenerator
-from mars_gym.lmm.model import LMM, PART_SIZES, ConditionTensors, LMMConfig
+from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
 from mars_gym.tokens.order_tokenizer import (
     N_CHANGE,
     N_KINDS,
     N_TIME_OF_DAY,
+    PART_SIZES,
     VOCAB_SIZE,
 )
 

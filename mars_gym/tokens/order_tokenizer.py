@@ -51,6 +51,10 @@ from mars_gym.tokens.bins import QuantileBins
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 
 N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS = 3, 32, 32, 16
+# the token layout: a token's four parts, most significant first, and each part's stride
+PART_SIZES = (N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS)
+PART_STRIDES = (N_PRICE_BINS * N_VOLUME_BINS * N_INTERVAL_BINS, N_VOLUME_BINS * N_INTERVAL_BINS,
+                N_INTERVAL_BINS, 1)
 VOCAB_SIZE = N_KINDS * N_PRICE_BINS * N_VOLUME_BINS * N_INTERVAL_BINS
 TIME_OF_DAY_BUCKET_S = 5
 N_TIME_OF_DAY = 86_400 // TIME_OF_DAY_BUCKET_S
@@ -69,8 +73,8 @@ class TokenizerFileError(ValueError):
 
 def compose(kind, price_bin, volume_bin, interval_bin) -> np.ndarray:
     """Token ids from their four parts."""
-    return ((np.asarray(kind) * N_PRICE_BINS + price_bin) * N_VOLUME_BINS
-            + volume_bin) * N_INTERVAL_BINS + interval_bin
+    parts = (kind, price_bin, volume_bin, interval_bin)
+    return sum(np.asarray(part) * stride for part, stride in zip(parts, PART_STRIDES, strict=True))
 
 
 def decompose(ids) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -78,10 +82,8 @@ def decompose(ids) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     ids = np.asarray(ids, dtype=np.int64)
     if ids.size and (ids.min() < 0 or ids.max() >= VOCAB_SIZE):
         raise ValueError(f"token ids must be in [0, {VOCAB_SIZE}), got {ids.min()}..{ids.max()}")
-    interval = ids % N_INTERVAL_BINS
-    volume = ids // N_INTERVAL_BINS % N_VOLUME_BINS
-    price = ids // (N_INTERVAL_BINS * N_VOLUME_BINS) % N_PRICE_BINS
-    kind = ids // (N_INTERVAL_BINS * N_VOLUME_BINS * N_PRICE_BINS)
+    kind, price, volume, interval = (ids // stride % size
+                                     for stride, size in zip(PART_STRIDES, PART_SIZES, strict=True))
     return kind, price, volume, interval
 
 
