@@ -26,7 +26,8 @@ extensions = [
 setup(  # metadata, dependencies and scripts: pyproject.toml
     packages=find_packages(include=["lob_core", "lob_core.*", "mars_gym", "mars_gym.*", "agents",
                                     "agents.*"]),
-    package_data={"lob_core": ["*.pxd", "*.pyx"], "mars_gym.sim.flows": ["*.pyx"],
+    package_data={"lob_core": ["*.pxd", "*.pyx", "py.typed"], "mars_gym": ["py.typed"],
+                  "agents": ["py.typed"], "mars_gym.sim.flows": ["*.pyx"],
                   "mars_gym.lmm": ["assets/*.pt", "assets/*.json"],
                   "mars_gym.batch": ["assets/*.pt", "assets/*.json"]},
     ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),

@@ -73,3 +73,16 @@ def test_simulating_with_the_learned_flows_loads_no_training_code(lobster_dir):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_public_api_resolves_and_importing_it_loads_no_torch():
+    code = ("import sys, mars_gym\n"
+            "light = 'torch' not in sys.modules\n"
+            "missing = [n for n in mars_gym.__all__ if getattr(mars_gym, n, None) is None]\n"
+            "print(light, missing, len(mars_gym.__all__))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=ROOT)
+    light, missing, count = result.stdout.split(maxsplit=2)
+    assert light == "True" and missing == "[]" and int(count) > 20
+    for package in PACKAGES:
+        assert (ROOT / package / "py.typed").is_file()

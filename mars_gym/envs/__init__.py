@@ -2,8 +2,6 @@
 
 import gymnasium as gym
 
-ENV_IDS = ("MarS-Execution-v0", "MarS-ExecutionContinuous-v0", "MarS-MarketMaking-v0")
-
 
 def register_envs() -> None:
     if "MarS-Execution-v0" not in gym.registry:

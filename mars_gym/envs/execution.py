@@ -38,9 +38,8 @@ EXECUTION_OBSERVATION = ObservationSpec((
             "market volume traded in the last step / parent quantity (clipped)"),
     Feature("resting_passive", 0, 1, "the agent's resting passive quantity / parent quantity"),
 ))
-OBSERVATION_NAMES = EXECUTION_OBSERVATION.names
-__all__ = ["ACTION_MODES", "EXECUTION_OBSERVATION", "MAX_QUANTITY", "OBSERVATION_NAMES",
-           "OPTIONAL_INFO", "ExecutionEnv"]
+__all__ = ["ACTION_MODES", "EXECUTION_OBSERVATION", "MAX_QUANTITY", "OPTIONAL_INFO",
+           "ExecutionEnv"]
 
 
 class ExecutionEnv(ScenarioEnv):
@@ -69,7 +68,7 @@ class ExecutionEnv(ScenarioEnv):
     market order when ``level`` is 0.
 
     ## Observation Space
-    ``Box(8,)`` float32 (:data:`EXECUTION_OBSERVATION`; names in :data:`OBSERVATION_NAMES`):
+    ``Box(8,)`` float32 (:data:`EXECUTION_OBSERVATION`, names in its ``names``):
 
     {observation_table}
 

@@ -47,11 +47,6 @@ def _build(name: str, fitted) -> BackgroundFlow:
     return NoiseFlow(**fitted) if name == "noise" else HawkesFlow(fitted)
 
 
-def calibrated_flow(name: str, train: EventStream) -> BackgroundFlow:
-    """A new model-free baseline flow (``noise`` or ``hawkes``) calibrated on ``train``."""
-    return _build(name, calibration(name, train))
-
-
 @lru_cache(maxsize=16)
 def _source_calibration(name: str, source: str, data_dir):
     return calibration(name, split_by_time(load_source(source, data_dir))["train"])
