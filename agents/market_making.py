@@ -9,8 +9,9 @@
   source's training split (:class:`MakerCalibration`).
 
 A policy is ``reset(env)`` at each episode and maps ``(observation, info)`` to an action.
-``python -m agents.market_making`` (also ``benchmarks/market_making.py``) evaluates the
-baselines under several flows on the test split and writes a leaderboard.
+``python -m agents.market_making`` evaluates the baselines and the saved makers of
+``benchmarks/agents/market_making/`` (``examples/train_market_maker.py --out``) under several
+flows on the test split and writes a leaderboard.
 """
 
 from __future__ import annotations
@@ -137,6 +138,28 @@ class AvellanedaStoikov(MakerPolicy):
         return self.quote(bid, ask, size)
 
 
+class SB3Maker(MakerPolicy):
+    """A saved stable-baselines3 maker (:func:`agents.saved.save`), acting deterministically."""
+
+    def __init__(self, model, name: str) -> None:
+        self.model, self.name = model, name
+
+    @classmethod
+    def load(cls, path, trust: bool = False) -> SB3Maker:
+        """Load a trusted saved maker (listed in its folder's ``SHA256SUMS``, or ``trust``)."""
+        from agents.saved import load_model
+
+        path = Path(path)
+        return cls(load_model(path, trust), path.stem)
+
+    def clone(self) -> SB3Maker:
+        return self  # the model is only read
+
+    def act(self, observation, info):
+        action, _ = self.model.predict(observation, deterministic=True)
+        return np.asarray(action, dtype=np.float32)
+
+
 # -- evaluation ------------------------------------------------------------------------------
 MAKER_PROTOCOL = {"source": "AMZN", "split": "test", "horizon_s": 300.0, "step_s": 10.0,
                   "n_starts": 12, "seed": 20_000}
@@ -221,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flows", nargs="+", default=["lmm", "hawkes", "replay"])
     parser.add_argument("--n-starts", type=int, default=MAKER_PROTOCOL["n_starts"])
     parser.add_argument("--source", default=MAKER_PROTOCOL["source"])
+    parser.add_argument("--agents", type=Path, default=Path("benchmarks/agents/market_making"),
+                        help="folder of saved SB3 makers (*.zip listed in its SHA256SUMS)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/market_making"))
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
@@ -228,11 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     document = {"protocol": protocol,
                 "calibration": maker_calibration(args.source, args.data_dir).as_dict(),
                 "flows": {}}
+    saved = [SB3Maker.load(path) for path in sorted(args.agents.glob("*.zip"))]
     for flow in args.flows:
         document["flows"][flow] = {
             policy.name: summarize_maker(evaluate_maker(policy, flow, protocol, args.data_dir,
                                                         progress=True))
-            for policy in baselines(args.source, args.data_dir)}
+            for policy in [*baselines(args.source, args.data_dir), *saved]}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "leaderboard.json").write_text(json.dumps(document, indent=1))
     markdown = leaderboard_markdown(document)

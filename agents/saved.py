@@ -1,19 +1,21 @@
-"""Saved stable-baselines3 agents: which algorithms, and loading a saved one safely."""
+"""Saved stable-baselines3 agents: which algorithms, saving one with its sidecar, and loading a
+saved one safely."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from stable_baselines3 import A2C, DQN, PPO, SAC
 
-from agents.trust import check_trusted
+from agents.trust import check_trusted, record_trusted
 
 ALGOS = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "sac": SAC}
 
 
 def load_model(path: str | Path, trust: bool = False):
-    """Load a model saved by :func:`agents.train.save` (the algorithm comes from its sidecar).
+    """Load a model saved by :func:`save` (the algorithm comes from its sidecar).
 
     Only a trusted file is loaded: listed in its folder's ``SHA256SUMS``, or ``trust=True``
     (loading an SB3 zip runs code stored in it; see :mod:`agents.trust`).
@@ -30,3 +32,11 @@ def load_model(path: str | Path, trust: bool = False):
                          f"{tuple(ALGOS)}")
     check_trusted(path, trust)
     return ALGOS[algo].load(path, device="cpu")
+
+
+def save(model, path: Path, meta: dict[str, Any]) -> None:
+    """Save an SB3 model and its ``.json`` sidecar, and list it as trusted in its folder's
+    manifest (:mod:`agents.trust`)."""
+    model.save(path)
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=str))
+    record_trusted(path)

@@ -30,8 +30,7 @@ from tqdm.auto import tqdm
 
 from agents.evaluation import VALIDATION_PROTOCOL, Protocol, evaluate, summarize
 from agents.policies import SB3Policy, unflatten_actions
-from agents.saved import ALGOS
-from agents.trust import record_trusted
+from agents.saved import ALGOS, save
 from mars_gym.envs.actions import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
 from mars_gym.envs.sb3 import SB3VecEnv
 from mars_gym.envs.vector import VectorExecutionEnv
@@ -123,14 +122,6 @@ class ValidationCallback(BaseCallback):
             self.best = score
             save(self.model, self.out / "best.zip",
                  {**self.meta, "timesteps": self.num_timesteps, "validation": summary})
-
-
-def save(model, path: Path, meta: dict[str, Any]) -> None:
-    """Save an SB3 model and its ``.json`` sidecar, and list it as trusted in its folder's
-    manifest (:mod:`agents.trust`)."""
-    model.save(path)
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=str))
-    record_trusted(path)
 
 
 def algo_kwargs(algo: str, num_envs: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ An SB3 ``.zip`` holds pickled Python objects: loading one can run any code its a
 it. An agent is therefore loaded only when the user trusts it, in one of two ways:
 
 * its sha256 is listed in the ``SHA256SUMS`` file beside it (``sha256sum`` format, so
-  ``sha256sum -c SHA256SUMS`` checks it too). :func:`agents.train.save` adds every agent it writes
+  ``sha256sum -c SHA256SUMS`` checks it too). :func:`agents.saved.save` adds every agent it writes
   to the manifest of its folder, and the agents shipped in ``benchmarks/agents`` are listed in
   theirs: a file planted or altered later does not match;
 * the caller says so explicitly: ``trust=True`` in Python, ``--trust-agent PATH`` on the command

@@ -2,39 +2,31 @@
 symmetric quotes and Avellaneda–Stoikov on the test split (minutes on CPU).
 
     python examples/train_market_maker.py [--flow hawkes] [--timesteps 3000] [--n-starts 6]
+        [--out benchmarks/agents/market_making/ppo_maker_hawkes.zip]
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-import numpy as np
 from stable_baselines3 import PPO
 
 from agents.market_making import (
+    MAKER_PROTOCOL,
     AvellanedaStoikov,
-    MakerPolicy,
+    SB3Maker,
     SymmetricQuotes,
     evaluate_maker,
     maker_calibration,
     summarize_maker,
 )
+from agents.saved import save
 from mars_gym.envs.sb3 import SB3VecEnv
 from mars_gym.envs.vector import VectorMarketMakingEnv
 
-EPISODE = {"source": "AMZN", "horizon_s": 120.0, "step_s": 10.0}
-
-
-class PPOMaker(MakerPolicy):
-    def __init__(self, model: PPO) -> None:
-        self.model, self.name = model, "ppo"
-
-    def clone(self):
-        return self  # the model is only read
-
-    def act(self, observation, info):
-        action, _ = self.model.predict(observation, deterministic=True)
-        return np.asarray(action, dtype=np.float32)
+EPISODE = {"source": MAKER_PROTOCOL["source"], "horizon_s": MAKER_PROTOCOL["horizon_s"],
+           "step_s": MAKER_PROTOCOL["step_s"]}  # the leaderboard's episodes
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -43,16 +35,23 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--timesteps", type=int, default=3_000)
     parser.add_argument("--n-starts", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="save the trained maker here (a .zip; its folder's SHA256SUMS "
+                             "lists it)")
     args = parser.parse_args(argv)
     train = SB3VecEnv(VectorMarketMakingEnv(num_envs=4, flow=args.flow, split="train",
                                             **EPISODE))
     model = PPO("MlpPolicy", train, n_steps=32, batch_size=64, seed=args.seed, verbose=0)
     model.learn(args.timesteps, progress_bar=False)
     train.close()
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        save(model, args.out, {"algo": "ppo", "env": "MarS-MarketMaking-v0", "flow": args.flow,
+                               "timesteps": args.timesteps, "seed": args.seed, **EPISODE})
     protocol = {"n_starts": args.n_starts, **EPISODE}
     calibration = maker_calibration(EPISODE["source"])
     table = {}
-    for policy in (PPOMaker(model), SymmetricQuotes(1.0), AvellanedaStoikov(calibration)):
+    for policy in (SB3Maker(model, "ppo"), SymmetricQuotes(1.0), AvellanedaStoikov(calibration)):
         summary = summarize_maker(evaluate_maker(policy, args.flow, protocol))
         table[policy.name] = summary
         pnl = summary["pnl_per_quote"]
