@@ -45,7 +45,8 @@ class BuyOneLotOrWait(ScenarioEnv):
         return self._obs(), 0.0, self.done, False, {"filled": len(self.sim.account(1).fills)}
 
     def _obs(self):
-        return OBS.vector({**touch_features(self.sim.book), "time_left": 1 - self.decision / self.n})
+        time_left = 1 - self.decision / self.n
+        return OBS.vector({**touch_features(self.sim.book), "time_left": time_left})
 
 
 class VectorBuyOneLotOrWait(ScenarioVectorEnv):
