@@ -10,7 +10,7 @@ from mars_gym.data.schema import (
     EventStream,
     Source,
 )
-from mars_gym.data.sources import SOURCES, load_source
+from mars_gym.data.sources import SOURCES, load_source, register_source
 from mars_gym.data.splits import SPLIT_FRACTIONS, split_by_time
 
 __all__ = [
@@ -25,5 +25,6 @@ __all__ = [
     "EventStream",
     "Source",
     "load_source",
+    "register_source",
     "split_by_time",
 ]

@@ -8,11 +8,19 @@
 | ``BTCUSD_2026`` | Bitstamp BTC/USD 2026-05-02 02:36-03:06 UTC | 1 USD | 1e-8 BTC | ~300 k |
 
 The folder defaults to ``../shared/data/lobster`` beside the repository, or ``$MARS_GYM_DATA``.
+
+Any other LOBSTER message/orderbook pair is a source too: pass the message file's path wherever
+a source is asked for (ticker, date and level are read from LOBSTER's file names, the orderbook
+file is the one beside it), or give it a name once with :func:`register_source`. Such a source
+has tick 0.01 USD and lot 1 share unless told otherwise, and no row in the shipped models'
+source embedding (:data:`UNSEEN_SOURCE_ID`): model-free flows run on it, the LMM refuses it.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 from mars_gym.data.bitstamp_events import load_bitstamp_events
@@ -39,7 +47,7 @@ LOBSTER_FILES: dict[str, tuple[str, str]] = {
              "derived/bigfatwhale_juypter/AAPL_2012-06-21_orderbook_50.csv"),
 }
 
-_LOADERS = {
+_LOADERS: dict[str, Callable] = {
     "AMZN": lambda d, s: load_lobster_events(
         s, *(d / f for f in LOBSTER_FILES["AMZN"])),
     "AAPL": lambda d, s: load_lobster_events(
@@ -54,7 +62,11 @@ _LOADERS = {
         trades_file=d / "non_lobster/bitstamp_btcusd_2026-05-02_ob-analytics/trades.csv"),
 }
 
-_cache: dict[tuple[str, Path], EventStream] = {}
+_cache: dict[tuple[str, Path | None], EventStream] = {}
+_SHARED = frozenset(_LOADERS)  # sources read from the shared data folder
+UNSEEN_SOURCE_ID = -1  # a source no shipped model was trained on
+LOBSTER_NAME = re.compile(r"^(?P<ticker>[A-Za-z0-9.\-]+)_(?P<date>\d{4}-\d{2}-\d{2})_"
+                          r"(?P<start>\d+)_(?P<end>\d+)_message_(?P<level>\d+)\.csv$")
 
 
 def default_data_dir() -> Path:
@@ -65,10 +77,69 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lobster"
 
 
-def load_source(name: str, data_dir: Path | str | None = None) -> EventStream:
-    """Load one source as an :class:`EventStream` (cached per process; do not modify it)."""
+def lobster_pair(message_file: Path | str) -> tuple[Path, Path, re.Match]:
+    """A LOBSTER message file, the orderbook file beside it and the parsed file name; a
+    ValueError or FileNotFoundError naming the file when either is not what LOBSTER writes."""
+    message_file = Path(message_file)
+    match = LOBSTER_NAME.match(message_file.name)
+    if match is None:
+        raise ValueError(f"{message_file}: not a LOBSTER message file name "
+                         "(TICKER_YYYY-MM-DD_START_END_message_LEVEL.csv)")
+    if not message_file.is_file():
+        raise FileNotFoundError(f"{message_file}: no such message file")
+    orderbook_file = message_file.with_name(message_file.name.replace("_message_", "_orderbook_"))
+    if not orderbook_file.is_file():
+        raise FileNotFoundError(f"{message_file}: its orderbook file {orderbook_file.name} is not "
+                                "beside it")
+    return message_file, orderbook_file, match
+
+
+def lobster_source(message_file: Path | str, name: str | None = None, tick_value: float = 0.01,
+                   lot_value: float = 1.0, currency: str = "USD",
+                   source_id: int = UNSEEN_SOURCE_ID) -> Source:
+    """The :class:`Source` of a LOBSTER pair (name ``TICKER_DATE`` unless given)."""
+    message_file, _, match = lobster_pair(message_file)
+    ticker, date, level = match["ticker"], match["date"], int(match["level"])
+    return Source(name or f"{ticker}_{date}", source_id, tick_value, lot_value, currency,
+                  f"{ticker} {date}, LOBSTER level {level} ({message_file})",
+                  visible_levels=level)
+
+
+def register_source(name: str, message_file: Path | str, *, tick_value: float = 0.01,
+                    lot_value: float = 1.0, currency: str = "USD",
+                    source_id: int = UNSEEN_SOURCE_ID, replace: bool = False) -> Source:
+    """Make a LOBSTER pair loadable by ``name`` everywhere a source is asked for."""
+    if name in _SHARED or (name in SOURCES and not replace):
+        raise ValueError(f"source {name!r} is already registered"
+                         + ("" if name in _SHARED else "; pass replace=True to overwrite"))
+    files = lobster_pair(message_file)
+    source = lobster_source(files[0], name, tick_value, lot_value, currency, source_id)
+    SOURCES[name] = source
+    _LOADERS[name] = lambda _folder, src: load_lobster_events(src, files[0], files[1])
+    for key in [k for k in _cache if k[0] == name]:
+        del _cache[key]
+    return source
+
+
+def load_source(name: str | Path, data_dir: Path | str | None = None) -> EventStream:
+    """Load one source as an :class:`EventStream` (cached per process; do not modify it):
+    a registered name, or the path of a LOBSTER message file (see the module docstring)."""
+    name = str(name)
     if name not in SOURCES:
-        raise KeyError(f"unknown source {name!r}; available: {sorted(SOURCES)}")
+        if LOBSTER_NAME.match(Path(name).name) is None:
+            raise KeyError(f"unknown source {name!r}; available: {sorted(SOURCES)}, or the path "
+                           "of a LOBSTER message file")
+        key: tuple[str, Path | None] = (str(Path(name).resolve()), None)
+        if key not in _cache:
+            message_file, orderbook_file, _ = lobster_pair(name)
+            _cache[key] = load_lobster_events(lobster_source(message_file), message_file,
+                                              orderbook_file)
+        return _cache[key]
+    if name not in _SHARED:  # registered by path: no data folder involved
+        key = (name, None)
+        if key not in _cache:
+            _cache[key] = _LOADERS[name](None, SOURCES[name])
+        return _cache[key]
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
     if not folder.is_dir():
         raise FileNotFoundError(

@@ -78,7 +78,7 @@ class MarketMakingEnv(ScenarioEnv):
     ## Arguments
     | kwarg | default | meaning |
     |---|---|---|
-    | source | "AAPL" | a source of :mod:`mars_gym.data.sources` |
+    | source | "AAPL" | a registered source name or the path of a LOBSTER message file |
     | split | "train" | where episodes start |
     | flow | "lmm" | a registered flow name, a builder or an instance |
     | horizon_s | 300 | seconds |

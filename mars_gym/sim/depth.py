@@ -156,9 +156,9 @@ def _training_profile(source: str, data_dir) -> DepthProfile:
 def source_ladder(source: str, data_dir=None) -> DepthLadder | None:
     """A new ladder for a source whose data shows fewer than :data:`LADDER_LEVELS` levels
     (its profile fitted on the training split), ``None`` for the others."""
-    from mars_gym.data.sources import SOURCES
+    from mars_gym.data import load_source
 
-    visible = SOURCES[source].visible_levels
+    visible = load_source(source, data_dir).source.visible_levels
     if visible is None or visible >= LADDER_LEVELS:
         return None
     return DepthLadder(_training_profile(source, data_dir), visible)

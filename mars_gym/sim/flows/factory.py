@@ -107,6 +107,10 @@ def _lmm_flow(source: str, start: int, data_dir=None, checkpoint: str | None = N
 
     stream = load_source(source, data_dir)
     model, tokenizer = lmm_model(checkpoint or "default")
+    if stream.source.source_id not in tokenizer.volume_scale:
+        raise ValueError(f"the LMM checkpoint {checkpoint or 'default'!r} was not trained on "
+                         f"source {stream.source.name!r}; use a model-free flow (hawkes, noise, "
+                         "replay) or train the LMM on it (mars-gym train-lmm)")
     history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
     planner = (None if planner_options is None else
                _planner(stream, start, order_tokenizer=tokenizer, **planner_options))

@@ -1,0 +1,73 @@
+"""A LOBSTER pair the project has never seen, by path or by a registered name: loaded, replayed
+into an env with the model-free flows, refused by the LMM with a clear error."""
+
+from __future__ import annotations
+
+import itertools
+
+import gymnasium as gym
+import pytest
+
+import mars_gym  # noqa: F401  registers the environments
+from mars_gym.data import load_source, register_source, sources
+from mars_gym.data.sources import LOBSTER_FILES, UNSEEN_SOURCE_ID
+from mars_gym.sim.flows.factory import make_flow
+
+LINES = 12_000  # the first ~80 minutes of AMZN's day
+
+
+@pytest.fixture(scope="module")
+def new_ticker(lobster_dir, tmp_path_factory):
+    """AMZN's first messages under a ticker nobody knows: ZZZZ, level 1."""
+    folder = tmp_path_factory.mktemp("own_data")
+    for original, kind in zip(LOBSTER_FILES["AMZN"], ("message", "orderbook"), strict=True):
+        with open(lobster_dir / original) as source:
+            head = "".join(itertools.islice(source, LINES))
+        (folder / f"ZZZZ_2012-06-21_34200000_57600000_{kind}_1.csv").write_text(head)
+    return folder / "ZZZZ_2012-06-21_34200000_57600000_message_1.csv"
+
+
+def test_a_path_is_a_source_with_its_names_and_levels_read_from_the_file(new_ticker):
+    stream = load_source(new_ticker)
+    assert stream.source.name == "ZZZZ_2012-06-21" and stream.source.visible_levels == 1
+    assert stream.source.source_id == UNSEEN_SOURCE_ID and stream.source.tick_value == 0.01
+    assert len(stream) > LINES * 0.9  # every message read (a few skipped ones are reported)
+    assert load_source(str(new_ticker)) is stream  # cached by path
+
+
+@pytest.mark.parametrize("flow", ["replay", "hawkes", "noise"])
+def test_an_env_runs_on_a_source_given_by_path(new_ticker, flow):
+    env = gym.make("MarS-Execution-v0", source=str(new_ticker), flow=flow, horizon_s=30,
+                   step_s=10, quantity=200)
+    env.reset(seed=0)
+    done, steps = False, 0
+    while not done:
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        done, steps = terminated or truncated, steps + 1
+    assert steps == 3 and info["filled"] == 200
+    assert env.unwrapped.sim.depth is not None  # level 1: the ladder keeps levels behind it
+
+
+def test_a_registered_name_works_like_the_path_and_the_lmm_refuses_it(new_ticker, monkeypatch):
+    # the registration lives in copies of the tables, so other tests never see ZZZZ
+    monkeypatch.setattr(sources, "SOURCES", dict(sources.SOURCES))
+    monkeypatch.setattr(sources, "_LOADERS", dict(sources._LOADERS))
+    source = register_source("ZZZZ", new_ticker)
+    assert sources.SOURCES["ZZZZ"] is source and load_source("ZZZZ").source.name == "ZZZZ"
+    env = gym.make("MarS-MarketMaking-v0", source="ZZZZ", flow="replay", horizon_s=20, step_s=10)
+    env.reset(seed=1)
+    env.step(env.action_space.sample())
+    with pytest.raises(ValueError, match="was not trained on source 'ZZZZ'.*model-free flow"):
+        make_flow("lmm", "ZZZZ", 5_000)
+    with pytest.raises(ValueError, match="already registered"):
+        register_source("AMZN", new_ticker)
+
+
+def test_bad_paths_name_the_file(new_ticker, tmp_path):
+    with pytest.raises(KeyError, match="or the path of a LOBSTER message file"):
+        load_source(tmp_path / "prices.csv")
+    lonely = tmp_path / "QQQ_2012-06-21_34200000_57600000_message_5.csv"
+    lonely.write_text(new_ticker.read_text().splitlines()[0] + "\n")
+    with pytest.raises(FileNotFoundError, match="orderbook file QQQ_2012-06-21_34200000_57600000_"
+                                                "orderbook_5.csv is not beside it"):
+        load_source(lonely)
