@@ -30,7 +30,7 @@ from lob_core.lobster import level_from_filename
 from mars_gym.apps.generate import generate_window
 from mars_gym.apps.report import real_window
 from mars_gym.data import load_source
-from mars_gym.data.sources import LOBSTER_FILES
+from mars_gym.data.sources import lobster_files
 from mars_gym.data.splits import split_bounds
 from mars_gym.metrics import lob_bench
 from mars_gym.metrics.realism import LobsterStream, mid_on_grid
@@ -118,7 +118,7 @@ def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
         starts = window_starts(source, n_windows, minutes[source], data_dir)
         reals[source] = [real_window(source, s, s + duration, data_dir) for s in starts]
         book_levels = lob_bench.levels_of(reals[source][0])
-        level = level_from_filename(LOBSTER_FILES[source][0]) or book_levels
+        level = level_from_filename(lobster_files(source, data_dir)[0]) or book_levels
         for flow in flows:
             for start in starts:
                 for seed in seeds:

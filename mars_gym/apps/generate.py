@@ -70,10 +70,10 @@ def generate_window(flow_name: str, source_name: str, start_ns: int, duration_ns
     return LobsterStream(messages, orderbook)
 
 
-def minute_summary(generated: EventStream, data_dir=None) -> list[dict]:
-    """Per clock minute of a generated stream: orders, pressure (:mod:`mars_gym.batch.control`)
-    and the mid's return over the minute (bps)."""
-    imager = source_imager(generated.source.name, data_dir)
+def minute_summary(generated: EventStream, source: str, data_dir=None) -> list[dict]:
+    """Per clock minute of a generated stream of ``source`` (a name or a path): orders,
+    pressure (:mod:`mars_gym.batch.control`) and the mid's return over the minute (bps)."""
+    imager = source_imager(source, data_dir)
     minutes = imager.images(generated)
     pressure = minute_statistic("pressure", minutes.images, imager)
     returns = (minutes.close_mid / minutes.open_mid - 1) * 1e4
@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guidance", type=float, default=None,
                         help="ensemble with --target only: how strongly orders are tilted "
                              "towards the chosen minutes (default: the flow's; 0: off)")
-    parser.add_argument("--source", default="AMZN")
+    parser.add_argument("--source", default="AMZN",
+                        help="a source name or the path of a LOBSTER message file")
     parser.add_argument("--start", default="12:45", help="HH:MM time of day to start from")
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--level", type=int, default=1)
@@ -112,11 +113,11 @@ def main(argv: list[str] | None = None) -> int:
                                     int(args.minutes * 60e9), args.seed, progress=True,
                                     target=args.target, guidance=args.guidance)
     messages, orderbook = to_lobster(initial, generated.events, args.level)
-    name = f"{args.source}_{args.flow}" + (f"_{args.target}" if args.target else "")
+    name = f"{stream.source.name}_{args.flow}" + (f"_{args.target}" if args.target else "")
     paths = write_lobster(args.out, name.replace("=", ""), messages, orderbook)
     print("\n".join(str(p) for p in paths))
     print(f"{'minute':>8s} {'orders':>7s} {'pressure':>9s} {'return bps':>11s}")
-    for row in minute_summary(generated):
+    for row in minute_summary(generated, args.source):
         print(f"{row['minute']:8d} {row['orders']:7d} {row['pressure']:9.3f} "
               f"{row['return_bps']:11.2f}")
     return 0

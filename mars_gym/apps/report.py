@@ -23,7 +23,7 @@ from lob_core.lobster import read_messages, read_orderbook
 from mars_gym.apps.generate import generate_window
 from mars_gym.apps.realism import plot_distributions
 from mars_gym.data import load_source
-from mars_gym.data.sources import LOBSTER_FILES, default_data_dir
+from mars_gym.data.sources import lobster_files
 from mars_gym.data.splits import split_bounds
 from mars_gym.metrics.realism import LobsterStream, compare, stylized_facts, summary
 from mars_gym.sim.flows.factory import FLOWS
@@ -31,11 +31,7 @@ from mars_gym.sim.flows.factory import FLOWS
 
 def real_window(source: str, start_ns: int, end_ns: int, data_dir=None) -> LobsterStream:
     """The source's LOBSTER messages and book of ``[start_ns, end_ns)``, as recorded."""
-    if source not in LOBSTER_FILES:
-        raise ValueError(f"the realism report needs a LOBSTER source {tuple(LOBSTER_FILES)}, "
-                         f"got {source!r}")
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
-    messages, orderbook = (folder / f for f in LOBSTER_FILES[source])
+    messages, orderbook = lobster_files(source, data_dir)
     day = LobsterStream(read_messages(messages), read_orderbook(orderbook))
     return day.window(start_ns, end_ns)
 
@@ -98,7 +94,8 @@ def markdown(document: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mars-gym report", description=__doc__.splitlines()[0])
-    parser.add_argument("--source", default="AMZN")
+    parser.add_argument("--source", default="AMZN",
+                        help="a source name or the path of a LOBSTER message file")
     parser.add_argument("--flows", nargs="+", choices=FLOWS, default=list(FLOWS))
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--level", type=int, default=1)

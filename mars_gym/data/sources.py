@@ -63,6 +63,7 @@ _LOADERS: dict[str, Callable] = {
 }
 
 _cache: dict[tuple[str, Path | None], EventStream] = {}
+_REGISTERED_FILES: dict[str, tuple[Path, Path]] = {}  # (message, orderbook) of register_source
 _SHARED = frozenset(_LOADERS)  # sources read from the shared data folder
 UNSEEN_SOURCE_ID = -1  # a source no shipped model was trained on
 LOBSTER_NAME = re.compile(r"^(?P<ticker>[A-Za-z0-9.\-]+)_(?P<date>\d{4}-\d{2}-\d{2})_"
@@ -115,10 +116,27 @@ def register_source(name: str, message_file: Path | str, *, tick_value: float = 
     files = lobster_pair(message_file)
     source = lobster_source(files[0], name, tick_value, lot_value, currency, source_id)
     SOURCES[name] = source
+    _REGISTERED_FILES[name] = files[0], files[1]
     _LOADERS[name] = lambda _folder, src: load_lobster_events(src, files[0], files[1])
     for key in [k for k in _cache if k[0] == name]:
         del _cache[key]
     return source
+
+
+def lobster_files(name: str | Path, data_dir: Path | str | None = None) -> tuple[Path, Path]:
+    """The (message, orderbook) LOBSTER files of a source: a shared one, a registered one or a
+    message file's path; a ValueError for a source that is not LOBSTER data."""
+    name = str(name)
+    if name in LOBSTER_FILES:
+        folder = Path(data_dir) if data_dir is not None else default_data_dir()
+        message, orderbook = LOBSTER_FILES[name]
+        return folder / message, folder / orderbook
+    if name in _REGISTERED_FILES:
+        return _REGISTERED_FILES[name]
+    if name in SOURCES:
+        raise ValueError(f"source {name!r} is not LOBSTER data (no message/orderbook files)")
+    message, orderbook, _ = lobster_pair(name)
+    return message, orderbook
 
 
 def load_source(name: str | Path, data_dir: Path | str | None = None) -> EventStream:

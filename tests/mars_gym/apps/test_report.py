@@ -28,7 +28,7 @@ def test_cli_writes_markdown_json_and_plots(tmp_path, lobster_dir):
 
 
 def test_bad_source_and_window_are_clear_errors(lobster_dir):
-    with pytest.raises(ValueError, match="needs a LOBSTER source"):
+    with pytest.raises(ValueError, match="is not LOBSTER data"):
         real_window("BTCUSD_2015", 0, 1, lobster_dir)
     with pytest.raises(ValueError, match="shorter than"):
         build("AMZN", ("noise",), minutes=600, data_dir=lobster_dir)

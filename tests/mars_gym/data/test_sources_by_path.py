@@ -71,3 +71,17 @@ def test_bad_paths_name_the_file(new_ticker, tmp_path):
     with pytest.raises(FileNotFoundError, match="orderbook file QQQ_2012-06-21_34200000_57600000_"
                                                 "orderbook_5.csv is not beside it"):
         load_source(lonely)
+
+
+def test_generate_and_report_take_a_path(new_ticker, tmp_path, capsys):
+    from mars_gym.apps.generate import main as generate
+    from mars_gym.apps.report import build
+
+    assert generate(["--source", str(new_ticker), "--flow", "hawkes", "--start", "09:45",
+                     "--minutes", "0.5", "--out", str(tmp_path)]) == 0
+    written = sorted(p.name for p in tmp_path.glob("ZZZZ_2012-06-21_hawkes_*.csv"))
+    assert len(written) == 2 and "message" in written[0] + written[1]
+    document = build(str(new_ticker), flows=["replay", "hawkes"], minutes=1.0)
+    assert document["real_messages"] > 50
+    assert set(document["flows"]) == {"replay", "hawkes"}
+    assert all(f["messages"] > 0 for f in document["flows"].values())
