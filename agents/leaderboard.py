@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trust-agent", type=Path, action="append", default=[],
                         metavar="PATH", help="load this agent zip although it is not listed "
                         "in its folder's SHA256SUMS (loading an SB3 zip runs code stored in it)")
+    parser.add_argument("--source", default=TEST_PROTOCOL.source,
+                        help="the protocol's source: a name or the path of a LOBSTER message file")
     parser.add_argument("--n-starts", type=int, default=TEST_PROTOCOL.n_starts,
                         help="start times of the protocol (smaller: a quicker, rougher table)")
     parser.add_argument("--num-envs", type=int, default=36)
@@ -145,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", default=None,
                         help="evaluate only the policies of these names")
     args = parser.parse_args(argv)
-    protocol = Protocol(**{**TEST_PROTOCOL.as_dict(), "n_starts": args.n_starts})
+    protocol = Protocol(**{**TEST_PROTOCOL.as_dict(), "n_starts": args.n_starts,
+                           "source": args.source})
     found = policies(args.agents, protocol, args.data_dir, tuple(args.trust_agent))
     if args.only:
         found = [p for p in found if p.name in args.only or is_twap(p)]

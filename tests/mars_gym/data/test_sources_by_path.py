@@ -99,3 +99,18 @@ def test_forecast_and_impact_studies_take_a_path(new_ticker):
                                   size_fractions=(0.2,), styles=("aggressive",), n_starts=1),
                       "hawkes", progress=False)
     assert impact["sizes"][0] > 0 and len(impact["times_s"]) == 6
+
+
+def test_the_leaderboard_takes_a_path(new_ticker, tmp_path):
+    import json
+
+    from agents.leaderboard import main as leaderboard
+
+    (tmp_path / "agents").mkdir()
+    leaderboard(["--source", str(new_ticker), "--flows", "hawkes", "--n-starts", "1",
+                 "--only", "market_at_start", "--agents", str(tmp_path / "agents"),
+                 "--num-envs", "6", "--out-dir", str(tmp_path)])
+    document = json.loads((tmp_path / "leaderboard.json").read_text())
+    assert document["protocol"]["source"] == str(new_ticker)
+    assert "market_at_start" in document["flows"]["hawkes"]["policies"]
+    assert "ZZZZ" in (tmp_path / "LEADERBOARD.md").read_text()
