@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 
+from mars_gym.data.schema import EventStream
 from mars_gym.envs.scenario import MarketScenario
 from mars_gym.sim.simulator import Simulator
 
@@ -57,6 +58,16 @@ class ScenarioEnv(gym.Env):
         options = self.checked_options(options)
         super().reset(seed=seed)
         return options, self.scenario.pick_start(self.np_random, options.get("start_index"))
+
+    @property
+    def stream(self) -> EventStream:
+        """The source's real events (the scenario's)."""
+        return self.scenario.stream
+
+    @property
+    def start_range(self) -> tuple[int, int]:
+        """The start events episodes are drawn from (the scenario's)."""
+        return self.scenario.start_range
 
     @property
     def sim(self) -> Simulator:

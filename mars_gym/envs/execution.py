@@ -179,9 +179,6 @@ class ExecutionEnv(ScenarioEnv):
             {"recompute": lmm_recompute, "observe_agents": lmm_observes_agents,
              "target": flow_target, "guidance": flow_guidance, "checkpoint": lmm_checkpoint},
             latency_ns, latency_sigma, depth_ladder, data_dir, generator_service)
-        self.source, self.split, self.data_dir = source, split, data_dir
-        self.start_range = self.scenario.start_range
-        self.stream = self.scenario.stream
 
     # -- episode ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

@@ -73,7 +73,6 @@ class ImpactEnv(ScenarioEnv):
             source, split, self.horizon_ns, flow,
             {"observe_agents": lmm_observes_agents, "checkpoint": lmm_checkpoint},
             latency_ns, latency_sigma, depth_ladder, data_dir, generator_service)
-        self.start_range = self.scenario.start_range
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         options, start = self.start_episode(seed, options)

@@ -129,7 +129,6 @@ class MarketMakingEnv(ScenarioEnv):
             source, split, self.horizon_ns, flow,
             {"observe_agents": lmm_observes_agents, "checkpoint": lmm_checkpoint},
             latency_ns, latency_sigma, depth_ladder, data_dir, generator_service)
-        self.start_range = self.scenario.start_range
 
     # -- episode ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

@@ -31,40 +31,38 @@ def fill_advantage_bps(env, fills: Sequence) -> float:
                for f in fills) / env.quantity
 
 
-class _HoldingCost:
-    risk_penalty_bps: float
-
-    def holding_cost(self, env) -> float:
-        return self.risk_penalty_bps * ((env.quantity - env.filled) / env.quantity) ** 2
-
-
-class PriceAdvantage(_HoldingCost):
-    """Price advantage of each fill against the arrival mid, and at the end
-    ``unfilled_penalty_bps`` per unfilled share of the parent (MarS's reward; the default)."""
+class _PenalisedReward:
+    """What both rewards share: the penalty for what is unfilled at the end and the holding
+    cost."""
 
     def __init__(self, unfilled_penalty_bps: float = 10.0, risk_penalty_bps: float = 0.0) -> None:
         self.unfilled_penalty_bps, self.risk_penalty_bps = unfilled_penalty_bps, risk_penalty_bps
+
+    def charge(self, env, reward: float, truncated: bool) -> float:
+        """``reward`` less the unfilled penalty (when truncated) and the holding cost."""
+        if truncated:
+            reward -= self.unfilled_penalty_bps * (env.quantity - env.filled) / env.quantity
+        if self.risk_penalty_bps:
+            reward -= self.risk_penalty_bps * ((env.quantity - env.filled) / env.quantity) ** 2
+        return reward
+
+
+class PriceAdvantage(_PenalisedReward):
+    """Price advantage of each fill against the arrival mid, and at the end
+    ``unfilled_penalty_bps`` per unfilled share of the parent (MarS's reward; the default)."""
 
     def reset(self, env) -> None:
         pass
 
     def __call__(self, env, fills: Sequence, truncated: bool) -> float:
-        reward = fill_advantage_bps(env, fills)
-        if truncated:
-            reward -= self.unfilled_penalty_bps * (env.quantity - env.filled) / env.quantity
-        if self.risk_penalty_bps:
-            reward -= self.holding_cost(env)
-        return reward
+        return self.charge(env, fill_advantage_bps(env, fills), truncated)
 
 
-class ImplementationShortfall(_HoldingCost):
+class ImplementationShortfall(_PenalisedReward):
     """Minus the change of the implementation shortfall (Perold) of the whole parent: fills at
     their prices and what is left marked at the current mid, against the arrival mid. The
     rewards sum to minus the final shortfall (plus ``unfilled_penalty_bps`` per unfilled share
     at the end), so a price that runs away while the order waits costs at once."""
-
-    def __init__(self, unfilled_penalty_bps: float = 10.0, risk_penalty_bps: float = 0.0) -> None:
-        self.unfilled_penalty_bps, self.risk_penalty_bps = unfilled_penalty_bps, risk_penalty_bps
 
     def shortfall_bps(self, env) -> float:
         left = env.quantity - env.filled
@@ -79,11 +77,7 @@ class ImplementationShortfall(_HoldingCost):
         self.paid_bps -= fill_advantage_bps(env, fills)
         now = self.shortfall_bps(env)
         reward, self.last_bps = self.last_bps - now, now
-        if truncated:
-            reward -= self.unfilled_penalty_bps * (env.quantity - env.filled) / env.quantity
-        if self.risk_penalty_bps:
-            reward -= self.holding_cost(env)
-        return reward
+        return self.charge(env, reward, truncated)
 
 
 EXECUTION_REWARDS: dict[str, Callable[[float, float], ExecutionReward]] = {
