@@ -29,7 +29,8 @@ setup(  # metadata, dependencies and scripts: pyproject.toml
     package_data={"lob_core": ["*.pxd", "*.pyx", "py.typed"], "mars_gym": ["py.typed"],
                   "agents": ["py.typed"], "mars_gym.sim.flows": ["*.pyx"],
                   "mars_gym.lmm": ["assets/*.pt", "assets/*.json"],
-                  "mars_gym.batch": ["assets/*.pt", "assets/*.json"]},
+                  "mars_gym.batch": ["assets/*.pt", "assets/*.json"],
+                  "mars_gym.data": ["assets/*.npz"]},
     ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
     zip_safe=False,
 )

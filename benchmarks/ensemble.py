@@ -23,7 +23,7 @@ from json_output import emit
 from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.plan import Planner
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.data import SOURCES
+from mars_gym.data import DATA_SOURCES
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.train import evaluate, prepare_data
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if ensemble.config.plan_features == 0:
         raise ValueError(f"{args.ensemble} reads no plans: not an ensemble order model")
     planner = Planner(BatchTokenizer.load(args.tokenizer), load_batch_model(args.batch_model))
-    sources = sorted(SOURCES)
+    sources = sorted(DATA_SOURCES)
     _, _, val, _ = prepare_data(sources, tokenizer=tokenizer)
     scores = {s.name: {"tokens": len(s), "plain": evaluate(plain, s, args.context, device)}
               for s in val}

@@ -1,5 +1,8 @@
 """Quickstart: execute a parent order in MarS-Execution-v0 with the shipped LMM background.
 
+The market is the embedded default one (``source="DEFAULT"``: generated, AAPL-like; no data
+folder needed); pass ``--source AAPL`` (or a LOBSTER message file's path) for real data.
+
 Runs a TWAP-like fixed policy (each decision posts its whole slice passively at the near touch;
 what is left at the horizon goes at market) and a uniformly random policy for a few episodes
 with the same seeds, and prints their execution metrics.
@@ -33,15 +36,17 @@ def main() -> None:
     parser.add_argument("--flow", default="lmm", choices=["lmm", "replay", "noise", "hawkes"])
     parser.add_argument("--quantity", type=int, default=2_000)
     parser.add_argument("--side", default="buy", choices=["buy", "sell"])
+    parser.add_argument("--source", default="DEFAULT",
+                        help="a source name or a LOBSTER message file's path")
     args = parser.parse_args()
     env = gym.make("MarS-Execution-v0", flow=args.flow, quantity=args.quantity, side=args.side,
-                   split="test")
+                   source=args.source, split="test")
     rng = np.random.default_rng(0)
     policies = {
         "TWAP (passive slices)": lambda obs: np.array([10, 0]),
         "random": lambda obs: np.array([rng.integers(11), rng.integers(6)]),
     }
-    print(f"MarS-Execution-v0: {args.side} {args.quantity} lots of AAPL in 5 minutes, "
+    print(f"MarS-Execution-v0: {args.side} {args.quantity} lots of {args.source} in 5 minutes, "
           f"{args.flow} background, {args.episodes} episodes per policy\n")
     print(f"{'policy':24s} {'reward':>8s} {'IS bps':>8s} {'PA vs TWAP':>11s} {'fill rate':>10s}")
     for name, policy in policies.items():

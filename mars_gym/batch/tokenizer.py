@@ -23,7 +23,7 @@ from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
 from mars_gym.batch.data import load_minutes, source_imager
 from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
 from mars_gym.checkpoint import CheckpointError, build_module, config_from
-from mars_gym.data import SOURCES
+from mars_gym.data import DATA_SOURCES
 from mars_gym.tokens.images import OrderImager
 
 
@@ -98,7 +98,7 @@ def score(model: VQVAE, images: np.ndarray, mean_image: np.ndarray, batch: int =
             "perplexity": float(torch.exp(-(p * p.log()).sum()))}
 
 
-def train_tokenizer(sources=tuple(SOURCES), steps: int = 2_000, batch: int = 64,
+def train_tokenizer(sources=DATA_SOURCES, steps: int = 2_000, batch: int = 64,
                     lr: float = 2e-3, seed: int = 0, config: VQVAEConfig | None = None,
                     data_dir=None, progress: bool = True) -> tuple[BatchTokenizer, dict]:
     """Train on the sources' training minutes; return the tokenizer and its validation report
@@ -136,7 +136,7 @@ def train_tokenizer(sources=tuple(SOURCES), steps: int = 2_000, batch: int = 64,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mars-gym batch-tokenizer", description=__doc__)
-    parser.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
+    parser.add_argument("--sources", nargs="+", default=list(DATA_SOURCES), choices=DATA_SOURCES)
     parser.add_argument("--steps", type=int, default=2_000)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)

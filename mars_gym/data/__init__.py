@@ -10,12 +10,13 @@ from mars_gym.data.schema import (
     EventStream,
     Source,
 )
-from mars_gym.data.sources import SOURCES, load_source, register_source
+from mars_gym.data.sources import DATA_SOURCES, SOURCES, load_source, register_source
 from mars_gym.data.splits import SPLIT_FRACTIONS, split_by_time
 
 __all__ = [
     "BOOK_DTYPE",
     "CANCEL",
+    "DATA_SOURCES",
     "EVENT_DTYPE",
     "EXECUTE",
     "NEW",

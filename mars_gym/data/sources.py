@@ -6,8 +6,11 @@
 | ``AAPL`` | NASDAQ AAPL 2012-06-21 09:30-10:30, LOBSTER level 50 | 0.01 USD | 1 share | ~90 k |
 | ``BTCUSD_2015`` | Bitstamp BTC/USD 2015-05-01 00:00-05:00 UTC | 0.01 USD | 1e-8 BTC | ~47 k |
 | ``BTCUSD_2026`` | Bitstamp BTC/USD 2026-05-02 02:36-03:06 UTC | 1 USD | 1e-8 BTC | ~300 k |
+| ``DEFAULT`` | embedded, generated: 70 AAPL-like minutes | 0.01 USD | 1 share | ~113 k |
 
-The folder defaults to ``../shared/data/lobster`` beside the repository, or ``$MARS_GYM_DATA``.
+The first four are read from the shared data folder: ``../shared/data/lobster`` beside the
+repository, or ``$MARS_GYM_DATA``. ``DEFAULT`` ships inside the package and needs no folder
+(:mod:`~mars_gym.data.default_market`); it is what the environments run on unless told otherwise.
 
 Any other LOBSTER message/orderbook pair is a source too: pass the message file's path wherever
 a source is asked for (ticker, date and level are read from LOBSTER's file names, the orderbook
@@ -24,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mars_gym.data.bitstamp_events import load_bitstamp_events
+from mars_gym.data.default_market import DEFAULT_SOURCE, load_default_market
 from mars_gym.data.lobster_events import load_lobster_events
 from mars_gym.data.schema import EventStream, Source
 
@@ -36,6 +40,7 @@ SOURCES: dict[str, Source] = {
                visible_levels=50),
         Source("BTCUSD_2015", 2, 0.01, 1e-8, "USD", "Bitstamp BTC/USD 2015-05-01 00:00-05:00 UTC"),
         Source("BTCUSD_2026", 3, 1.0, 1e-8, "USD", "Bitstamp BTC/USD 2026-05-02 02:36-03:06 UTC"),
+        DEFAULT_SOURCE,
     )
 }
 
@@ -60,11 +65,14 @@ _LOADERS: dict[str, Callable] = {
         s, d / "non_lobster/bitstamp_btcusd_2026-05-02_ob-analytics/orders.csv.gz",
         price_scale=1, size_scale=1e8, has_snapshot=True,
         trades_file=d / "non_lobster/bitstamp_btcusd_2026-05-02_ob-analytics/trades.csv"),
+    DEFAULT_SOURCE.name: lambda _folder, _source: load_default_market(),
 }
 
 _cache: dict[tuple[str, Path | None], EventStream] = {}
 _REGISTERED_FILES: dict[str, tuple[Path, Path]] = {}  # (message, orderbook) of register_source
-_SHARED = frozenset(_LOADERS)  # sources read from the shared data folder
+_BUILT_IN = frozenset(SOURCES)
+_SHARED = _BUILT_IN - {DEFAULT_SOURCE.name}  # read from the shared data folder
+DATA_SOURCES = tuple(name for name in SOURCES if name in _SHARED)  # the real-data ones
 UNSEEN_SOURCE_ID = -1  # a source no shipped model was trained on
 LOBSTER_NAME = re.compile(r"^(?P<ticker>[A-Za-z0-9.\-]+)_(?P<date>\d{4}-\d{2}-\d{2})_"
                           r"(?P<start>\d+)_(?P<end>\d+)_message_(?P<level>\d+)\.csv$")
@@ -110,9 +118,9 @@ def register_source(name: str, message_file: Path | str, *, tick_value: float = 
                     lot_value: float = 1.0, currency: str = "USD",
                     source_id: int = UNSEEN_SOURCE_ID, replace: bool = False) -> Source:
     """Make a LOBSTER pair loadable by ``name`` everywhere a source is asked for."""
-    if name in _SHARED or (name in SOURCES and not replace):
+    if name in _BUILT_IN or (name in SOURCES and not replace):
         raise ValueError(f"source {name!r} is already registered"
-                         + ("" if name in _SHARED else "; pass replace=True to overwrite"))
+                         + ("" if name in _BUILT_IN else "; pass replace=True to overwrite"))
     files = lobster_pair(message_file)
     source = lobster_source(files[0], name, tick_value, lot_value, currency, source_id)
     SOURCES[name] = source
@@ -153,7 +161,7 @@ def load_source(name: str | Path, data_dir: Path | str | None = None) -> EventSt
             _cache[key] = load_lobster_events(lobster_source(message_file), message_file,
                                               orderbook_file)
         return _cache[key]
-    if name not in _SHARED:  # registered by path: no data folder involved
+    if name not in _SHARED:  # embedded or registered by path: no data folder involved
         key = (name, None)
         if key not in _cache:
             _cache[key] = _LOADERS[name](None, SOURCES[name])

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from mars_gym.data.default_market import DEFAULT_SOURCE
 from mars_gym.envs.actions import ACTION_MODES, ExecutionActions, send_parent_orders
 from mars_gym.envs.arguments import real_number, whole_number
 from mars_gym.envs.base import ScenarioEnv
@@ -107,7 +108,7 @@ class ExecutionEnv(ScenarioEnv):
     | flow | "lmm" | a registered flow (lmm, ensemble, replay, noise, hawkes, or your own: :mod:`mars_gym.sim.flows.registry`), a builder ``(source, start, data_dir) -> flow`` or a flow instance |
     | flow_target | None | ensemble flow only: the market to steer towards ("drop", "rise", "quiet", "busy" or "STATISTIC=VALUE", :mod:`mars_gym.batch.control`) |
     | flow_guidance | None | ensemble flow with a target only: how strongly its orders are tilted towards the minutes the target picks (None: the flow's default, 0: off, :mod:`mars_gym.batch.tilt`) |
-    | source | "AAPL" | a source of :mod:`mars_gym.data.sources`: a registered name or the path of a LOBSTER message file |
+    | source | "DEFAULT" | a source of :mod:`mars_gym.data.sources`: a registered name (``DEFAULT``, the embedded market, needs no data folder) or the path of a LOBSTER message file |
     | split | "train" | where episodes start: "train", "val" or "test" |
     | latency_ns | 1_000_000 | agent order latency (its median when sampled), ns |
     | latency_sigma | 0 | > 0: log-normal latency with this shape, drawn per order |
@@ -143,7 +144,7 @@ class ExecutionEnv(ScenarioEnv):
 
     def __init__(self, side: str = "buy", quantity: int | Sequence[int] = 2_000,
                  horizon_s: float = 300.0, step_s: float = 30.0, flow: Any = "lmm",
-                 source: str = "AAPL", split: str = "train", latency_ns: int = 1_000_000,
+                 source: str = DEFAULT_SOURCE.name, split: str = "train", latency_ns: int = 1_000_000,
                  latency_sigma: float = 0.0, unfilled_penalty_bps: float = 10.0,
                  continuous: bool = False, action_mode: str = "ratio", data_dir=None,
                  depth_ladder: bool = True, lmm_recompute: bool = False,

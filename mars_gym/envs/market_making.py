@@ -12,6 +12,7 @@ import numpy as np
 from gymnasium import spaces
 
 from lob_core import GTC
+from mars_gym.data.default_market import DEFAULT_SOURCE
 from mars_gym.envs.actions import check_action
 from mars_gym.envs.arguments import real_number, whole_number
 from mars_gym.envs.base import ScenarioEnv
@@ -78,7 +79,7 @@ class MarketMakingEnv(ScenarioEnv):
     ## Arguments
     | kwarg | default | meaning |
     |---|---|---|
-    | source | "AAPL" | a registered source name or the path of a LOBSTER message file |
+    | source | "DEFAULT" | a registered source name (DEFAULT: embedded) or a LOBSTER message file |
     | split | "train" | where episodes start |
     | flow | "lmm" | a registered flow name, a builder or an instance |
     | horizon_s | 300 | seconds |
@@ -103,7 +104,7 @@ class MarketMakingEnv(ScenarioEnv):
 
     agent_id = AGENT
 
-    def __init__(self, source: str = "AAPL", split: str = "train", flow: Any = "lmm",
+    def __init__(self, source: str = DEFAULT_SOURCE.name, split: str = "train", flow: Any = "lmm",
                  horizon_s: float = 300.0, step_s: float = 10.0, max_offset_ticks: int = 20,
                  max_quote: int = 300, inventory_limit: int = 1_500,
                  inventory_penalty: float = 0.01, latency_ns: int = 1_000_000,

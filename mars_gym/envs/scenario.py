@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mars_gym.data import load_source
+from mars_gym.data.default_market import DEFAULT_SOURCE
 from mars_gym.data.splits import SPLIT_FRACTIONS, split_bounds
 from mars_gym.envs.arguments import real_number, whole_number
 from mars_gym.sim.depth import source_ladder
@@ -30,7 +31,7 @@ class MarketScenario:
     Parameters
     ----------
     source : str
-        A source of :mod:`mars_gym.data.sources`.
+        A source of :mod:`mars_gym.data.sources` (default: ``DEFAULT``, the embedded market).
     split : str
         Where episodes start: "train", "val" or "test".
     horizon_ns : int
@@ -50,8 +51,9 @@ class MarketScenario:
         can draw from one.
     """
 
-    def __init__(self, source: str = "AAPL", split: str = "train", horizon_ns: int = 300 * 10**9,
-                 flow: Any = "lmm", flow_options: dict[str, Any] | None = None,
+    def __init__(self, source: str = DEFAULT_SOURCE.name, split: str = "train",
+                 horizon_ns: int = 300 * 10**9, flow: Any = "lmm",
+                 flow_options: dict[str, Any] | None = None,
                  latency_ns: int = 1_000_000, latency_sigma: float = 0.0,
                  depth_ladder: bool = True, data_dir=None, generator_service=None) -> None:
         latency_ns = whole_number("latency_ns", latency_ns, 0, 10**12)

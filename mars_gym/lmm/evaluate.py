@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from mars_gym.data import SOURCES, load_source, split_by_time
+from mars_gym.data import DATA_SOURCES, SOURCES, load_source, split_by_time
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.data import build_sequence
@@ -26,7 +26,7 @@ def score(checkpoint: str = "default", split: str = "val", sources: list[str] | 
           device: str = "auto", data_dir=None, max_windows: int | None = None) -> dict:
     device = pick_device(device)
     model, tokenizer = load_lmm(checkpoint, device)
-    sources = sources or [s for s in sorted(SOURCES)
+    sources = sources or [s for s in sorted(DATA_SOURCES)
                           if SOURCES[s].source_id in tokenizer.volume_scale]
     splits = {name: split_by_time(load_source(name, data_dir)) for name in sources}
     train = [build_sequence(tokenizer, parts["train"]) for parts in splits.values()]

@@ -37,7 +37,7 @@ from mars_gym.batch.data import minute_series
 from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.plan import PLAN_FEATURES, Planner
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.data import SOURCES, load_source, split_by_time
+from mars_gym.data import DATA_SOURCES, load_source, split_by_time
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.data import TokenSequence, build_sequence, evaluation_windows, sample_batch
@@ -271,7 +271,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mars-gym train-lmm", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("runs/lmm"))
-    p.add_argument("--sources", nargs="+", default=sorted(SOURCES), choices=sorted(SOURCES))
+    p.add_argument("--sources", nargs="+", default=sorted(DATA_SOURCES),
+                   choices=sorted(DATA_SOURCES))
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--data-fraction", type=float, default=1.0,
                    help="use the first fraction of each training split")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lob_core import OrderBook
-from mars_gym.data import EXECUTE, NEW, SOURCES, load_source, split_by_time
+from mars_gym.data import DATA_SOURCES, EXECUTE, NEW, SOURCES, load_source, split_by_time
 from mars_gym.sim.background_orders import submit_background
 from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.tokens import (
@@ -30,7 +30,7 @@ from mars_gym.tokens.order_tokenizer import (
 
 @pytest.fixture(scope="module")
 def splits(lobster_dir):
-    return {name: split_by_time(load_source(name, lobster_dir)) for name in SOURCES}
+    return {name: split_by_time(load_source(name, lobster_dir)) for name in DATA_SOURCES}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_executions_become_one_marketable_order_of_the_aggressor(splits):
 
 
 @pytest.mark.parametrize("reference", ["touch", "mid"])
-@pytest.mark.parametrize("name", sorted(SOURCES))
+@pytest.mark.parametrize("name", sorted(DATA_SOURCES))
 def test_decoded_values_fall_in_the_encoded_bins(splits, tokenizers, name, reference):
     tokenizer = tokenizers[reference]
     stream = splits[name]["val"]

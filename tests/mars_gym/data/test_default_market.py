@@ -1,0 +1,109 @@
+"""The embedded default market: small, code-free, exact, generated (not exchange data), and
+enough for the main job on a machine without a data folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mars_gym.data import load_source
+from mars_gym.data.default_market import (
+    DEFAULT_MARKET_FILE,
+    DefaultMarketError,
+    build,
+    load_default_market,
+    write,
+)
+from mars_gym.data.schema import BOOK_TICKS
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_the_file_is_small_and_holds_plain_arrays_only():
+    assert DEFAULT_MARKET_FILE.stat().st_size < 3_000_000
+    with zipfile.ZipFile(DEFAULT_MARKET_FILE) as archive:
+        assert all(name.endswith(".npy") for name in archive.namelist())
+    with np.load(DEFAULT_MARKET_FILE, allow_pickle=False) as saved:
+        assert all(saved[name].dtype != object for name in saved.files)
+
+
+def test_it_is_a_source_that_needs_no_data_folder(tmp_path):
+    stream = load_source("DEFAULT", data_dir=tmp_path / "no_such_folder")
+    span_minutes = (stream.events["time_ns"][-1] - stream.events["time_ns"][0]) / 60e9
+    assert 69 < span_minutes <= 70 and len(stream) > 100_000
+    assert stream.source.source_id == load_source("AAPL").source.source_id  # the LMM's row
+
+
+def test_book_before_is_the_exact_book_the_rows_describe():
+    stream = load_default_market()
+    for index in (0, 1, 777, len(stream) // 2, len(stream) - 1):
+        book = stream.book_before(index)
+        state = book.tick_state(BOOK_TICKS)
+        row = stream.book[index]
+        assert (state[0], state[1]) == (row["bid"], row["ask"])
+        assert list(state[2:2 + BOOK_TICKS]) == list(row["bid_qty"])
+        assert list(state[2 + BOOK_TICKS:]) == list(row["ask_qty"])
+    # the ids are a data source's (below the simulator's flow range), and the events apply
+    assert stream.events["order_id"].max() < 1 << 40
+
+
+def test_the_session_is_generated_not_copied_from_the_exchange_data():
+    generated, real = load_default_market(), load_source("AAPL")
+
+    def keys(stream):
+        e = stream.events
+        return set(zip(e["time_ns"].tolist(), e["price"].tolist(), e["size"].tolist(),
+                       strict=True))
+
+    shared = keys(generated) & keys(real)
+    assert len(shared) < 0.001 * len(generated)
+    # yet it looks like the day it was calibrated on: rate within 20 %, the same mix of types
+    rate = len(generated) / 70, len(real) / 60
+    assert abs(rate[0] / rate[1] - 1) < 0.2
+    for kind in range(4):
+        share = [np.mean(s.events["type"] == kind) for s in (generated, real)]
+        assert abs(share[0] - share[1]) < 0.03
+    # and it does not drift away: the last mid within 3 % of the first
+    mid = generated.mid
+    assert abs(mid[-1] / mid[0] - 1) < 0.03
+
+
+def test_rebuilding_from_the_shared_data_gives_the_shipped_file(tmp_path, lobster_dir):
+    path = tmp_path / "rebuilt.npz"
+    write(build(lobster_dir, seed=0), path)
+    with np.load(path) as rebuilt, np.load(DEFAULT_MARKET_FILE) as shipped:
+        assert sorted(rebuilt.files) == sorted(shipped.files)
+        for name in shipped.files:
+            assert np.array_equal(rebuilt[name], shipped[name]), name
+
+
+def test_a_missing_or_foreign_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DefaultMarketError, match="missing"):
+        load_default_market(tmp_path / "absent.npz")
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, version=np.array(99))
+    with pytest.raises(DefaultMarketError, match="version 99"):
+        load_default_market(foreign)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, version=np.array([{"code": 1}], dtype=object))
+    with pytest.raises(DefaultMarketError, match="not a readable"):
+        load_default_market(pickled)
+
+
+def test_the_main_job_runs_in_a_folder_without_a_data_folder(tmp_path):
+    """README command 1's job, run from a temporary folder with the data folder unreachable."""
+    shutil.copy(REPO_ROOT / "examples" / "quickstart.py", tmp_path)
+    env = {**os.environ, "MARS_GYM_DATA": str(tmp_path / "no_data_here")}
+    result = subprocess.run([sys.executable, "quickstart.py", "--episodes", "1"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("TWAP", "random"))]
+    assert len(rows) == 2
+    assert not (tmp_path / "no_data_here").exists()
