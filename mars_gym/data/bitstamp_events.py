@@ -37,16 +37,14 @@ import numpy as np
 import pandas as pd
 
 from lob_core import BUY, SELL, OrderBook
+from mars_gym.data.order_events import OrderEventFormatError, coded_column, numeric_column
 from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream, Source
 
 CREATED, CHANGED, DELETED = 0, 1, 2
+OB_ANALYTICS_COLUMNS = frozenset({"id", "timestamp", "price", "volume", "action", "direction"})
 _ACTIONS = {"created": CREATED, "changed": CHANGED, "deleted": DELETED}
 _SIDES = {"bid": BUY, "ask": SELL}
-
-
-class OrderEventFormatError(ValueError):
-    """A row of an order-event file that does not follow the format (names file and line)."""
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -56,26 +54,6 @@ def _read_table(path: Path) -> pd.DataFrame:
         with lzma.open(path, "rt") as handle:
             return pd.read_csv(io.StringIO(handle.read()), dtype=str, keep_default_na=False)
     return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-def _numeric(path: Path, table: pd.DataFrame, column: str) -> np.ndarray:
-    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        raise OrderEventFormatError(
-            f"{path}:{bad[0] + 2}: column {column!r} is not a number: "
-            f"{table[column].iloc[bad[0]]!r}")
-    return values
-
-
-def _coded(path: Path, table: pd.DataFrame, column: str, codes: dict[str, int]) -> np.ndarray:
-    mapped = table[column].map(codes)
-    bad = np.flatnonzero(mapped.isna().to_numpy())
-    if bad.size:
-        raise OrderEventFormatError(
-            f"{path}:{bad[0] + 2}: column {column!r} must be one of {sorted(codes)}, "
-            f"got {table[column].iloc[bad[0]]!r}")
-    return mapped.to_numpy(dtype=np.int64)
 
 
 def _to_units(path: Path, name: str, values: np.ndarray, scale: float) -> np.ndarray:
@@ -115,15 +93,15 @@ def load_bitstamp_events(
     """
     path = Path(orders_file)
     table = _read_table(path)
-    missing = {"id", "timestamp", "price", "volume", "action", "direction"} - set(table.columns)
+    missing = OB_ANALYTICS_COLUMNS - set(table.columns)
     if missing:
         raise OrderEventFormatError(f"{path}:1: missing columns {sorted(missing)}")
-    ids = _to_units(path, "id", _numeric(path, table, "id"), 1.0)
-    times = _to_units(path, "timestamp", _numeric(path, table, "timestamp"), 1.0) * 1_000_000
-    prices = _to_units(path, "price", _numeric(path, table, "price"), price_scale)
-    sizes = _to_units(path, "volume", _numeric(path, table, "volume"), size_scale)
-    actions = _coded(path, table, "action", _ACTIONS)
-    sides = _coded(path, table, "direction", _SIDES)
+    ids = _to_units(path, "id", numeric_column(path, table, "id"), 1.0)
+    times = _to_units(path, "timestamp", numeric_column(path, table, "timestamp"), 1.0) * 1_000_000
+    prices = _to_units(path, "price", numeric_column(path, table, "price"), price_scale)
+    sizes = _to_units(path, "volume", numeric_column(path, table, "volume"), size_scale)
+    actions = coded_column(path, table, "action", _ACTIONS)
+    sides = coded_column(path, table, "direction", _SIDES)
     for name, values in (("price", prices), ("volume", sizes)):
         bad = np.flatnonzero(values < 0)
         if bad.size:

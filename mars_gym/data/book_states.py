@@ -11,6 +11,10 @@ from mars_gym.data.schema import BOOK_TICKS, CANCEL, NEW, book_rows_from_tick_st
 class EventReplayError(ValueError):
     """An event that the book cannot apply (names the event index)."""
 
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(f"event {index}: {reason}")
+        self.index, self.reason = index, reason
+
 
 def apply_events(book: OrderBook, events: np.ndarray) -> np.ndarray:
     """Apply events (schema semantics: NEW rests, CANCEL removes, PARTIAL_CANCEL and EXECUTE
@@ -26,7 +30,7 @@ def apply_events(book: OrderBook, events: np.ndarray) -> np.ndarray:
         try:
             if kind == NEW:
                 if limit(side, price, size, order_id, ts=t):
-                    raise EventReplayError(f"event {index}: NEW order {order_id} crosses the book")
+                    raise EventReplayError(index, f"new order {order_id} crosses the book")
             elif kind == CANCEL:
                 cancel(order_id)
             else:
@@ -34,5 +38,5 @@ def apply_events(book: OrderBook, events: np.ndarray) -> np.ndarray:
         except (KeyError, ValueError) as error:
             if isinstance(error, EventReplayError):
                 raise
-            raise EventReplayError(f"event {index} ({events[index]}): {error}") from error
+            raise EventReplayError(index, f"{events[index]}: {error}") from error
     return book_rows_from_tick_states(states)

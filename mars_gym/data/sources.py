@@ -12,11 +12,14 @@ The first four are read from the shared data folder: ``../shared/data/lobster`` 
 repository, or ``$MARS_GYM_DATA``. ``DEFAULT`` ships inside the package and needs no folder
 (:mod:`~mars_gym.data.default_market`); it is what the environments run on unless told otherwise.
 
-Any other LOBSTER message/orderbook pair is a source too: pass the message file's path wherever
-a source is asked for (ticker, date and level are read from LOBSTER's file names, the orderbook
-file is the one beside it), or give it a name once with :func:`register_source`. Such a source
-has tick 0.01 USD and lot 1 share unless told otherwise, and no row in the shipped models'
-source embedding (:data:`UNSEEN_SOURCE_ID`): model-free flows run on it, the LMM refuses it.
+Your own data is a source too: pass a file's path wherever a source is asked for, or give it a
+name (and its units) once with :func:`register_source`. Three formats are read
+(:func:`file_format`): a LOBSTER message file (ticker, date and level read from LOBSTER's file
+names, the orderbook file the one beside it), a plain CSV of order events
+(:mod:`~mars_gym.data.order_events`: time, type, side, price, size, id) and Bitstamp's
+ob-analytics order events (:mod:`~mars_gym.data.bitstamp_events`). Such a source has tick
+0.01 USD and lot 1 unit unless told otherwise, and no row in the shipped models' source
+embedding (:data:`UNSEEN_SOURCE_ID`): model-free flows run on it, the LMM refuses it.
 """
 
 from __future__ import annotations
@@ -26,9 +29,16 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from mars_gym.data.bitstamp_events import load_bitstamp_events
+import pandas as pd
+
+from mars_gym.data.bitstamp_events import OB_ANALYTICS_COLUMNS, load_bitstamp_events
 from mars_gym.data.default_market import DEFAULT_SOURCE, load_default_market
 from mars_gym.data.lobster_events import load_lobster_events
+from mars_gym.data.order_events import (
+    ORDER_EVENT_COLUMNS,
+    has_order_event_columns,
+    load_order_events,
+)
 from mars_gym.data.schema import EventStream, Source
 
 SOURCES: dict[str, Source] = {
@@ -114,18 +124,68 @@ def lobster_source(message_file: Path | str, name: str | None = None, tick_value
                   visible_levels=level)
 
 
-def register_source(name: str, message_file: Path | str, *, tick_value: float = 0.01,
+def file_format(path: Path | str) -> str:
+    """``"lobster"`` (a LOBSTER message file name), ``"order_events"`` (the plain CSV of
+    :mod:`~mars_gym.data.order_events`) or ``"ob_analytics"`` (Bitstamp order events,
+    :mod:`~mars_gym.data.bitstamp_events`), read from the file name and header."""
+    path = Path(path)
+    if LOBSTER_NAME.match(path.name):
+        return "lobster"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        columns = pd.read_csv(path, nrows=0).columns
+    except (ValueError, OSError, EOFError) as error:
+        raise ValueError(f"{path}: not a readable CSV file ({error})") from error
+    if has_order_event_columns(columns):
+        return "order_events"
+    if OB_ANALYTICS_COLUMNS <= set(columns):
+        return "ob_analytics"
+    raise ValueError(f"{path}: not a known order-flow file: a LOBSTER message file is named "
+                     "TICKER_YYYY-MM-DD_START_END_message_LEVEL.csv; a plain order-event CSV "
+                     f"has the columns {', '.join(ORDER_EVENT_COLUMNS)}; an ob-analytics file "
+                     f"{', '.join(sorted(OB_ANALYTICS_COLUMNS))}")
+
+
+def file_source(path: Path | str, name: str | None = None, *, tick_value: float = 0.01,
+                lot_value: float = 1.0, currency: str = "USD",
+                source_id: int = UNSEEN_SOURCE_ID,
+                snapshot: bool = False) -> tuple[Source, Callable[[], EventStream]]:
+    """The :class:`Source` of an order-flow file of any known format (:func:`file_format`) and
+    a function that loads it. The name is ``TICKER_DATE`` for LOBSTER, else the file name
+    without its suffixes; ``snapshot``: an ob-analytics file's rows at its first time are the
+    book when the capture started."""
+    path = Path(path)
+    kind = file_format(path)
+    if kind == "lobster":
+        message_file, orderbook_file, _ = lobster_pair(path)
+        source = lobster_source(message_file, name, tick_value, lot_value, currency, source_id)
+        return source, lambda: load_lobster_events(source, message_file, orderbook_file)
+    label = {"order_events": "order events", "ob_analytics": "ob-analytics order events"}[kind]
+    source = Source(name or path.name.split(".")[0], source_id, tick_value, lot_value, currency,
+                    f"{label} ({path})")
+    if kind == "order_events":
+        return source, lambda: load_order_events(source, path)
+    return source, lambda: load_bitstamp_events(source, path, price_scale=1 / tick_value,
+                                                size_scale=1 / lot_value, has_snapshot=snapshot)
+
+
+def register_source(name: str, path: Path | str, *, tick_value: float = 0.01,
                     lot_value: float = 1.0, currency: str = "USD",
-                    source_id: int = UNSEEN_SOURCE_ID, replace: bool = False) -> Source:
-    """Make a LOBSTER pair loadable by ``name`` everywhere a source is asked for."""
+                    source_id: int = UNSEEN_SOURCE_ID, snapshot: bool = False,
+                    replace: bool = False) -> Source:
+    """Make an order-flow file (:func:`file_format`) loadable by ``name`` everywhere a source is
+    asked for, with its units (tick and lot) and currency."""
     if name in _BUILT_IN or (name in SOURCES and not replace):
         raise ValueError(f"source {name!r} is already registered"
                          + ("" if name in _BUILT_IN else "; pass replace=True to overwrite"))
-    files = lobster_pair(message_file)
-    source = lobster_source(files[0], name, tick_value, lot_value, currency, source_id)
+    source, load = file_source(path, name, tick_value=tick_value, lot_value=lot_value,
+                               currency=currency, source_id=source_id, snapshot=snapshot)
     SOURCES[name] = source
-    _REGISTERED_FILES[name] = files[0], files[1]
-    _LOADERS[name] = lambda _folder, src: load_lobster_events(src, files[0], files[1])
+    _REGISTERED_FILES.pop(name, None)
+    if file_format(path) == "lobster":
+        _REGISTERED_FILES[name] = lobster_pair(path)[:2]
+    _LOADERS[name] = lambda _folder, _source: load()
     for key in [k for k in _cache if k[0] == name]:
         del _cache[key]
     return source
@@ -149,17 +209,17 @@ def lobster_files(name: str | Path, data_dir: Path | str | None = None) -> tuple
 
 def load_source(name: str | Path, data_dir: Path | str | None = None) -> EventStream:
     """Load one source as an :class:`EventStream` (cached per process; do not modify it):
-    a registered name, or the path of a LOBSTER message file (see the module docstring)."""
+    a registered name, or the path of an order-flow file (:func:`file_format`; see the module
+    docstring)."""
     name = str(name)
     if name not in SOURCES:
-        if LOBSTER_NAME.match(Path(name).name) is None:
+        if LOBSTER_NAME.match(Path(name).name) is None and not Path(name).is_file():
             raise KeyError(f"unknown source {name!r}; available: {sorted(SOURCES)}, or the path "
-                           "of a LOBSTER message file")
+                           "of a LOBSTER message file, a plain order-event CSV or an "
+                           "ob-analytics order file")
         key: tuple[str, Path | None] = (str(Path(name).resolve()), None)
         if key not in _cache:
-            message_file, orderbook_file, _ = lobster_pair(name)
-            _cache[key] = load_lobster_events(lobster_source(message_file), message_file,
-                                              orderbook_file)
+            _cache[key] = file_source(name)[1]()
         return _cache[key]
     if name not in _SHARED:  # embedded or registered by path: no data folder involved
         key = (name, None)

@@ -49,13 +49,15 @@ def fit_hawkes(times_ns: np.ndarray) -> tuple[float, float, float]:
         return -hawkes_log_likelihood(times_s, mu, ratio * beta, beta)
 
     best = None
-    for start_ratio, start_beta in ((0.5, 1.0), (0.8, 10.0), (0.3, 100.0)):
-        x0 = np.array([np.log(rate * (1 - start_ratio)),
-                       np.log(start_ratio / (1 - start_ratio)), np.log(start_beta)])
-        result = minimize(negative, x0, method="Nelder-Mead",
-                          options={"maxiter": 600, "xatol": 1e-4, "fatol": 1e-3})
-        if best is None or result.fun < best.fun:
-            best = result
+    # the simplex may wander where the likelihood overflows (nan there, never chosen)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start_ratio, start_beta in ((0.5, 1.0), (0.8, 10.0), (0.3, 100.0)):
+            x0 = np.array([np.log(rate * (1 - start_ratio)),
+                           np.log(start_ratio / (1 - start_ratio)), np.log(start_beta)])
+            result = minimize(negative, x0, method="Nelder-Mead",
+                              options={"maxiter": 600, "xatol": 1e-4, "fatol": 1e-3})
+            if best is None or result.fun < best.fun:
+                best = result
     assert best is not None  # at least one start was tried
     mu, ratio, beta = (np.exp(best.x[0]), 1 / (1 + np.exp(-best.x[1])), np.exp(best.x[2]))
     return float(mu), float(ratio * beta), float(beta)
