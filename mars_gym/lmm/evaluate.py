@@ -15,28 +15,37 @@ import sys
 
 import numpy as np
 
-from mars_gym.data import DATA_SOURCES, SOURCES, load_source, split_by_time
+from mars_gym.data import SOURCES, load_source, split_by_time
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.data import build_sequence
+from mars_gym.lmm.sources import bind_source, own_row, trained_rows
 from mars_gym.lmm.train import evaluate, pick_device
 
 
 def score(checkpoint: str = "default", split: str = "val", sources: list[str] | None = None,
           device: str = "auto", data_dir=None, max_windows: int | None = None) -> dict:
+    """Per source (names or paths; default: the shared sources the checkpoint was trained on),
+    the LMM's NLL on ``split`` and the baselines'; a source the checkpoint was not trained on
+    is read through its generic row (:mod:`mars_gym.lmm.sources`), marked ``generic``."""
     device = pick_device(device)
     model, tokenizer = load_lmm(checkpoint, device)
-    sources = sources or [s for s in sorted(DATA_SOURCES)
-                          if SOURCES[s].source_id in tokenizer.volume_scale]
-    splits = {name: split_by_time(load_source(name, data_dir)) for name in sources}
-    train = [build_sequence(tokenizer, parts["train"]) for parts in splits.values()]
+    sources = sources or sorted(n for n in trained_rows(tokenizer) if n in SOURCES)
+    bound = {}
+    for name in sources:
+        stream = load_source(name, data_dir)
+        generic = own_row(tokenizer, stream) is None
+        source_tokenizer, stream = bind_source(tokenizer, stream, str(checkpoint))
+        bound[stream.source.name] = source_tokenizer, split_by_time(stream), generic
+    train = [build_sequence(t, parts["train"]) for t, parts, _ in bound.values()]
     targets = np.concatenate([s.targets for s in train])
     unigram, factorized = UnigramBaseline(targets), FactorizedBaseline(targets)
     table = {}
-    for name, parts in splits.items():
-        sequence = build_sequence(tokenizer, parts[split])
+    for name, (source_tokenizer, parts, generic) in bound.items():
+        sequence = build_sequence(source_tokenizer, parts[split])
         nll = evaluate(model, sequence, model.config.context, device, max_windows)
-        table[name] = {"tokens": len(sequence), "lmm_nll": nll, "lmm_ppl": math.exp(nll),
+        table[name] = {"tokens": len(sequence), "generic": generic,
+                       "lmm_nll": nll, "lmm_ppl": math.exp(nll),
                        "unigram_ppl": math.exp(unigram.nll(sequence.targets)),
                        "factorized_ppl": math.exp(factorized.nll(sequence.targets))}
         table[name]["beats_both"] = table[name]["lmm_ppl"] < min(
@@ -51,9 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint", nargs="?", default="default")
     parser.add_argument("--split", choices=["val", "test"], default="val")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--sources", nargs="+", default=None,
+                        help="source names or paths (default: the ones it was trained on)")
+    parser.add_argument("--max-windows", type=int, default=None,
+                        help="score at most this many context windows per source")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = score(args.checkpoint, args.split, device=args.device)
+    result = score(args.checkpoint, args.split, args.sources, device=args.device,
+                   max_windows=args.max_windows)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -61,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'source':12s} {'tokens':>8s} {'LMM ppl':>9s} {'unigram':>9s} {'factorized':>11s}")
     for name, row in result["sources"].items():
         print(f"{name:12s} {row['tokens']:8,d} {row['lmm_ppl']:9.1f} {row['unigram_ppl']:9.1f} "
-              f"{row['factorized_ppl']:11.1f}  {'beats both' if row['beats_both'] else 'NO'}")
+              f"{row['factorized_ppl']:11.1f}  {'beats both' if row['beats_both'] else 'NO'}"
+              + ("  (generic row)" if row["generic"] else ""))
     return 0
 
 

@@ -1,4 +1,10 @@
-"""Train the LMM on the shared sources: ``python -m mars_gym.lmm.train`` or ``mars-gym train-lmm``.
+"""Train the LMM: ``python -m mars_gym.lmm.train`` or ``mars-gym train-lmm``.
+
+On the shared sources by default, or on any sources given by name or path (``--sources
+AMZN my/ZZZZ_2012-06-21_34200000_57600000_message_1.csv``): each reads its own row of the
+source embedding (:mod:`mars_gym.lmm.sources`), and ``--source-dropout`` of the training windows
+read the generic row instead, which then serves instruments the model never saw. Fine-tune the
+shipped model on your own data with ``--init default --sources PATH``.
 
 The tokenizer is fitted on the training splits, the model learns next-token prediction on
 random training windows (sources drawn in proportion to their size), and every ``--eval-every``
@@ -42,6 +48,13 @@ from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.data import TokenSequence, build_sequence, evaluation_windows, sample_batch
 from mars_gym.lmm.model import LMM, LMMConfig
+from mars_gym.lmm.sources import (
+    GENERIC_SOURCE_ROW,
+    assign_rows,
+    median_order_size,
+    trained_rows,
+    with_row,
+)
 from mars_gym.tokens import OrderTokenizer
 from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, PRICE_REFERENCES
 
@@ -82,14 +95,22 @@ def learning_rate(step: int, base: float, warmup: int, total: int, floor: float)
 
 def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=None,
                  tokenizer: OrderTokenizer | None = None, planner: Planner | None = None,
-                 seed: int = 0, price_reference: str = "touch"):
-    """Tokenizer (fitted on the training splits with ``price_reference`` unless given);
-    per-source train and validation sequences (with real minute plans when there is a
-    ``planner``) and validation sequences with predicted plans (empty unless the planner has a
-    batch model)."""
-    splits = {name: split_by_time(load_source(name, data_dir)) for name in source_names}
-    tokenizer = tokenizer or OrderTokenizer.fit([parts["train"] for parts in splits.values()],
-                                                price_reference)
+                 seed: int = 0, price_reference: str = "touch", source_dropout: float = 0.0):
+    """Tokenizer (fitted on the training splits with ``price_reference`` unless given; a given
+    one learns the volume scale of sources new to it); per-source train and validation
+    sequences (with real minute plans when there is a ``planner``) and validation sequences
+    with predicted plans (empty unless the planner has a batch model). Sources are names or
+    paths; each reads its embedding row (:func:`~mars_gym.lmm.sources.assign_rows`)."""
+    streams = [load_source(name, data_dir) for name in source_names]
+    rows = assign_rows(streams, {} if tokenizer is None else trained_rows(tokenizer))
+    splits = {s.source.name: split_by_time(with_row(s, rows[s.source.name])) for s in streams}
+    if tokenizer is None:
+        tokenizer = OrderTokenizer.fit([parts["train"] for parts in splits.values()],
+                                       price_reference)
+    for name, parts in splits.items():
+        tokenizer.volume_scale.setdefault(rows[name], median_order_size(parts["train"]))
+    tokenizer.source_rows = rows
+    tokenizer.generic_source = tokenizer.generic_source or source_dropout > 0
     generator = torch.Generator().manual_seed(seed)
     train, val, val_predicted = [], [], []
     for name, parts in splits.items():
@@ -142,7 +163,7 @@ def train(args: argparse.Namespace) -> dict:
     planner = _planner(args)
     tokenizer, train_seqs, val_seqs, predicted_seqs = prepare_data(
         args.sources, args.data_fraction, args.data_dir, tokenizer, planner, args.seed,
-        args.price_reference)
+        args.price_reference, args.source_dropout)
     if tokenizer.book_features != model.config.book_features:
         raise ValueError(f"the tokenizer gives {tokenizer.book_features} book features, the model "
                          f"reads {model.config.book_features}")
@@ -169,6 +190,9 @@ def train(args: argparse.Namespace) -> dict:
         for group in optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
         tokens, cond, targets = sample_batch(train_seqs, args.batch, args.context, rng)
+        if args.source_dropout > 0:  # these windows teach the generic row
+            cond.source[torch.from_numpy(rng.random(args.batch) < args.source_dropout)] = (
+                GENERIC_SOURCE_ROW)
         with _autocast(device):
             _, loss = model(tokens.to(device), cond.to(device), targets.to(device))
         optimizer.zero_grad(set_to_none=True)
@@ -272,7 +296,11 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("runs/lmm"))
     p.add_argument("--sources", nargs="+", default=sorted(DATA_SOURCES),
-                   choices=sorted(DATA_SOURCES))
+                   help="source names or paths of order-flow files (LOBSTER message files, "
+                        "plain order-event CSVs, ob-analytics files); default: the shared ones")
+    p.add_argument("--source-dropout", type=float, default=0.1,
+                   help="share of training windows read through the generic source row, which "
+                        "then serves instruments the model was not trained on")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--data-fraction", type=float, default=1.0,
                    help="use the first fraction of each training split")

@@ -183,7 +183,8 @@ class OrderTokenizer:
 
     def __init__(self, price_bins: dict[int, QuantileBins], volume_bins: dict[int, QuantileBins],
                  interval_bins: QuantileBins, volume_scale: dict[int, float],
-                 price_reference: str = "touch") -> None:
+                 price_reference: str = "touch", source_rows: dict[str, int] | None = None,
+                 generic_source: bool = False) -> None:
         if price_reference not in PRICE_REFERENCES:
             raise ValueError(f"price_reference must be one of {PRICE_REFERENCES}, got "
                              f"{price_reference!r}")
@@ -192,6 +193,10 @@ class OrderTokenizer:
         self.interval_bins = interval_bins
         self.volume_scale = volume_scale  # source id -> lots
         self.price_reference = price_reference
+        # the sources trained on, name -> embedding row (mars_gym.lmm.sources), and whether
+        # the generic row was trained (source dropout)
+        self.source_rows = dict(source_rows or {})
+        self.generic_source = generic_source
 
     @property
     def book_features(self) -> int:
@@ -366,6 +371,7 @@ class OrderTokenizer:
         header = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
                   "price_reference": self.price_reference,
                   "volume_scale": {str(k): v for k, v in self.volume_scale.items()},
+                  "source_rows": self.source_rows, "generic_source": self.generic_source,
                   "scheme": [N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS]}
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         return arrays
@@ -391,8 +397,12 @@ class OrderTokenizer:
             interval = QuantileBins.from_arrays(arrays, "interval")
         except KeyError as error:
             raise TokenizerFileError(f"{origin}: missing array {error}") from None
+        rows = header.get("source_rows", {})  # files before source rows: the shared ids
+        if not (isinstance(rows, dict) and all(isinstance(r, int) for r in rows.values())):
+            raise TokenizerFileError(f"{origin}: source_rows must map names to rows")
         return cls(price, volume, interval,
-                   {int(k): float(v) for k, v in header["volume_scale"].items()}, reference)
+                   {int(k): float(v) for k, v in header["volume_scale"].items()}, reference,
+                   rows, bool(header.get("generic_source", False)))
 
     def save(self, path: Path | str) -> None:
         """Write the tokenizer as one ``.npz`` file."""

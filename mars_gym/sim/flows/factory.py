@@ -103,14 +103,12 @@ def _lmm_flow(source: str, start: int, data_dir=None, checkpoint: str | None = N
               history_orders: int = 256, recompute: bool = False, service=None,
               observe_agents: bool = False, planner_options: dict | None = None
               ) -> BackgroundFlow:
+    from mars_gym.lmm.sources import bind_source
     from mars_gym.sim.flows.lmm import LMMFlow
 
-    stream = load_source(source, data_dir)
     model, tokenizer = lmm_model(checkpoint or "default")
-    if stream.source.source_id not in tokenizer.volume_scale:
-        raise ValueError(f"the LMM checkpoint {checkpoint or 'default'!r} was not trained on "
-                         f"source {stream.source.name!r}; use a model-free flow (hawkes, noise, "
-                         "replay) or train the LMM on it (mars-gym train-lmm)")
+    tokenizer, stream = bind_source(tokenizer, load_source(source, data_dir),
+                                    checkpoint or "default")
     history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
     planner = (None if planner_options is None else
                _planner(stream, start, order_tokenizer=tokenizer, **planner_options))

@@ -102,6 +102,7 @@ def test_the_main_job_runs_in_a_folder_without_a_data_folder(tmp_path):
     shutil.copy(REPO_ROOT / "examples" / "quickstart.py", tmp_path)
     env = {**os.environ, "MARS_GYM_DATA": str(tmp_path / "no_data_here")}
     result = subprocess.run([sys.executable, "quickstart.py", "--episodes", "1"], cwd=tmp_path,
+                            check=False,
                             env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith(("TWAP", "random"))]

@@ -3,28 +3,14 @@ into an env with the model-free flows, refused by the LMM with a clear error."""
 
 from __future__ import annotations
 
-import itertools
-
 import gymnasium as gym
 import pytest
 
 import mars_gym  # noqa: F401  registers the environments
 from mars_gym.data import load_source, register_source, sources
-from mars_gym.data.sources import LOBSTER_FILES, UNSEEN_SOURCE_ID
+from mars_gym.data.sources import UNSEEN_SOURCE_ID
 from mars_gym.sim.flows.factory import make_flow
-
-LINES = 12_000  # the first ~80 minutes of AMZN's day
-
-
-@pytest.fixture(scope="module")
-def new_ticker(lobster_dir, tmp_path_factory):
-    """AMZN's first messages under a ticker nobody knows: ZZZZ, level 1."""
-    folder = tmp_path_factory.mktemp("own_data")
-    for original, kind in zip(LOBSTER_FILES["AMZN"], ("message", "orderbook"), strict=True):
-        with open(lobster_dir / original) as source:
-            head = "".join(itertools.islice(source, LINES))
-        (folder / f"ZZZZ_2012-06-21_34200000_57600000_{kind}_1.csv").write_text(head)
-    return folder / "ZZZZ_2012-06-21_34200000_57600000_message_1.csv"
+from tests.conftest import NEW_TICKER_LINES as LINES
 
 
 def test_a_path_is_a_source_with_its_names_and_levels_read_from_the_file(new_ticker):
