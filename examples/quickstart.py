@@ -13,6 +13,7 @@ with the same seeds, and prints their execution metrics.
 from __future__ import annotations
 
 import argparse
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -48,9 +49,17 @@ def main() -> None:
     }
     print(f"MarS-Execution-v0: {args.side} {args.quantity} lots of {args.source} in 5 minutes, "
           f"{args.flow} background, {args.episodes} episodes per policy\n")
-    print(f"{'policy':24s} {'reward':>8s} {'IS bps':>8s} {'PA vs TWAP':>11s} {'fill rate':>10s}")
+    rows_by_policy = {}
     for name, policy in policies.items():
-        rows = [run(env, policy, seed) for seed in range(args.episodes)]
+        rows = []
+        for seed in range(args.episodes):
+            started = time.perf_counter()
+            rows.append(run(env, policy, seed))
+            print(f"  {name}: episode {seed + 1}/{args.episodes} done in "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)
+        rows_by_policy[name] = rows
+    print(f"\n{'policy':24s} {'reward':>8s} {'IS bps':>8s} {'PA vs TWAP':>11s} {'fill rate':>10s}")
+    for name, rows in rows_by_policy.items():
         mean = {k: float(np.mean([r[k] for r in rows])) for k in
                 ("reward", "implementation_shortfall_bps", "price_advantage_vs_twap_bps",
                  "fill_rate")}
