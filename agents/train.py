@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from agents.evaluation import VALIDATION_PROTOCOL, Protocol, evaluate, summarize
 from agents.policies import SB3Policy, unflatten_actions
 from agents.saved import ALGOS, save
+from mars_gym.apps.arguments import first_paragraph
 from mars_gym.envs.actions import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
 from mars_gym.envs.sb3 import SB3VecEnv
 from mars_gym.envs.vector import VectorExecutionEnv
@@ -172,7 +173,7 @@ def train(algo: str = "ppo", flow: str = "lmm", timesteps: int = 20_000, num_env
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="mars-gym train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mars-gym train", description=first_paragraph(__doc__))
     parser.add_argument("--algo", choices=tuple(ALGOS), default="ppo")
     parser.add_argument("--flow", choices=("lmm", "replay", "noise", "hawkes"), default="lmm")
     parser.add_argument("--timesteps", type=int, default=20_000)

@@ -190,7 +190,7 @@ def replay(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m lob_core.replay",
+        prog="mars-gym replay",  # also: python -m lob_core.replay
         description="Replay a LOBSTER message file and score it against an orderbook file.")
     parser.add_argument("message_file", type=Path, help="LOBSTER message file")
     parser.add_argument("--orderbook", type=Path, required=True,
@@ -206,9 +206,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     messages = read_messages(args.message_file)
     orderbook = read_orderbook(args.orderbook)
+    if orderbook.shape[0] != messages.shape[0]:  # a truncated file would score a prefix only
+        parser.error(f"{args.orderbook} has {orderbook.shape[0]:,} rows but {args.message_file} "
+                     f"has {messages.shape[0]:,} messages: LOBSTER writes one row per message")
     stream_level = args.level or level_from_filename(args.message_file) or orderbook.shape[1] // 4
     seed_row = None if args.seed_orderbook is None else read_orderbook(args.seed_orderbook)[0]
     report, _, _ = replay(messages, orderbook, stream_level=stream_level, seed_row=seed_row,

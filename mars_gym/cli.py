@@ -1,4 +1,9 @@
-"""The ``mars-gym`` command: one sub-command per job, each a module with ``main(argv)``."""
+"""The ``mars-gym`` command: one sub-command per job, each a module with ``main(argv)``.
+
+An error of a sub-command reaches the user as one line (``mars-gym COMMAND: error: ...``) and
+exit status 1; ``mars-gym --debug COMMAND ...`` shows the traceback instead. A sub-command whose
+optional dependencies are not installed says which extra to install.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ COMMANDS = {
     "realism": ("mars_gym.apps.realism", "score a generated LOBSTER stream against a real one"),
     "generate": ("mars_gym.apps.generate",
                  "write a window of any flow as LOBSTER files (ensemble: --target steers it)"),
-    "train-lmm": ("mars_gym.lmm.train", "train the Large Market Model on the shared sources"),
+    "train-lmm": ("mars_gym.lmm.train", "train or fine-tune the Large Market Model"),
     "serve": ("mars_gym.lmm.ray_serve", "serve LMM generation over Ray Serve (extra: serve)"),
     "forecast": ("mars_gym.apps.forecast", "score K generated futures against what happened"),
     "report": ("mars_gym.apps.report", "realism report of every flow against the test split"),
@@ -22,18 +27,52 @@ COMMANDS = {
                         "train the VQ-VAE that turns minute order images into codes"),
     "batch-train": ("mars_gym.batch.train", "train the batch model over minutes of codes"),
 }
+DISTRIBUTION = "mars-market-gym"
+EXTRAS = {"ray": "serve", "stable_baselines3": "agents"}  # top-level module -> extra
+
+
+def missing_extra(error: ModuleNotFoundError) -> str | None:
+    """The extra that installs the module an import missed, or None for any other module."""
+    return EXTRAS.get((error.name or "").split(".")[0])
+
+
+def commands_help() -> str:
+    width = max(map(len, COMMANDS))
+    return "commands:\n" + "\n".join(f"  {name:{width}s}  {help_}"
+                                     for name, (_, help_) in COMMANDS.items())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="mars-gym",
-        description="\n".join(f"{name:10s} {help_}" for name, (_, help_) in COMMANDS.items()),
+        prog="mars-gym", description="Market simulation with a generative order-flow model.",
+        epilog=commands_help() + "\n\n`mars-gym COMMAND --help` describes a command.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=sorted(COMMANDS))
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the sub-command")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error instead of one line")
+    parser.add_argument("command", choices=sorted(COMMANDS), metavar="COMMAND",
+                        help="one of the commands below")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the command")
     args = parser.parse_args(argv)
-    module = importlib.import_module(COMMANDS[args.command][0])
-    return module.main(args.args)
+    prefix = f"mars-gym {args.command}: error:"
+    try:
+        module = importlib.import_module(COMMANDS[args.command][0])
+        return int(module.main(args.args) or 0)
+    except ModuleNotFoundError as error:
+        extra = missing_extra(error)
+        if args.debug or extra is None:
+            raise
+        print(f"{prefix} it needs the {extra!r} extra: pip install '{DISTRIBUTION}[{extra}]' "
+              f"(from a clone: pip install -e '.[{extra}]')", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as error:
+        if args.debug:
+            raise
+        text = error.args[0] if isinstance(error, KeyError) and error.args else error
+        message = " ".join(str(text).split()) or type(error).__name__
+        print(f"{prefix} {message} (--debug shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

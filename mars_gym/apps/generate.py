@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from lob_core import OrderBook
+from mars_gym.apps.arguments import SOURCE_HELP
 from mars_gym.batch.control import PlanTarget, minute_statistic
 from mars_gym.batch.data import source_imager
 from mars_gym.data import load_source
@@ -91,19 +92,22 @@ def _clock_to_ns(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mars-gym generate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--flow", choices=FLOWS, default="ensemble")
+    parser.add_argument("--flow", choices=FLOWS, default="ensemble",
+                        help="the background flow to run")
     parser.add_argument("--target", default=None,
                         help="ensemble only: drop, rise, quiet, busy or STATISTIC=VALUE")
     parser.add_argument("--guidance", type=float, default=None,
                         help="ensemble with --target only: how strongly orders are tilted "
                              "towards the chosen minutes (default: the flow's; 0: off)")
     parser.add_argument("--source", default="AMZN",
-                        help="a source name or the path of a LOBSTER message file")
+                        help=SOURCE_HELP)
     parser.add_argument("--start", default="12:45", help="HH:MM time of day to start from")
-    parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--level", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--minutes", type=float, default=5.0,
+                        help="length of the generated window")
+    parser.add_argument("--level", type=int, default=1,
+                        help="LOBSTER level of the written files")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the flow")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
     args = parser.parse_args(argv)
     if args.target is not None:
         PlanTarget.parse(args.target)  # fail before loading anything

@@ -17,7 +17,7 @@ Example (CPU, a couple of minutes)::
 
     python -m mars_gym.lmm.train --out runs/lmm --steps 600 --context 128
 
-The ensemble's order model (issue: order-batch tokens) trains the same way with
+The ensemble's order model (:mod:`mars_gym.batch`) trains the same way with
 ``--plan-tokenizer T.pt``: every position then reads the real plan of its minute
 (:mod:`mars_gym.batch.plan`); with ``--plan-model M.pt`` each evaluation also scores the
 validation split with plans the batch model predicted (``val_predicted``), the honest measure,
