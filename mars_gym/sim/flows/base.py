@@ -113,8 +113,8 @@ def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, 
     rng = np.random.default_rng(seed + 1)  # for the cancel rule, apart from the flow's draws
     drawn = 0  # orders of the flow (ladder top-ups apart)
     skipped = 0
-    bar = tqdm(total=(end_ns - start_ns) / 1e9, unit="sim s", disable=not progress)
-    last = start_ns
+    total_s = -(-(end_ns - start_ns) // 10**9)  # whole simulated seconds, rounded up
+    bar = tqdm(total=total_s, unit="sim s", disable=not progress)
     guard = StallGuard(flow)
     while True:
         order = flow.next_order()
@@ -130,8 +130,8 @@ def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, 
         drawn += 1
         if depth is not None:
             depth.top_up(recording, order.time_ns)
-        bar.update((order.time_ns - last) / 1e9)
-        last = order.time_ns
+        bar.update(min(total_s, (order.time_ns - start_ns) // 10**9) - bar.n)
+    bar.update(total_s - bar.n)  # the window is done even if its last seconds had no order
     bar.close()
     return recording.stream(source, {"orders": drawn,
                                      "cancels_without_target": int(skipped)})

@@ -105,3 +105,11 @@ def test_seed_book_from_a_real_state(lobster_dir):
     assert book.best_bid == stream.book["bid"][1_000] and book.best_ask == stream.book["ask"][1_000]
     assert book.tick_state(5)[2:].tolist() == np.r_[stream.book["bid_qty"][1_000],
                                                       stream.book["ask_qty"][1_000]].tolist()
+
+
+def test_the_progress_bar_counts_whole_seconds_and_reaches_the_end(capsys):
+    """A window of 90.5 s whose last order comes well before its end: 91/91, 100 %."""
+    flow = NoiseFlow(interval_ns=3 * 10**9, volume_scale=100)
+    run_flow(flow, _seeded_book(), 0, 90_500_000_000, AMZN, seed=1, progress=True)
+    final = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "100%" in final and "91/91" in final and "." not in final.split("|")[2].split("[")[0]
