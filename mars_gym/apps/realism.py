@@ -50,18 +50,43 @@ def report(real: LobsterStream, generated: LobsterStream) -> dict:
                                "generated": stylized_facts(generated)}}
 
 
+def _score_gap(row: dict) -> str | None:
+    """Why a feature's distances are undefined, or None."""
+    if row["n_real"] == 0 or row["n_generated"] == 0:
+        return "no " + ("real" if row["n_real"] == 0 else "generated") + " values"
+    if not np.isfinite(row["wasserstein_norm"]):
+        return "W1/std undefined: the real values never vary"
+    return None
+
+
+def _fact_cell(name: str, value: float, width: int) -> str:
+    if np.isfinite(value):
+        return f"{value:{width}.3f}"
+    why = "too few returns" if "kurtosis" in name else "too few or constant returns"
+    return f"{'undefined':>{width}s} ({why})"
+
+
 def format_table(result: dict) -> str:
+    """The scores and the stylized facts as text; what cannot be computed says why."""
     lines = [f"{'feature':18s} {'L1':>7s} {'W1/std':>8s} {'n real':>8s} {'n gen':>8s}"]
     for name, row in result["scores"].items():
-        lines.append(f"{name:18s} {row['l1']:7.3f} {row['wasserstein_norm']:8.3f} "
-                     f"{row['n_real']:8d} {row['n_generated']:8d}")
+        gap = _score_gap(row)
+        sizes = f"{row['n_real']:8d} {row['n_generated']:8d}"
+        if gap is None:
+            lines.append(f"{name:18s} {row['l1']:7.3f} {row['wasserstein_norm']:8.3f} {sizes}")
+        elif np.isfinite(row["l1"]):
+            lines.append(f"{name:18s} {row['l1']:7.3f} {'-':>8s} {sizes}  ({gap})")
+        else:
+            lines.append(f"{name:18s} {'-':>7s} {'-':>8s} {sizes}  (undefined: {gap})")
     s = result["summary"]
-    lines.append(f"{'mean':18s} {s['mean_l1']:7.3f} {s['mean_wasserstein_norm']:8.3f}")
+    lines.append(f"{'mean':18s} {s['mean_l1']:7.3f} {s['mean_wasserstein_norm']:8.3f}  "
+                 "(over the defined rows)")
     lines.append("")
     lines.append(f"{'stylized fact':26s} {'real':>8s} {'generated':>10s}")
     real, generated = result["stylized_facts"]["real"], result["stylized_facts"]["generated"]
     for name in real:
-        lines.append(f"{name:26s} {real[name]:8.3f} {generated[name]:10.3f}")
+        lines.append(f"{name:26s} {_fact_cell(name, real[name], 8)} "
+                     f"{_fact_cell(name, generated[name], 10)}")
     return "\n".join(lines)
 
 

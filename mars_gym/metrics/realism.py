@@ -143,15 +143,21 @@ def stylized_facts(stream: LobsterStream) -> dict[str, float]:
     minute_mid = mid_on_grid(stream)
     log_mid = np.log(minute_mid[np.isfinite(minute_mid) & (minute_mid > 0)])
     returns = np.diff(log_mid)
-    facts = {"n_returns_1min": len(returns),
-             "excess_kurtosis_1min": float(kurtosis(returns)) if len(returns) > 3 else float("nan")}
+    facts = {"n_returns_1min": len(returns), "excess_kurtosis_1min": _excess_kurtosis(returns)}
     for lag in ACF_LAGS:
         facts[f"acf_return_lag{lag}"] = _autocorrelation(returns, lag)
         facts[f"acf_abs_return_lag{lag}"] = _autocorrelation(np.abs(returns), lag)
     for h in GAUSSIANITY_HORIZONS_MIN:
         r = log_mid[h::h] - log_mid[:-h:h] if len(log_mid) > h else np.zeros(0)
-        facts[f"excess_kurtosis_{h}min"] = float(kurtosis(r)) if len(r) > 3 else float("nan")
+        facts[f"excess_kurtosis_{h}min"] = _excess_kurtosis(r)
     return facts
+
+
+def _excess_kurtosis(returns: np.ndarray) -> float:
+    """NaN (undefined) for fewer than 4 returns or returns that never vary."""
+    if len(returns) <= 3 or np.ptp(returns) == 0:
+        return float("nan")
+    return float(kurtosis(returns))
 
 
 def summary(table: dict[str, dict[str, float]]) -> dict[str, float]:

@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -92,3 +93,20 @@ def test_plot_of_identical_streams(amzn, tmp_path):
 def test_mismatched_lengths_are_refused(amzn):
     with pytest.raises(ValueError, match="row i must be the book after message i"):
         LobsterStream(amzn.messages[:10], amzn.orderbook[:9])
+
+
+def test_a_short_window_says_what_is_undefined_and_why(amzn, lobster_dir, tmp_path, capsys):
+    """Two 90-second windows: no 2-5 minute returns, so those rows say why they are empty,
+    and nothing prints nan or leaks a numpy warning."""
+    short = amzn.window(NOON, NOON + 90 * 10**9)
+    later = amzn.window(NOON + 600 * 10**9, NOON + 690 * 10**9)
+    paths = [write_lobster(tmp_path / name, "AMZN_part", s.messages, s.orderbook)[0]
+             for name, s in (("a", short), ("b", later))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert realism_main([str(p) for p in paths] + ["--png", str(tmp_path / "p.png")]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out.lower()
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "(undefined: no real values)" in rows["return_5min"]
+    assert "undefined (too few returns)" in rows["excess_kurtosis_5min"]
