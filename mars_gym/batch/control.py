@@ -97,14 +97,10 @@ class LivePlanner:
     def __init__(self, tokenizer: BatchTokenizer, model: BatchModel, history: EventStream,
                  session_open: float, target: PlanTarget | None = None,
                  candidates: int = 16, tilt: PlanTilt | None = None) -> None:
-        source = history.source.name
-        if source not in tokenizer.imagers:
-            raise KeyError(f"the batch tokenizer was not trained on {source}; it knows "
-                           f"{sorted(tokenizer.imagers)}")
+        self.imager = tokenizer.imager_for(history.source)
         if candidates < 1:
             raise ValueError(f"candidates must be at least 1, got {candidates}")
         self.tokenizer, self.model = tokenizer, model.eval()
-        self.imager = tokenizer.imagers[source]
         self.source_id, self.history, self.session_open = (history.source.source_id, history,
                                                            session_open)
         self.target, self.candidates = target, candidates if target is not None else 1

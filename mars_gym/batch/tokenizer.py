@@ -23,7 +23,7 @@ from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
 from mars_gym.batch.data import load_minutes, source_imager
 from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
 from mars_gym.checkpoint import CheckpointError, build_module, config_from
-from mars_gym.data import DATA_SOURCES
+from mars_gym.data import DATA_SOURCES, SOURCES, Source
 from mars_gym.tokens.images import OrderImager
 
 
@@ -32,6 +32,17 @@ class BatchTokenizer:
 
     def __init__(self, model: VQVAE, imagers: dict[str, OrderImager]) -> None:
         self.model, self.imagers = model, imagers
+
+    def imager_for(self, source: Source) -> OrderImager:
+        """The image slots of ``source``: its own, or those of the shared source whose id it
+        declares (the embedded default market reads AAPL's); a KeyError naming what is known."""
+        if source.name in self.imagers:
+            return self.imagers[source.name]
+        for name in self.imagers:
+            if name in SOURCES and SOURCES[name].source_id == source.source_id >= 0:
+                return self.imagers[name]
+        raise KeyError(f"the batch tokenizer was not trained on {source.name}; it knows "
+                       f"{sorted(self.imagers)}")
 
     def encode(self, images: np.ndarray) -> np.ndarray:
         """Codes (n, 8, 8) of count images (n, 3, 32, 32)."""

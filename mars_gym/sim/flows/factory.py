@@ -80,7 +80,7 @@ def _planner(stream: EventStream, start: int, target, candidates: int, guidance:
     tokenizer, model = batch_models()
     times = stream.events["time_ns"]
     first = int(np.searchsorted(times, int(times[start]) - PLANNER_HISTORY_NS)) if start else 0
-    tilt = PlanTilt(order_tokenizer, tokenizer.imagers[stream.source.name],
+    tilt = PlanTilt(order_tokenizer, tokenizer.imager_for(stream.source),
                     stream.source.source_id, guidance)
     return LivePlanner(tokenizer, model, stream[first:start],
                        stream.open_mid or float(np.nanmean(stream.mid)), target, candidates, tilt)

@@ -17,10 +17,9 @@ from mars_gym.data import load_source
 from mars_gym.data.default_market import (
     DEFAULT_MARKET_FILE,
     DefaultMarketError,
-    build,
     load_default_market,
-    write,
 )
+from mars_gym.data.make_default_market import build, write
 from mars_gym.data.schema import BOOK_TICKS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
