@@ -104,6 +104,7 @@ def test_the_main_job_runs_in_a_folder_without_a_data_folder(tmp_path):
                             check=False,
                             env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = [line for line in result.stdout.splitlines() if line.startswith(("TWAP", "random"))]
-    assert len(rows) == 2
+    rows = [line for line in result.stdout.splitlines()
+            if line.startswith(("TWAP", "all at market", "random"))]
+    assert len(rows) == 3 and "decision 10/10 done" in result.stdout
     assert not (tmp_path / "no_data_here").exists()
