@@ -166,6 +166,8 @@ def score(samples: np.ndarray, outcomes: np.ndarray, threshold: float) -> dict:
 def run(study: ForecastStudy, flows=("lmm", "hawkes"), data_dir=None,
         progress: bool = True) -> dict:
     """Generate, score every method, return the JSON document."""
+    say = tqdm.write if progress else (lambda text: None)
+    say(f"forecast: loading {study.source} and fitting the baselines on its training split")
     stream = load_source(study.source, data_dir)
     baselines = TrainingBaselines(split_by_time(stream)["train"], study.horizons_s,
                                   seed=study.seed)
@@ -175,8 +177,11 @@ def run(study: ForecastStudy, flows=("lmm", "hawkes"), data_dir=None,
     starts = np.linspace(first, last - 1, study.n_starts).astype(int)
     outcomes = np.array([[realized_return(stream, s, h) for h in study.horizons_s]
                          for s in starts])
-    samples = {flow: generate_futures(study, flow, starts, data_dir, progress)
-               for flow in flows}
+    samples = {}
+    for flow in flows:
+        say(f"forecast: starting {len(starts) * study.futures} {flow} futures (loading the "
+            "flow first)")
+        samples[flow] = generate_futures(study, flow, starts, data_dir, progress)
     rng = np.random.default_rng(study.seed)
     for method in ("no_change", "bootstrap", "linear"):
         samples[method] = np.array([[baselines.samples(method, stream, s, h, study.futures, rng)

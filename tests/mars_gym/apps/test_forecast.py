@@ -28,7 +28,7 @@ def test_flat_band_balances_training_directions(lobster_dir):
     assert np.all(shares > 0.2), shares
 
 
-def test_replay_futures_track_reality_and_the_study_runs(lobster_dir, tmp_path):
+def test_replay_futures_track_reality_and_the_study_runs(lobster_dir, tmp_path, capsys):
     study = ForecastStudy(horizons_s=(30.0, 60.0), n_starts=6, futures=2)
     document = run(study, ("replay", "hawkes"), lobster_dir, progress=False)
     scores = document["scores"]
@@ -41,3 +41,7 @@ def test_replay_futures_track_reality_and_the_study_runs(lobster_dir, tmp_path):
           "--out", str(tmp_path), "--data-dir", str(lobster_dir)])
     assert json.loads((tmp_path / "forecast.json").read_text())["scores"]["hawkes"]
     assert (tmp_path / "forecast.png").exists() and (tmp_path / "forecast.md").exists()
+    # the command says what it does before the bar of the futures starts
+    out = capsys.readouterr()
+    said = out.out + out.err
+    assert said.index("forecast: loading AMZN") < said.index("forecast: starting 4 hawkes futures")
