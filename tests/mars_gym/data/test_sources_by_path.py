@@ -100,3 +100,14 @@ def test_the_leaderboard_takes_a_path(new_ticker, tmp_path):
     assert document["protocol"]["source"] == str(new_ticker)
     assert "market_at_start" in document["flows"]["hawkes"]["policies"]
     assert "ZZZZ" in (tmp_path / "LEADERBOARD.md").read_text()
+
+
+def test_replay_takes_the_unknown_pair(new_ticker, capsys):
+    import json
+
+    from mars_gym.cli import main as cli
+
+    orderbook = new_ticker.with_name(new_ticker.name.replace("_message_", "_orderbook_"))
+    assert cli(["replay", str(new_ticker), "--orderbook", str(orderbook), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["agreement"] == 1.0 and report["messages"] == LINES
