@@ -111,3 +111,13 @@ def test_replay_takes_the_unknown_pair(new_ticker, capsys):
     assert cli(["replay", str(new_ticker), "--orderbook", str(orderbook), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["agreement"] == 1.0 and report["messages"] == LINES
+
+
+def test_the_calibrations_take_a_path(new_ticker):
+    from mars_gym.data.calibration import calibrate
+
+    by_path, shared = calibrate(str(new_ticker)), calibrate("AMZN")
+    assert by_path.source == "ZZZZ_2012-06-21"
+    # the same market's morning: volatility and volume of the same order as the whole day's
+    assert 0.2 < by_path.sigma_bps / shared.sigma_bps < 5
+    assert 0.2 < by_path.horizon_volume / shared.horizon_volume < 5
