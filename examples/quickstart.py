@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=4, help="episodes per policy")
     parser.add_argument("--flow", default="lmm", choices=["lmm", "replay", "noise", "hawkes"])
     parser.add_argument("--quantity", type=int, default=2_000)
+    parser.add_argument("--horizon-s", type=float, default=300.0,
+                        help="seconds to execute the order in (a decision every 30 s)")
     parser.add_argument("--side", default="buy", choices=["buy", "sell"])
     parser.add_argument("--source", default="DEFAULT",
                         help="a source name or the path of an order-flow file")
@@ -52,9 +54,10 @@ def main() -> None:
     episodes = [{"seed": seed, "policy": name} for name in names for seed in range(args.episodes)]
     envs = gym.make_vec("MarS-Execution-v0", num_envs=len(episodes), flow=args.flow,
                         quantity=args.quantity, side=args.side, source=args.source,
-                        split="test")
+                        horizon_s=args.horizon_s, split="test")
     decisions = envs.envs[0].n_decisions
-    print(f"MarS-Execution-v0: {args.side} {args.quantity} lots of {args.source} in 5 minutes "
+    print(f"MarS-Execution-v0: {args.side} {args.quantity} lots of {args.source} in "
+          f"{args.horizon_s:g} s "
           f"({decisions} decisions), {args.flow} background; {len(names)} policies x "
           f"{args.episodes} episodes, run at once", flush=True)
     rng = np.random.default_rng(0)

@@ -100,12 +100,14 @@ def test_the_main_job_runs_in_a_folder_without_a_data_folder(tmp_path):
     """README command 1's job, run from a temporary folder with the data folder unreachable."""
     shutil.copy(REPO_ROOT / "examples" / "quickstart.py", tmp_path)
     env = {**os.environ, "MARS_GYM_DATA": str(tmp_path / "no_data_here")}
-    result = subprocess.run([sys.executable, "quickstart.py", "--episodes", "1"], cwd=tmp_path,
+    # one episode per policy over 60 s: the job's whole path, at a fifth of its length
+    result = subprocess.run([sys.executable, "quickstart.py", "--episodes", "1",
+                             "--horizon-s", "60"], cwd=tmp_path,
                             check=False,
                             env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line for line in result.stdout.splitlines()
             if line.startswith(("TWAP", "all at market", "random"))]
     assert len(rows) == 3
-    assert "decision 1/10 done" in result.stdout and "all 3 episodes done" in result.stdout
+    assert "decision 1/2 done" in result.stdout and "all 3 episodes done" in result.stdout
     assert not (tmp_path / "no_data_here").exists()
