@@ -24,10 +24,10 @@ import numpy as np
 
 from mars_gym.data import DATA_SOURCES, SOURCES, split_by_time
 from mars_gym.data.schema import EventStream
+from mars_gym.lmm.model import LMMConfig
 from mars_gym.tokens import CANCEL_ORDER, OrderTokenizer, events_to_orders
 
-GENERIC_SOURCE_ROW = 7  # the last row of the default 8-row source embedding
-SOURCE_ROWS = 8  # rows of the default source embedding (LMMConfig.n_sources)
+GENERIC_SOURCE_ROW = LMMConfig.n_sources - 1  # the last row of the default source embedding
 
 
 def median_order_size(stream: EventStream) -> float:
@@ -102,6 +102,6 @@ def assign_rows(streams: list[EventStream], taken: dict[str, int]) -> dict[str, 
         free = sorted(set(range(GENERIC_SOURCE_ROW)) - set(rows.values()))
         if not free:
             raise ValueError(f"no free source row left for {name!r}: the embedding has "
-                             f"{SOURCE_ROWS} rows and one is the generic row")
+                             f"{LMMConfig.n_sources} rows and one is the generic row")
         rows[name] = free[0]
     return rows
