@@ -12,7 +12,6 @@ highest mean price advantage on the same episodes, the strictest reference). Wri
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -21,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from agents import parsers
 from agents.evaluation import TEST_PROTOCOL, Protocol, compare, evaluate, summarize
+from agents.parsers import LEADERBOARD_FLOWS
 from agents.policies import ExecutionPolicy, FixedAction, SB3Policy, baselines
 from mars_gym.data.calibration import calibrate
 
-FLOWS = ("lmm", "hawkes", "replay")
 PA = "price_advantage_vs_twap_bps"
 
 
@@ -61,7 +61,7 @@ def _evaluate_cached(policy: ExecutionPolicy, flow: str, protocol: Protocol, num
     return rows
 
 
-def run(found: list[ExecutionPolicy], flows=FLOWS, protocol: Protocol = TEST_PROTOCOL,
+def run(found: list[ExecutionPolicy], flows=LEADERBOARD_FLOWS, protocol: Protocol = TEST_PROTOCOL,
         num_envs: int = 36, data_dir=None, cache: Path | None = None) -> dict:
     """Evaluate every policy of ``found`` (TWAP configurations among them) on every flow;
     returns the JSON document of the leaderboard. ``cache``: a folder of earlier evaluations
@@ -127,28 +127,10 @@ def markdown(document: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="mars-gym leaderboard",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--flows", nargs="+", choices=FLOWS, default=list(FLOWS))
-    parser.add_argument("--agents", type=Path, default=Path("benchmarks/agents"),
-                        help="directory of saved SB3 agents (*.zip with .json sidecars)")
-    parser.add_argument("--trust-agent", type=Path, action="append", default=[],
-                        metavar="PATH", help="load this agent zip although it is not listed "
-                        "in its folder's SHA256SUMS (loading an SB3 zip runs code stored in it)")
-    parser.add_argument("--source", default=TEST_PROTOCOL.source,
-                        help="the protocol's source: a name or the path of a LOBSTER message file")
-    parser.add_argument("--n-starts", type=int, default=TEST_PROTOCOL.n_starts,
-                        help="start times of the protocol (smaller: a quicker, rougher table)")
-    parser.add_argument("--num-envs", type=int, default=36)
-    parser.add_argument("--out-dir", type=Path, default=Path("benchmarks"))
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="reuse (and store) evaluations in this folder")
-    parser.add_argument("--only", nargs="+", default=None,
-                        help="evaluate only the policies of these names")
-    args = parser.parse_args(argv)
-    protocol = Protocol(**{**TEST_PROTOCOL.as_dict(), "n_starts": args.n_starts,
-                           "source": args.source})
+    args = parsers.leaderboard().parse_args(argv)
+    chosen = {"n_starts": args.n_starts, "source": args.source}
+    protocol = Protocol(**{**TEST_PROTOCOL.as_dict(),
+                           **{key: value for key, value in chosen.items() if value is not None}})
     found = policies(args.agents, protocol, args.data_dir, tuple(args.trust_agent))
     if args.only:
         found = [p for p in found if p.name in args.only or is_twap(p)]

@@ -3,15 +3,22 @@ saved one safely."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
 
-from stable_baselines3 import A2C, DQN, PPO, SAC
-
 from agents.trust import check_trusted, record_trusted
 
-ALGOS = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "sac": SAC}
+ALGOS = ("ppo", "a2c", "dqn", "sac")  # each is stable_baselines3's class of the upper-case name
+
+
+def algorithm(name: str) -> Any:
+    """The stable-baselines3 class of an algorithm in :data:`ALGOS` (imported on demand, so
+    that listing the names stays light)."""
+    if name not in ALGOS:
+        raise ValueError(f"unknown algorithm {name!r}; expected one of {ALGOS}")
+    return getattr(importlib.import_module("stable_baselines3"), name.upper())
 
 
 def load_model(path: str | Path, trust: bool = False):
@@ -28,10 +35,9 @@ def load_model(path: str | Path, trust: bool = False):
         raise FileNotFoundError(f"{path} has no {sidecar.name} saying which algorithm made it")
     algo = json.loads(sidecar.read_text()).get("algo")
     if algo not in ALGOS:
-        raise ValueError(f"{sidecar}: unknown algorithm {algo!r}; expected one of "
-                         f"{tuple(ALGOS)}")
+        raise ValueError(f"{sidecar}: unknown algorithm {algo!r}; expected one of {ALGOS}")
     check_trusted(path, trust)
-    return ALGOS[algo].load(path, device="cpu")
+    return algorithm(algo).load(path, device="cpu")
 
 
 def save(model, path: Path, meta: dict[str, Any]) -> None:

@@ -15,7 +15,6 @@ actions.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
@@ -28,10 +27,10 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList, Check
 from stable_baselines3.common.vec_env import VecEnvWrapper, VecMonitor
 from tqdm.auto import tqdm
 
+from agents import parsers
 from agents.evaluation import VALIDATION_PROTOCOL, Protocol, evaluate, summarize
 from agents.policies import SB3Policy, unflatten_actions
-from agents.saved import ALGOS, save
-from mars_gym.apps.arguments import first_paragraph
+from agents.saved import algorithm, save
 from mars_gym.envs.actions import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
 from mars_gym.envs.sb3 import SB3VecEnv
 from mars_gym.envs.vector import VectorExecutionEnv
@@ -144,14 +143,13 @@ def train(algo: str = "ppo", flow: str = "lmm", timesteps: int = 20_000, num_env
           eval_envs: int = 24, data_dir=None, progress: bool = True,
           **overrides: Any):
     """Train ``algo`` against ``flow``; returns the final model (see the module docstring)."""
-    if algo not in ALGOS:
-        raise ValueError(f"algo must be one of {tuple(ALGOS)}, got {algo!r}")
     if timesteps <= 0 or num_envs <= 0:
         raise ValueError("timesteps and num_envs must be positive")
+    model_class = algorithm(algo)
     out = Path(out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     env = make_training_env(algo, flow, num_envs, seed, validation, data_dir)
-    model = ALGOS[algo]("MlpPolicy", env, seed=seed, verbose=0, device="cpu",
+    model = model_class("MlpPolicy", env, seed=seed, verbose=0, device="cpu",
                         tensorboard_log=str(out / "tb"),
                         **{**algo_kwargs(algo, num_envs), **overrides})
     meta = {"algo": algo, "flow": flow, "source": validation.source, "seed": seed,
@@ -173,19 +171,7 @@ def train(algo: str = "ppo", flow: str = "lmm", timesteps: int = 20_000, num_env
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="mars-gym train", description=first_paragraph(__doc__))
-    parser.add_argument("--algo", choices=tuple(ALGOS), default="ppo")
-    parser.add_argument("--flow", choices=("lmm", "replay", "noise", "hawkes"), default="lmm")
-    parser.add_argument("--timesteps", type=int, default=20_000)
-    parser.add_argument("--num-envs", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="runs/agent", help="run directory")
-    parser.add_argument("--eval-every", type=int, default=5_000,
-                        help="timesteps between validation runs")
-    parser.add_argument("--checkpoint-every", type=int, default=10_000)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    args = parsers.train().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     train(args.algo, args.flow, args.timesteps, args.num_envs, args.seed, args.out,
           args.eval_every, args.checkpoint_every, data_dir=args.data_dir,

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 import mars_gym  # noqa: F401  registers the environments
-from mars_gym.sim.flows.factory import FLOWS
+from mars_gym.sim.flow_names import FLOWS
 from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
 
 

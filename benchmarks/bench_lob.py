@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from lob_core import BUY, SELL, OrderBook
-from lob_core.lobster import read_messages, read_orderbook
+from lob_core.lobster import LOBSTER_TICK, read_messages, read_orderbook
 from lob_core.reference import ReferenceBook
-from lob_core.replay import LOBSTER_TICK, apply_messages, seed
+from lob_core.replay import apply_messages, seed
 
 LIMIT, CANCEL, MARKET = 0, 1, 2
 REPO_ROOT = Path(__file__).resolve().parents[1]

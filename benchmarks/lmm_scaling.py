@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from mars_gym.lmm.train import parser as train_parser
+from mars_gym.apps.parsers import train_lmm as train_parser
 from mars_gym.lmm.train import train
 
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from json_output import emit, machine
 
 from mars_gym.apps.gate import GATE_SOURCES, markdown, plot, run_gate
-from mars_gym.sim.flows.factory import FLOWS
+from mars_gym.sim.flow_names import FLOWS
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ MESSAGE_DTYPE = np.dtype(
 """One LOBSTER message. All fields are int64 so an array views as ``int64[n, 6]``."""
 
 NEW, PARTIAL_CANCEL, DELETE, EXECUTE, EXECUTE_HIDDEN, CROSS, HALT = range(1, 8)
+LOBSTER_TICK = 100  # one cent in LOBSTER price units (dollars x 10 000)
 DUMMY_ASK_PRICE = 9_999_999_999
 DUMMY_BID_PRICE = -9_999_999_999
 _LEVEL_IN_NAME = re.compile(r"_(?:message|orderbook)_(\d+)\.csv$")

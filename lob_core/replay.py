@@ -29,6 +29,7 @@ from lob_core._replay import ROW_MATCH, ROW_MISMATCH, ROW_UNDETERMINED, replay_c
 from lob_core.lobster import (
     EXECUTE,
     HALT,
+    LOBSTER_TICK,
     MESSAGE_DTYPE,
     NEW,
     PathLike,
@@ -36,8 +37,6 @@ from lob_core.lobster import (
     read_messages,
     read_orderbook,
 )
-
-LOBSTER_TICK = 100  # one cent in LOBSTER price units (dollars x 10 000)
 
 __all__ = [
     "ReplayReport",
@@ -188,7 +187,7 @@ def replay(
     return report, status, book
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mars-gym replay",  # also: python -m lob_core.replay
         description="Replay a LOBSTER message file and score it against an orderbook file.")
@@ -206,12 +205,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    command = parser()
+    args = command.parse_args(argv)
     messages = read_messages(args.message_file)
     orderbook = read_orderbook(args.orderbook)
     if orderbook.shape[0] != messages.shape[0]:  # a truncated file would score a prefix only
-        parser.error(f"{args.orderbook} has {orderbook.shape[0]:,} rows but {args.message_file} "
+        command.error(f"{args.orderbook} has {orderbook.shape[0]:,} rows but {args.message_file} "
                      f"has {messages.shape[0]:,} messages: LOBSTER writes one row per message")
     stream_level = args.level or level_from_filename(args.message_file) or orderbook.shape[1] // 4
     seed_row = None if args.seed_orderbook is None else read_orderbook(args.seed_orderbook)[0]

@@ -1,5 +1,8 @@
 """The ``mars-gym`` command: one sub-command per job, each a module with ``main(argv)``.
 
+A command's arguments are parsed first by its parser alone (:mod:`mars_gym.apps.parsers`,
+:mod:`agents.parsers`), so ``--help`` and usage errors answer without loading torch or scipy.
+
 An error of a sub-command reaches the user as one line (``mars-gym COMMAND: error: ...``) and
 exit status 1; ``mars-gym --debug COMMAND ...`` shows the traceback instead. A sub-command whose
 optional dependencies are not installed says which extra to install.
@@ -11,21 +14,32 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = {
-    "replay": ("lob_core.replay", "replay a LOBSTER message file through lob_core and score it"),
-    "realism": ("mars_gym.apps.realism", "score a generated LOBSTER stream against a real one"),
-    "generate": ("mars_gym.apps.generate",
+APPS = "mars_gym.apps.parsers"
+COMMANDS = {  # name -> (module with main(argv), its parser "module:function", one line of help)
+    "replay": ("lob_core.replay", "lob_core.replay:parser",
+               "replay a LOBSTER message file through lob_core and score it"),
+    "realism": ("mars_gym.apps.realism", f"{APPS}:realism",
+                "score a generated LOBSTER stream against a real one"),
+    "generate": ("mars_gym.apps.generate", f"{APPS}:generate",
                  "write a window of any flow as LOBSTER files (ensemble: --target steers it)"),
-    "train-lmm": ("mars_gym.lmm.train", "train or fine-tune the Large Market Model"),
-    "serve": ("mars_gym.lmm.ray_serve", "serve LMM generation over Ray Serve (extra: serve)"),
-    "forecast": ("mars_gym.apps.forecast", "score K generated futures against what happened"),
-    "report": ("mars_gym.apps.report", "realism report of every flow against the test split"),
-    "impact": ("mars_gym.apps.impact", "market impact curves and the square-root-law fit"),
-    "train": ("agents.train", "train an SB3 execution agent (extra: agents)"),
-    "leaderboard": ("agents.leaderboard", "evaluate baselines and saved agents on the protocol"),
-    "batch-tokenizer": ("mars_gym.batch.tokenizer",
+    "train-lmm": ("mars_gym.lmm.train", f"{APPS}:train_lmm",
+                  "train or fine-tune the Large Market Model"),
+    "serve": ("mars_gym.lmm.ray_serve", f"{APPS}:serve",
+              "serve LMM generation over Ray Serve (extra: serve)"),
+    "forecast": ("mars_gym.apps.forecast", f"{APPS}:forecast",
+                 "score K generated futures against what happened"),
+    "report": ("mars_gym.apps.report", f"{APPS}:report",
+               "realism report of every flow against the test split"),
+    "impact": ("mars_gym.apps.impact", f"{APPS}:impact",
+               "market impact curves and the square-root-law fit"),
+    "train": ("agents.train", "agents.parsers:train",
+              "train an SB3 execution agent (extra: agents)"),
+    "leaderboard": ("agents.leaderboard", "agents.parsers:leaderboard",
+                    "evaluate baselines and saved agents on the protocol"),
+    "batch-tokenizer": ("mars_gym.batch.tokenizer", f"{APPS}:batch_tokenizer",
                         "train the VQ-VAE that turns minute order images into codes"),
-    "batch-train": ("mars_gym.batch.train", "train the batch model over minutes of codes"),
+    "batch-train": ("mars_gym.batch.train", f"{APPS}:batch_train",
+                    "train the batch model over minutes of codes"),
 }
 DISTRIBUTION = "mars-market-gym"
 EXTRAS = {"ray": "serve", "stable_baselines3": "agents"}  # top-level module -> extra
@@ -39,7 +53,14 @@ def missing_extra(error: ModuleNotFoundError) -> str | None:
 def commands_help() -> str:
     width = max(map(len, COMMANDS))
     return "commands:\n" + "\n".join(f"  {name:{width}s}  {help_}"
-                                     for name, (_, help_) in COMMANDS.items())
+                                     for name, (_, _, help_) in COMMANDS.items())
+
+
+def command_parser(name: str) -> argparse.ArgumentParser:
+    """The parser of command ``name``, built without importing the command's module."""
+    module, function = COMMANDS[name][1].split(":")
+    parser: argparse.ArgumentParser = getattr(importlib.import_module(module), function)()
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the command")
     args = parser.parse_args(argv)
     prefix = f"mars-gym {args.command}: error:"
+    # --help and usage errors answer here, before the command's heavy imports
+    command_parser(args.command).parse_args(args.args)
     try:
         module = importlib.import_module(COMMANDS[args.command][0])
         return int(module.main(args.args) or 0)

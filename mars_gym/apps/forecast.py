@@ -22,7 +22,6 @@ training residuals as its distribution), and any other flow's own Monte Carlo (`
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from mars_gym.apps.arguments import DATA_DIR_HELP, SOURCE_HELP, first_paragraph
+from mars_gym.apps import parsers
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import EventStream
 from mars_gym.envs.scenario import MarketScenario
@@ -236,24 +235,7 @@ def markdown(document: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="mars-gym forecast",
-                                     description=first_paragraph(__doc__))
-    parser.add_argument("--flows", nargs="+", default=["lmm", "hawkes"],
-                        choices=["lmm", "hawkes", "noise", "replay"])
-    parser.add_argument("--source", default="AMZN",
-                        help=SOURCE_HELP)
-    parser.add_argument("--n-starts", type=int, default=24,
-                        help="start points spread over the test split")
-    parser.add_argument("--futures", type=int, default=16,
-                        help="generated futures per start point")
-    parser.add_argument("--horizons", type=float, nargs="+", default=[30, 60, 120, 300],
-                        help="forecast horizons in seconds")
-    parser.add_argument("--step-s", type=float, default=30.0,
-                        help="seconds between the env steps of a future")
-    parser.add_argument("--out", default="forecast", help="output folder")
-    parser.add_argument("--data-dir", default=None,
-                        help=DATA_DIR_HELP)
-    args = parser.parse_args(argv)
+    args = parsers.forecast().parse_args(argv)
     study = ForecastStudy(source=args.source, horizons_s=tuple(args.horizons),
                           step_s=args.step_s, n_starts=args.n_starts, futures=args.futures)
     document = run(study, tuple(args.flows), args.data_dir)

@@ -14,14 +14,12 @@ unit the median training order size; the Hawkes flow is fitted by maximum likeli
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from lob_core import OrderBook
-from mars_gym.apps.arguments import SOURCE_HELP
+from mars_gym.apps import parsers
 from mars_gym.batch.control import PlanTarget, minute_statistic
 from mars_gym.batch.data import source_imager
 from mars_gym.data import load_source
@@ -30,7 +28,7 @@ from mars_gym.data.schema import EventStream, seed_book_from_state
 from mars_gym.metrics.realism import LobsterStream
 from mars_gym.sim.depth import source_ladder
 from mars_gym.sim.flows import run_flow
-from mars_gym.sim.flows.factory import FLOWS, make_flow
+from mars_gym.sim.flows.factory import make_flow
 
 
 def run_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int,
@@ -90,25 +88,7 @@ def _clock_to_ns(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mars-gym generate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--flow", choices=FLOWS, default="ensemble",
-                        help="the background flow to run")
-    parser.add_argument("--target", default=None,
-                        help="ensemble only: drop, rise, quiet, busy or STATISTIC=VALUE")
-    parser.add_argument("--guidance", type=float, default=None,
-                        help="ensemble with --target only: how strongly orders are tilted "
-                             "towards the chosen minutes (default: the flow's; 0: off)")
-    parser.add_argument("--source", default="AMZN",
-                        help=SOURCE_HELP)
-    parser.add_argument("--start", default="12:45", help="HH:MM time of day to start from")
-    parser.add_argument("--minutes", type=float, default=5.0,
-                        help="length of the generated window")
-    parser.add_argument("--level", type=int, default=1,
-                        help="LOBSTER level of the written files")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the flow")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    args = parser.parse_args(argv)
+    args = parsers.generate().parse_args(argv)
     if args.target is not None:
         PlanTarget.parse(args.target)  # fail before loading anything
     stream = load_source(args.source)

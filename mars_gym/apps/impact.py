@@ -33,7 +33,6 @@ arrival to the end of the decay.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import warnings
@@ -43,7 +42,7 @@ import numpy as np
 from scipy import optimize, stats
 from tqdm.auto import tqdm
 
-from mars_gym.apps.arguments import DATA_DIR_HELP, SOURCE_HELP, first_paragraph
+from mars_gym.apps import parsers
 from mars_gym.data.calibration import calibrate
 from mars_gym.envs.schedules import scheduled_action
 from mars_gym.envs.vector import VectorImpactEnv
@@ -248,27 +247,7 @@ def plot(results: list[dict], study: ImpactStudy, path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="mars-gym impact", description=first_paragraph(__doc__))
-    parser.add_argument("--flows", nargs="+", default=["lmm", "hawkes", "replay"],
-                        choices=["lmm", "hawkes", "noise", "replay"])
-    parser.add_argument("--source", default="AMZN",
-                        help=SOURCE_HELP)
-    parser.add_argument("--n-starts", type=int, default=16,
-                        help="start points of the test split (each run on both sides)")
-    parser.add_argument("--execution-s", type=float, default=120.0,
-                        help="seconds over which the parent order is executed")
-    parser.add_argument("--decay-s", type=float, default=120.0,
-                        help="seconds watched after the execution")
-    parser.add_argument("--step-s", type=float, default=10.0,
-                        help="seconds between TWAP slices")
-    parser.add_argument("--sizes", type=float, nargs="+", default=[0.01, 0.02, 0.05, 0.1, 0.2],
-                        help="parent sizes as fractions of the median window volume")
-    parser.add_argument("--lmm-observes-agents", action="store_true",
-                        help="the LMM reads the parent's orders as tokens of its sequence")
-    parser.add_argument("--out", default="impact", help="folder for impact.json and impact.png")
-    parser.add_argument("--data-dir", default=None,
-                        help=DATA_DIR_HELP)
-    args = parser.parse_args(argv)
+    args = parsers.impact().parse_args(argv)
     from pathlib import Path
 
     study = ImpactStudy(source=args.source, execution_s=args.execution_s, decay_s=args.decay_s,

@@ -8,7 +8,6 @@ writes a PNG of the distributions (``--png``), and ``--json`` prints everything 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -19,9 +18,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lob_core.lobster import read_messages, read_orderbook
+from lob_core.lobster import LOBSTER_TICK, read_messages, read_orderbook
+from mars_gym.apps import parsers
 from mars_gym.metrics.realism import (
-    DEFAULT_TICK,
     LobsterStream,
     compare,
     features,
@@ -31,7 +30,7 @@ from mars_gym.metrics.realism import (
 
 
 def read_stream(message_file: Path, orderbook_file: Path | None = None,
-                tick: int = DEFAULT_TICK) -> LobsterStream:
+                tick: int = LOBSTER_TICK) -> LobsterStream:
     """A LOBSTER pair as a :class:`LobsterStream` (orderbook file found by name if omitted)."""
     message_file = Path(message_file)
     if orderbook_file is None:
@@ -126,17 +125,7 @@ def save_figure(figure, path: Path, dpi: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mars-gym realism", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("real", type=Path, help="real LOBSTER message file")
-    parser.add_argument("generated", type=Path, help="generated LOBSTER message file")
-    parser.add_argument("--real-orderbook", type=Path)
-    parser.add_argument("--generated-orderbook", type=Path)
-    parser.add_argument("--tick", type=int, default=DEFAULT_TICK,
-                        help="price tick in file units (default 100 = one cent)")
-    parser.add_argument("--png", type=Path, default=Path("realism.png"))
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    args = parsers.realism().parse_args(argv)
     real = read_stream(args.real, args.real_orderbook, args.tick)
     generated = read_stream(args.generated, args.generated_orderbook, args.tick)
     result = report(real, generated)

@@ -13,21 +13,20 @@ per flow.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from lob_core.lobster import read_messages, read_orderbook
-from mars_gym.apps.arguments import DATA_DIR_HELP, SOURCE_HELP, first_paragraph
+from mars_gym.apps import parsers
 from mars_gym.apps.generate import generate_window
 from mars_gym.apps.realism import plot_distributions
 from mars_gym.data import load_source
 from mars_gym.data.sources import lobster_files
 from mars_gym.data.splits import split_bounds
 from mars_gym.metrics.realism import LobsterStream, compare, stylized_facts, summary
-from mars_gym.sim.flows.factory import FLOWS
+from mars_gym.sim.flow_names import FLOWS
 
 
 def real_window(source: str, start_ns: int, end_ns: int, data_dir=None) -> LobsterStream:
@@ -94,20 +93,7 @@ def markdown(document: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="mars-gym report", description=first_paragraph(__doc__))
-    parser.add_argument("--source", default="AMZN",
-                        help=SOURCE_HELP)
-    parser.add_argument("--flows", nargs="+", choices=FLOWS, default=list(FLOWS),
-                        help="the flows to score")
-    parser.add_argument("--minutes", type=float, default=30.0,
-                        help="minutes from the start of the test split")
-    parser.add_argument("--level", type=int, default=1,
-                        help="LOBSTER level of the written and scored files")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the flows")
-    parser.add_argument("--out", type=Path, default=Path("report"), help="output folder")
-    parser.add_argument("--data-dir", default=None,
-                        help=DATA_DIR_HELP)
-    args = parser.parse_args(argv)
+    args = parsers.report().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     document = build(args.source, args.flows, args.minutes, args.level, args.seed,
                      args.data_dir, args.out)

@@ -9,7 +9,6 @@ used, perplexity of the code distribution).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mars_gym.apps import parsers
 from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
 from mars_gym.batch.data import load_minutes, source_imager
 from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
@@ -146,15 +146,7 @@ def train_tokenizer(sources=DATA_SOURCES, steps: int = 2_000, batch: int = 64,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mars-gym batch-tokenizer", description=__doc__)
-    parser.add_argument("--sources", nargs="+", default=list(DATA_SOURCES), choices=DATA_SOURCES)
-    parser.add_argument("--steps", type=int, default=2_000)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--codebook", type=int, default=512)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
-    args = parser.parse_args(argv)
+    args = parsers.batch_tokenizer().parse_args(argv)
     tokenizer, report = train_tokenizer(args.sources, args.steps, args.batch, args.lr, args.seed,
                                         VQVAEConfig(codebook_size=args.codebook))
     args.out.parent.mkdir(parents=True, exist_ok=True)

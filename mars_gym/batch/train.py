@@ -13,17 +13,16 @@ previous ones) per source and pooled, next to
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mars_gym.apps import parsers
 from mars_gym.batch.codes import (
     CodeSeries,
     code_batch,
@@ -158,19 +157,7 @@ def train_batch_model(tokenizer: BatchTokenizer, sources=None, steps: int = 1_50
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mars-gym batch-train", description=__doc__)
-    parser.add_argument("--tokenizer", type=Path, required=True)
-    parser.add_argument("--sources", nargs="+", default=None)
-    parser.add_argument("--steps", type=int, default=1_500)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--width", type=int, default=128)
-    parser.add_argument("--eval-every", type=int, default=100,
-                        help="validation every N steps; the best model is kept")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
+    args = parsers.batch_train().parse_args(argv)
     tokenizer = BatchTokenizer.load(args.tokenizer)
     config = BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size,
                               n_layer=args.layers, n_embd=args.width)

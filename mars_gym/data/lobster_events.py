@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from lob_core import OrderBook, book_from_orders
-from lob_core.lobster import level_from_filename, read_messages, read_orderbook
-from lob_core.replay import LOBSTER_TICK, replay
+from lob_core.lobster import LOBSTER_TICK, level_from_filename, read_messages, read_orderbook
+from lob_core.replay import replay
 from mars_gym.data.schema import (
     BOOK_TICKS,
     CANCEL,

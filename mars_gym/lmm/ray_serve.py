@@ -20,7 +20,6 @@ interface) exposes it to the network deliberately — anyone who reaches it can 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
@@ -28,12 +27,13 @@ import ray
 import torch
 from ray import serve
 
+from mars_gym.apps import parsers
+from mars_gym.apps.parsers import LOOPBACK
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.model import ConditionTensors
 from mars_gym.lmm.serve import BadRequestError, GeneratorService
 
 APP_NAME = "mars_gym_lmm"
-LOOPBACK = "127.0.0.1"
 
 
 def conditions(rows: list[dict]) -> ConditionTensors:
@@ -123,23 +123,8 @@ def start(checkpoint: str = "default", capacity: int = 256, temperature: float =
                      name=APP_NAME)
 
 
-def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mars-gym serve", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default="default")
-    parser.add_argument("--capacity", type=int, default=256)
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-k", type=int, default=None)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--host", default=LOOPBACK,
-                        help="address Ray and the HTTP proxy bind to (default: loopback only; "
-                             "0.0.0.0 exposes the model to the network)")
-    parser.add_argument("--port", type=int, default=8000, help="HTTP proxy port")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parsers.serve().parse_args(argv)
     start(args.checkpoint, args.capacity, args.temperature, args.top_k, args.device, args.host,
           args.port)
     print(f"serving {args.checkpoint} as Ray Serve app {APP_NAME!r} on {args.host}; "

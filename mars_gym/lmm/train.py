@@ -39,11 +39,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mars_gym.apps import parsers
 from mars_gym.batch.data import minute_series
 from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.plan import PLAN_FEATURES, Planner
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.data import DATA_SOURCES, load_source, split_by_time
+from mars_gym.data import load_source, split_by_time
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.data import TokenSequence, build_sequence, evaluation_windows, sample_batch
@@ -56,7 +57,7 @@ from mars_gym.lmm.sources import (
     with_row,
 )
 from mars_gym.tokens import OrderTokenizer
-from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, PRICE_REFERENCES
+from mars_gym.tokens.order_tokenizer import BOOK_FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -291,55 +292,9 @@ def _tensorboard(folder: Path, enabled: bool):
     return SummaryWriter(str(folder))
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mars-gym train-lmm", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", type=Path, default=Path("runs/lmm"))
-    p.add_argument("--sources", nargs="+", default=sorted(DATA_SOURCES),
-                   help="source names or paths of order-flow files (LOBSTER message files, "
-                        "plain order-event CSVs, ob-analytics files); default: the shared ones")
-    p.add_argument("--source-dropout", type=float, default=0.1,
-                   help="share of training windows read through the generic source row, which "
-                        "then serves instruments the model was not trained on")
-    p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("--data-fraction", type=float, default=1.0,
-                   help="use the first fraction of each training split")
-    p.add_argument("--price-reference", choices=PRICE_REFERENCES, default="touch",
-                   help="prices of a new tokenizer against the touch (default) or the mid "
-                        "(mars_gym.tokens.order_tokenizer)")
-    p.add_argument("--n-layer", type=int, default=4)
-    p.add_argument("--n-head", type=int, default=4)
-    p.add_argument("--n-embd", type=int, default=128)
-    p.add_argument("--context", type=int, default=256)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--min-lr-ratio", type=float, default=0.1)
-    p.add_argument("--warmup", type=int, default=100)
-    p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--eval-every", type=int, default=200)
-    p.add_argument("--eval-windows", type=int, default=64,
-                   help="validation windows per source per evaluation (spread evenly)")
-    p.add_argument("--init", default=None,
-                   help="start from this checkpoint (path or 'default') and its tokenizer")
-    p.add_argument("--plan-tokenizer", type=Path, default=None,
-                   help="batch tokenizer: train the ensemble's order model on minute plans")
-    p.add_argument("--plan-model", type=Path, default=None,
-                   help="batch model: also score validation with predicted minute plans")
-    p.add_argument("--plan-lr-scale", type=float, default=1.0,
-                   help="learning-rate multiplier of the plan input (ensemble)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    metrics = train(parser().parse_args(argv))
+    metrics = train(parsers.train_lmm().parse_args(argv))
     for name, row in metrics["final"].items():
         predicted = row.get("val_nll_predicted_plans")
         print(f"{name:12s} val ppl {row['val_ppl']:9.1f}   unigram {row['unigram_ppl']:9.1f}   "

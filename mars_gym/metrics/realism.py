@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import kurtosis, wasserstein_distance
 
-DEFAULT_TICK = 100  # one cent in LOBSTER price units
+from lob_core.lobster import LOBSTER_TICK
+
 HISTOGRAM_BINS = 50
 RETURN_HORIZONS_MIN = (1, 2, 3, 4, 5)
 GAUSSIANITY_HORIZONS_MIN = (1, 2, 5, 10)
@@ -45,7 +46,7 @@ class LobsterStream:
 
     messages: np.ndarray
     orderbook: np.ndarray
-    tick: int = DEFAULT_TICK
+    tick: int = LOBSTER_TICK
 
     def __post_init__(self) -> None:
         if len(self.messages) != len(self.orderbook):

@@ -72,7 +72,7 @@ def test_saved_agents_join_the_leaderboard(tmp_path, lobster_dir):
 
 
 def test_bad_inputs_are_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match="algo must be one of"):
+    with pytest.raises(ValueError, match="unknown algorithm"):
         train("trpo", "replay", timesteps=10)
     with pytest.raises(FileNotFoundError, match="no saved agent"):
         load_model(tmp_path / "missing.zip")

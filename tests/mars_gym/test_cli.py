@@ -66,13 +66,59 @@ def test_a_command_without_its_extra_says_which_extra_to_install():
         "(from a clone: pip install -e '.[serve]')")
 
 
+HELP_OF_EVERY_COMMAND = """
+import contextlib, io, json, sys
+from mars_gym.cli import COMMANDS, main
+usage = {}
+for name in COMMANDS:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            main([name, "--help"])
+        except SystemExit as done:
+            assert done.code == 0, name
+    usage[name] = out.getvalue().splitlines()[0]
+heavy = ("torch", "scipy", "matplotlib", "stable_baselines3", "ray", "sklearn")
+print(json.dumps({"usage": usage, "loaded": sorted(m for m in heavy if m in sys.modules),
+                  "commands_loaded": sorted(m for m, _, _ in COMMANDS.values()
+                                            if m in sys.modules)}))
+"""
+
+
+def test_every_command_answers_help_without_loading_torch_scipy_or_its_own_module():
+    """What makes ``--help`` quick (timed in benchmarks/bench_cli.py): the command's module and
+    the heavy libraries stay unloaded. The replay module is the light one parser it owns."""
+    result = subprocess.run([sys.executable, "-c", HELP_OF_EVERY_COMMAND], capture_output=True,
+                            text=True, check=True)
+    report = json.loads(result.stdout)
+    assert report["loaded"] == []
+    assert report["commands_loaded"] == ["lob_core.replay"]
+    for name, first_line in report["usage"].items():
+        assert first_line.startswith(f"usage: mars-gym {name} "), first_line
+
+
+def test_a_usage_error_names_the_command_and_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train-lmm", "--steps", "many"])
+    assert exit_info.value.code == 2
+    assert "mars-gym train-lmm: error: argument --steps: invalid int value: 'many'" in (
+        capsys.readouterr().err)
+
+
+def test_serve_help_works_without_its_extra():
+    script = BLOCK_RAY.replace('sys.exit(main(["serve"]))', 'sys.exit(main(["serve", "--help"]))')
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0 and "--capacity" in result.stdout
+
+
 def test_the_top_level_help_lists_every_command_in_aligned_columns(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")
              and line.split()[0] in COMMANDS]
     assert len(lines) == len(COMMANDS)
-    columns = {line.index(COMMANDS[line.split()[0]][1]) for line in lines}
+    columns = {line.index(COMMANDS[line.split()[0]][2]) for line in lines}
     assert len(columns) == 1  # every description starts in the same column
 
 

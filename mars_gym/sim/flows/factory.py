@@ -25,7 +25,6 @@ from mars_gym.sim.flows.noise import NoiseFlow
 from mars_gym.sim.flows.registry import register_flow, resolve_flow
 from mars_gym.tokens import CANCEL_ORDER, events_to_orders
 
-FLOWS = ("lmm", "ensemble", "replay", "noise", "hawkes")  # the built-in flows (registered below)
 LMM_HISTORY_EVENTS = 4_000  # real events handed to the LMM flow before the start
 PLANNER_HISTORY_NS = 64 * 60 * 1_000_000_000  # real minutes handed to the batch model
 ENSEMBLE_GUIDANCE = 1.0  # tilt towards the chosen minutes (benchmarks/control.py: 3 overshoots)

@@ -7,7 +7,7 @@ from gymnasium.utils.env_checker import check_env
 
 import mars_gym  # noqa: F401  registers the environments
 from mars_gym.data.book_states import apply_events
-from mars_gym.sim.flows.factory import FLOWS
+from mars_gym.sim.flow_names import FLOWS
 from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID
 
 SHORT = {"split": "test", "horizon_s": 60, "step_s": 20, "quantity": 500}

@@ -8,7 +8,9 @@ import pytest
 ray = pytest.importorskip("ray", reason="the serve extra (pip install .[serve]) is not installed")
 from ray import serve  # noqa: E402  (after the extra's check)
 
-from mars_gym.lmm.ray_serve import LOOPBACK, parser, start  # noqa: E402
+from mars_gym.apps.parsers import LOOPBACK  # noqa: E402
+from mars_gym.apps.parsers import serve as parser  # noqa: E402
+from mars_gym.lmm.ray_serve import start  # noqa: E402
 from mars_gym.lmm.serve import BadRequestError  # noqa: E402
 
 ROW = {"book": [0.5] * 10, "time_of_day": 7_000, "change": 200, "source": 0}

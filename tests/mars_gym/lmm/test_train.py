@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from mars_gym.apps.parsers import train_lmm as parser
 from mars_gym.checkpoint import save_checkpoint as save_file
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import CheckpointError, load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.model import LMM, LMMConfig
-from mars_gym.lmm.train import learning_rate, main, parser, train
+from mars_gym.lmm.train import learning_rate, main, train
 
 TINY = ["--sources", "AMZN", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
         "--context", "32", "--batch", "8", "--eval-windows", "8", "--no-progress",

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from mars_gym.apps.parsers import train_lmm as parser
 from mars_gym.data import load_source, split_by_time
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.evaluate import score
 from mars_gym.lmm.model import LMM
 from mars_gym.lmm.sources import GENERIC_SOURCE_ROW, bind_source, median_order_size, own_row
-from mars_gym.lmm.train import parser, train
+from mars_gym.lmm.train import train
 from mars_gym.sim.flows.factory import make_flow
 
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--context", "32", "--batch", "8",

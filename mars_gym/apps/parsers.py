@@ -1,0 +1,226 @@
+"""The argument parsers of the ``mars-gym`` commands, and the wording they share.
+
+This module imports nothing heavy (no torch, scipy or plotting): ``mars-gym COMMAND --help`` and
+a usage error answer from it before the command's own module is loaded. Each command's ``main``
+parses its arguments with the same function, so the help and the command cannot disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+from pathlib import Path
+
+from lob_core.lobster import LOBSTER_TICK
+from mars_gym.data import DATA_SOURCES
+from mars_gym.sim.flow_names import FLOWS
+from mars_gym.tokens.order_tokenizer import PRICE_REFERENCES
+
+SOURCE_HELP = "a source name or the path of an order-flow file (LOBSTER, order-event CSV)"
+DATA_DIR_HELP = "the shared data folder (default: $MARS_GYM_DATA or ../shared/data/lobster)"
+STUDY_FLOWS = ("lmm", "hawkes", "noise", "replay")  # the flows forecast and impact compare
+LOOPBACK = "127.0.0.1"
+
+
+def first_paragraph(doc: str | None) -> str:
+    """A docstring's first paragraph, joined into one line (a command's description)."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
+
+
+def module_doc(module: str) -> str:
+    """A module's docstring, read from its source without importing it (its imports are slow)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return ""
+    return ast.get_docstring(ast.parse(Path(spec.origin).read_text(encoding="utf-8"))) or ""
+
+
+def _command(name: str, module: str, whole_doc: bool = False) -> argparse.ArgumentParser:
+    """A parser named ``mars-gym NAME`` described by ``module``'s docstring (all of it, as
+    written, or its first paragraph)."""
+    doc = module_doc(module)
+    if whole_doc:
+        return argparse.ArgumentParser(prog=f"mars-gym {name}", description=doc,
+                                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    return argparse.ArgumentParser(prog=f"mars-gym {name}", description=first_paragraph(doc))
+
+
+def realism() -> argparse.ArgumentParser:
+    parser = _command("realism", "mars_gym.apps.realism", whole_doc=True)
+    parser.add_argument("real", type=Path, help="real LOBSTER message file")
+    parser.add_argument("generated", type=Path, help="generated LOBSTER message file")
+    parser.add_argument("--real-orderbook", type=Path,
+                        help="the real window's orderbook file (default: beside its messages)")
+    parser.add_argument("--generated-orderbook", type=Path,
+                        help="the generated window's orderbook file (default: beside its messages)")
+    parser.add_argument("--tick", type=int, default=LOBSTER_TICK,
+                        help="price tick in file units (default 100 = one cent)")
+    parser.add_argument("--png", type=Path, default=Path("realism.png"),
+                        help="where the distributions' plot is written")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def generate() -> argparse.ArgumentParser:
+    parser = _command("generate", "mars_gym.apps.generate", whole_doc=True)
+    parser.add_argument("--flow", choices=FLOWS, default="ensemble",
+                        help="the background flow to run")
+    parser.add_argument("--target", default=None,
+                        help="ensemble only: drop, rise, quiet, busy or STATISTIC=VALUE")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="ensemble with --target only: how strongly orders are tilted "
+                             "towards the chosen minutes (default: the flow's; 0: off)")
+    parser.add_argument("--source", default="AMZN", help=SOURCE_HELP)
+    parser.add_argument("--start", default="12:45", help="HH:MM time of day to start from")
+    parser.add_argument("--minutes", type=float, default=5.0,
+                        help="length of the generated window")
+    parser.add_argument("--level", type=int, default=1,
+                        help="LOBSTER level of the written files")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the flow")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    return parser
+
+
+def train_lmm() -> argparse.ArgumentParser:
+    p = _command("train-lmm", "mars_gym.lmm.train", whole_doc=True)
+    p.add_argument("--out", type=Path, default=Path("runs/lmm"))
+    p.add_argument("--sources", nargs="+", default=sorted(DATA_SOURCES),
+                   help="source names or paths of order-flow files (LOBSTER message files, "
+                        "plain order-event CSVs, ob-analytics files); default: the shared ones")
+    p.add_argument("--source-dropout", type=float, default=0.1,
+                   help="share of training windows read through the generic source row, which "
+                        "then serves instruments the model was not trained on")
+    p.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
+    p.add_argument("--data-fraction", type=float, default=1.0,
+                   help="use the first fraction of each training split")
+    p.add_argument("--price-reference", choices=PRICE_REFERENCES, default="touch",
+                   help="prices of a new tokenizer against the touch (default) or the mid "
+                        "(mars_gym.tokens.order_tokenizer)")
+    p.add_argument("--n-layer", type=int, default=4)
+    p.add_argument("--n-head", type=int, default=4)
+    p.add_argument("--n-embd", type=int, default=128)
+    p.add_argument("--context", type=int, default=256)
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--min-lr-ratio", type=float, default=0.1)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--weight-decay", type=float, default=0.1)
+    p.add_argument("--eval-every", type=int, default=200)
+    p.add_argument("--eval-windows", type=int, default=64,
+                   help="validation windows per source per evaluation (spread evenly)")
+    p.add_argument("--init", default=None,
+                   help="start from this checkpoint (path or 'default') and its tokenizer")
+    p.add_argument("--plan-tokenizer", type=Path, default=None,
+                   help="batch tokenizer: train the ensemble's order model on minute plans")
+    p.add_argument("--plan-model", type=Path, default=None,
+                   help="batch model: also score validation with predicted minute plans")
+    p.add_argument("--plan-lr-scale", type=float, default=1.0,
+                   help="learning-rate multiplier of the plan input (ensemble)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    return p
+
+
+def serve() -> argparse.ArgumentParser:
+    parser = _command("serve", "mars_gym.lmm.ray_serve", whole_doc=True)
+    parser.add_argument("--checkpoint", default="default", help="a checkpoint path or name")
+    parser.add_argument("--capacity", type=int, default=256,
+                        help="streams generated together in one batch")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--top-k", type=int, default=None)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--host", default=LOOPBACK,
+                        help="address Ray and the HTTP proxy bind to (default: loopback only; "
+                             "0.0.0.0 exposes the model to the network)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP proxy port")
+    return parser
+
+
+def forecast() -> argparse.ArgumentParser:
+    parser = _command("forecast", "mars_gym.apps.forecast")
+    parser.add_argument("--flows", nargs="+", default=["lmm", "hawkes"], choices=STUDY_FLOWS)
+    parser.add_argument("--source", default="AMZN", help=SOURCE_HELP)
+    parser.add_argument("--n-starts", type=int, default=24,
+                        help="start points spread over the test split")
+    parser.add_argument("--futures", type=int, default=16,
+                        help="generated futures per start point")
+    parser.add_argument("--horizons", type=float, nargs="+", default=[30, 60, 120, 300],
+                        help="forecast horizons in seconds")
+    parser.add_argument("--step-s", type=float, default=30.0,
+                        help="seconds between the env steps of a future")
+    parser.add_argument("--out", default="forecast", help="output folder")
+    parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    return parser
+
+
+def report() -> argparse.ArgumentParser:
+    parser = _command("report", "mars_gym.apps.report")
+    parser.add_argument("--source", default="AMZN", help=SOURCE_HELP)
+    parser.add_argument("--flows", nargs="+", choices=FLOWS, default=list(FLOWS),
+                        help="the flows to score")
+    parser.add_argument("--minutes", type=float, default=30.0,
+                        help="minutes from the start of the test split")
+    parser.add_argument("--level", type=int, default=1,
+                        help="LOBSTER level of the written and scored files")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the flows")
+    parser.add_argument("--out", type=Path, default=Path("report"), help="output folder")
+    parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    return parser
+
+
+def impact() -> argparse.ArgumentParser:
+    parser = _command("impact", "mars_gym.apps.impact")
+    parser.add_argument("--flows", nargs="+", default=["lmm", "hawkes", "replay"],
+                        choices=STUDY_FLOWS)
+    parser.add_argument("--source", default="AMZN", help=SOURCE_HELP)
+    parser.add_argument("--n-starts", type=int, default=16,
+                        help="start points of the test split (each run on both sides)")
+    parser.add_argument("--execution-s", type=float, default=120.0,
+                        help="seconds over which the parent order is executed")
+    parser.add_argument("--decay-s", type=float, default=120.0,
+                        help="seconds watched after the execution")
+    parser.add_argument("--step-s", type=float, default=10.0,
+                        help="seconds between TWAP slices")
+    parser.add_argument("--sizes", type=float, nargs="+", default=[0.01, 0.02, 0.05, 0.1, 0.2],
+                        help="parent sizes as fractions of the median window volume")
+    parser.add_argument("--lmm-observes-agents", action="store_true",
+                        help="the LMM reads the parent's orders as tokens of its sequence")
+    parser.add_argument("--out", default="impact", help="folder for impact.json and impact.png")
+    parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    return parser
+
+
+def batch_tokenizer() -> argparse.ArgumentParser:
+    parser = _command("batch-tokenizer", "mars_gym.batch.tokenizer", whole_doc=True)
+    parser.add_argument("--sources", nargs="+", default=list(DATA_SOURCES), choices=DATA_SOURCES)
+    parser.add_argument("--steps", type=int, default=2_000)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--codebook", type=int, default=512, help="number of minute codes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    return parser
+
+
+def batch_train() -> argparse.ArgumentParser:
+    parser = _command("batch-train", "mars_gym.batch.train", whole_doc=True)
+    parser.add_argument("--tokenizer", type=Path, required=True,
+                        help="the batch tokenizer checkpoint (mars-gym batch-tokenizer)")
+    parser.add_argument("--sources", nargs="+", default=None,
+                        help="sources to train on (default: the tokenizer's)")
+    parser.add_argument("--steps", type=int, default=1_500)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--eval-every", type=int, default=100,
+                        help="validation every N steps; the best model is kept")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    return parser
