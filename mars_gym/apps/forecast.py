@@ -22,14 +22,18 @@ training residuals as its distribution), and any other flow's own Monte Carlo (`
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from mars_gym.apps import parsers
+from mars_gym.apps.fanout import fan_out, ray_workers, split_runs
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import EventStream
 from mars_gym.envs.scenario import MarketScenario
@@ -107,28 +111,40 @@ class TrainingBaselines:
 
 
 def generate_futures(study: ForecastStudy, flow: str, starts: np.ndarray, data_dir=None,
-                     progress: bool = True) -> np.ndarray:
+                     progress: bool = True, ray: str | None = None,
+                     workers: int | None = None) -> np.ndarray:
     """Mid returns (bps) of ``futures`` generated continuations per start, shape
-    ``(starts, futures, horizons)``."""
-    horizon = max(study.horizons_s)
-    # the impact task with no parent order: the market alone, one mid per decision
-    vector = VectorImpactEnv(num_envs=min(64, len(starts) * study.futures), flow=flow,
-                             source=study.source, split=study.split, execution_s=study.step_s,
-                             decay_s=horizon, step_s=study.step_s, quantity=0,
-                             data_dir=data_dir)
+    ``(starts, futures, horizons)``. With ``ray`` the futures are shared out over Ray workers
+    (:mod:`mars_gym.apps.fanout`), with the same result."""
     episodes = [{"seed": study.seed + i * study.futures + j,
                  "options": {"start_index": int(s)}}
                 for i, s in enumerate(starts) for j in range(study.futures)]
+    n_chunks = 1 if ray is None else ray_workers(ray, workers)
+    chunks = [episodes[part.start:part.stop] for part in split_runs(len(episodes), n_chunks)]
+    played = fan_out(functools.partial(_play_futures, study, flow, data_dir), chunks,
+                     [len(chunk) for chunk in chunks], ray, desc=f"futures / {flow}",
+                     progress=progress)
+    return np.concatenate(played).reshape(len(starts), study.futures, len(study.horizons_s))
+
+
+def _play_futures(study: ForecastStudy, flow: str, data_dir, episodes: list[dict],
+                  advance: Callable[[int], Any] | None) -> np.ndarray:
+    """The mid returns (bps) at each horizon of ``episodes``, up to 64 at once."""
+    # the impact task with no parent order: the market alone, one mid per decision
+    vector = VectorImpactEnv(num_envs=min(64, len(episodes)), flow=flow,
+                             source=study.source, split=study.split, execution_s=study.step_s,
+                             decay_s=max(study.horizons_s), step_s=study.step_s, quantity=0,
+                             data_dir=data_dir)
     columns = [round(h / study.step_s) for h in study.horizons_s]
     paths = []
     idle = np.zeros(3, np.float32)
-    for _, env, _, _ in tqdm(vector.play(episodes, lambda env: lambda obs, info: idle),
-                             total=len(episodes), desc=f"futures / {flow}",
-                             disable=not progress):
+    for _, env, _, _ in vector.play(episodes, lambda env: lambda obs, info: idle):
         mids = np.asarray(env.mid_samples, dtype=float)
         paths.append((mids[columns] / env.arrival_mid - 1) * 1e4)
+        if advance is not None:
+            advance(1)
     vector.close()
-    return np.array(paths).reshape(len(starts), study.futures, len(columns))
+    return np.array(paths)
 
 
 def crps(samples: np.ndarray, outcome: float) -> float:
@@ -163,8 +179,8 @@ def score(samples: np.ndarray, outcomes: np.ndarray, threshold: float) -> dict:
 
 
 def run(study: ForecastStudy, flows=("lmm", "hawkes"), data_dir=None,
-        progress: bool = True) -> dict:
-    """Generate, score every method, return the JSON document."""
+        progress: bool = True, ray: str | None = None, workers: int | None = None) -> dict:
+    """Generate (on Ray workers with ``ray``), score every method, return the JSON document."""
     say = tqdm.write if progress else (lambda text: None)
     say(f"forecast: loading {study.source} and fitting the baselines on its training split")
     stream = load_source(study.source, data_dir)
@@ -180,7 +196,7 @@ def run(study: ForecastStudy, flows=("lmm", "hawkes"), data_dir=None,
     for flow in flows:
         say(f"forecast: starting {len(starts) * study.futures} {flow} futures (loading the "
             "flow first)")
-        samples[flow] = generate_futures(study, flow, starts, data_dir, progress)
+        samples[flow] = generate_futures(study, flow, starts, data_dir, progress, ray, workers)
     rng = np.random.default_rng(study.seed)
     for method in ("no_change", "bootstrap", "linear"):
         samples[method] = np.array([[baselines.samples(method, stream, s, h, study.futures, rng)
@@ -238,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parsers.forecast().parse_args(argv)
     study = ForecastStudy(source=args.source, horizons_s=tuple(args.horizons),
                           step_s=args.step_s, n_starts=args.n_starts, futures=args.futures)
-    document = run(study, tuple(args.flows), args.data_dir)
+    document = run(study, tuple(args.flows), args.data_dir, ray=args.ray, workers=args.workers)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "forecast.json").write_text(json.dumps(document, indent=1))

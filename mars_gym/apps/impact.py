@@ -33,16 +33,19 @@ arrival to the end of the decay.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
-from tqdm.auto import tqdm
 
 from mars_gym.apps import parsers
+from mars_gym.apps.fanout import fan_out, ray_workers, split_runs
 from mars_gym.data.calibration import calibrate
 from mars_gym.envs.schedules import scheduled_action
 from mars_gym.envs.vector import VectorImpactEnv
@@ -94,14 +97,13 @@ def twap_actor(quantity: int, n_execution: int, style: str):
     return act
 
 
-def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True) -> dict:
-    """Every run of one flow: impact paths (bps) per style and size."""
-    calibration = calibrate(study.source, study.execution_s, study.step_s, data_dir)
-    volume = calibration.horizon_volume
-    sizes = [max(1, round(f * volume)) for f in study.size_fractions]
-    n_runs = study.n_starts * 2
+def _play_runs(study: ImpactStudy, flow: str, data_dir, sizes: list[int],
+               variants: list[tuple[str, int]], chunk: range,
+               advance: Callable[[int], Any] | None) -> dict[tuple[str, int], np.ndarray]:
+    """The side-signed mid paths (bps of the arrival mid) of the runs in ``chunk`` for every
+    (style, quantity) variant, all runs of the chunk batched in one vector env."""
     vector = VectorImpactEnv(
-        num_envs=n_runs, flow=flow, source=study.source, split=study.split,
+        num_envs=len(chunk), flow=flow, source=study.source, split=study.split,
         execution_s=study.execution_s, decay_s=study.decay_s, step_s=study.step_s,
         quantity=0, max_quantity=max(sizes), data_dir=data_dir,
         lmm_observes_agents=(study.lmm_observes_agents
@@ -110,21 +112,39 @@ def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True
     starts = np.linspace(first, last - 1, study.n_starts).astype(int)
     runs = [{"seed": study.seed + i, "options": {"start_index": int(s), "side": side}}
             for i, (s, side) in enumerate((s, side) for s in starts for side in ("buy", "sell"))]
-    variants = [("none", 0)] + [(style, q) for style in study.styles for q in sizes]
-    paths: dict[tuple[str, int], np.ndarray] = {}
-    bar = tqdm(total=len(variants) * n_runs, desc=f"impact / {flow}", disable=not progress)
+    paths = {}
     for style, quantity in variants:
-        episodes = [{"seed": r["seed"], "options": {**r["options"], "quantity": quantity}}
-                    for r in runs]
+        episodes = [{"seed": runs[i]["seed"], "options": {**runs[i]["options"],
+                                                           "quantity": quantity}}
+                    for i in chunk]
         mids = []
         for episode, env, _, _ in vector.play(
                 episodes, lambda env, q=quantity, s=style: twap_actor(q, study.n_execution, s)):
             side = 1 if episode["options"]["side"] == "buy" else -1
             mids.append(side * np.asarray(env.mid_samples, dtype=float) / env.arrival_mid * 1e4)
-            bar.update()
+            if advance is not None:
+                advance(1)
         paths[style, quantity] = np.array(mids)
-    bar.close()
     vector.close()
+    return paths
+
+
+def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True,
+             ray: str | None = None, workers: int | None = None) -> dict:
+    """Every run of one flow: impact paths (bps) per style and size. With ``ray`` the runs
+    are shared out over Ray workers (:mod:`mars_gym.apps.fanout`), with the same result."""
+    calibration = calibrate(study.source, study.execution_s, study.step_s, data_dir)
+    volume = calibration.horizon_volume
+    sizes = [max(1, round(f * volume)) for f in study.size_fractions]
+    n_runs = study.n_starts * 2
+    n_chunks = 1 if ray is None else ray_workers(ray, workers)
+    chunks = split_runs(n_runs, n_chunks)
+    variants = [("none", 0)] + [(style, q) for style in study.styles for q in sizes]
+    work = functools.partial(_play_runs, study, flow, data_dir, sizes, variants)
+    played = fan_out(work, chunks, [len(c) * len(variants) for c in chunks], ray,
+                     desc=f"impact / {flow}", progress=progress)
+    paths = {variant: np.concatenate([chunk[variant] for chunk in played])
+             for variant in variants}
     baseline = paths.pop(("none", 0))
     sigma = calibration.sigma_bps * math.sqrt(study.execution_s)
     result = {"flow": flow, "volume": volume, "sigma_bps": sigma, "sizes": sizes,
@@ -253,7 +273,8 @@ def main(argv: list[str] | None = None) -> None:
     study = ImpactStudy(source=args.source, execution_s=args.execution_s, decay_s=args.decay_s,
                         step_s=args.step_s, size_fractions=tuple(args.sizes),
                         n_starts=args.n_starts, lmm_observes_agents=args.lmm_observes_agents)
-    results = [run_flow(study, flow, args.data_dir) for flow in args.flows]
+    results = [run_flow(study, flow, args.data_dir, ray=args.ray, workers=args.workers)
+               for flow in args.flows]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "impact.json").write_text(json.dumps({"study": asdict(study), "results": results},

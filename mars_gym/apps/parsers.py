@@ -46,6 +46,16 @@ def _command(name: str, module: str, whole_doc: bool = False) -> argparse.Argume
     return argparse.ArgumentParser(prog=f"mars-gym {name}", description=first_paragraph(doc))
 
 
+def add_ray_options(parser: argparse.ArgumentParser) -> None:
+    """``--ray [ADDRESS]`` and ``--workers N``: a study's runs shared out over Ray."""
+    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help="share the runs out over Ray workers (the 'serve' extra): a "
+                             "cluster's address, or none for a Ray on this machine; the "
+                             "results equal a run without --ray")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="with --ray: how many workers (default: one per core)")
+
+
 def realism() -> argparse.ArgumentParser:
     parser = _command("realism", "mars_gym.apps.realism", whole_doc=True)
     parser.add_argument("real", type=Path, help="real LOBSTER message file")
@@ -156,6 +166,7 @@ def forecast() -> argparse.ArgumentParser:
                         help="seconds between the env steps of a future")
     parser.add_argument("--out", default="forecast", help="output folder")
     parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    add_ray_options(parser)
     return parser
 
 
@@ -193,6 +204,7 @@ def impact() -> argparse.ArgumentParser:
                         help="the LMM reads the parent's orders as tokens of its sequence")
     parser.add_argument("--out", default="impact", help="folder for impact.json and impact.png")
     parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    add_ray_options(parser)
     return parser
 
 

@@ -1,0 +1,81 @@
+"""A study's independent pieces run here or on Ray workers, with the same results either way.
+
+A study (impact, forecast) splits its runs into chunks and hands :func:`fan_out` one function
+of a chunk. Without Ray every chunk runs in this process, in order. With ``ray`` set
+(``--ray [ADDRESS]`` on the command line) each chunk is a Ray task: ``"local"`` starts Ray on
+this machine (bound to the loopback interface, one worker per core unless ``workers`` says
+otherwise), any other value is the address of a running cluster (``auto``,
+``ray://host:10001``). The results come back in chunk order, so a study that keys its random
+numbers by run (every episode's seed) gets the same numbers from one process or from many.
+
+Ray is the ``serve`` extra (``pip install 'mars-market-gym[serve]'``); it is imported only
+when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from tqdm.auto import tqdm
+
+from mars_gym.apps.parsers import LOOPBACK
+
+Chunk = TypeVar("Chunk")
+Result = TypeVar("Result")
+LOCAL_RAY = "local"  # --ray without an address: a Ray started on this machine
+
+
+def split_runs(n_runs: int, n_chunks: int) -> list[range]:
+    """``range(n_runs)`` cut into at most ``n_chunks`` contiguous, nearly equal parts."""
+    if n_runs < 1 or n_chunks < 1:
+        raise ValueError(f"need at least one run and one chunk, got {n_runs} and {n_chunks}")
+    n_chunks = min(n_chunks, n_runs)
+    edges = [k * n_runs // n_chunks for k in range(n_chunks + 1)]
+    return [range(edges[k], edges[k + 1]) for k in range(n_chunks)]
+
+
+def ray_workers(ray: str, workers: int | None = None) -> int:
+    """Connect to (or start) Ray as ``ray`` says; return how many tasks can run at once."""
+    import ray as ray_module
+
+    if not ray_module.is_initialized():
+        if ray == LOCAL_RAY:
+            ray_module.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                            _node_ip_address=LOOPBACK)
+        else:
+            ray_module.init(address=ray, log_to_driver=False)
+    cpus = int(ray_module.cluster_resources().get("CPU", 1))
+    return max(1, min(workers or cpus, cpus))
+
+
+def fan_out(work: Callable[[Chunk, Callable[[int], Any] | None], Result],
+            chunks: Sequence[Chunk], sizes: Sequence[int], ray: str | None = None,
+            desc: str = "", progress: bool = True) -> list[Result]:
+    """``[work(chunk, advance) for chunk in chunks]``, here or as Ray tasks.
+
+    ``sizes[k]`` is how many runs chunk ``k`` holds (the progress bar's units). Run here,
+    ``work`` reports each finished run by calling ``advance(1)``; on Ray it gets ``None`` and
+    the bar moves as whole chunks come back.
+    """
+    if len(chunks) != len(sizes):
+        raise ValueError(f"{len(chunks)} chunks but {len(sizes)} sizes")
+    with tqdm(total=sum(sizes), desc=desc, disable=not progress) as bar:
+        if ray is None:
+            return [work(chunk, bar.update) for chunk in chunks]
+        import ray as ray_module
+
+        task = ray_module.remote(num_cpus=1)(_run_chunk)
+        futures = [task.remote(work, chunk) for chunk in chunks]
+        size_of = {future: size for future, size in zip(futures, sizes, strict=True)}
+        waiting = list(futures)
+        while waiting:
+            done, waiting = ray_module.wait(waiting, num_returns=1)
+            bar.update(size_of[done[0]])
+        return list(ray_module.get(futures))
+
+
+def _run_chunk(work: Callable[[Chunk, None], Result], chunk: Chunk) -> Result:
+    """One chunk on a Ray worker (a remote function must be a plain function; ``work`` may be
+    a partial)."""
+    return work(chunk, None)

@@ -1,0 +1,70 @@
+"""Studies shared out over Ray workers give what one process gives."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+ray = pytest.importorskip("ray")  # the 'serve' extra, installed by the README's test command
+
+from mars_gym.apps import forecast  # noqa: E402
+from mars_gym.apps.fanout import fan_out, split_runs  # noqa: E402
+from mars_gym.apps.impact import ImpactStudy, run_flow  # noqa: E402
+from mars_gym.apps.parsers import LOOPBACK  # noqa: E402
+
+
+def test_runs_are_cut_into_contiguous_nearly_equal_chunks():
+    chunks = split_runs(10, 4)
+    assert [list(c) for c in chunks] == [[0, 1], [2, 3, 4], [5, 6], [7, 8, 9]]
+    assert split_runs(3, 8) == [range(1), range(1, 2), range(2, 3)]  # no empty chunk
+    with pytest.raises(ValueError, match="at least one run"):
+        split_runs(0, 2)
+
+
+def test_here_every_chunk_runs_in_order_and_reports_each_run():
+    seen = []
+
+    def work(chunk, advance):
+        seen.append(list(chunk))
+        for _ in chunk:
+            advance(1)
+        return sum(chunk)
+
+    assert fan_out(work, split_runs(7, 3), [2, 2, 3], progress=False) == [1, 5, 15]
+    assert seen == [[0, 1], [2, 3], [4, 5, 6]]
+    with pytest.raises(ValueError, match="3 chunks but 2 sizes"):
+        fan_out(work, split_runs(7, 3), [2, 5])
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             _node_ip_address=LOOPBACK)
+    yield
+    ray.shutdown()
+
+
+def test_an_lmm_impact_study_on_two_ray_workers_equals_the_local_one(lobster_dir, two_workers,
+                                                                      capsys):
+    """The hardest case: each worker batches its own runs through its own copy of the model."""
+    study = ImpactStudy(execution_s=30, decay_s=15, step_s=15, size_fractions=(0.2,),
+                        styles=("aggressive",), n_starts=1)
+    here = run_flow(study, "lmm", lobster_dir, progress=False)
+    shared = run_flow(study, "lmm", lobster_dir, ray="local", workers=2)
+    assert json.dumps(shared) == json.dumps(here)  # bit for bit, every run's path included
+    peaks = here["styles"]["aggressive"]["runs"]["peak"]
+    assert len(peaks) == 2 and peaks[0] != peaks[1]  # two different runs, one per worker
+    assert "4/4" in capsys.readouterr().err  # the bar counted every run of every variant
+
+
+def test_lmm_futures_on_two_ray_workers_equal_the_local_ones(lobster_dir, two_workers, tmp_path):
+    """Through the command line: ``--ray`` and ``--workers`` reach the generation."""
+    common = ["--flows", "lmm", "--n-starts", "1", "--futures", "3", "--horizons", "30",
+              "--data-dir", str(lobster_dir)]
+    forecast.main([*common, "--out", str(tmp_path / "here")])
+    forecast.main([*common, "--out", str(tmp_path / "shared"), "--ray", "--workers", "2"])
+    here, shared = (json.loads((tmp_path / name / "forecast.json").read_text())
+                    for name in ("here", "shared"))
+    assert shared == here
+    assert here["scores"]["lmm"]["30.0"]["crps"] > 0
