@@ -858,6 +858,65 @@ cdef class OrderBook:
             k += 1
         return out
 
+    def closest_orders(self, side, price, qty, agent_id, n_levels=64):
+        """The orders of ``agent_id`` that a cancel of ``qty`` aimed at ``(side, price)`` picks
+        from: on the level nearest ``price`` among the side's best ``n_levels`` that holds any
+        of the agent's orders (of two levels as near, the one nearer the touch), those whose
+        remaining size is nearest ``qty``, in priority order. An int64 array of
+        ``(order_id, remaining)`` rows, empty when none of those levels holds such an order.
+        """
+        cdef int64_t s = _int(side, "side"), p = _int(price, "price")
+        cdef int64_t q = _int(qty, "qty"), agent = _int(agent_id, "agent_id")
+        cdef int64_t n = _int(n_levels, "n_levels")
+        _check_side(s)
+        _check_count(n, 1 << 24, "n_levels")
+        if not -LOB_MAX_PRICE <= p <= LOB_MAX_PRICE:
+            raise InvalidPriceError(f"price must be within +-MAX_PRICE, got {p}")
+        if not 0 <= q <= LOB_MAX_QTY + 1:
+            raise InvalidQuantityError(f"qty must be in [0, 2**62], got {q}")
+        cdef int si = _side_index(<int>s)
+        cdef int32_t count = <int32_t>min(n, <int64_t>self.side_n[si]), k, j, li, oi, found = 0
+        cdef int64_t best, gap
+        cdef int32_t[::1] by_distance = np.empty(count, dtype=np.int32)
+        cdef int64_t[::1] distance = np.empty(count, dtype=np.int64)
+        for k in range(count):  # best level first, then a stable insertion sort by distance
+            li = self.side_levels[si][self.side_n[si] - 1 - k]
+            gap = self.levels[li].price - p
+            gap = -gap if gap < 0 else gap
+            j = k
+            while j > 0 and distance[j - 1] > gap:
+                distance[j] = distance[j - 1]
+                by_distance[j] = by_distance[j - 1]
+                j -= 1
+            distance[j] = gap
+            by_distance[j] = li
+        for k in range(count):
+            best = -1
+            oi = self.levels[by_distance[k]].head
+            while oi != NIL:
+                if self.orders[oi].agent_id == agent:
+                    gap = self.orders[oi].qty - q
+                    gap = -gap if gap < 0 else gap
+                    if best < 0 or gap < best:
+                        best, found = gap, 1
+                    elif gap == best:
+                        found += 1
+                oi = self.orders[oi].next
+            if best >= 0:
+                out = np.empty((found, 2), dtype=np.int64)
+                j = 0
+                oi = self.levels[by_distance[k]].head
+                while oi != NIL:
+                    if self.orders[oi].agent_id == agent:
+                        gap = self.orders[oi].qty - q
+                        if (-gap if gap < 0 else gap) == best:
+                            out[j, 0] = self.orders[oi].order_id
+                            out[j, 1] = self.orders[oi].qty
+                            j += 1
+                    oi = self.orders[oi].next
+                return out
+        return np.empty((0, 2), dtype=np.int64)
+
     def order(self, order_id):
         """``(side, price, qty, agent_id, ts)`` of a resting order."""
         cdef Order* o = &self.orders[self._lookup(_int(order_id, "order_id"))]

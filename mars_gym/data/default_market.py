@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lob_core import OrderBook, book_from_orders
-from mars_gym.data.book_states import apply_events
+from lob_core import book_from_orders
+from mars_gym.data.book_states import BookCheckpoints, apply_events
 from mars_gym.data.schema import EVENT_DTYPE, EventStream, Source
 
 DEFAULT_MARKET_FILE = Path(__file__).resolve().parent / "assets" / "default_market.npz"
@@ -59,11 +59,5 @@ def load_default_market(path: Path = DEFAULT_MARKET_FILE) -> EventStream:
         events[column] = arrays[column]
     initial = book_from_orders(1, arrays["initial_orders"])
     book_rows = apply_events(initial.copy(), events)
-
-    def full_book(index: int) -> OrderBook:
-        book = initial.copy()
-        apply_events(book, events[:index])
-        return book
-
     return EventStream(DEFAULT_SOURCE, events, book_rows, {"generated_events": len(events)},
-                       full_book=full_book)
+                       full_book=BookCheckpoints(initial, events))

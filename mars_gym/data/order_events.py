@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from lob_core import MAX_PRICE, MAX_QTY, OrderBook
-from mars_gym.data.book_states import EventReplayError, apply_events
+from mars_gym.data.book_states import BookCheckpoints, EventReplayError, apply_events
 from mars_gym.data.schema import (
     CANCEL,
     EVENT_DTYPE,
@@ -138,10 +138,5 @@ def load_order_events(source: Source, path: Path | str) -> EventStream:
         book = apply_events(OrderBook(1), events)
     except EventReplayError as error:
         raise OrderEventFormatError(f"{path}:{_line(error.index)}: {error.reason}") from error
-
-    def full_book(index: int) -> OrderBook:
-        rebuilt = OrderBook(1)
-        apply_events(rebuilt, events[:index])
-        return rebuilt
-
-    return EventStream(source, events, book, {"rows": len(events)}, full_book=full_book)
+    return EventStream(source, events, book, {"rows": len(events)},
+                       full_book=BookCheckpoints(OrderBook(1), events))

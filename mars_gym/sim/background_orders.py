@@ -28,17 +28,11 @@ def pick_background_order(book: OrderBook, side: int, price: int, size: int,
                           ) -> tuple[int, int] | None:
     """``(order_id, remaining)`` of the background order a cancel of ``size`` at (side, price)
     deletes (see the module docstring)."""
-    levels = book.depth(SEARCH_LEVELS)[0 if side > 0 else 2]
-    levels = levels[levels > 0]
-    for level in levels[np.argsort(np.abs(levels - price), kind="stable")]:
-        queue = book.level_queue(side, int(level))
-        mine = queue[queue["agent_id"] == agent_id]
-        if len(mine):
-            distance = np.abs(mine["qty"] - size)
-            closest = np.flatnonzero(distance == distance.min())
-            order_id, _, left, _ = mine[closest[rng.integers(len(closest))]].tolist()
-            return order_id, left
-    return None
+    closest = book.closest_orders(side, price, size, agent_id, SEARCH_LEVELS)
+    if len(closest) == 0:
+        return None
+    order_id, left = closest[rng.integers(len(closest))].tolist()
+    return order_id, left
 
 
 def submit_background(target: OrderBook | RecordingBook, order, order_id: int,

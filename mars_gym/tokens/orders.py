@@ -65,3 +65,23 @@ def events_to_orders(stream: EventStream) -> np.ndarray:
             out.append((times[i], CANCEL_ORDER, sides[i], prices[i], sizes[i], i, ids[i]))
         i += 1
     return structured_from_rows(out, TOKEN_ORDER_DTYPE)
+
+
+def orders_after(stream: EventStream, start: int, whole: np.ndarray | None = None
+                 ) -> np.ndarray:
+    """``events_to_orders(stream[start:])``, taken from ``whole`` (``events_to_orders(stream)``)
+    when given: only the order that ``start`` cuts is parsed again.
+
+    The parse reads left to right and each order is decided by its own events, so a parse
+    begun inside an order of the whole stream ends where that order ends (the rest of an
+    aggressor's run, or the resting part it was joined with, stops at the same event); from
+    there both parses are the same.
+    """
+    if whole is None:
+        return events_to_orders(stream[start:])
+    k = int(np.searchsorted(whole["event"], start, side="left"))
+    cut_end = int(whole["event"][k]) if k < len(whole) else len(stream)
+    head = events_to_orders(stream[start:cut_end])
+    tail = whole[k:].copy()
+    tail["event"] -= start
+    return np.concatenate([head, tail])

@@ -84,3 +84,51 @@ def test_tick_state_with_one_cent_ticks():
     book.limit(BUY, 98, 2, order_id=2)
     book.limit(SELL, 101, 3, order_id=3)
     assert book.tick_state(3).tolist() == [100, 101, 4, 0, 2, 3, 0, 0]
+
+
+def _closest_by_hand(book: OrderBook, side, price, qty, agent, n_levels):
+    """The definition of ``closest_orders`` spelled out with the L2 and L3 views."""
+    levels = book.depth(n_levels)[0 if side > 0 else 2]
+    levels = levels[levels > 0]
+    for level in levels[np.argsort(np.abs(levels - price), kind="stable")]:
+        queue = book.level_queue(side, int(level))
+        mine = queue[queue["agent_id"] == agent]
+        if len(mine):
+            gap = np.abs(mine["qty"] - qty)
+            return [(int(o), int(q)) for o, q in zip(mine["order_id"][gap == gap.min()],
+                                                      mine["qty"][gap == gap.min()],
+                                                      strict=True)]
+    return []
+
+
+def test_closest_orders_are_the_agents_nearest_level_and_size(two_sided):
+    assert two_sided.closest_orders(BUY, 10_000, 3, agent_id=0).tolist() == [[3, 4]]
+    assert two_sided.closest_orders(BUY, 10_000, 3, agent_id=3).tolist() == [[2, 2]]
+    # 9_950 is as near to both bid levels: the one nearer the touch comes first
+    assert two_sided.closest_orders(BUY, 9_950, 5, agent_id=0).tolist() == [[3, 4]]
+    assert two_sided.closest_orders(BUY, 9_950, 5, agent_id=0, n_levels=1).tolist() == [[3, 4]]
+    assert two_sided.closest_orders(SELL, 10_000, 1 << 62, agent_id=0).tolist() == [[5, 1]]
+    assert two_sided.closest_orders(SELL, 10_000, 3, agent_id=3).shape == (0, 2)
+    with pytest.raises(ValueError, match="side must be"):
+        two_sided.closest_orders(0, 10_000, 3, agent_id=0)
+    with pytest.raises(ValueError, match=r"qty must be in \[0, 2\*\*62\]"):
+        two_sided.closest_orders(BUY, 10_000, -1, agent_id=0)
+
+
+def test_closest_orders_match_their_definition_on_random_books():
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        book = OrderBook()
+        for order_id in range(int(rng.integers(1, 300))):
+            side = BUY if rng.random() < 0.5 else SELL
+            price = int(rng.integers(9_950, 10_000)) if side == BUY else int(
+                rng.integers(10_001, 10_050))
+            book.limit(side, price, int(rng.integers(1, 6)), order_id,
+                       agent_id=int(rng.integers(0, 3)))
+        for _ in range(25):
+            side, agent = int(rng.choice([BUY, SELL])), int(rng.integers(0, 3))
+            price, qty = int(rng.integers(9_900, 10_100)), int(rng.integers(0, 8))
+            n_levels = int(rng.integers(1, 80))
+            got = [tuple(row) for row in book.closest_orders(side, price, qty, agent, n_levels)
+                   .tolist()]
+            assert got == _closest_by_hand(book, side, price, qty, agent, n_levels), trial

@@ -88,7 +88,13 @@ def _planner(stream: EventStream, start: int, target, candidates: int, guidance:
 def _replay_flow(source: str, start: int, data_dir=None) -> BackgroundFlow:
     from mars_gym.sim.flows.replay import ReplayFlow
 
-    return ReplayFlow(load_source(source, data_dir), start)
+    return ReplayFlow(load_source(source, data_dir), start, _source_orders(source, data_dir))
+
+
+@lru_cache(maxsize=8)
+def _source_orders(source: str, data_dir=None) -> np.ndarray:
+    """The orders of a whole source, parsed once per process (its stream is cached too)."""
+    return events_to_orders(load_source(source, data_dir))
 
 
 def _baseline_builder(name: str):

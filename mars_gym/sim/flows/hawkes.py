@@ -27,6 +27,7 @@ from lob_core import OrderBook
 from mars_gym.data.schema import EventStream
 from mars_gym.sim.flows._hawkes import excitation
 from mars_gym.sim.flows.base import FlowOrder
+from mars_gym.sim.flows.draws import Categorical, pick_one
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 
 
@@ -122,6 +123,7 @@ class HawkesFlow:
     def __init__(self, calibration: HawkesCalibration, initial_price: int = 10_000) -> None:
         self.calibration = calibration
         self.initial_price = int(initial_price)
+        self.kinds = Categorical(range(3), calibration.kind_probs)
 
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
         self.rng = np.random.default_rng(seed)
@@ -158,10 +160,11 @@ class HawkesFlow:
     def next_order(self) -> FlowOrder:
         c = self.calibration
         time_ns = round(self._next_time() * 1e9)
-        kind = int(self.rng.choice(3, p=c.kind_probs))
+        rng = self.rng
+        kind = self.kinds.draw(rng)
         side = (1 if kind == BUY_ORDER else -1 if kind == SELL_ORDER
-                else int(self.rng.choice(c.cancel_sides)))
-        depth = int(self.rng.choice(c.depths[kind]))
+                else int(pick_one(c.cancel_sides, rng)))
+        depth = int(pick_one(c.depths[kind], rng))
         price = max(1, self._touch(side) - side * depth)
-        size = int(self.rng.choice(c.sizes[kind]))
+        size = int(pick_one(c.sizes[kind], rng))
         return FlowOrder(time_ns, kind, side, price, size)

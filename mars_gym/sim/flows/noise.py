@@ -18,12 +18,12 @@ import numpy as np
 
 from lob_core import OrderBook
 from mars_gym.sim.flows.base import FlowOrder
+from mars_gym.sim.flows.draws import Categorical, Uniforms
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
-KINDS, KIND_PROBS = np.array([BUY_ORDER, SELL_ORDER, CANCEL_ORDER]), np.array([0.4, 0.4, 0.2])
-OFFSETS, OFFSET_PROBS = np.array([0, 1, -1, 2]), np.array([0.35, 0.35, 0.15, 0.15])
-VOLUMES = np.array([100, 200, 500, 1000, 2000])
-VOLUME_PROBS = np.array([0.5, 0.3, 0.15, 0.025, 0.025])
+KINDS = Categorical([BUY_ORDER, SELL_ORDER, CANCEL_ORDER], [0.4, 0.4, 0.2])
+OFFSETS = Categorical([0, 1, -1, 2], [0.35, 0.35, 0.15, 0.15])
+VOLUMES = Categorical([100, 200, 500, 1000, 2000], [0.5, 0.3, 0.15, 0.025, 0.025])
 
 
 class NoiseFlow:
@@ -38,7 +38,8 @@ class NoiseFlow:
         self.initial_price = int(initial_price)
 
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
-        self.rng = np.random.default_rng(seed)
+        # every draw is one uniform double (numpy's choice with p is one), taken in chunks
+        self.uniforms = Uniforms(np.random.default_rng(seed))
         self.book = book
         self.time_ns = int(start_ns)
         self.last_price = self.initial_price
@@ -53,12 +54,13 @@ class NoiseFlow:
 
     def next_order(self) -> FlowOrder:
         self.time_ns += self.interval_ns
-        kind = int(self.rng.choice(KINDS, p=KIND_PROBS))
+        uniform = self.uniforms.next
+        kind = KINDS.pick(uniform())
         if kind == CANCEL_ORDER:
-            side = 1 if self.rng.random() < 0.5 else -1
+            side = 1 if uniform() < 0.5 else -1
             touch = self.book.best_bid if side > 0 else self.book.best_ask
             return FlowOrder(self.time_ns, kind, side, touch or self._reference_price(), 1 << 62)
-        price = max(1, self._reference_price() + int(self.rng.choice(OFFSETS, p=OFFSET_PROBS)))
-        volume = int(self.rng.choice(VOLUMES, p=VOLUME_PROBS))
+        price = max(1, self._reference_price() + OFFSETS.pick(uniform()))
+        volume = VOLUMES.pick(uniform())
         size = max(1, round(volume * self.volume_scale / 100))
         return FlowOrder(self.time_ns, kind, 1 if kind == BUY_ORDER else -1, price, size)

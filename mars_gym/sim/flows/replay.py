@@ -22,23 +22,37 @@ import numpy as np
 from lob_core import OrderBook
 from mars_gym.data.schema import EventStream
 from mars_gym.sim.flows.base import FlowOrder
-from mars_gym.tokens.orders import CANCEL_ORDER, events_to_orders
+from mars_gym.tokens.orders import CANCEL_ORDER, orders_after
+
+REPLAY_CHUNK = 1_024  # orders turned into Python tuples at a time
 
 
 class ReplayFlow:
-    def __init__(self, stream: EventStream, start: int) -> None:
+    """The recorded orders after event ``start`` of ``stream`` (see the module docstring).
+    ``orders``, when given, is ``events_to_orders(stream)`` of the whole stream, parsed once
+    for every start (:func:`~mars_gym.tokens.orders.orders_after`)."""
+
+    def __init__(self, stream: EventStream, start: int, orders: np.ndarray | None = None
+                 ) -> None:
         if not 0 <= start < len(stream):
             raise ValueError(f"start {start} is outside the stream (0..{len(stream) - 1})")
-        self.orders = events_to_orders(stream[start:]).tolist()
+        self.orders = orders_after(stream, start, orders)
+        self.times = self.orders["time_ns"]
 
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
         self.book = book
-        self.index = int(np.searchsorted([o[0] for o in self.orders], start_ns, side="left"))
+        self.index = int(np.searchsorted(self.times, start_ns, side="left"))
+        self.chunk: list[tuple] = []  # the next orders as tuples, converted a chunk at a time
+        self.chunk_start = self.index
 
     def next_order(self) -> FlowOrder:
         if self.index >= len(self.orders):
             return FlowOrder(np.iinfo(np.int64).max, CANCEL_ORDER, 1, 1, 0)  # the data ran out
-        time_ns, kind, side, price, size, _, order_id = self.orders[self.index]
+        position = self.index - self.chunk_start
+        if position >= len(self.chunk):
+            self.chunk_start, position = self.index, 0
+            self.chunk = self.orders[self.index:self.index + REPLAY_CHUNK].tolist()
+        time_ns, kind, side, price, size, _, order_id = self.chunk[position]
         self.index += 1
         # an aggressor that rested nothing (no id) must not rest now either
         return FlowOrder(time_ns, kind, side, price, size, order_id,

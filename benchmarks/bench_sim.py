@@ -1,0 +1,98 @@
+"""The simulator against the engine under it and the model in it, measured in one run.
+
+Prints one JSON object (``--out``: also a file) with
+
+* ``engine``: lob_core's own rate through its Python API on a mixed order flow (orders/s,
+  the flow of ``bench_lob.py``);
+* ``flows``: background orders per second of ``MarS-Execution-v0`` on the embedded default
+  market for each model-free flow (one env), and its ratio to the engine's rate — the
+  simulator's cost per order in units of the engine's;
+* ``lmm``: the LMM vector env at ``--batch`` envs against pure batched generation of the same
+  model at the same batch (``bench_lmm.py``'s KV-cached step), and their ratio;
+* ``targets``: model-free flows >= 700 k orders/s (noise, hawkes) and >= 1.4 M (replay); the
+  LMM vector env >= 70 % of pure generation.
+
+Usage: ``python benchmarks/bench_sim.py [--horizon-s 120] [--batch 64] [--skip-lmm]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from bench_env import bench_vector, flow_orders
+from bench_lmm import bench_kv, models
+from bench_lob import best_time, drive, make_flow
+from json_output import emit, machine
+
+from lob_core import OrderBook
+
+MODEL_FREE = ("replay", "noise", "hawkes")
+TARGET_ORDERS_PER_S = {"replay": 1_400_000, "noise": 700_000, "hawkes": 700_000}
+TARGET_LMM_SHARE = 0.7
+
+
+def env_rate(flow: str, args) -> dict:
+    """Background orders per second of one ``MarS-Execution-v0`` over ``args.episodes``
+    episodes, after one untimed episode (a flow's one-time work per process — calibration,
+    parsing the source — is not a cost per order); resets are timed apart."""
+    env = gym.make("MarS-Execution-v0", flow=flow, horizon_s=args.horizon_s, step_s=args.step_s)
+    reset_s = run_s = 0.0
+    orders = 0
+    for episode in range(args.episodes + 1):
+        started = time.perf_counter()
+        env.reset(seed=episode)
+        reset_time = time.perf_counter() - started
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(np.array([5, 1]))
+            done = terminated or truncated
+        if episode:  # the first is the warm-up
+            reset_s += reset_time
+            run_s += time.perf_counter() - started - reset_time
+            orders += flow_orders(env)
+    return {"orders_per_s": orders / (reset_s + run_s), "orders_per_s_without_resets":
+            orders / run_s, "reset_s": reset_s / args.episodes, "orders": orders}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--horizon-s", type=float, default=120.0,
+                        help="episode length of the env measurements")
+    parser.add_argument("--step-s", type=float, default=10.0)
+    parser.add_argument("--episodes", type=int, default=2, help="episodes per flow (one env)")
+    parser.add_argument("--engine-orders", type=int, default=300_000)
+    parser.add_argument("--batch", type=int, default=64, help="LMM envs = generation batch")
+    parser.add_argument("--skip-lmm", action="store_true")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # one core per simulation, as the envs are run
+    flow = make_flow(args.engine_orders)
+    engine = len(flow) / best_time(lambda: drive(OrderBook(1), flow), 3)
+    flows = {}
+    for name in MODEL_FREE:
+        measured = env_rate(name, args)
+        flows[name] = {**measured, "engine_over_env": engine / measured["orders_per_s"]}
+    result = {"benchmark": "bench_sim", "machine": machine(), "torch_threads": 1,
+              "horizon_s": args.horizon_s, "engine": {"orders_per_s": engine}, "flows": flows,
+              "targets": {f"{name}_ge_{target:,}_per_s": flows[name]["orders_per_s"] >= target
+                          for name, target in TARGET_ORDERS_PER_S.items()}}
+    if not args.skip_lmm:
+        lmm_args = argparse.Namespace(horizon_s=60.0, step_s=args.step_s, episodes=1)
+        vector = bench_vector("lmm", args.batch, lmm_args)
+        pure = bench_kv(models(torch.device("cpu"))["default"], args.batch, 64,
+                        torch.device("cpu"))
+        share = vector["orders_per_s_last_episode_estimate"] / pure["orders_per_s"]
+        result["lmm"] = {"batch": args.batch, "vector_env": vector, "pure_generation": pure,
+                         "vector_env_over_pure_generation": share}
+        result["targets"][f"lmm_vector_ge_{TARGET_LMM_SHARE:.0%}_of_generation"] = (
+            share >= TARGET_LMM_SHARE)
+    emit(result, args.out)
+
+
+if __name__ == "__main__":
+    main()
