@@ -121,13 +121,15 @@ class LMMFlow:
         self.next_token, self.fed, self.request = torch.tensor([token]), True, None
 
     def next_order(self) -> FlowOrder | None:
-        state, live = self._live()
-        if not self.fed and self.service is not None:
-            self.request = (self.stream, int(self.last_token[0]), *self._inputs(live))
-            return None
-        if not self.fed:
+        if not self.fed:  # the next token needs the live conditions
+            state, live = self._live()
+            if self.service is not None:
+                self.request = (self.stream, int(self.last_token[0]), *self._inputs(live))
+                return None
             cond, bias = self._inputs(live)
             self.next_token = self.generator.step(self.last_token, cond, bias=bias)
+        else:  # sampled already (primed, or delivered by the service): the touch is enough
+            state = self.book.tick_state(BOOK_TICKS)
         token = int(self.next_token[0])
         self._track_touch(state)
         mid = self.last_mid

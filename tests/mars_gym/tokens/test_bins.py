@@ -47,3 +47,23 @@ def test_round_trip_through_arrays():
 def test_empty_sample_is_refused():
     with pytest.raises(ValueError, match="empty"):
         QuantileBins.fit(np.array([]), 4)
+
+
+def test_sampling_draws_what_generator_choice_draws():
+    """Decoding's draws are ``rng.choice(values, size=n, p=weights)``'s, bin after bin, for
+    one order at a time and for several (the shipped tokenizer's bins)."""
+    from mars_gym.lmm.checkpoint import load_lmm
+
+    _, tokenizer = load_lmm("default")
+    for bins in (tokenizer.price_bins[0], tokenizer.volume_bins[2], tokenizer.interval_bins):
+        ours, numpy_s = np.random.default_rng(5), np.random.default_rng(5)
+        picks = np.random.default_rng(6)
+        for n in [1, 3, 1, 7, 1, 1, 12] * 20:
+            wanted = picks.integers(0, bins.n_bins + 2, n)  # past the last bin: the last bin
+            clipped = np.minimum(wanted, bins.n_bins - 1)
+            expected = np.empty(n)
+            for k in np.unique(clipped):
+                where = clipped == k
+                expected[where] = numpy_s.choice(bins.values[k], size=int(where.sum()),
+                                                 p=bins.weights[k])
+            assert np.array_equal(bins.sample(wanted, ours), expected)
