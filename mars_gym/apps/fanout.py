@@ -51,8 +51,9 @@ def ray_workers(ray: str, workers: int | None = None) -> int:
 
 def fan_out(work: Callable[[Chunk, Callable[[int], Any] | None], Result],
             chunks: Sequence[Chunk], sizes: Sequence[int], ray: str | None = None,
-            desc: str = "", progress: bool = True) -> list[Result]:
-    """``[work(chunk, advance) for chunk in chunks]``, here or as Ray tasks.
+            workers: int | None = None, desc: str = "", progress: bool = True) -> list[Result]:
+    """``[work(chunk, advance) for chunk in chunks]``, here or as Ray tasks (Ray connected
+    or started by :func:`ray_workers`).
 
     ``sizes[k]`` is how many runs chunk ``k`` holds (the progress bar's units). Run here,
     ``work`` reports each finished run by calling ``advance(1)``; on Ray it gets ``None`` and
@@ -65,6 +66,7 @@ def fan_out(work: Callable[[Chunk, Callable[[int], Any] | None], Result],
             return [work(chunk, bar.update) for chunk in chunks]
         import ray as ray_module
 
+        ray_workers(ray, workers)
         task = ray_module.remote(num_cpus=1)(_run_chunk)
         futures = [task.remote(work, chunk) for chunk in chunks]
         size_of = {future: size for future, size in zip(futures, sizes, strict=True)}

@@ -122,7 +122,7 @@ def generate_futures(study: ForecastStudy, flow: str, starts: np.ndarray, data_d
     n_chunks = 1 if ray is None else ray_workers(ray, workers)
     chunks = [episodes[part.start:part.stop] for part in split_runs(len(episodes), n_chunks)]
     played = fan_out(functools.partial(_play_futures, study, flow, data_dir), chunks,
-                     [len(chunk) for chunk in chunks], ray, desc=f"futures / {flow}",
+                     [len(chunk) for chunk in chunks], ray, workers, desc=f"futures / {flow}",
                      progress=progress)
     return np.concatenate(played).reshape(len(starts), study.futures, len(study.horizons_s))
 

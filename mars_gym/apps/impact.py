@@ -141,7 +141,7 @@ def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True
     chunks = split_runs(n_runs, n_chunks)
     variants = [("none", 0)] + [(style, q) for style in study.styles for q in sizes]
     work = functools.partial(_play_runs, study, flow, data_dir, sizes, variants)
-    played = fan_out(work, chunks, [len(c) * len(variants) for c in chunks], ray,
+    played = fan_out(work, chunks, [len(c) * len(variants) for c in chunks], ray, workers,
                      desc=f"impact / {flow}", progress=progress)
     paths = {variant: np.concatenate([chunk[variant] for chunk in played])
              for variant in variants}

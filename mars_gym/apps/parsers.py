@@ -182,6 +182,7 @@ def report() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the flows")
     parser.add_argument("--out", type=Path, default=Path("report"), help="output folder")
     parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    add_ray_options(parser)
     return parser
 
 

@@ -13,13 +13,15 @@ per flow.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-
-from tqdm.auto import tqdm
+from typing import Any
 
 from lob_core.lobster import read_messages, read_orderbook
 from mars_gym.apps import parsers
+from mars_gym.apps.fanout import fan_out
 from mars_gym.apps.generate import generate_window
 from mars_gym.apps.realism import plot_distributions
 from mars_gym.data import load_source
@@ -37,8 +39,10 @@ def real_window(source: str, start_ns: int, end_ns: int, data_dir=None) -> Lobst
 
 
 def build(source: str = "AMZN", flows=FLOWS, minutes: float = 30.0, level: int = 1,
-          seed: int = 0, data_dir=None, out: Path | None = None) -> dict:
-    """Score every flow's window against the real one; PNGs into ``out`` when given."""
+          seed: int = 0, data_dir=None, out: Path | None = None, ray: str | None = None,
+          workers: int | None = None) -> dict:
+    """Score every flow's window against the real one; PNGs into ``out`` when given. With
+    ``ray`` the flows run on Ray workers, one task each (:mod:`mars_gym.apps.fanout`)."""
     stream = load_source(source, data_dir)
     start_ns = int(stream.events["time_ns"][split_bounds(stream)["test"][0]])
     end_ns = start_ns + int(minutes * 60e9)
@@ -48,9 +52,10 @@ def build(source: str = "AMZN", flows=FLOWS, minutes: float = 30.0, level: int =
     document = {"source": source, "minutes": minutes, "level": level, "seed": seed,
                 "real_messages": len(real.messages), "flows": {},
                 "stylized_facts": {"real": stylized_facts(real)}}
-    for flow in tqdm(flows, desc="flows"):
-        generated = generate_window(flow, source, start_ns, end_ns - start_ns, level, seed,
-                                    data_dir)
+    work = functools.partial(_generate, source, start_ns, end_ns - start_ns, level, seed,
+                             data_dir)
+    windows = fan_out(work, list(flows), [1] * len(flows), ray, workers, desc="flows")
+    for flow, generated in zip(flows, windows, strict=True):
         table = compare(real, generated)
         document["flows"][flow] = {"messages": len(generated.messages), "scores": table,
                                    "summary": summary(table)}
@@ -59,6 +64,15 @@ def build(source: str = "AMZN", flows=FLOWS, minutes: float = 30.0, level: int =
             plot_distributions(real, generated, out / f"realism_{flow}.png",
                                (f"real {source}", flow))
     return document
+
+
+def _generate(source: str, start_ns: int, duration_ns: int, level: int, seed: int, data_dir,
+              flow: str, advance: Callable[[int], Any] | None) -> LobsterStream:
+    """One flow's window (a task of :func:`build`)."""
+    generated = generate_window(flow, source, start_ns, duration_ns, level, seed, data_dir)
+    if advance is not None:
+        advance(1)
+    return generated
 
 
 def markdown(document: dict) -> str:
@@ -96,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parsers.report().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     document = build(args.source, args.flows, args.minutes, args.level, args.seed,
-                     args.data_dir, args.out)
+                     args.data_dir, args.out, ray=args.ray, workers=args.workers)
     (args.out / "report.json").write_text(json.dumps(document, indent=1))
     (args.out / "report.md").write_text(markdown(document))
     print(markdown(document))

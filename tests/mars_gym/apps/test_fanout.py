@@ -8,7 +8,7 @@ import pytest
 
 ray = pytest.importorskip("ray")  # the 'serve' extra, installed by the README's test command
 
-from mars_gym.apps import forecast  # noqa: E402
+from mars_gym.apps import forecast, report  # noqa: E402
 from mars_gym.apps.fanout import fan_out, split_runs  # noqa: E402
 from mars_gym.apps.impact import ImpactStudy, run_flow  # noqa: E402
 from mars_gym.apps.parsers import LOOPBACK  # noqa: E402
@@ -68,3 +68,11 @@ def test_lmm_futures_on_two_ray_workers_equal_the_local_ones(lobster_dir, two_wo
                     for name in ("here", "shared"))
     assert shared == here
     assert here["scores"]["lmm"]["30.0"]["crps"] > 0
+
+
+def test_a_report_with_its_flows_on_ray_workers_equals_the_local_one(lobster_dir, two_workers):
+    here = report.build("AMZN", ["noise", "replay"], minutes=1.0, data_dir=lobster_dir)
+    shared = report.build("AMZN", ["noise", "replay"], minutes=1.0, data_dir=lobster_dir,
+                          ray="local", workers=2)
+    assert json.dumps(shared) == json.dumps(here)
+    assert here["flows"]["replay"]["messages"] > 50  # 86 level-1 messages in that minute
