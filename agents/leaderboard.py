@@ -12,11 +12,14 @@ highest mean price advantage on the same episodes, the strictest reference). Wri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +27,7 @@ from agents import parsers
 from agents.evaluation import TEST_PROTOCOL, Protocol, compare, evaluate, summarize
 from agents.parsers import LEADERBOARD_FLOWS
 from agents.policies import ExecutionPolicy, FixedAction, SB3Policy, baselines
+from mars_gym.apps.fanout import fan_out
 from mars_gym.data.calibration import calibrate
 
 PA = "price_advantage_vs_twap_bps"
@@ -46,35 +50,53 @@ def is_twap(policy: ExecutionPolicy) -> bool:
     return policy.name.startswith("twap")  # every TWAP configuration is named so
 
 
-def _evaluate_cached(policy: ExecutionPolicy, flow: str, protocol: Protocol, num_envs: int,
-                     data_dir, cache: Path | None) -> list[dict]:
-    """The policy's episode rows, read from ``cache`` when this policy, flow and protocol were
-    evaluated before (the rows are deterministic), else evaluated and stored there."""
+def _cache_path(policy: ExecutionPolicy, flow: str, protocol: Protocol,
+                cache: Path | None) -> Path | None:
     key = hashlib.sha1(json.dumps(protocol.as_dict(), sort_keys=True).encode()).hexdigest()[:10]
-    path = None if cache is None else cache / f"{flow}__{policy.name}__{key}.json"
-    if path is not None and path.exists():
-        return json.loads(path.read_text())
-    rows = evaluate(policy, flow, protocol, num_envs, data_dir)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(rows, default=_json_default))
+    return None if cache is None else cache / f"{flow}__{policy.name}__{key}.json"
+
+
+def _evaluate_pair(protocol: Protocol, num_envs: int, data_dir,
+                   pair: tuple[str, ExecutionPolicy],
+                   advance: Callable[[int], Any] | None) -> list[dict]:
+    """One policy's episode rows on one flow (a task of :func:`run`)."""
+    flow, policy = pair
+    rows = evaluate(policy, flow, protocol, num_envs, data_dir, progress=advance is not None)
+    if advance is not None:
+        advance(1)
     return rows
 
 
 def run(found: list[ExecutionPolicy], flows=LEADERBOARD_FLOWS, protocol: Protocol = TEST_PROTOCOL,
-        num_envs: int = 36, data_dir=None, cache: Path | None = None) -> dict:
+        num_envs: int = 36, data_dir=None, cache: Path | None = None, ray: str | None = None,
+        workers: int | None = None) -> dict:
     """Evaluate every policy of ``found`` (TWAP configurations among them) on every flow;
     returns the JSON document of the leaderboard. ``cache``: a folder of earlier evaluations
-    to reuse (delete it after changing the env, the flows or a policy)."""
+    to reuse (the rows are deterministic; delete it after changing the env, the flows or a
+    policy). With ``ray`` the evaluations not in the cache run as Ray tasks, one per policy
+    and flow (:mod:`mars_gym.apps.fanout`), with the same rows."""
     document = {"protocol": {**protocol.as_dict(), "sizes": protocol.sizes(data_dir)},
                 "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
                             "platform": platform.platform()},
                 "flows": {}}
+    pairs = [(flow, policy) for flow in flows for policy in found]
+    paths = [_cache_path(policy, flow, protocol, cache) for flow, policy in pairs]
+    rows = [json.loads(path.read_text()) if path is not None and path.exists() else None
+            for path in paths]
+    missing = [k for k, cached in enumerate(rows) if cached is None]
+    work = functools.partial(_evaluate_pair, protocol, num_envs, data_dir)
+    evaluated = fan_out(work, [pairs[k] for k in missing], [1] * len(missing), ray, workers,
+                        desc="evaluations")
+    for k, new_rows in zip(missing, evaluated, strict=True):
+        rows[k] = new_rows
+        path = paths[k]
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(new_rows, default=_json_default))
+    evaluations = {(flow, policy.name): r for (flow, policy), r in zip(pairs, rows, strict=True)}
     for flow in flows:
-        table = {}
-        for policy in found:
-            rows = _evaluate_cached(policy, flow, protocol, num_envs, data_dir, cache)
-            table[policy.name] = {"summary": summarize(rows), "episodes": rows}
+        table = {policy.name: {"summary": summarize(evaluations[flow, policy.name]),
+                               "episodes": evaluations[flow, policy.name]} for policy in found}
         twaps = [p.name for p in found if is_twap(p)]
         best = max(twaps, key=lambda n: table[n]["summary"][PA]["mean"])
         for entry in table.values():
@@ -134,7 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     found = policies(args.agents, protocol, args.data_dir, tuple(args.trust_agent))
     if args.only:
         found = [p for p in found if p.name in args.only or is_twap(p)]
-    document = run(found, args.flows, protocol, args.num_envs, args.data_dir, args.cache)
+    document = run(found, args.flows, protocol, args.num_envs, args.data_dir, args.cache,
+                   ray=args.ray, workers=args.workers)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "leaderboard.json").write_text(json.dumps(document, indent=1,
                                                               default=_json_default))

@@ -10,7 +10,13 @@ import argparse
 from pathlib import Path
 
 from agents.saved import ALGOS
-from mars_gym.apps.parsers import DATA_DIR_HELP, STUDY_FLOWS, first_paragraph, module_doc
+from mars_gym.apps.parsers import (
+    DATA_DIR_HELP,
+    STUDY_FLOWS,
+    add_ray_options,
+    first_paragraph,
+    module_doc,
+)
 
 LEADERBOARD_FLOWS = ("lmm", "hawkes", "replay")
 
@@ -57,4 +63,5 @@ def leaderboard() -> argparse.ArgumentParser:
                         help="reuse (and store) evaluations in this folder")
     parser.add_argument("--only", nargs="+", default=None,
                         help="evaluate only the policies of these names")
+    add_ray_options(parser)
     return parser

@@ -76,3 +76,19 @@ def test_a_report_with_its_flows_on_ray_workers_equals_the_local_one(lobster_dir
                           ray="local", workers=2)
     assert json.dumps(shared) == json.dumps(here)
     assert here["flows"]["replay"]["messages"] > 50  # 86 level-1 messages in that minute
+
+
+def test_a_leaderboard_evaluated_on_ray_workers_equals_the_local_one(lobster_dir, two_workers,
+                                                                     tmp_path):
+    from agents.evaluation import Protocol
+    from agents.leaderboard import run
+    from agents.policies import TWAP, MarketOrder
+
+    protocol = Protocol(horizon_s=60.0, step_s=30.0, size_fractions=(0.05,), n_starts=1)
+    few = [MarketOrder(), TWAP(), TWAP("passive")]
+    here = run(few, ("replay",), protocol, num_envs=2, data_dir=lobster_dir)
+    shared = run(few, ("replay",), protocol, num_envs=2, data_dir=lobster_dir,
+                 cache=tmp_path, ray="local", workers=2)
+    assert shared["flows"] == here["flows"]
+    assert len(list(tmp_path.glob("replay__*.json"))) == len(few)  # stored by the driver
+    assert len(here["flows"]["replay"]["policies"]["market_at_start"]["episodes"]) == 2
