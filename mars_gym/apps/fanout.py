@@ -1,12 +1,13 @@
 """A study's independent pieces run here or on Ray workers, with the same results either way.
 
-A study (impact, forecast) splits its runs into chunks and hands :func:`fan_out` one function
-of a chunk. Without Ray every chunk runs in this process, in order. With ``ray`` set
-(``--ray [ADDRESS]`` on the command line) each chunk is a Ray task: ``"local"`` starts Ray on
-this machine (bound to the loopback interface, one worker per core unless ``workers`` says
-otherwise), any other value is the address of a running cluster (``auto``,
-``ray://host:10001``). The results come back in chunk order, so a study that keys its random
-numbers by run (every episode's seed) gets the same numbers from one process or from many.
+A study (impact, forecast, report, leaderboard) splits its runs into chunks and hands
+:func:`fan_out` one function of a chunk. Without Ray every chunk runs in this process, in
+order. With ``ray`` set (``--ray [ADDRESS]`` on the command line) each chunk is a Ray task:
+``"local"`` starts Ray on this machine (bound to the loopback interface, one worker per core
+unless ``workers`` says otherwise), any other value is the address of a running cluster
+(``auto``, ``ray://host:10001``). The results come back in chunk order, so a study that keys
+its random numbers by run (every episode's seed) gets the same numbers from one process or
+from many.
 
 Ray is the ``serve`` extra (``pip install 'mars-market-gym[serve]'``); it is imported only
 when asked for.
@@ -19,11 +20,10 @@ from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
-from mars_gym.apps.parsers import LOOPBACK
+from mars_gym.apps.parsers import LOCAL_RAY, LOOPBACK
 
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
-LOCAL_RAY = "local"  # --ray without an address: a Ray started on this machine
 
 
 def split_runs(n_runs: int, n_chunks: int) -> list[range]:
@@ -61,6 +61,8 @@ def fan_out(work: Callable[[Chunk, Callable[[int], Any] | None], Result],
     """
     if len(chunks) != len(sizes):
         raise ValueError(f"{len(chunks)} chunks but {len(sizes)} sizes")
+    if not chunks:  # e.g. a leaderboard read whole from its cache: no Ray needed
+        return []
     with tqdm(total=sum(sizes), desc=desc, disable=not progress) as bar:
         if ray is None:
             return [work(chunk, bar.update) for chunk in chunks]

@@ -21,6 +21,7 @@ SOURCE_HELP = "a source name or the path of an order-flow file (LOBSTER, order-e
 DATA_DIR_HELP = "the shared data folder (default: $MARS_GYM_DATA or ../shared/data/lobster)"
 STUDY_FLOWS = ("lmm", "hawkes", "noise", "replay")  # the flows forecast and impact compare
 LOOPBACK = "127.0.0.1"
+LOCAL_RAY = "local"  # --ray without an address: a Ray started on this machine
 
 
 def first_paragraph(doc: str | None) -> str:
@@ -48,7 +49,7 @@ def _command(name: str, module: str, whole_doc: bool = False) -> argparse.Argume
 
 def add_ray_options(parser: argparse.ArgumentParser) -> None:
     """``--ray [ADDRESS]`` and ``--workers N``: a study's runs shared out over Ray."""
-    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+    parser.add_argument("--ray", nargs="?", const=LOCAL_RAY, default=None, metavar="ADDRESS",
                         help="share the runs out over Ray workers (the 'serve' extra): a "
                              "cluster's address, or none for a Ray on this machine; the "
                              "results equal a run without --ray")

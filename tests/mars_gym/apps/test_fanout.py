@@ -35,6 +35,8 @@ def test_here_every_chunk_runs_in_order_and_reports_each_run():
     assert seen == [[0, 1], [2, 3], [4, 5, 6]]
     with pytest.raises(ValueError, match="3 chunks but 2 sizes"):
         fan_out(work, split_runs(7, 3), [2, 5])
+    assert fan_out(work, [], [], ray="local") == []  # nothing to run: no Ray started
+    assert not ray.is_initialized()
 
 
 @pytest.fixture(scope="module")
