@@ -11,6 +11,15 @@ MAX_REPRESENTATIVES = 64  # values kept per bin for decoding
 MIN_PART_BINS = 4  # bins of a part between breaks, however light (at most its distinct values)
 
 
+def choice_cdf(probs) -> np.ndarray:
+    """Cumulative probabilities as ``Generator.choice(..., p=probs)`` forms them (summed, then
+    divided by their total): the value drawn from a uniform ``u`` is the first whose cumulative
+    probability exceeds ``u``, so a draw by hand takes the value ``choice`` would."""
+    cdf = np.asarray(probs, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]
+    return cdf
+
+
 @dataclass(frozen=True)
 class QuantileBins:
     """Bins over a numeric feature, fitted on training values.
@@ -111,14 +120,8 @@ class QuantileBins:
 
     @cached_property
     def cumulative_weights(self) -> tuple[np.ndarray, ...]:
-        """Each bin's cumulative weights, normalised by their total as ``Generator.choice``
-        normalises them."""
-        cdfs = []
-        for weights in self.weights:
-            cdf = np.asarray(weights, dtype=np.float64).cumsum()
-            cdf /= cdf[-1]
-            cdfs.append(cdf)
-        return tuple(cdfs)
+        """Each bin's weights as :func:`choice_cdf`."""
+        return tuple(choice_cdf(weights) for weights in self.weights)
 
     def sample(self, bins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A training value drawn from each bin, frequency-weighted. A bin index past the last

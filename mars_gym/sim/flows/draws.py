@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from mars_gym.tokens.bins import choice_cdf
+
 UNIFORM_CHUNK = 4096  # doubles drawn at once by Uniforms
 
 
@@ -22,11 +24,10 @@ class Categorical:
     (normalised to end at 1) exceeds ``u``."""
 
     def __init__(self, values: Any, probs: Any) -> None:
-        cdf = np.cumsum(np.asarray(probs, dtype=np.float64))
-        if len(cdf) != len(values) or not cdf[-1] > 0 or np.any(np.asarray(probs) < 0):
+        weights = np.asarray(probs, dtype=np.float64)
+        if len(weights) != len(values) or not weights.sum() > 0 or np.any(weights < 0):
             raise ValueError(f"need one non-negative probability per value, got {probs}")
-        cdf /= cdf[-1]
-        self.cdf: list[float] = cdf.tolist()
+        self.cdf: list[float] = choice_cdf(weights).tolist()
         self.values: list = np.asarray(values).tolist()
 
     def pick(self, uniform: float) -> Any:
