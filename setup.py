@@ -1,5 +1,7 @@
 """Build and install lob_core (Cython engine), mars_gym and agents."""
 
+from pathlib import Path
+
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
@@ -12,6 +14,9 @@ COMPILER_DIRECTIVES = {
     "initializedcheck": False,
 }
 
+# numpy's random C library: the compiled flows draw with numpy's own routines
+NUMPY_RANDOM = {"library_dirs": [str(Path(numpy.get_include()).parents[1] / "random" / "lib")],
+                "libraries": ["npyrandom"]}
 extensions = [
     Extension(
         module,
@@ -19,18 +24,21 @@ extensions = [
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
+        **(NUMPY_RANDOM if module == "mars_gym.sim._event_loop" else {}),
     )
-    for module in ("lob_core._book", "lob_core._replay", "mars_gym.sim.flows._hawkes")
+    for module in ("lob_core._book", "lob_core._replay", "mars_gym.data.recording",
+                   "mars_gym.sim._event_loop", "mars_gym.sim.flows._hawkes")
 ]
 
 setup(  # metadata, dependencies and scripts: pyproject.toml
     packages=find_packages(include=["lob_core", "lob_core.*", "mars_gym", "mars_gym.*", "agents",
                                     "agents.*"]),
     package_data={"lob_core": ["*.pxd", "*.pyx", "py.typed"], "mars_gym": ["py.typed"],
-                  "agents": ["py.typed"], "mars_gym.sim.flows": ["*.pyx"],
+                  "agents": ["py.typed"], "mars_gym.sim": ["*.pyx"],
+                  "mars_gym.sim.flows": ["*.pyx"],
                   "mars_gym.lmm": ["assets/*.pt", "assets/*.json"],
                   "mars_gym.batch": ["assets/*.pt", "assets/*.json"],
-                  "mars_gym.data": ["assets/*.npz"]},
+                  "mars_gym.data": ["*.pxd", "*.pyx", "assets/*.npz"]},
     ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
     zip_safe=False,
 )

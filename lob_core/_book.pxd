@@ -114,6 +114,12 @@ cdef class OrderBook:
     cdef int64_t _available(self, int side, int64_t limit_price, int64_t qty) noexcept nogil
     cdef bint _crosses(self, int side, int64_t price) noexcept nogil
     cdef void _tick_state(self, int64_t* out, int n_ticks) noexcept nogil
+    cdef int32_t _closest_level(self, int side, int64_t price, int64_t qty, int64_t agent,
+                                int64_t n_levels, int64_t* nearest) noexcept nogil
+    cdef int32_t _count_closest(self, int32_t level, int64_t qty, int64_t agent,
+                                int64_t nearest) noexcept nogil
+    cdef int32_t _nth_closest(self, int32_t level, int64_t qty, int64_t agent, int64_t nearest,
+                              int32_t n) noexcept nogil
     cdef int64_t _limit(self, int64_t side, int64_t price, int64_t qty, int64_t order_id,
                         int64_t agent_id, int64_t ts, int64_t tif) except -1
     cdef int64_t _market(self, int64_t side, int64_t qty, int64_t order_id, int64_t agent_id,

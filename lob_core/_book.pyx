@@ -874,48 +874,74 @@ cdef class OrderBook:
             raise InvalidPriceError(f"price must be within +-MAX_PRICE, got {p}")
         if not 0 <= q <= LOB_MAX_QTY + 1:
             raise InvalidQuantityError(f"qty must be in [0, 2**62], got {q}")
-        cdef int si = _side_index(<int>s)
-        cdef int32_t count = <int32_t>min(n, <int64_t>self.side_n[si]), k, j, li, oi, found = 0
-        cdef int64_t best, gap
-        cdef int32_t[::1] by_distance = np.empty(count, dtype=np.int32)
-        cdef int64_t[::1] distance = np.empty(count, dtype=np.int64)
-        for k in range(count):  # best level first, then a stable insertion sort by distance
+        cdef int64_t nearest
+        cdef int32_t li = self._closest_level(<int>s, p, q, agent, n, &nearest)
+        if li == NIL:
+            return np.empty((0, 2), dtype=np.int64)
+        cdef int32_t found = self._count_closest(li, q, agent, nearest), k
+        out = np.empty((found, 2), dtype=np.int64)
+        cdef int32_t oi
+        for k in range(found):
+            oi = self._nth_closest(li, q, agent, nearest, k)
+            out[k, 0] = self.orders[oi].order_id
+            out[k, 1] = self.orders[oi].qty
+        return out
+
+    cdef int32_t _closest_level(self, int side, int64_t price, int64_t qty, int64_t agent,
+                                int64_t n_levels, int64_t* nearest) noexcept nogil:
+        """The level :meth:`closest_orders` picks from (NIL: none), and in ``nearest`` the
+        smallest ``|remaining - qty|`` of the agent's orders there. A side's prices run
+        monotonically from the touch, so the distance to ``price`` falls then rises: a level
+        no nearer than the best found so far is never walked."""
+        cdef int si = _side_index(side)
+        cdef int32_t count = <int32_t>min(n_levels, <int64_t>self.side_n[si]), k, li, oi
+        cdef int32_t chosen = NIL
+        cdef int64_t gap, best_gap = -1, level_best, diff
+        for k in range(count):  # best level first: of two levels as near, the nearer the touch
             li = self.side_levels[si][self.side_n[si] - 1 - k]
-            gap = self.levels[li].price - p
+            gap = self.levels[li].price - price
             gap = -gap if gap < 0 else gap
-            j = k
-            while j > 0 and distance[j - 1] > gap:
-                distance[j] = distance[j - 1]
-                by_distance[j] = by_distance[j - 1]
-                j -= 1
-            distance[j] = gap
-            by_distance[j] = li
-        for k in range(count):
-            best = -1
-            oi = self.levels[by_distance[k]].head
+            if best_gap >= 0 and gap >= best_gap:
+                continue
+            level_best = -1
+            oi = self.levels[li].head
             while oi != NIL:
                 if self.orders[oi].agent_id == agent:
-                    gap = self.orders[oi].qty - q
-                    gap = -gap if gap < 0 else gap
-                    if best < 0 or gap < best:
-                        best, found = gap, 1
-                    elif gap == best:
-                        found += 1
+                    diff = self.orders[oi].qty - qty
+                    diff = -diff if diff < 0 else diff
+                    if level_best < 0 or diff < level_best:
+                        level_best = diff
                 oi = self.orders[oi].next
-            if best >= 0:
-                out = np.empty((found, 2), dtype=np.int64)
-                j = 0
-                oi = self.levels[by_distance[k]].head
-                while oi != NIL:
-                    if self.orders[oi].agent_id == agent:
-                        gap = self.orders[oi].qty - q
-                        if (-gap if gap < 0 else gap) == best:
-                            out[j, 0] = self.orders[oi].order_id
-                            out[j, 1] = self.orders[oi].qty
-                            j += 1
-                    oi = self.orders[oi].next
-                return out
-        return np.empty((0, 2), dtype=np.int64)
+            if level_best >= 0:
+                best_gap, chosen, nearest[0] = gap, li, level_best
+        return chosen
+
+    cdef int32_t _count_closest(self, int32_t level, int64_t qty, int64_t agent,
+                                int64_t nearest) noexcept nogil:
+        """How many of the agent's orders on ``level`` are ``nearest`` away from ``qty``."""
+        cdef int32_t oi = self.levels[level].head, found = 0
+        cdef int64_t diff
+        while oi != NIL:
+            if self.orders[oi].agent_id == agent:
+                diff = self.orders[oi].qty - qty
+                found += (-diff if diff < 0 else diff) == nearest
+            oi = self.orders[oi].next
+        return found
+
+    cdef int32_t _nth_closest(self, int32_t level, int64_t qty, int64_t agent, int64_t nearest,
+                              int32_t n) noexcept nogil:
+        """The ``n``-th (from 0, in priority order) of those orders, as an order-pool index."""
+        cdef int32_t oi = self.levels[level].head
+        cdef int64_t diff
+        while oi != NIL:
+            if self.orders[oi].agent_id == agent:
+                diff = self.orders[oi].qty - qty
+                if (-diff if diff < 0 else diff) == nearest:
+                    if n == 0:
+                        return oi
+                    n -= 1
+            oi = self.orders[oi].next
+        return NIL
 
     def order(self, order_id):
         """``(side, price, qty, agent_id, ts)`` of a resting order."""

@@ -60,7 +60,7 @@ def build(data_dir=None, seed: int = 0) -> dict[str, np.ndarray]:
     sim.reset(start_book(train), warmup_start, seed)
     sim.run_until(open_ns)
     initial = sim.book.orders_array()
-    recording_start = len(sim.recording.rows)
+    recording_start = len(sim.recording)
     sim.run_until(open_ns + int(SESSION_MINUTES * 60e9))
     events = sim.recording.events()[recording_start:]
     # the simulator gives flow orders ids of its own range: renumber them as a data source's

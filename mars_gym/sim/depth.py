@@ -14,7 +14,7 @@ side, adding a level drawn from the profile behind the deepest one whenever a si
 Only levels no farther apart than the widest gap seen in training count: flows place some
 orders hundreds of ticks away (so did the real traders), and counted as depth they would stop
 the refill, leaving a hole the next sweep falls through.
-The added orders belong to the background (:data:`~mars_gym.sim.background_orders.BACKGROUND_AGENT`)
+The added orders belong to the background (:data:`~mars_gym.sim._event_loop.BACKGROUND_AGENT`)
 and are recorded like any other order, so a level-N view of a simulated window does not show
 them, just as the real file did not.
 """

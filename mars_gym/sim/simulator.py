@@ -25,16 +25,15 @@ import numpy as np
 from lob_core import GTC, IOC, OrderBook
 from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream, Source
-from mars_gym.sim.background_orders import BACKGROUND_AGENT, submit_background
+from mars_gym.sim._event_loop import BACKGROUND_AGENT, EventLoop
 from mars_gym.sim.depth import DepthLadder
 from mars_gym.sim.flows.base import (
     AgentObservingFlow,
     BackgroundFlow,
     FlowOrder,
-    StallGuard,
     observes_agents,
 )
-from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID
+from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID
 from mars_gym.sim.latency import ConstantLatency
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
@@ -94,7 +93,6 @@ class Simulator:
         if book.tick_size != 1:
             raise ValueError("the simulator works in ticks: use OrderBook(tick_size=1)")
         self.book = book
-        self.next_flow_id = FIRST_FLOW_ORDER_ID
         if self.depth is not None:  # before recording: the ladder is part of the start book
             self.depth.prepare(book, seed)
         self.recording = RecordingBook(book)
@@ -102,13 +100,28 @@ class Simulator:
         self.rng = np.random.default_rng([seed, 1])
         self.flow.reset(seed, book, self.now)
         self.observing = observes_agents(self.flow)
-        self.pending: FlowOrder | None = None  # the flow's next order, drawn when needed
-        self.stall_guard = StallGuard(self.flow)
+        # the background's orders, applied in C (drawn there too for compiled flows)
+        self.loop = EventLoop(self.flow, self.recording, self.rng, self.depth, self._agent_fills)
         self.in_flight: list[tuple[int, int, int, AgentOrder]] = []  # (arrival, seq, agent, order)
         self.sequence = 0
         self.accounts: dict[int, AgentAccount] = {}
         self.next_agent_id = FIRST_AGENT_ORDER_ID
-        self.traded_volume = 0  # lots traded in the book since the reset
+
+    @property
+    def traded_volume(self) -> int:
+        """Lots traded in the book since the reset."""
+        return self.loop.traded_volume
+
+    @property
+    def traded_notional(self) -> int:
+        """Sum of price x lots of the trades since the reset (ticks x lots)."""
+        return self.loop.traded_notional
+
+    @property
+    def next_flow_id(self) -> int:
+        """The id the background's next order gets (ids count up from ``FIRST_FLOW_ORDER_ID``,
+        one per background order applied)."""
+        return self.loop.next_flow_id
 
     # -- agents ------------------------------------------------------------------------------
     def account(self, agent_id: int) -> AgentAccount:
@@ -169,19 +182,17 @@ class Simulator:
             return  # a market order into an empty side: nothing to trade with
         book = self.book
         self.recording.limit(side, price, qty, order_id, time_ns, agent_id=agent_id)
-        self._collect_fills(time_ns)
+        self.loop.count_fills(time_ns)
         if tif == IOC and order_id in book:
             self.recording.cancel(order_id, time_ns)
         if order_id in book:
             self.accounts[agent_id].resting.add(order_id)
 
     # -- the clock ---------------------------------------------------------------------------
-    def _collect_fills(self, time_ns: int) -> None:
-        fills = self.book.fills
-        if len(fills) == 0:
-            return
-        self.traded_volume += int(fills["qty"].sum())
-        for price, qty, maker, taker, maker_agent, taker_agent, _, taker_side in fills.tolist():
+    def _agent_fills(self, time_ns: int) -> None:
+        """Hand the book's last fills to the accounts of the agents in them."""
+        for price, qty, maker, taker, maker_agent, taker_agent, _, taker_side in (
+                self.book.fills.tolist()):
             if maker_agent in self.accounts:
                 account = self.accounts[maker_agent]
                 account.fills.append(AgentFill(time_ns, maker, -taker_side, price, qty, True))
@@ -204,30 +215,21 @@ class Simulator:
         if time_ns < self.now:
             raise ValueError(f"time goes backwards: {time_ns} < {self.now}")
         while True:
-            if self.pending is None:
-                self.pending = self.flow.next_order()
-                if self.pending is None:
-                    return False
             agent_time = self.in_flight[0][0] if self.in_flight else None
-            background_time = self.pending.time_ns
-            if agent_time is not None and agent_time <= background_time and agent_time <= time_ns:
-                arrival, _, agent_id, order = heapq.heappop(self.in_flight)
-                touch = self.touch() if self.observing else None
-                seen = self._apply_agent(arrival, agent_id, order)
-                if self.observing and seen is not None:
-                    # the flow draws its next order again
-                    cast(AgentObservingFlow, self.flow).observe(seen, touch)
-                    self.pending = None
-                self._top_up(arrival)
-            elif background_time <= time_ns:
-                self.stall_guard.see(background_time)
-                submit_background(self.recording, self.pending, self.next_flow_id, self.rng)
-                self.next_flow_id += 1
-                self._collect_fills(background_time)
-                self._top_up(background_time)
-                self.pending = None
-            else:
+            # background orders strictly before the next agent order (an agent's goes first)
+            until = time_ns if agent_time is None else min(time_ns, agent_time - 1)
+            if not self.loop.run(until):
+                return False
+            if agent_time is None or agent_time > time_ns:
                 break
+            arrival, _, agent_id, order = heapq.heappop(self.in_flight)
+            touch = self.touch() if self.observing else None
+            seen = self._apply_agent(arrival, agent_id, order)
+            if self.observing and seen is not None:
+                # the flow draws its next order again
+                cast(AgentObservingFlow, self.flow).observe(seen, touch)
+                self.loop.drop_pending()
+            self._top_up(arrival)
         self.now = int(time_ns)
         return True
 

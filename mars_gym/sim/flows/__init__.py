@@ -6,12 +6,12 @@ from mars_gym.sim.flows.base import (
                                      BatchedFlow,
                                      FlowOrder,
                                      FlowStalledError,
-                                     run_flow,
 )
 from mars_gym.sim.flows.factory import make_flow  # registers the built-in flows
 from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
 from mars_gym.sim.flows.noise import NoiseFlow
 from mars_gym.sim.flows.registry import flow_names, flow_spec, register_flow
+from mars_gym.sim.flows.run import run_flow
 
 __all__ = [
            "AgentObservingFlow",

@@ -10,10 +10,11 @@ arrival carries independent marks drawn from the training orders' empirical dist
   0 joins the touch, negative improves it and crosses when it passes the opposite touch) and
   its size;
 * for a cancel, the side and depth behind the touch of the order cancelled (the nearest
-  background order there is cancelled, :mod:`mars_gym.sim.background_orders`) and the size.
+  background order there is cancelled, :mod:`mars_gym.sim._event_loop`) and the size.
 
 It reacts to the book only through the touch prices (an empty side is priced from the other
-side, an empty book from the last price it saw); it has no memory of marks.
+side, an empty book from the last price it saw); it has no memory of marks. Its draws run in C
+(:class:`~mars_gym.sim._event_loop.HawkesDraws`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from scipy.optimize import minimize
 
 from lob_core import OrderBook
 from mars_gym.data.schema import EventStream
+from mars_gym.sim._event_loop import HawkesDraws
 from mars_gym.sim.flows._hawkes import excitation
 from mars_gym.sim.flows.base import FlowOrder
-from mars_gym.sim.flows.draws import Categorical, pick_one
+from mars_gym.sim.flows.draws import Categorical
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 
 
@@ -126,45 +128,8 @@ class HawkesFlow:
         self.kinds = Categorical(range(3), calibration.kind_probs)
 
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.book = book
-        self.last_price = book.best_bid or book.best_ask or self.initial_price
-        self.time_s = start_ns / 1e9
-        self.excitation = 0.0  # sum of alpha * exp(-beta (t - t_i)) at self.time_s
-
-    def _next_time(self) -> float:
-        """Ogata thinning: the intensity only decays between arrivals, so the current value
-        bounds it until the next one."""
-        c = self.calibration
-        t, excitation = self.time_s, self.excitation
-        while True:
-            bound = c.mu + excitation
-            wait = self.rng.exponential(1 / bound)
-            excitation *= np.exp(-c.beta * wait)
-            t += wait
-            if self.rng.random() * bound <= c.mu + excitation:
-                self.excitation = excitation + c.alpha
-                self.time_s = t
-                return t
-
-    def _touch(self, side: int) -> int:
-        """The same-side touch; from the other side when empty; the last price seen when the
-        book is empty."""
-        touch = self.book.best_bid if side > 0 else self.book.best_ask
-        if touch is None:
-            other = self.book.best_ask if side > 0 else self.book.best_bid
-            touch = (other - side) if other is not None else self.last_price
-        self.last_price = touch
-        return touch
+        self.draws = HawkesDraws(np.random.default_rng(seed), book, int(start_ns),
+                                 self.calibration, self.kinds.cdf, self.initial_price)
 
     def next_order(self) -> FlowOrder:
-        c = self.calibration
-        time_ns = round(self._next_time() * 1e9)
-        rng = self.rng
-        kind = self.kinds.draw(rng)
-        side = (1 if kind == BUY_ORDER else -1 if kind == SELL_ORDER
-                else int(pick_one(c.cancel_sides, rng)))
-        depth = int(pick_one(c.depths[kind], rng))
-        price = max(1, self._touch(side) - side * depth)
-        size = int(pick_one(c.sizes[kind], rng))
-        return FlowOrder(time_ns, kind, side, price, size)
+        return self.draws.next_order()

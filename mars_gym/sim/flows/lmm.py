@@ -8,7 +8,7 @@ flow and by anything else (an agent's orders included) — so the flow reacts to
 A token is decoded against the live touch (:meth:`OrderTokenizer.decode`, by the tokenizer's
 price reference; the last two-sided touch while a side is empty); its interval bin sets the
 time of the order. A cancel token cancels a
-background order near its price (:mod:`mars_gym.sim.background_orders`).
+background order near its price (:mod:`mars_gym.sim._event_loop`).
 
 With a ``planner`` (:class:`mars_gym.batch.control.LivePlanner`) the flow is the ensemble: an
 order model trained on minute plans reads, at every order, the plan the batch model drew (and,

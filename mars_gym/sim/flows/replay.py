@@ -13,6 +13,7 @@ starting after ``start`` (an event index of the stream):
 Nothing reacts to the agent: orders the agent has consumed are simply gone when the replay
 cancels them, and replayed aggressors still arrive when the agent has already moved the
 price. This is the known unrealism of replay (no market impact beyond the agent's own fills).
+The orders are read in C (:class:`~mars_gym.sim._event_loop.ReplayDraws`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ import numpy as np
 
 from lob_core import OrderBook
 from mars_gym.data.schema import EventStream
+from mars_gym.sim._event_loop import ReplayDraws
 from mars_gym.sim.flows.base import FlowOrder
-from mars_gym.tokens.orders import CANCEL_ORDER, orders_after
-
-REPLAY_CHUNK = 1_024  # orders turned into Python tuples at a time
+from mars_gym.tokens.orders import orders_after
 
 
 class ReplayFlow:
@@ -40,20 +40,8 @@ class ReplayFlow:
         self.times = self.orders["time_ns"]
 
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
-        self.book = book
-        self.index = int(np.searchsorted(self.times, start_ns, side="left"))
-        self.chunk: list[tuple] = []  # the next orders as tuples, converted a chunk at a time
-        self.chunk_start = self.index
+        self.draws = ReplayDraws(self.orders,
+                                 int(np.searchsorted(self.times, start_ns, side="left")))
 
     def next_order(self) -> FlowOrder:
-        if self.index >= len(self.orders):
-            return FlowOrder(np.iinfo(np.int64).max, CANCEL_ORDER, 1, 1, 0)  # the data ran out
-        position = self.index - self.chunk_start
-        if position >= len(self.chunk):
-            self.chunk_start, position = self.index, 0
-            self.chunk = self.orders[self.index:self.index + REPLAY_CHUNK].tolist()
-        time_ns, kind, side, price, size, _, order_id = self.chunk[position]
-        self.index += 1
-        # an aggressor that rested nothing (no id) must not rest now either
-        return FlowOrder(time_ns, kind, side, price, size, order_id,
-                         ioc=kind != CANCEL_ORDER and order_id < 0)
+        return self.draws.next_order()

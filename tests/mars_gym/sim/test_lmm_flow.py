@@ -76,7 +76,7 @@ def test_agent_orders_join_the_flows_sequence(setup):
     sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival - 1)  # the flow's drawn order now lies at or after the arrival
-    withdrawn, previous_ns = sim.pending, flow.drawn_after[0]
+    withdrawn, previous_ns = sim.loop.pending, flow.drawn_after[0]
     assert withdrawn.time_ns >= arrival
     position = int(flow.generator.lengths[0])  # where the next token the model reads goes
     expected = tokenizer.encode_order(BUY_ORDER, 1, book.best_ask, 300, arrival - previous_ns,
@@ -84,7 +84,7 @@ def test_agent_orders_join_the_flows_sequence(setup):
     offered = int(book.depth(1 << 10)[3].sum())  # the market order takes what the asks hold
     sim.run_until(arrival)
     assert int(flow.generator.history.tokens[0, position]) == expected
-    assert flow.time_ns >= arrival and sim.pending.time_ns >= arrival
+    assert flow.time_ns >= arrival and sim.loop.pending.time_ns >= arrival
     assert sum(f.qty for f in sim.account(1).fills) == min(300, offered)
 
 
@@ -118,6 +118,6 @@ def test_without_the_option_the_flow_does_not_read_agent_orders(setup):
     sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival - 1)
-    drawn = sim.pending
+    drawn = sim.loop.pending
     sim.run_until(arrival)
-    assert sim.pending is drawn  # the drawn order stands
+    assert sim.loop.pending == drawn  # the drawn order stands

@@ -50,7 +50,7 @@ def test_a_flow_that_never_advances_time_raises_instead_of_hanging():
                        match=f"FrozenClockFlow produced {MAX_ORDERS_AT_ONE_TIME + 1} "
                              "orders at time 0 ns"):
         simulator.run_until(1_000_000_000)
-    assert simulator.stall_guard.count == MAX_ORDERS_AT_ONE_TIME + 1
+    assert simulator.loop.stall_count == MAX_ORDERS_AT_ONE_TIME + 1
 
 
 def test_run_flow_also_refuses_a_frozen_clock():
@@ -62,4 +62,4 @@ def test_bursts_at_one_time_below_the_limit_are_fine():
     simulator = Simulator(SlowClockFlow())
     simulator.reset(_book(), 0, seed=0)
     assert simulator.run_until(5) is True
-    assert simulator.stall_guard.count <= 1_000
+    assert simulator.loop.stall_count <= 1_000

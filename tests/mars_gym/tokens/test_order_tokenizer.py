@@ -5,7 +5,8 @@ import pytest
 
 from lob_core import OrderBook
 from mars_gym.data import DATA_SOURCES, EXECUTE, NEW, SOURCES, load_source, split_by_time
-from mars_gym.sim.background_orders import submit_background
+from mars_gym.data.recording import RecordingBook
+from mars_gym.sim._event_loop import EventLoop
 from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.tokens import (
     BUY_ORDER,
@@ -174,14 +175,15 @@ def test_decoded_sequences_drive_the_engine_without_errors(splits, tokenizer):
             if qty:
                 book.limit(side, int(price), int(qty), order_id=10**9 + 2 * k + (side < 0))
     t, executed = 0, 0
-    for order_id, token in enumerate(ids.tolist()):
+    loop = EventLoop(None, RecordingBook(book), rng)
+    for token in ids.tolist():
         bid, ask = book.best_bid, book.best_ask
         if bid is None or ask is None:
             bid, ask = (ask - 1, ask) if bid is None else (bid, bid + 1)
         d = tokenizer.decode([token], bid, ask, stream.source.source_id, rng)
         t += int(d.interval_ns[0])
         order = FlowOrder(t, int(d.kind[0]), int(d.side[0]), int(d.price[0]), int(d.size[0]))
-        done = submit_background(book, order, order_id, rng)
+        done = loop.submit(order)
         executed += done if d.kind[0] != CANCEL_ORDER else 0
         assert book.best_bid is None or book.best_ask is None or book.best_bid < book.best_ask
     assert len(book) > 0 and executed > 0

@@ -1,0 +1,429 @@
+# cython: language_level=3
+"""The simulator's per-order path in C: background orders drawn, applied, recorded and counted.
+
+:class:`EventLoop` applies a flow's orders to a :class:`~mars_gym.data.recording.RecordingBook`
+up to a time. A flow whose draws are compiled (:class:`CompiledDraws`: replay, noise, Hawkes)
+is run without a Python call per order; any other flow's ``next_order()`` is called from the
+loop, and its orders are applied the same way.
+
+How a background order is applied. A buy or sell is a GTC limit order (it executes first if it
+crosses), or IOC when the flow asks. A cancel naming a resting order's id (a replay) takes its
+size off that order. When that order is not in the book, or the cancel names no id, it names a
+side, a price and a size, and deletes one whole *background* order (``agent_id`` =
+:data:`BACKGROUND_AGENT`) resting at that price: the one whose remaining size is closest to the
+cancel's (ties drawn uniformly with the loop's generator); when none rests there, the nearest
+occupied price of that side holding background orders is used (among its best
+:data:`SEARCH_LEVELS`); with none at all it is skipped. Whole orders, because real cancels are:
+deletions outnumber partial cancels about 900 to 1 on AMZN, 90 to 1 on AAPL (training splits),
+and taking a drawn size off a random order left most touches standing, so a generated spread
+only ever narrowed.
+
+The compiled draws are numpy's own: the same generator, the same C routines (uniform doubles,
+standard exponentials, bounded integers), so a compiled flow draws exactly what the same flow
+written with ``numpy.random.Generator`` calls draws.
+"""
+
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.math cimport exp, rint
+from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint64_t
+from numpy.random cimport bitgen_t
+from numpy.random.c_distributions cimport (
+    random_bounded_uint64,
+    random_standard_exponential,
+    random_standard_uniform,
+)
+
+from lob_core._book cimport NIL, Fill, Level, OrderBook, idmap_get
+
+from mars_gym.data.recording cimport RecordingBook
+
+import numpy as np
+
+from mars_gym.sim.flows.base import MAX_ORDERS_AT_ONE_TIME, FlowOrder, FlowStalledError
+from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
+from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
+
+BACKGROUND_AGENT = 0
+SEARCH_LEVELS = 64  # price levels of a side searched for a background order to cancel
+
+
+cdef struct Drawn:  # one background order, as FlowOrder holds it
+    int64_t time_ns, kind, side, price, size, order_id
+    bint ioc
+
+cdef int64_t C_BUY = BUY_ORDER, C_SELL = SELL_ORDER, C_CANCEL = CANCEL_ORDER
+cdef int64_t C_BACKGROUND = BACKGROUND_AGENT, C_SEARCH_LEVELS = SEARCH_LEVELS
+
+
+cdef bitgen_t* _bitgen(object rng) except NULL:
+    """The C state of a ``numpy.random.Generator``'s bit generator."""
+    return <bitgen_t*>PyCapsule_GetPointer(rng.bit_generator.capsule, "BitGenerator")
+
+
+cdef inline int64_t _below(bitgen_t* bitgen, int64_t n) noexcept nogil:
+    """``Generator.integers(n)``: 0 <= k < n (n >= 1)."""
+    return <int64_t>random_bounded_uint64(bitgen, 0, <uint64_t>(n - 1), 0, 0)
+
+
+cdef inline Py_ssize_t _pick(const double[::1] cdf, double uniform) noexcept nogil:
+    """``bisect_right(cdf, uniform)``: the draw of ``Generator.choice(..., p)`` from its
+    cumulative probabilities (:func:`mars_gym.tokens.bins.choice_cdf`)."""
+    cdef Py_ssize_t i = 0, n = cdf.shape[0]
+    while i < n - 1 and cdf[i] <= uniform:
+        i += 1
+    return i
+
+
+cdef inline int64_t _best(OrderBook book, int side) noexcept nogil:
+    """A side's best price, 0 when the side is empty."""
+    cdef Level* level = book._best(side)
+    return 0 if level == NULL else level.price
+
+
+cdef class CompiledDraws:
+    """A flow's order draws in C. ``next_order()`` draws one for Python callers; the event
+    loop draws without Python."""
+
+    cdef int draw(self, Drawn* out) except -1:
+        raise NotImplementedError
+
+    def next_order(self):
+        """The next order, as a :class:`~mars_gym.sim.flows.base.FlowOrder`."""
+        cdef Drawn drawn
+        self.draw(&drawn)
+        return _to_python(&drawn)
+
+
+cdef class ReplayDraws(CompiledDraws):
+    """The recorded orders from ``index`` on (columns of ``TOKEN_ORDER_DTYPE``); past the last,
+    an order at the end of time. An aggressor that rested nothing (id -1) is IOC."""
+
+    cdef const int64_t[::1] times, kinds, sides, prices, sizes, ids
+    cdef Py_ssize_t index
+
+    def __init__(self, orders, Py_ssize_t index) -> None:
+        self.times = np.ascontiguousarray(orders["time_ns"], dtype=np.int64)
+        self.kinds = np.ascontiguousarray(orders["kind"], dtype=np.int64)
+        self.sides = np.ascontiguousarray(orders["side"], dtype=np.int64)
+        self.prices = np.ascontiguousarray(orders["price"], dtype=np.int64)
+        self.sizes = np.ascontiguousarray(orders["size"], dtype=np.int64)
+        self.ids = np.ascontiguousarray(orders["order_id"], dtype=np.int64)
+        self.index = index
+
+    cdef int draw(self, Drawn* out) except -1:
+        cdef Py_ssize_t i = self.index
+        if i >= self.times.shape[0]:  # the data ran out
+            out[0] = Drawn(INT64_MAX, C_CANCEL, 1, 1, 0, -1, False)
+            return 0
+        out[0] = Drawn(self.times[i], self.kinds[i], self.sides[i], self.prices[i],
+                       self.sizes[i], self.ids[i], self.kinds[i] != C_CANCEL and self.ids[i] < 0)
+        self.index += 1
+        return 0
+
+
+cdef class NoiseDraws(CompiledDraws):
+    """The MarS noise agent's draws (:mod:`mars_gym.sim.flows.noise`): every draw one uniform
+    double of ``rng`` through a table's cumulative probabilities."""
+
+    cdef OrderBook book
+    cdef object rng
+    cdef bitgen_t* bitgen
+    cdef const double[::1] kind_cdf, offset_cdf, volume_cdf
+    cdef const int64_t[::1] kinds, offsets
+    cdef const double[::1] volumes
+    cdef int64_t interval_ns, time_ns, last_price
+    cdef double volume_scale
+    cdef int64_t cancel_size
+
+    def __init__(self, rng, OrderBook book, int64_t start_ns, int64_t interval_ns,
+                 double volume_scale, int64_t initial_price, kinds, offsets, volumes,
+                 int64_t cancel_size) -> None:
+        self.rng, self.bitgen, self.book = rng, _bitgen(rng), book
+        self.kind_cdf, self.kinds = _table(kinds, np.int64)
+        self.offset_cdf, self.offsets = _table(offsets, np.int64)
+        self.volume_cdf, self.volumes = _table(volumes, np.float64)
+        self.interval_ns, self.time_ns = interval_ns, start_ns
+        self.volume_scale, self.cancel_size = volume_scale, cancel_size
+        self.last_price = initial_price
+        self._reference_price()
+
+    cdef int64_t _reference_price(self) noexcept:
+        cdef int64_t bid = _best(self.book, 1), ask
+        if bid:
+            self.last_price = bid
+        else:
+            ask = _best(self.book, -1)
+            if ask:
+                self.last_price = ask - 1
+        return self.last_price
+
+    cdef int draw(self, Drawn* out) except -1:
+        cdef int64_t kind, side, touch, price, size
+        self.time_ns += self.interval_ns
+        kind = self.kinds[_pick(self.kind_cdf, random_standard_uniform(self.bitgen))]
+        if kind == C_CANCEL:
+            side = 1 if random_standard_uniform(self.bitgen) < 0.5 else -1
+            touch = _best(self.book, <int>side)
+            out[0] = Drawn(self.time_ns, kind, side, touch if touch else self._reference_price(),
+                           self.cancel_size, -1, False)
+            return 0
+        price = self._reference_price()
+        price = max(1, price + self.offsets[_pick(self.offset_cdf,
+                                                  random_standard_uniform(self.bitgen))])
+        size = max(1, <int64_t>rint(
+            self.volumes[_pick(self.volume_cdf, random_standard_uniform(self.bitgen))]
+            * self.volume_scale / 100))
+        out[0] = Drawn(self.time_ns, kind, 1 if kind == C_BUY else -1, price, size, -1, False)
+        return 0
+
+
+cdef class HawkesDraws(CompiledDraws):
+    """The Hawkes flow's draws (:mod:`mars_gym.sim.flows.hawkes`): arrival times by Ogata
+    thinning, marks drawn uniformly from the calibration's arrays (by kind)."""
+
+    cdef OrderBook book
+    cdef object rng
+    cdef bitgen_t* bitgen
+    cdef double mu, alpha, beta, time_s, excitation
+    cdef const double[::1] kind_cdf
+    cdef const int64_t[::1] cancel_sides
+    cdef const int64_t* depths[3]  # by kind: the calibration's marks (arrays in keep)
+    cdef const int64_t* sizes[3]
+    cdef int64_t n_depths[3]
+    cdef int64_t n_sizes[3]
+    cdef object keep
+    cdef int64_t last_price
+
+    def __init__(self, rng, OrderBook book, int64_t start_ns, calibration, kind_cdf,
+                 int64_t initial_price) -> None:
+        self.rng, self.bitgen, self.book = rng, _bitgen(rng), book
+        self.mu, self.alpha, self.beta = calibration.mu, calibration.alpha, calibration.beta
+        self.kind_cdf = np.asarray(kind_cdf, dtype=np.float64)
+        self.cancel_sides = np.ascontiguousarray(calibration.cancel_sides, dtype=np.int64)
+        self.keep = [np.ascontiguousarray(by_kind[kind], dtype=np.int64)
+                     for by_kind in (calibration.depths, calibration.sizes)
+                     for kind in (C_BUY, C_SELL, C_CANCEL)]
+        cdef int k
+        cdef const int64_t[::1] marks
+        for k in range(3):
+            marks = self.keep[k]  # a kind never drawn may have no marks
+            self.depths[k], self.n_depths[k] = _first(marks), marks.shape[0]
+            marks = self.keep[3 + k]
+            self.sizes[k], self.n_sizes[k] = _first(marks), marks.shape[0]
+        self.last_price = _best(book, 1)
+        if not self.last_price:
+            self.last_price = _best(book, -1)
+        if not self.last_price:
+            self.last_price = initial_price
+        self.time_s = start_ns / 1e9
+        self.excitation = 0.0  # sum of alpha * exp(-beta (t - t_i)) at time_s
+
+    cdef double _next_time(self) noexcept:
+        """Ogata thinning: the intensity only decays between arrivals, so the current value
+        bounds it until the next one."""
+        cdef double t = self.time_s, excitation = self.excitation, bound, wait
+        while True:
+            bound = self.mu + excitation
+            wait = (1 / bound) * random_standard_exponential(self.bitgen)
+            excitation *= exp(-self.beta * wait)
+            t += wait
+            if random_standard_uniform(self.bitgen) * bound <= self.mu + excitation:
+                self.excitation = excitation + self.alpha
+                self.time_s = t
+                return t
+
+    cdef int64_t _touch(self, int64_t side) noexcept:
+        """The same-side touch; from the other side when empty; the last price seen when the
+        book is empty."""
+        cdef int64_t touch = _best(self.book, <int>side), other
+        if not touch:
+            other = _best(self.book, <int>-side)
+            touch = other - side if other else self.last_price
+        self.last_price = touch
+        return touch
+
+    cdef int draw(self, Drawn* out) except -1:
+        cdef int64_t time_ns = <int64_t>rint(self._next_time() * 1e9)
+        cdef int64_t kind = _pick(self.kind_cdf, random_standard_uniform(self.bitgen)), side
+        if kind == C_BUY:
+            side = 1
+        elif kind == C_SELL:
+            side = -1
+        else:
+            side = self.cancel_sides[_below(self.bitgen, self.cancel_sides.shape[0])]
+        cdef int64_t depth = self.depths[kind][_below(self.bitgen, self.n_depths[kind])]
+        cdef int64_t price = max(1, self._touch(side) - side * depth)
+        cdef int64_t size = self.sizes[kind][_below(self.bitgen, self.n_sizes[kind])]
+        out[0] = Drawn(time_ns, kind, side, price, size, -1, False)
+        return 0
+
+
+cdef class EventLoop:
+    """Applies a background flow's orders to ``recording`` (see the module docstring).
+
+    Parameters
+    ----------
+    flow : BackgroundFlow or None
+        Drawn without Python when it has compiled ``draws`` (after its reset); ``None``: orders
+        are only applied with :meth:`submit`.
+    recording : RecordingBook
+    rng : numpy.random.Generator
+        Draws the cancel rule's ties.
+    depth : DepthLadder, optional
+        Topped up after every background order.
+    agent_fills : callable, optional
+        Called with the time whenever the book's last fills involve an agent (any owner but
+        the background), before the book changes again.
+    """
+
+    cdef readonly RecordingBook recording
+    cdef OrderBook book
+    cdef object flow, rng, depth, agent_fills
+    cdef CompiledDraws draws
+    cdef bitgen_t* bitgen
+    cdef public int64_t next_flow_id
+    cdef readonly int64_t traded_volume, traded_notional, cancels_without_target
+    cdef readonly int64_t stall_time, stall_count
+    cdef int64_t stall_limit
+    cdef Drawn pending
+    cdef bint has_pending
+
+    def __init__(self, flow, RecordingBook recording, rng, depth=None, agent_fills=None,
+                 int64_t stall_limit=MAX_ORDERS_AT_ONE_TIME) -> None:
+        self.flow, self.recording, self.book = flow, recording, recording.book
+        draws = getattr(flow, "draws", None)
+        self.draws = draws if isinstance(draws, CompiledDraws) else None
+        self.rng, self.bitgen = rng, _bitgen(rng)
+        self.depth, self.agent_fills = depth, agent_fills
+        self.next_flow_id = FIRST_FLOW_ORDER_ID
+        self.stall_limit = stall_limit
+        self.stall_time, self.stall_count = -1, 0
+
+    @property
+    def pending(self):
+        """The flow's drawn, not yet applied order (a ``FlowOrder``; ``None``: none drawn)."""
+        return _to_python(&self.pending) if self.has_pending else None
+
+    def drop_pending(self) -> None:
+        """Forget the drawn order: the next is drawn again from the flow."""
+        self.has_pending = False
+
+    def run(self, int64_t until_ns) -> bool:
+        """Apply every background order due at or before ``until_ns`` (the first one after it
+        stays drawn). False when the flow has no next order yet (a batched flow waiting for its
+        token): call again once it has."""
+        cdef object order
+        while True:
+            if not self.has_pending:
+                if self.draws is not None:
+                    self.draws.draw(&self.pending)
+                else:
+                    order = self.flow.next_order()
+                    if order is None:
+                        return False
+                    _from_python(order, &self.pending)
+                self.has_pending = True
+            if self.pending.time_ns > until_ns:
+                return True
+            self._see(self.pending.time_ns)
+            self._apply(&self.pending)
+            self.has_pending = False
+
+    def submit(self, order) -> int:
+        """Apply one background order now (a :class:`~mars_gym.sim.flows.base.FlowOrder`);
+        return the executed (buy/sell) or cancelled quantity."""
+        cdef Drawn drawn
+        _from_python(order, &drawn)
+        return self._apply(&drawn)
+
+    def count_fills(self, int64_t time_ns) -> None:
+        """Count the book's last fills (an agent's order) into the traded volume, and hand them
+        to ``agent_fills``."""
+        self._count_fills(time_ns)
+
+    cdef int _see(self, int64_t time_ns) except -1:
+        if time_ns != self.stall_time:
+            self.stall_time, self.stall_count = time_ns, 1
+            return 0
+        self.stall_count += 1
+        if self.stall_count > self.stall_limit:
+            raise FlowStalledError(
+                f"{type(self.flow).__name__} produced {self.stall_count} orders at time "
+                f"{time_ns} ns without advancing time; the flow (or its model's weights) is "
+                "broken")
+        return 0
+
+    cdef int _count_fills(self, int64_t time_ns) except -1:
+        cdef int64_t k
+        cdef Fill* fill
+        cdef bint agents = False
+        for k in range(self.book.n_fills):
+            fill = &self.book.fills[k]
+            self.traded_volume += fill.qty
+            self.traded_notional += fill.price * fill.qty
+            agents |= fill.maker_agent_id != C_BACKGROUND or fill.taker_agent_id != C_BACKGROUND
+        if agents and self.agent_fills is not None:
+            self.agent_fills(time_ns)
+        return 0
+
+    cdef int64_t _apply(self, Drawn* order) except -1:
+        cdef int64_t t = order.time_ns, done, order_id, left, nearest
+        cdef int32_t index, level
+        cdef RecordingBook recording = self.recording
+        cdef OrderBook book = self.book
+        if order.kind != C_CANCEL:
+            order_id = order.order_id
+            if order_id < 0 or _rests(book, order_id):
+                order_id = self.next_flow_id
+            done = recording._limit(order.side, order.price, order.size, order_id, t,
+                                    C_BACKGROUND)
+            if order.ioc and _rests(book, order_id):
+                recording._cancel(order_id, t)
+        elif order.order_id >= 0 and _rests(book, order.order_id):
+            left = book.orders[book._lookup(order.order_id)].qty
+            if order.size >= left:
+                recording._cancel(order.order_id, t)
+                done = left
+            else:
+                recording.reduce(order.order_id, order.size, t)
+                done = order.size
+        else:
+            level = book._closest_level(<int>order.side, order.price, order.size, C_BACKGROUND,
+                                        C_SEARCH_LEVELS, &nearest)
+            if level == NIL:
+                self.cancels_without_target += 1
+                done = 0
+            else:
+                index = book._nth_closest(level, order.size, C_BACKGROUND, nearest, <int32_t>_below(
+                    self.bitgen, book._count_closest(level, order.size, C_BACKGROUND, nearest)))
+                done = recording._cancel(book.orders[index].order_id, t)
+        self.next_flow_id += 1
+        self._count_fills(t)
+        if self.depth is not None:
+            self.depth.top_up(recording, t)
+        return done
+
+
+cdef inline const int64_t* _first(const int64_t[::1] values) noexcept:
+    return &values[0] if values.shape[0] else NULL
+
+
+cdef inline bint _rests(OrderBook book, int64_t order_id) noexcept:
+    return idmap_get(&book.ids, order_id) != NIL
+
+
+cdef object _to_python(Drawn* order):
+    return FlowOrder(order.time_ns, order.kind, order.side, order.price, order.size,
+                     order.order_id, bool(order.ioc))
+
+
+cdef int _from_python(object order, Drawn* out) except -1:
+    time_ns, kind, side, price, size, order_id, ioc = order
+    out[0] = Drawn(time_ns, kind, side, price, size, order_id, ioc)
+    return 0
+
+
+cdef tuple _table(categorical, dtype):
+    """A :class:`~mars_gym.sim.flows.draws.Categorical`'s cumulative probabilities and values."""
+    return (np.asarray(categorical.cdf, dtype=np.float64),
+            np.asarray(categorical.values, dtype=dtype))

@@ -1,0 +1,212 @@
+"""The compiled event loop against the same rules written in Python with numpy's calls.
+
+The references below are the flows and the cancel rule as plain Python: ``Generator.choice``,
+``exponential``, ``random`` and ``integers`` calls, the cancel's order found by walking the
+book's L3 view. The compiled flows and :class:`~mars_gym.sim._event_loop.EventLoop` must record
+the very same events from the same seeds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lob_core import OrderBook
+from mars_gym.data import SOURCES, load_source, split_by_time
+from mars_gym.data.recording import RecordingBook
+from mars_gym.sim._event_loop import BACKGROUND_AGENT, SEARCH_LEVELS, EventLoop
+from mars_gym.sim.flows import FlowOrder, HawkesCalibration, HawkesFlow, NoiseFlow, run_flow
+from mars_gym.sim.flows.replay import ReplayFlow
+from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
+from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
+from mars_gym.tokens.orders import TOKEN_ORDER_DTYPE
+
+AMZN = SOURCES["AMZN"]
+
+
+class NumpyNoise(NoiseFlow):
+    """The noise flow with ``Generator.choice``."""
+
+    def reset(self, seed, book, start_ns):
+        self.rng, self.book, self.time_ns = np.random.default_rng(seed), book, int(start_ns)
+        self.last_price = self.initial_price
+        self._reference_price()
+
+    def _reference_price(self):
+        if self.book.best_bid is not None:
+            self.last_price = self.book.best_bid
+        elif self.book.best_ask is not None:
+            self.last_price = self.book.best_ask - 1
+        return self.last_price
+
+    def next_order(self):
+        self.time_ns += self.interval_ns
+        kind = int(self.rng.choice([BUY_ORDER, SELL_ORDER, CANCEL_ORDER], p=[0.4, 0.4, 0.2]))
+        if kind == CANCEL_ORDER:
+            side = 1 if self.rng.random() < 0.5 else -1
+            touch = self.book.best_bid if side > 0 else self.book.best_ask
+            return FlowOrder(self.time_ns, kind, side, touch or self._reference_price(), 1 << 62)
+        price = max(1, self._reference_price()
+                    + int(self.rng.choice([0, 1, -1, 2], p=[0.35, 0.35, 0.15, 0.15])))
+        volume = int(self.rng.choice([100, 200, 500, 1000, 2000],
+                                     p=[0.5, 0.3, 0.15, 0.025, 0.025]))
+        size = max(1, round(volume * self.volume_scale / 100))
+        return FlowOrder(self.time_ns, kind, 1 if kind == BUY_ORDER else -1, price, size)
+
+
+class NumpyHawkes(HawkesFlow):
+    """The Hawkes flow with ``exponential``, ``random`` and ``choice``."""
+
+    def reset(self, seed, book, start_ns):
+        self.rng, self.book = np.random.default_rng(seed), book
+        self.last_price = book.best_bid or book.best_ask or self.initial_price
+        self.time_s, self.excitation = start_ns / 1e9, 0.0
+
+    def next_order(self):
+        c, rng = self.calibration, self.rng
+        t, excitation = self.time_s, self.excitation
+        while True:
+            bound = c.mu + excitation
+            wait = rng.exponential(1 / bound)
+            excitation *= np.exp(-c.beta * wait)
+            t += wait
+            if rng.random() * bound <= c.mu + excitation:
+                self.excitation, self.time_s = excitation + c.alpha, t
+                break
+        kind = int(rng.choice(3, p=c.kind_probs))
+        side = (1 if kind == BUY_ORDER else -1 if kind == SELL_ORDER
+                else int(rng.choice(c.cancel_sides)))
+        depth = int(rng.choice(c.depths[kind]))
+        touch = self.book.best_bid if side > 0 else self.book.best_ask
+        if touch is None:
+            other = self.book.best_ask if side > 0 else self.book.best_bid
+            touch = (other - side) if other is not None else self.last_price
+        self.last_price = touch
+        size = int(rng.choice(c.sizes[kind]))
+        return FlowOrder(round(t * 1e9), kind, side, max(1, touch - side * depth), size)
+
+
+def reference_submit(recording, order, order_id, rng):
+    """A background order applied by the rule of mars_gym.sim._event_loop, in Python."""
+    book = recording.book
+    if order.kind != CANCEL_ORDER:
+        oid = order.order_id if order.order_id >= 0 and order.order_id not in book else order_id
+        done = recording.limit(order.side, order.price, order.size, oid, order.time_ns)
+        if order.ioc and oid in book:
+            recording.cancel(oid, order.time_ns)
+        return done
+    if order.order_id >= 0 and order.order_id in book:
+        left = book.order(order.order_id)[2]
+        if order.size >= left:
+            return recording.cancel(order.order_id, order.time_ns)
+        recording.reduce(order.order_id, order.size, order.time_ns)
+        return order.size
+    levels = book.depth(SEARCH_LEVELS)[0 if order.side > 0 else 2]
+    levels = levels[levels > 0]
+    for level in levels[np.argsort(np.abs(levels - order.price), kind="stable")]:
+        queue = book.level_queue(order.side, int(level))
+        mine = queue[queue["agent_id"] == BACKGROUND_AGENT]
+        if len(mine):
+            distance = np.abs(mine["qty"] - order.size)
+            closest = np.flatnonzero(distance == distance.min())
+            victim = int(mine["order_id"][closest[rng.integers(len(closest))]])
+            return recording.cancel(victim, order.time_ns)
+    return 0
+
+
+def reference_run(flow, book, start_ns, end_ns, seed):
+    recording = RecordingBook(book)
+    flow.reset(seed, book, start_ns)
+    rng, order_id = np.random.default_rng(seed + 1), FIRST_FLOW_ORDER_ID
+    while (order := flow.next_order()).time_ns <= end_ns:
+        reference_submit(recording, order, order_id, rng)
+        order_id += 1
+    return recording.events()
+
+
+def _book() -> OrderBook:
+    book = OrderBook(1)
+    for k in range(5):
+        book.limit(1, 10_000 - k, 300, order_id=2 * k + 1)
+        book.limit(-1, 10_002 + k, 300, order_id=2 * k + 2)
+    return book
+
+
+def _calibration() -> HawkesCalibration:
+    """Marks of odd lengths (bounded integers of several ranges, one long array) and a kind
+    never drawn without marks."""
+    rng = np.random.default_rng(0)
+    return HawkesCalibration(
+        2.0, 3.0, 6.0, np.array([0.45, 0.35, 0.2]),
+        {BUY_ORDER: rng.integers(-2, 9, 70_001), SELL_ORDER: np.array([0, 1, 3]),
+         CANCEL_ORDER: np.array([0, 0, 2, 5, 1])},
+        {BUY_ORDER: rng.integers(1, 900, 12_345), SELL_ORDER: np.array([100, 300]),
+         CANCEL_ORDER: np.array([50, 100, 200])}, np.array([1, -1, -1]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_compiled_noise_records_what_the_numpy_noise_flow_records(seed):
+    compiled = run_flow(NoiseFlow(interval_ns=50_000_000, volume_scale=70), _book(), 0,
+                        90 * 10**9, AMZN, seed=seed).events
+    reference = reference_run(NumpyNoise(interval_ns=50_000_000, volume_scale=70), _book(), 0,
+                              90 * 10**9, seed)
+    assert len(reference) > 1_500  # ~1,800 orders and their executions and cancels
+    assert (reference["type"] == 1).sum() > 200  # the cancel rule ran hundreds of times
+    np.testing.assert_array_equal(compiled, reference)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_compiled_hawkes_records_what_the_numpy_hawkes_flow_records(seed):
+    compiled = run_flow(HawkesFlow(_calibration()), _book(), 0, 150 * 10**9, AMZN,
+                        seed=seed).events
+    reference = reference_run(NumpyHawkes(_calibration()), _book(), 0, 150 * 10**9, seed)
+    assert len(reference) > 500
+    np.testing.assert_array_equal(compiled, reference)
+
+
+def test_compiled_replay_records_what_the_recorded_orders_give():
+    """A real AMZN stretch replayed on its real book: resting orders, aggressors (IOC when they
+    rested nothing) and cancels by id or, for volume seeded before the start, by the rule."""
+    stream = split_by_time(load_source("AMZN"))["test"]
+    start = 2_000
+    flow = ReplayFlow(stream, start)
+    begin = int(stream.events["time_ns"][start])
+    end = begin + 120 * 10**9
+
+    class ListReplay:
+        def reset(self, seed, book, start_ns):
+            rows = flow.orders[flow.times >= start_ns]
+            self.rows = iter(rows.tolist() + [(1 << 62, CANCEL_ORDER, 1, 1, 0, 0, -1)])
+
+        def next_order(self):
+            time_ns, kind, side, price, size, _, order_id = next(self.rows)
+            return FlowOrder(time_ns, kind, side, price, size, order_id,
+                             ioc=kind != CANCEL_ORDER and order_id < 0)
+
+    assert flow.orders.dtype == TOKEN_ORDER_DTYPE
+    compiled = run_flow(flow, stream.book_before(start), begin, end, AMZN).events
+    reference = reference_run(ListReplay(), stream.book_before(start), begin, end, 0)
+    assert len(reference) > 300
+    np.testing.assert_array_equal(compiled, reference)
+
+
+def test_a_python_flow_goes_through_the_same_loop():
+    """A flow without compiled draws (here the numpy noise flow) is called from the loop:
+    the same events as the compiled flow from the same seed."""
+    python = run_flow(NumpyNoise(interval_ns=50_000_000), _book(), 0, 30 * 10**9, AMZN, seed=4)
+    compiled = run_flow(NoiseFlow(interval_ns=50_000_000), _book(), 0, 30 * 10**9, AMZN, seed=4)
+    np.testing.assert_array_equal(python.events, compiled.events)
+    assert python.report == compiled.report and python.report["orders"] == 600
+
+
+def test_the_loop_stops_before_the_first_order_after_its_time_and_keeps_it():
+    book, flow = _book(), NoiseFlow(interval_ns=10)
+    flow.reset(0, book, 0)
+    loop = EventLoop(flow, RecordingBook(book), np.random.default_rng(0))
+    assert loop.pending is None
+    assert loop.run(95)
+    assert loop.next_flow_id - FIRST_FLOW_ORDER_ID == 9  # orders at 10, 20, ..., 90
+    assert loop.pending.time_ns == 100  # drawn, not applied
+    loop.drop_pending()
+    assert loop.run(100) and loop.pending.time_ns == 110  # the order at 100 was dropped
+
