@@ -6,8 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from mars_gym.data import EXECUTE
-
 # Metrics that are not defined before the first fill (or market trade): None in ``info``, in
 # the single env and in the vector env alike.
 OPTIONAL_INFO = ("average_price", "implementation_shortfall_bps", "price_advantage_vs_twap_bps",
@@ -16,11 +14,9 @@ OPTIONAL_INFO = ("average_price", "implementation_shortfall_bps", "price_advanta
 
 def market_vwap(sim) -> float | None:
     """VWAP of every trade in the simulated book since the reset (None before the first)."""
-    events = sim.recording.events()
-    executions = events[events["type"] == EXECUTE]
-    if len(executions) == 0:
+    if sim.traded_volume == 0:
         return None
-    return float(np.average(executions["price"], weights=executions["size"]))
+    return sim.traded_notional / sim.traded_volume
 
 
 def execution_metrics(env) -> dict[str, Any]:

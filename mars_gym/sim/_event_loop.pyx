@@ -377,6 +377,7 @@ cdef class EventLoop:
                 order_id = self.next_flow_id
             done = recording._limit(order.side, order.price, order.size, order_id, t,
                                     C_BACKGROUND)
+            self._count_fills(t)  # before an IOC's remainder is cancelled (no fills then)
             if order.ioc and _rests(book, order_id):
                 recording._cancel(order_id, t)
         elif order.order_id >= 0 and _rests(book, order.order_id):
@@ -398,7 +399,6 @@ cdef class EventLoop:
                     self.bitgen, book._count_closest(level, order.size, C_BACKGROUND, nearest)))
                 done = recording._cancel(book.orders[index].order_id, t)
         self.next_flow_id += 1
-        self._count_fills(t)
         if self.depth is not None:
             self.depth.top_up(recording, t)
         return done

@@ -210,3 +210,18 @@ def test_the_loop_stops_before_the_first_order_after_its_time_and_keeps_it():
     loop.drop_pending()
     assert loop.run(100) and loop.pending.time_ns == 110  # the order at 100 was dropped
 
+
+def test_an_ioc_orders_fills_count_when_its_remainder_is_cancelled():
+    """A replayed aggressor that rested nothing is IOC: what it executed is traded volume and
+    reaches the agents it hit, though its remainder is then cancelled."""
+    book = OrderBook(1)
+    book.limit(-1, 100, 10, 5, agent_id=7)  # an agent's resting ask
+    book.limit(1, 90, 10, 6)
+    seen = []
+    loop = EventLoop(None, RecordingBook(book), np.random.default_rng(0),
+                     agent_fills=lambda t: seen.append((t, book.fills.copy())))
+    assert loop.submit(FlowOrder(1_000, BUY_ORDER, 1, 101, 30, -1, ioc=True)) == 10
+    assert book.best_ask is None and book.best_bid == 90  # the 20 left did not rest
+    assert loop.traded_volume == 10 and loop.traded_notional == 1_000
+    assert len(seen) == 1 and seen[0][0] == 1_000
+    assert seen[0][1][["maker_order_id", "qty", "maker_agent_id"]].tolist() == [(5, 10, 7)]
