@@ -26,7 +26,8 @@ extensions = [
         extra_compile_args=["-O3"],
         **(NUMPY_RANDOM if module == "mars_gym.sim._event_loop" else {}),
     )
-    for module in ("lob_core._book", "lob_core._replay", "mars_gym.data.recording",
+    for module in ("lob_core._book", "lob_core._replay", "mars_gym.data.book_states",
+                   "mars_gym.data.recording",
                    "mars_gym.sim._event_loop", "mars_gym.sim.flows._hawkes")
 ]
 

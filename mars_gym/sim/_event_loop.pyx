@@ -51,6 +51,7 @@ cdef struct Drawn:  # one background order, as FlowOrder holds it
     int64_t time_ns, kind, side, price, size, order_id
     bint ioc
 
+cdef double NEVER_NS = 9.223372036854775807e18  # 2**63 ns: past int64's times
 cdef int64_t C_BUY = BUY_ORDER, C_SELL = SELL_ORDER, C_CANCEL = CANCEL_ORDER
 cdef int64_t C_BACKGROUND = BACKGROUND_AGENT, C_SEARCH_LEVELS = SEARCH_LEVELS
 
@@ -243,7 +244,9 @@ cdef class HawkesDraws(CompiledDraws):
         return touch
 
     cdef int draw(self, Drawn* out) except -1:
-        cdef int64_t time_ns = <int64_t>rint(self._next_time() * 1e9)
+        cdef double at_ns = rint(self._next_time() * 1e9)
+        # a degenerate fit (mu ~ 0) can put the next arrival past int64: it never comes
+        cdef int64_t time_ns = <int64_t>at_ns if at_ns < NEVER_NS else INT64_MAX
         cdef int64_t kind = _pick(self.kind_cdf, random_standard_uniform(self.bitgen)), side
         if kind == C_BUY:
             side = 1

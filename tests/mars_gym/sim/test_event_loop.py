@@ -225,3 +225,17 @@ def test_an_ioc_orders_fills_count_when_its_remainder_is_cancelled():
     assert loop.traded_volume == 10 and loop.traded_notional == 1_000
     assert len(seen) == 1 and seen[0][0] == 1_000
     assert seen[0][1][["maker_order_id", "qty", "maker_agent_id"]].tolist() == [(5, 10, 7)]
+
+
+def test_a_hawkes_arrival_past_the_end_of_time_never_comes():
+    """A degenerate fit (baseline ~1e-100 per second) puts the next arrival ~1e109 ns away:
+    the flow's order then lies at the end of time, and the loop runs on without it."""
+    calibration = _calibration()
+    flow = HawkesFlow(HawkesCalibration(1e-100, 6e307, 6.1e307, calibration.kind_probs,
+                                        calibration.depths, calibration.sizes,
+                                        calibration.cancel_sides))
+    book = _book()
+    flow.reset(0, book, 0)
+    assert flow.next_order().time_ns == np.iinfo(np.int64).max
+    stream = run_flow(flow, _book(), 0, 10**10, AMZN)
+    assert stream.report["orders"] == 0 and len(stream) == 0

@@ -1,11 +1,17 @@
-"""Apply schema events to a ``lob_core`` book and record the book before each event."""
+# cython: language_level=3, wraparound=True
+# (wraparound: BookCheckpoints is Python code that indexes lists from the end)
+"""Apply schema events to a ``lob_core`` book and record the book before each event (in C)."""
 
-from __future__ import annotations
+from libc.stdint cimport int32_t, int64_t
 
 import numpy as np
 
-from lob_core import OrderBook
+from lob_core._book cimport OrderBook
+
 from mars_gym.data.schema import BOOK_TICKS, CANCEL, NEW, book_rows_from_tick_states
+
+cdef int64_t C_NEW = NEW, C_CANCEL = CANCEL, GTC_TIF = 0  # lob_core's GTC
+cdef int C_BOOK_TICKS = BOOK_TICKS
 
 
 class EventReplayError(ValueError):
@@ -16,25 +22,35 @@ class EventReplayError(ValueError):
         self.index, self.reason = index, reason
 
 
-def apply_events(book: OrderBook, events: np.ndarray) -> np.ndarray:
+def apply_events(OrderBook book, events) -> np.ndarray:
     """Apply events (schema semantics: NEW rests, CANCEL removes, PARTIAL_CANCEL and EXECUTE
     take ``size`` off) to ``book`` in place; return the BOOK_DTYPE row before each event.
 
     Prices are used as given (the book's tick size must divide them). An event naming an order
     the book does not hold raises :class:`EventReplayError`.
     """
-    states = np.empty((len(events), 2 + 2 * BOOK_TICKS), dtype=np.int64)
-    tick_state, limit, cancel, reduce = book.tick_state, book.limit, book.cancel, book.reduce
-    for index, (t, kind, side, price, size, order_id) in enumerate(events.tolist()):
-        states[index] = tick_state(BOOK_TICKS)
+    cdef Py_ssize_t n = len(events), index
+    states = np.empty((n, 2 + 2 * BOOK_TICKS), dtype=np.int64)
+    if n == 0:
+        return book_rows_from_tick_states(states)
+    cdef int64_t[:, ::1] rows = states
+    cdef const int64_t[:] times = events["time_ns"], kinds = events["type"]
+    cdef const int64_t[:] sides = events["side"], prices = events["price"]
+    cdef const int64_t[:] sizes = events["size"], ids = events["order_id"]
+    cdef int32_t order
+    for index in range(n):
+        book._tick_state(&rows[index, 0], C_BOOK_TICKS)
         try:
-            if kind == NEW:
-                if limit(side, price, size, order_id, ts=t):
-                    raise EventReplayError(index, f"new order {order_id} crosses the book")
-            elif kind == CANCEL:
-                cancel(order_id)
+            if kinds[index] == C_NEW:
+                if book._limit(sides[index], prices[index], sizes[index], ids[index], 0,
+                               times[index], GTC_TIF):
+                    raise EventReplayError(index, f"new order {ids[index]} crosses the book")
+            elif kinds[index] == C_CANCEL:
+                order = book._lookup(ids[index])
+                book.n_fills = 0
+                book._unlink(order)
             else:
-                reduce(order_id, size)
+                book.reduce(ids[index], sizes[index])
         except (KeyError, ValueError) as error:
             if isinstance(error, EventReplayError):
                 raise
