@@ -6,7 +6,9 @@ Prints one JSON object (``--out``: also a file) with
   the flow of ``bench_lob.py``);
 * ``flows``: background orders per second of ``MarS-Execution-v0`` on the embedded default
   market for each model-free flow (one env), and its ratio to the engine's rate — the
-  simulator's cost per order in units of the engine's;
+  simulator's cost per order in units of the engine's; and ``simulator``: the env's own
+  simulator run on for ``--sim-minutes`` without an agent (the per-order path alone: draws,
+  matching, recording, counting; no env steps or resets);
 * ``lmm``: the LMM vector env at ``--batch`` envs against pure batched generation of the same
   model at the same batch and its own context (``bench_lmm.py``'s KV-cached step, re-fills
   amortised), and their ratio;
@@ -61,6 +63,18 @@ def env_rate(flow: str, args) -> dict:
             orders / run_s, "reset_s": reset_s / args.episodes, "orders": orders}
 
 
+def simulator_rate(flow: str, minutes: float) -> dict:
+    """Background orders per second of the env's simulator run on alone after a reset."""
+    env = gym.make("MarS-Execution-v0", flow=flow, horizon_s=60.0, step_s=10.0).unwrapped
+    env.reset(seed=0)
+    sim = env.sim
+    first_id, started = sim.next_flow_id, time.perf_counter()
+    sim.run_until(sim.now + int(minutes * 60e9))
+    seconds = time.perf_counter() - started
+    orders = sim.next_flow_id - first_id
+    return {"orders_per_s": orders / seconds, "orders": orders, "simulated_minutes": minutes}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--horizon-s", type=float, default=120.0,
@@ -68,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--step-s", type=float, default=10.0)
     parser.add_argument("--episodes", type=int, default=2, help="episodes per flow (one env)")
     parser.add_argument("--engine-orders", type=int, default=300_000)
+    parser.add_argument("--sim-minutes", type=float, default=50.0,
+                        help="simulated minutes of the simulator-alone measurement")
     parser.add_argument("--batch", type=int, default=64, help="LMM envs = generation batch")
     parser.add_argument("--skip-lmm", action="store_true")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
@@ -78,7 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     flows = {}
     for name in MODEL_FREE:
         measured = env_rate(name, args)
-        flows[name] = {**measured, "engine_over_env": engine / measured["orders_per_s"]}
+        alone = simulator_rate(name, args.sim_minutes)
+        flows[name] = {**measured, "engine_over_env": engine / measured["orders_per_s"],
+                       "simulator": {**alone,
+                                     "engine_over_simulator": engine / alone["orders_per_s"]}}
     result = {"benchmark": "bench_sim", "machine": machine(), "torch_threads": 1,
               "horizon_s": args.horizon_s, "engine": {"orders_per_s": engine}, "flows": flows,
               "targets": {f"{name}_ge_{target:,}_per_s": flows[name]["orders_per_s"] >= target

@@ -41,6 +41,9 @@ def table() -> str:
         met = next(v for k, v in sim["targets"].items() if k.startswith(flow))
         rows.append((f"env, {flow} flow: background orders", _rate(
             sim["flows"][flow]["orders_per_s"]), f">= {target}", met))
+    for flow in ("replay", "noise", "hawkes"):
+        rows.append((f"simulator alone (no env steps), {flow} flow: orders",
+                     _rate(sim["flows"][flow]["simulator"]["orders_per_s"]), "", None))
     rows += [
         (f"LMM generation, KV cache, batch {max(kv, key=int)}: orders",
          _rate(kv[max(kv, key=int)]["kv"]["orders_per_s"]), "", None),

@@ -99,16 +99,12 @@ cdef class ReplayDraws(CompiledDraws):
     """The recorded orders from ``index`` on (columns of ``TOKEN_ORDER_DTYPE``); past the last,
     an order at the end of time. An aggressor that rested nothing (id -1) is IOC."""
 
-    cdef const int64_t[::1] times, kinds, sides, prices, sizes, ids
+    cdef const int64_t[:] times, kinds, sides, prices, sizes, ids  # the fields, not copied
     cdef Py_ssize_t index
 
     def __init__(self, orders, Py_ssize_t index) -> None:
-        self.times = np.ascontiguousarray(orders["time_ns"], dtype=np.int64)
-        self.kinds = np.ascontiguousarray(orders["kind"], dtype=np.int64)
-        self.sides = np.ascontiguousarray(orders["side"], dtype=np.int64)
-        self.prices = np.ascontiguousarray(orders["price"], dtype=np.int64)
-        self.sizes = np.ascontiguousarray(orders["size"], dtype=np.int64)
-        self.ids = np.ascontiguousarray(orders["order_id"], dtype=np.int64)
+        self.times, self.kinds, self.sides = orders["time_ns"], orders["kind"], orders["side"]
+        self.prices, self.sizes, self.ids = orders["price"], orders["size"], orders["order_id"]
         self.index = index
 
     cdef int draw(self, Drawn* out) except -1:

@@ -82,6 +82,7 @@ def orders_after(stream: EventStream, start: int, whole: np.ndarray | None = Non
     k = int(np.searchsorted(whole["event"], start, side="left"))
     cut_end = int(whole["event"][k]) if k < len(whole) else len(stream)
     head = events_to_orders(stream[start:cut_end])
-    tail = whole[k:].copy()
-    tail["event"] -= start
-    return np.concatenate([head, tail])
+    out = np.empty(len(head) + len(whole) - k, dtype=TOKEN_ORDER_DTYPE)  # one copy of the tail
+    out[:len(head)], out[len(head):] = head, whole[k:]
+    out["event"][len(head):] -= start
+    return out
