@@ -286,6 +286,7 @@ cdef class EventLoop:
     cdef int64_t stall_limit
     cdef Drawn pending
     cdef bint has_pending
+    cdef int64_t ladder_levels, widest_gap  # the depth ladder's, when there is one
 
     def __init__(self, flow, RecordingBook recording, rng, depth=None, agent_fills=None,
                  int64_t stall_limit=MAX_ORDERS_AT_ONE_TIME) -> None:
@@ -294,6 +295,8 @@ cdef class EventLoop:
         self.draws = draws if isinstance(draws, CompiledDraws) else None
         self.rng, self.bitgen = rng, _bitgen(rng)
         self.depth, self.agent_fills = depth, agent_fills
+        if depth is not None:
+            self.ladder_levels, self.widest_gap = depth.levels, depth.widest_gap
         self.next_flow_id = FIRST_FLOW_ORDER_ID
         self.stall_limit = stall_limit
         self.stall_time, self.stall_count = -1, 0
@@ -398,9 +401,27 @@ cdef class EventLoop:
                     self.bitgen, book._count_closest(level, order.size, C_BACKGROUND, nearest)))
                 done = recording._cancel(book.orders[index].order_id, t)
         self.next_flow_id += 1
-        if self.depth is not None:
+        if self.depth is not None and (self._ladder_short(0) or self._ladder_short(1)):
             self.depth.top_up(recording, t)
         return done
+
+    cdef bint _ladder_short(self, int side_index) noexcept:
+        """Whether a side (0 bids, 1 asks) has fewer than the ladder's levels before its first
+        gap wider than any seen in training: when neither has, the ladder's ``top_up`` would add
+        nothing, and is not called (:meth:`~mars_gym.sim.depth.DepthLadder.ladder_prices`)."""
+        cdef OrderBook book = self.book
+        cdef int32_t n = book.side_n[side_index], k
+        cdef int64_t price, previous = 0, gap
+        if n < self.ladder_levels:
+            return True
+        for k in range(self.ladder_levels):
+            price = book.levels[book.side_levels[side_index][n - 1 - k]].price
+            if k:
+                gap = price - previous
+                if (-gap if gap < 0 else gap) > self.widest_gap:
+                    return True
+            previous = price
+        return False
 
 
 cdef inline const int64_t* _first(const int64_t[::1] values) noexcept:

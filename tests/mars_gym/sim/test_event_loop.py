@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from lob_core import OrderBook
-from mars_gym.data import SOURCES, load_source, split_by_time
+from mars_gym.data import NEW, SOURCES, load_source, split_by_time
 from mars_gym.data.recording import RecordingBook
 from mars_gym.sim._event_loop import BACKGROUND_AGENT, SEARCH_LEVELS, EventLoop
+from mars_gym.sim.depth import DepthLadder, DepthProfile
 from mars_gym.sim.flows import FlowOrder, HawkesCalibration, HawkesFlow, NoiseFlow, run_flow
 from mars_gym.sim.flows.replay import ReplayFlow
-from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
+from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
 from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from mars_gym.tokens.orders import TOKEN_ORDER_DTYPE
 
@@ -114,13 +115,15 @@ def reference_submit(recording, order, order_id, rng):
     return 0
 
 
-def reference_run(flow, book, start_ns, end_ns, seed):
+def reference_run(flow, book, start_ns, end_ns, seed, depth=None):
     recording = RecordingBook(book)
     flow.reset(seed, book, start_ns)
     rng, order_id = np.random.default_rng(seed + 1), FIRST_FLOW_ORDER_ID
     while (order := flow.next_order()).time_ns <= end_ns:
         reference_submit(recording, order, order_id, rng)
         order_id += 1
+        if depth is not None:
+            depth.top_up(recording, order.time_ns)
     return recording.events()
 
 
@@ -162,6 +165,31 @@ def test_compiled_hawkes_records_what_the_numpy_hawkes_flow_records(seed):
     reference = reference_run(NumpyHawkes(_calibration()), _book(), 0, 150 * 10**9, seed)
     assert len(reference) > 500
     np.testing.assert_array_equal(compiled, reference)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_loop_tops_the_ladder_up_exactly_when_it_would_add_levels(seed):
+    """The loop calls the depth ladder only when a side is short of levels (checked in C); the
+    events equal those of a run that calls ``top_up`` after every order."""
+    profile = DepthProfile(np.array([1, 1, 2, 3, 7]), np.array([100, 200, 300, 50, 900]))
+
+    def ladder_book():
+        book, ladder = _book(), DepthLadder(profile, visible_levels=2, levels=6)
+        ladder.prepare(book, seed)
+        return book, ladder
+
+    flow = NoiseFlow(interval_ns=50_000_000, volume_scale=300)
+    compiled = run_flow(flow, *ladder_book()[:1], 0, 60 * 10**9, AMZN, seed=seed,
+                        depth=None).events  # no ladder: the comparison below must differ
+    book, ladder = ladder_book()
+    laddered = run_flow(flow, book, 0, 60 * 10**9, AMZN, seed=seed, depth=ladder).events
+    book, ladder = ladder_book()
+    reference = reference_run(NumpyNoise(interval_ns=50_000_000, volume_scale=300), book, 0,
+                              60 * 10**9, seed, depth=ladder)
+    refills = (reference["type"] == NEW) & (reference["order_id"] >= FIRST_LADDER_ORDER_ID)
+    assert refills.sum() > 10  # the ladder added levels again and again while the flow ran
+    np.testing.assert_array_equal(laddered, reference)
+    assert len(compiled) != len(laddered)
 
 
 def test_compiled_replay_records_what_the_recorded_orders_give():
