@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -133,9 +134,7 @@ class QuantileBins:
         bins = np.minimum(np.asarray(bins, dtype=np.int64), self.n_bins - 1)
         cdfs = self.cumulative_weights
         if bins.size == 1:  # one order decoded at a time: no grouping needed
-            k = int(bins.flat[0])
-            return np.full(bins.shape, self.values[k][cdfs[k].searchsorted(rng.random(),
-                                                                           side="right")])
+            return np.full(bins.shape, self.sample_one(int(bins.flat[0]), rng))
         out = np.empty(bins.shape, dtype=np.float64)
         for k in np.unique(bins):
             where = bins == k
@@ -143,14 +142,30 @@ class QuantileBins:
                                                              side="right")]
         return out
 
+    def sample_one(self, bin_index: int, rng: np.random.Generator) -> float:
+        """:meth:`sample` of one bin index (the same draw), as a float."""
+        k = min(bin_index, self.n_bins - 1)
+        return float(self.values[k][self.cumulative_weights[k].searchsorted(rng.random(),
+                                                                            side="right")])
+
     def integer_range(self, bins: np.ndarray, shift, scale) -> tuple[np.ndarray, np.ndarray]:
         """Smallest and largest integer ``x`` with ``(x - shift) / scale`` in each bin (the
-        first exceeds the second when the bin holds no such integer)."""
-        bins = np.asarray(bins, dtype=np.int64)
+        first exceeds the second when the bin holds no such integer). A bin index past the
+        last bin is the last bin, as in :meth:`sample`."""
+        bins = np.minimum(np.asarray(bins, dtype=np.int64), self.n_bins - 1)
         upper = np.append(self.lower[1:], np.inf)[bins]
         lowest = np.ceil(self.lower[bins] * scale + shift - 1e-9)
         highest = np.where(np.isfinite(upper), np.ceil(upper * scale + shift - 1e-9) - 1, np.inf)
         return lowest, highest
+
+    def integer_range_one(self, bin_index: int, shift: float, scale: float
+                          ) -> tuple[float, float]:
+        """:meth:`integer_range` of one bin index, as floats."""
+        k = min(bin_index, self.n_bins - 1)
+        upper = float(self.lower[k + 1]) if k + 1 < self.n_bins else math.inf
+        lowest = math.ceil(float(self.lower[k]) * scale + shift - 1e-9)
+        highest = math.ceil(upper * scale + shift - 1e-9) - 1 if math.isfinite(upper) else math.inf
+        return float(lowest), float(highest)
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         lengths = np.array([len(v) for v in self.values])

@@ -41,6 +41,7 @@ Conditioning features of each position (summed into the model's embedding):
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,6 +177,27 @@ def _prices_from_coordinate(kind: int, x: np.ndarray, bid: np.ndarray, ask: np.n
     improve = np.clip(np.rint(x * spread), 0, np.maximum(spread - 1, 0))  # never crosses
     passive = np.where(x > 0, improve, np.rint(x))
     return np.where(x >= CROSS / 2, far + side * beyond, near + side * passive), side
+
+
+def _price_from_coordinate(kind: int, x: float, bid: float, ask: float) -> tuple[float, int]:
+    """:func:`_prices_from_coordinate` of one order, without arrays (the same numbers:
+    ``round`` is ``np.rint``'s half-to-even)."""
+    if kind == CANCEL_ORDER:
+        side = 1 if x >= 0 else -1
+        depth = max(round(abs(x) - 0.5), 0)
+        return (bid if side > 0 else ask) - side * depth, side
+    side = 1 if kind == BUY_ORDER else -1
+    near, far = (bid, ask) if kind == BUY_ORDER else (ask, bid)
+    if x >= CROSS / 2:
+        return far + side * max(round(x - CROSS), 0), side
+    spread = ask - bid
+    passive = min(max(round(x * spread), 0), max(spread - 1, 0)) if x > 0 else round(x)
+    return near + side * passive, side
+
+
+def _within(rounded: float, lowest: float, highest: float) -> float:
+    """``rounded`` kept inside ``[lowest, highest]`` when that range holds any integer."""
+    return min(max(rounded, lowest), highest) if lowest <= highest else rounded
 
 
 class OrderTokenizer:
@@ -359,6 +381,34 @@ class OrderTokenizer:
         return DecodedOrders(kind, side, np.maximum(price, 1).astype(np.int64),
                              np.maximum(size, 1).astype(np.int64),
                              np.rint(interval).astype(np.int64))
+
+    def decode_one(self, token: int, bid: float, ask: float, source: int,
+                   rng: np.random.Generator) -> tuple[int, int, int, int, int]:
+        """:meth:`decode` of one token without arrays — ``(kind, side, price, size,
+        interval_ns)``, the same numbers from the same draws — for the live flow, which decodes
+        one order at a time."""
+        if not 0 <= token < VOCAB_SIZE:
+            raise ValueError(f"token ids must be in [0, {VOCAB_SIZE}), got {token}")
+        kind, price_bin, volume_bin, interval_bin = (
+            token // stride % size for stride, size in zip(PART_STRIDES, PART_SIZES, strict=True))
+        bid, ask, scale = float(bid), float(ask), self.volume_scale[source]
+        mid = (bid + ask) / 2
+        bins = self.price_bins[kind]
+        drawn = bins.sample_one(price_bin, rng)
+        if self.price_reference == "touch":
+            price, side = _price_from_coordinate(kind, drawn, bid, ask)
+        else:
+            raw = mid + drawn
+            rounded = (math.floor(raw) if kind == BUY_ORDER else math.ceil(raw)
+                       if kind == SELL_ORDER else round(raw))
+            price = _within(rounded, *bins.integer_range_one(price_bin, mid, 1.0))
+            side = (1 if kind == BUY_ORDER else -1 if kind == SELL_ORDER
+                    else 1 if price < mid else -1)
+        bins = self.volume_bins[kind]
+        size = _within(round(bins.sample_one(volume_bin, rng) * scale),
+                       *bins.integer_range_one(volume_bin, 0.0, scale))
+        interval = round(self.interval_bins.sample_one(interval_bin, rng))
+        return kind, side, int(max(price, 1)), int(max(size, 1)), interval
 
     # -- persistence -----------------------------------------------------------------------
     def state(self) -> dict[str, np.ndarray]:

@@ -135,11 +135,11 @@ class LMMFlow:
         mid = self.last_mid
         if self.observe_agents:  # what observe() restores if an agent's order comes first
             self.drawn_after = (self.time_ns, self.rng.bit_generator.state)
-        order = self.tokenizer.decode([token], *self.last_touch, self.source, self.rng)
-        self.time_ns += int(order.interval_ns[0])
+        kind, side, price, size, interval_ns = self.tokenizer.decode_one(
+            token, *self.last_touch, self.source, self.rng)
+        self.time_ns += interval_ns
         self.last_token, self.fed = self.next_token, False
-        flow_order = FlowOrder(self.time_ns, int(order.kind[0]), int(order.side[0]),
-                               int(order.price[0]), int(order.size[0]))
+        flow_order = FlowOrder(self.time_ns, kind, side, price, size)
         if self.planner is not None:
             self.planner.plan(self.time_ns, mid)  # the order may open a new minute
             self.planner.record(flow_order.kind, flow_order.price, flow_order.size)

@@ -232,3 +232,25 @@ def test_a_bin_index_past_the_fitted_bins_decodes_as_the_last_bin(tokenizer):
     last = tokenizer.decode(compose([CANCEL_ORDER], [bins.n_bins - 1], [0], [0]), 1_000, 1_002,
                             0, np.random.default_rng(0))
     assert past.price.tolist() == last.price.tolist() and past.side.tolist() == last.side.tolist()
+
+
+@pytest.mark.parametrize("reference", ["touch", "mid"])
+def test_decoding_one_token_gives_what_decoding_arrays_gives(tokenizers, reference):
+    """The live flow's scalar decoding (decode_one) against decode, draw for draw: random
+    tokens of every part (bins past the fitted ones included), narrow, wide, odd and one-tick
+    touches, and the generator in the same state afterwards."""
+    tokenizer = tokenizers[reference]
+    pick = np.random.default_rng(11)
+    tokens = pick.integers(0, VOCAB_SIZE, 3_000)
+    touches = [(1_000, 1_001), (1_000, 1_002), (995, 1_007), (20_000, 20_013), (5, 6)]
+    for i, token in enumerate(tokens.tolist()):
+        bid, ask = touches[i % len(touches)]
+        source = SOURCES[DATA_SOURCES[i % len(DATA_SOURCES)]].source_id
+        arrays, one = np.random.default_rng(i), np.random.default_rng(i)
+        d = tokenizer.decode([token], bid, ask, source, arrays)
+        expected = (int(d.kind[0]), int(d.side[0]), int(d.price[0]), int(d.size[0]),
+                    int(d.interval_ns[0]))
+        assert tokenizer.decode_one(token, bid, ask, source, one) == expected
+        assert one.random() == arrays.random()
+    with pytest.raises(ValueError, match="token ids must be in"):
+        tokenizer.decode_one(VOCAB_SIZE, 1_000, 1_001, 0, np.random.default_rng(0))
