@@ -19,7 +19,6 @@ The same interface is offered over Ray Serve for several processes or machines
 
 from __future__ import annotations
 
-import math
 import operator
 
 import torch
@@ -45,9 +44,13 @@ def _long_in(values: torch.Tensor, low: int, high: int, name: str, shape: tuple)
                               f"{getattr(values, 'shape', type(values).__name__)}")
     if values.dtype.is_floating_point or values.dtype == torch.bool or values.is_complex():
         raise BadRequestError(f"{name} must hold integers, got {values.dtype}")
-    if values.numel() and (int(values.min()) < low or int(values.max()) >= high):
-        raise BadRequestError(f"{name} must be in [{low}, {high}), got "
-                              f"{int(values.min())}..{int(values.max())}")
+    if not values.numel():
+        return
+    # one value (a live request) without a reduction; more with one pass
+    smallest, largest = ((int(values.item()),) * 2 if values.numel() == 1
+                         else (int(m) for m in torch.aminmax(values)))
+    if smallest < low or largest >= high:
+        raise BadRequestError(f"{name} must be in [{low}, {high}), got {smallest}..{largest}")
 
 
 def _finite(values, name: str, shape: tuple, allow_minus_inf: bool = False) -> None:
@@ -56,10 +59,9 @@ def _finite(values, name: str, shape: tuple, allow_minus_inf: bool = False) -> N
                               f"{getattr(values, 'shape', type(values).__name__)}")
     if not values.dtype.is_floating_point:
         raise BadRequestError(f"{name} must hold floats, got {values.dtype}")
-    bad = torch.isnan(values) | (values == math.inf)
-    if not allow_minus_inf:
-        bad |= torch.isinf(values)
-    if bad.any():
+    # -inf, where allowed, becomes finite before the check; NaN stays NaN through the clamp
+    checked = values.clamp(min=torch.finfo(values.dtype).min) if allow_minus_inf else values
+    if not bool(torch.isfinite(checked).all()):
         raise BadRequestError(f"{name} holds non-finite values")
 
 

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -59,7 +61,7 @@ def test_submitted_biases_steer_only_their_stream(model):
     service = GeneratorService(model, capacity=3, device="cpu", seed=0)
     streams = [service.open(torch.full((1, 4), k), _cond(4, k))[0] for k in range(3)]
     sells = [torch.zeros(1, 3), torch.zeros(1, 3, 32), torch.zeros(1, 3, 32), torch.zeros(1, 16)]
-    sells[0][0, 1] = 50.0  # kind 1 (sell), always
+    sells[0][0, 0] = sells[0][0, 2] = -math.inf  # -inf forbids a value: kind 1 (sell) only
     kinds = {stream: [] for stream in streams}
     for round_ in range(10):
         for stream in streams:
@@ -104,6 +106,10 @@ BAD_SUBMITS = {
                                  None, "time of day"),
     "wrong shape": (3, lambda: _cond(2, 0), None, "shape"),
     "bad bias": (3, lambda: _cond(1, 0), [torch.zeros(1, 3)] * 4, "bias part 1"),
+    "infinite book": (3, lambda: _cond(1, 0).map(lambda x: x.float() + float("inf")
+                                                 if x.dim() == 3 else x), None, "book features"),
+    "nan in a bias": (3, lambda: _cond(1, 0), "nan 1", "bias part 1 holds non-finite"),
+    "+inf in a bias": (3, lambda: _cond(1, 0), "inf 3", "bias part 3 holds non-finite"),
 }
 
 
@@ -112,6 +118,10 @@ def test_a_bad_request_fails_alone_and_the_round_goes_on(model, name):
     service = GeneratorService(model, capacity=3, device="cpu", seed=0)
     streams = [service.open(torch.full((1, 4), k), _cond(4, k)) for k in range(3)]
     token, cond, bias, fragment = BAD_SUBMITS[name]
+    if isinstance(bias, str):  # "VALUE PART": zero biases but one part filled with VALUE
+        value, part = bias.split()
+        bias = [torch.zeros(1, 3), torch.zeros(1, 3, 32), torch.zeros(1, 3, 32), torch.zeros(1, 16)]
+        bias[int(part)].fill_(float(value))
     service.submit(streams[0][0], streams[0][1], _cond(1, 1))
     with pytest.raises(BadRequestError, match=fragment):
         service.submit(streams[1][0], token, cond(), bias)
