@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from lob_core._replay import ROW_MATCH, ROW_MISMATCH, ROW_SEED, ROW_UNDETERMINED
 
 from lob_core import OrderBook
+from lob_core._replay import ROW_MATCH, ROW_MISMATCH, ROW_SEED, ROW_UNDETERMINED
 from lob_core.lobster import read_messages, read_orderbook
 from lob_core.replay import apply_messages, check_messages, main, replay, seed
 

@@ -21,6 +21,7 @@ from mars_gym.sim.flows.replay import ReplayFlow
 from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
 from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from mars_gym.tokens.orders import TOKEN_ORDER_DTYPE
+from tests.mars_gym.sim.books import seeded_book
 
 AMZN = SOURCES["AMZN"]
 
@@ -127,14 +128,6 @@ def reference_run(flow, book, start_ns, end_ns, seed, depth=None):
     return recording.events()
 
 
-def _book() -> OrderBook:
-    book = OrderBook(1)
-    for k in range(5):
-        book.limit(1, 10_000 - k, 300, order_id=2 * k + 1)
-        book.limit(-1, 10_002 + k, 300, order_id=2 * k + 2)
-    return book
-
-
 def _calibration() -> HawkesCalibration:
     """Marks of odd lengths (bounded integers of several ranges, one long array) and a kind
     never drawn without marks."""
@@ -149,9 +142,9 @@ def _calibration() -> HawkesCalibration:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_compiled_noise_records_what_the_numpy_noise_flow_records(seed):
-    compiled = run_flow(NoiseFlow(interval_ns=50_000_000, volume_scale=70), _book(), 0,
+    compiled = run_flow(NoiseFlow(interval_ns=50_000_000, volume_scale=70), seeded_book(), 0,
                         90 * 10**9, AMZN, seed=seed).events
-    reference = reference_run(NumpyNoise(interval_ns=50_000_000, volume_scale=70), _book(), 0,
+    reference = reference_run(NumpyNoise(interval_ns=50_000_000, volume_scale=70), seeded_book(), 0,
                               90 * 10**9, seed)
     assert len(reference) > 1_500  # ~1,800 orders and their executions and cancels
     assert (reference["type"] == 1).sum() > 200  # the cancel rule ran hundreds of times
@@ -160,9 +153,9 @@ def test_compiled_noise_records_what_the_numpy_noise_flow_records(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_compiled_hawkes_records_what_the_numpy_hawkes_flow_records(seed):
-    compiled = run_flow(HawkesFlow(_calibration()), _book(), 0, 150 * 10**9, AMZN,
+    compiled = run_flow(HawkesFlow(_calibration()), seeded_book(), 0, 150 * 10**9, AMZN,
                         seed=seed).events
-    reference = reference_run(NumpyHawkes(_calibration()), _book(), 0, 150 * 10**9, seed)
+    reference = reference_run(NumpyHawkes(_calibration()), seeded_book(), 0, 150 * 10**9, seed)
     assert len(reference) > 500
     np.testing.assert_array_equal(compiled, reference)
 
@@ -174,7 +167,7 @@ def test_the_loop_tops_the_ladder_up_exactly_when_it_would_add_levels(seed):
     profile = DepthProfile(np.array([1, 1, 2, 3, 7]), np.array([100, 200, 300, 50, 900]))
 
     def ladder_book():
-        book, ladder = _book(), DepthLadder(profile, visible_levels=2, levels=6)
+        book, ladder = seeded_book(), DepthLadder(profile, visible_levels=2, levels=6)
         ladder.prepare(book, seed)
         return book, ladder
 
@@ -221,14 +214,15 @@ def test_compiled_replay_records_what_the_recorded_orders_give():
 def test_a_python_flow_goes_through_the_same_loop():
     """A flow without compiled draws (here the numpy noise flow) is called from the loop:
     the same events as the compiled flow from the same seed."""
-    python = run_flow(NumpyNoise(interval_ns=50_000_000), _book(), 0, 30 * 10**9, AMZN, seed=4)
-    compiled = run_flow(NoiseFlow(interval_ns=50_000_000), _book(), 0, 30 * 10**9, AMZN, seed=4)
+    python, compiled = (run_flow(flow, seeded_book(), 0, 30 * 10**9, AMZN, seed=4)
+                        for flow in (NumpyNoise(interval_ns=50_000_000),
+                                     NoiseFlow(interval_ns=50_000_000)))
     np.testing.assert_array_equal(python.events, compiled.events)
     assert python.report == compiled.report and python.report["orders"] == 600
 
 
 def test_the_loop_stops_before_the_first_order_after_its_time_and_keeps_it():
-    book, flow = _book(), NoiseFlow(interval_ns=10)
+    book, flow = seeded_book(), NoiseFlow(interval_ns=10)
     flow.reset(0, book, 0)
     loop = EventLoop(flow, RecordingBook(book), np.random.default_rng(0))
     assert loop.pending is None
@@ -262,8 +256,8 @@ def test_a_hawkes_arrival_past_the_end_of_time_never_comes():
     flow = HawkesFlow(HawkesCalibration(1e-100, 6e307, 6.1e307, calibration.kind_probs,
                                         calibration.depths, calibration.sizes,
                                         calibration.cancel_sides))
-    book = _book()
+    book = seeded_book()
     flow.reset(0, book, 0)
     assert flow.next_order().time_ns == np.iinfo(np.int64).max
-    stream = run_flow(flow, _book(), 0, 10**10, AMZN)
+    stream = run_flow(flow, seeded_book(), 0, 10**10, AMZN)
     assert stream.report["orders"] == 0 and len(stream) == 0
