@@ -29,17 +29,30 @@ def apply_events(OrderBook book, events) -> np.ndarray:
     Prices are used as given (the book's tick size must divide them). An event naming an order
     the book does not hold raises :class:`EventReplayError`.
     """
-    cdef Py_ssize_t n = len(events), index
-    states = np.empty((n, 2 + 2 * BOOK_TICKS), dtype=np.int64)
-    if n == 0:
-        return book_rows_from_tick_states(states)
+    states = np.empty((len(events), 2 + 2 * BOOK_TICKS), dtype=np.int64)
     cdef int64_t[:, ::1] rows = states
+    _apply(book, events, &rows[0, 0] if len(events) else NULL)
+    return book_rows_from_tick_states(states)
+
+
+def advance_book(OrderBook book, events) -> None:
+    """:func:`apply_events` without the rows: only the book after the events."""
+    _apply(book, events, NULL)
+
+
+cdef int _apply(OrderBook book, events, int64_t* rows) except -1:
+    """Apply ``events`` to ``book``; with ``rows``, write the tick state before each event
+    there (``2 + 2 * BOOK_TICKS`` values per event)."""
+    cdef Py_ssize_t n = len(events), index
+    if n == 0:
+        return 0
     cdef const int64_t[:] times = events["time_ns"], kinds = events["type"]
     cdef const int64_t[:] sides = events["side"], prices = events["price"]
     cdef const int64_t[:] sizes = events["size"], ids = events["order_id"]
     cdef int32_t order
     for index in range(n):
-        book._tick_state(&rows[index, 0], C_BOOK_TICKS)
+        if rows != NULL:
+            book._tick_state(rows + index * (2 + 2 * C_BOOK_TICKS), C_BOOK_TICKS)
         try:
             if kinds[index] == C_NEW:
                 if book._limit(sides[index], prices[index], sizes[index], ids[index], 0,
@@ -55,7 +68,7 @@ def apply_events(OrderBook book, events) -> np.ndarray:
             if isinstance(error, EventReplayError):
                 raise
             raise EventReplayError(index, f"{events[index]}: {error}") from error
-    return book_rows_from_tick_states(states)
+    return 0
 
 
 CHECKPOINT_EVENTS = 8_192  # events between two books kept by BookCheckpoints
@@ -84,8 +97,8 @@ class BookCheckpoints:
         while len(self.kept) <= slot:
             book = self.kept[-1].copy()
             first = (len(self.kept) - 1) * self.every
-            apply_events(book, self.events[first:first + self.every])
+            advance_book(book, self.events[first:first + self.every])
             self.kept.append(book)
         book = self.kept[slot].copy()
-        apply_events(book, self.events[slot * self.every:index])
+        advance_book(book, self.events[slot * self.every:index])
         return book
