@@ -36,6 +36,7 @@ def train() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint-every", type=int, default=10_000)
     parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     parser.add_argument("--no-progress", action="store_true")
+    add_ray_options(parser, "collect the rollouts on Ray workers, the envs split between them")
     return parser
 
 

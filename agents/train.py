@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +57,26 @@ class FlatActions(VecEnvWrapper):
 
 
 def make_training_env(algo: str, flow: str, num_envs: int, seed: int,
-                      protocol: Protocol = VALIDATION_PROTOCOL, data_dir=None):
-    """The SB3 vector env on the training split with the protocol's sizes and both sides."""
+                      protocol: Protocol = VALIDATION_PROTOCOL, data_dir=None,
+                      ray: str | None = None, workers: int | None = None):
+    """The SB3 vector env on the training split with the protocol's sizes and both sides; with
+    ``ray``, its envs are shards on Ray workers (:class:`~mars_gym.envs.sb3_ray.RayVecEnv`:
+    the same rollouts)."""
     kwargs = {**protocol.env_kwargs(data_dir), "split": "train", "continuous": algo == "sac"}
-    env = SB3VecEnv(VectorExecutionEnv(num_envs=num_envs, flow=flow, **kwargs))
+    make_shard = partial(_execution_envs, flow, kwargs)
+    if ray is None:
+        env = make_shard(num_envs)
+    else:
+        from mars_gym.envs.sb3_ray import RayVecEnv
+
+        env = RayVecEnv(make_shard, num_envs, ray, workers)
     env.seed(seed)
     env = VecMonitor(env)
     return FlatActions(env) if algo == "dqn" else env
+
+
+def _execution_envs(flow: str, kwargs: dict[str, Any], num_envs: int) -> SB3VecEnv:
+    return SB3VecEnv(VectorExecutionEnv(num_envs=num_envs, flow=flow, **kwargs))
 
 
 class TqdmCallback(BaseCallback):
@@ -141,14 +155,14 @@ def train(algo: str = "ppo", flow: str = "lmm", timesteps: int = 20_000, num_env
           seed: int = 0, out: str | Path = "runs/agent", eval_every: int = 5_000,
           checkpoint_every: int = 10_000, validation: Protocol = VALIDATION_PROTOCOL,
           eval_envs: int = 24, data_dir=None, progress: bool = True,
-          **overrides: Any):
+          ray: str | None = None, workers: int | None = None, **overrides: Any):
     """Train ``algo`` against ``flow``; returns the final model (see the module docstring)."""
     if timesteps <= 0 or num_envs <= 0:
         raise ValueError("timesteps and num_envs must be positive")
     model_class = algorithm(algo)
     out = Path(out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-    env = make_training_env(algo, flow, num_envs, seed, validation, data_dir)
+    env = make_training_env(algo, flow, num_envs, seed, validation, data_dir, ray, workers)
     model = model_class("MlpPolicy", env, seed=seed, verbose=0, device="cpu",
                         tensorboard_log=str(out / "tb"),
                         **{**algo_kwargs(algo, num_envs), **overrides})
@@ -175,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     train(args.algo, args.flow, args.timesteps, args.num_envs, args.seed, args.out,
           args.eval_every, args.checkpoint_every, data_dir=args.data_dir,
-          progress=not args.no_progress)
+          progress=not args.no_progress, ray=args.ray, workers=args.workers)
     print(f"saved {Path(args.out) / 'final.zip'} and the validation-best "
           f"{Path(args.out) / 'best.zip'}")
 

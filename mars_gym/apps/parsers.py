@@ -47,12 +47,12 @@ def _command(name: str, module: str, whole_doc: bool = False) -> argparse.Argume
     return argparse.ArgumentParser(prog=f"mars-gym {name}", description=first_paragraph(doc))
 
 
-def add_ray_options(parser: argparse.ArgumentParser) -> None:
-    """``--ray [ADDRESS]`` and ``--workers N``: a study's runs shared out over Ray."""
+def add_ray_options(parser: argparse.ArgumentParser,
+                    what: str = "share the runs out over Ray workers") -> None:
+    """``--ray [ADDRESS]`` and ``--workers N``: a command's work (``what``) on Ray."""
     parser.add_argument("--ray", nargs="?", const=LOCAL_RAY, default=None, metavar="ADDRESS",
-                        help="share the runs out over Ray workers (the 'serve' extra): a "
-                             "cluster's address, or none for a Ray on this machine; the "
-                             "results equal a run without --ray")
+                        help=f"{what} (the 'serve' extra): a cluster's address, or none for a "
+                             "Ray on this machine; the results equal a run without --ray")
     parser.add_argument("--workers", type=int, default=None,
                         help="with --ray: how many workers (default: one per core)")
 

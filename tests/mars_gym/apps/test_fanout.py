@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")  # the 'serve' extra, installed by the README's test command
@@ -94,3 +95,42 @@ def test_a_leaderboard_evaluated_on_ray_workers_equals_the_local_one(lobster_dir
     assert shared["flows"] == here["flows"]
     assert len(list(tmp_path.glob("replay__*.json"))) == len(few)  # stored by the driver
     assert len(here["flows"]["replay"]["policies"]["market_at_start"]["episodes"]) == 2
+
+
+def test_sb3_rollouts_collected_on_ray_workers_equal_the_local_ones(lobster_dir, two_workers):
+    """The training env of ``mars-gym train --ray``: 4 LMM envs as 2 shards, each batched
+    through its own generator on its worker; every observation, reward, episode end and
+    terminal observation equals the one-process env's (episodes end and restart inside)."""
+    from agents.evaluation import Protocol
+    from agents.train import make_training_env
+
+    protocol = Protocol(horizon_s=30.0, step_s=10.0, size_fractions=(0.05,))
+    actions = np.random.default_rng(0).integers([11, 6], size=(7, 4, 2))
+    rollouts = []
+    for ray_address in (None, "local"):
+        env = make_training_env("ppo", "lmm", 4, 3, protocol, lobster_dir, ray_address, 2)
+        steps = [(env.reset(), None, None, None)]
+        for action in actions:
+            observation, reward, done, infos = env.step(action)
+            terminal = [info.get("terminal_observation") for info in infos]
+            steps.append((observation, reward, done, terminal))
+        shards = getattr(env.venv, "shards", None)
+        env.set_attr("arrival_mid", 1.5, indices=[1, 2])  # across both shards
+        attributes = (env.get_attr("side"), env.get_attr("arrival_mid", indices=[0, 1, 2, 3]),
+                      env.env_method("check_step", np.array([5, 1]), indices=[3]))
+        env.close()
+        rollouts.append((steps, shards, attributes))
+    (here, no_shards, here_attributes), (shared, shards, shared_attributes) = rollouts
+    assert shared_attributes == here_attributes
+    assert here_attributes[1][1:3] == [1.5, 1.5] and here_attributes[1][0] != 1.5
+    assert no_shards is None and [len(shard) for shard in shards] == [2, 2]
+    for mine, theirs in zip(here, shared, strict=True):
+        for a, b in zip(mine, theirs, strict=True):
+            if isinstance(a, list):
+                assert all(x is None and y is None or np.array_equal(x, y)
+                           for x, y in zip(a, b, strict=True))
+            else:
+                assert (a is None and b is None) or np.array_equal(a, b)
+    ends = np.array([step[2] for step in here[1:]])
+    assert ends.sum() >= 8  # 3-decision episodes: every env finished twice and restarted
+    assert not np.array_equal(here[1][0][0], here[1][0][2])  # envs differ from each other
