@@ -263,13 +263,13 @@ cdef class EventLoop:
     Parameters
     ----------
     flow : BackgroundFlow or None
-        Drawn without Python when it has compiled ``draws`` (after its reset); ``None``: orders
-        are only applied with :meth:`submit`.
+        Already reset (a loop serves one reset of its flow); drawn without Python when it has
+        compiled ``draws``. ``None``: orders are only applied with :meth:`submit`.
     recording : RecordingBook
     rng : numpy.random.Generator
         Draws the cancel rule's ties.
     depth : DepthLadder, optional
-        Topped up after every background order.
+        Asked to top up after a background order that left a side short of levels.
     agent_fills : callable, optional
         Called with the time whenever the book's last fills involve an agent (any owner but
         the background), before the book changes again.
@@ -280,7 +280,7 @@ cdef class EventLoop:
     cdef object flow, rng, depth, agent_fills
     cdef CompiledDraws draws
     cdef bitgen_t* bitgen
-    cdef public int64_t next_flow_id
+    cdef readonly int64_t next_flow_id
     cdef readonly int64_t traded_volume, traded_notional, cancels_without_target
     cdef readonly int64_t stall_time, stall_count
     cdef int64_t stall_limit
