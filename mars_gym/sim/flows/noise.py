@@ -25,7 +25,7 @@ from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 KINDS = Categorical([BUY_ORDER, SELL_ORDER, CANCEL_ORDER], [0.4, 0.4, 0.2])
 OFFSETS = Categorical([0, 1, -1, 2], [0.35, 0.35, 0.15, 0.15])
 VOLUMES = Categorical([100, 200, 500, 1000, 2000], [0.5, 0.3, 0.15, 0.025, 0.025])
-CANCEL_SIZE = 1 << 62  # a cancel deletes the background order nearest the touch, of any size
+CANCEL_SIZE = 1 << 62  # the size a cancel names: the rule then deletes the largest order there
 
 
 class NoiseFlow:
