@@ -62,7 +62,9 @@ N_TIME_OF_DAY = 86_400 // TIME_OF_DAY_BUCKET_S
 CHANGE_CLIP_BPS = 200
 N_CHANGE = 2 * CHANGE_CLIP_BPS + 1
 BOOK_FEATURES = 10  # book volumes of the conditions; the "touch" reference adds the spread
-FORMAT_VERSION = 2  # 1: prices against the mid; 2: a saved price reference
+# 1: prices against the mid; 2: a saved price reference; 3: an improving order's "touch"
+# coordinate is the share of the spread it takes (version 2 counted it in ticks)
+FORMAT_VERSION = 3
 FORMAT_NAME = "mars_gym.order_tokenizer"
 PRICE_REFERENCES = ("touch", "mid")
 CROSS = 10_000  # the "touch" coordinate of an order reaching exactly the opposite touch
@@ -435,12 +437,20 @@ class OrderTokenizer:
         if header.get("format") != FORMAT_NAME:
             raise TokenizerFileError(f"{origin}: not an order tokenizer "
                                      f"(format {header.get('format')!r})")
-        if header.get("version") not in (1, FORMAT_VERSION):
-            raise TokenizerFileError(f"{origin}: tokenizer format version {header.get('version')}, "
-                                     f"this code reads versions 1 and {FORMAT_VERSION}")
+        version = header.get("version")
+        if version not in (1, 2, FORMAT_VERSION):
+            raise TokenizerFileError(f"{origin}: tokenizer format version {version}, this code "
+                                     f"reads versions 1 to {FORMAT_VERSION}")
         reference = header.get("price_reference", "mid")  # version 1 knew only the mid
         if reference not in PRICE_REFERENCES:
             raise TokenizerFileError(f"{origin}: unknown price reference {reference!r}")
+        if version == 2 and reference == "touch":
+            # its bins hold improvements in ticks: read as shares of the spread, every
+            # improving order would jump to one tick from the far touch
+            raise TokenizerFileError(
+                f"{origin}: a version-2 'touch' tokenizer counts improving orders in ticks, this "
+                f"code reads them as shares of the spread (version {FORMAT_VERSION}); train the "
+                "model again (mars-gym train-lmm) to fit a new tokenizer")
         try:
             price = {k: QuantileBins.from_arrays(arrays, f"price{k}") for k in range(N_KINDS)}
             volume = {k: QuantileBins.from_arrays(arrays, f"volume{k}") for k in range(N_KINDS)}

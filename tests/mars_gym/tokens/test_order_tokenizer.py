@@ -148,6 +148,36 @@ def test_version_1_files_keep_prices_against_the_mid(tokenizers, tmp_path):
     assert OrderTokenizer.load(tmp_path / "mid.npz").price_reference == "mid"
 
 
+def test_version_2_touch_files_are_refused_and_mid_files_still_load(tokenizers, tmp_path):
+    """Version 2 counted an improving order's touch coordinate in ticks; read as a share of the
+    spread, every improving token would jump to one tick from the far touch."""
+    import json
+
+    for reference, refused in (("touch", True), ("mid", False)):
+        state = tokenizers[reference].state()
+        header = json.loads(bytes(state["header"]).decode())
+        state["header"] = np.frombuffer(json.dumps({**header, "version": 2}).encode(),
+                                        dtype=np.uint8)
+        path = tmp_path / f"v2_{reference}.npz"
+        np.savez(path, **state)
+        if refused:
+            with pytest.raises(TokenizerFileError, match=r"v2_touch\.npz.*ticks.*train-lmm"):
+                OrderTokenizer.load(path)
+        else:
+            assert OrderTokenizer.load(path).price_reference == "mid"
+
+
+def test_improving_bins_hold_shares_of_the_spread(tokenizers):
+    """Between the joining bin (0) and the crossing bins, a touch tokenizer's buy and sell bins
+    cover (0, 1]: the share of the spread an improving order takes, never ticks."""
+    tokenizer = tokenizers["touch"]
+    for kind in (BUY_ORDER, SELL_ORDER):
+        lower = np.asarray(tokenizer.price_bins[kind].lower)
+        improving = lower[(lower > 0) & (lower < CROSS / 2)]
+        assert len(improving) >= 4  # real orders improve the touch often: several bins
+        assert improving.max() <= 1.0
+
+
 def test_conditions_have_the_documented_ranges(splits, tokenizer):
     stream = splits["AAPL"]["test"]
     tokens = tokenizer.encode(stream)
