@@ -18,6 +18,15 @@ deletions outnumber partial cancels about 900 to 1 on AMZN, 90 to 1 on AAPL (tra
 and taking a drawn size off a random order left most touches standing, so a generated spread
 only ever narrowed.
 
+Unseen cancels. A flow learnt from messages that show only the touch (LOBSTER level 1) never
+cancels an order behind the touch, because the data never shows one; real orders pushed behind
+the touch are cancelled there all the same (:mod:`mars_gym.data.unseen_cancels`). With an
+``unseen_cancel_rate`` (the flow's attribute, per second), every background order behind its
+side's touch is cancelled at that hazard: between two of the flow's orders the waiting time to
+the next such cancel is exponential with rate ``unseen_cancel_rate`` times the number of those
+orders, and the order is drawn uniformly among them (memoryless, so drawing again after every
+order of the flow is exact).
+
 The compiled draws are numpy's own: the same generator, the same C routines (uniform doubles,
 standard exponentials, bounded integers), so a compiled flow draws exactly what the same flow
 written with ``numpy.random.Generator`` calls draws.
@@ -270,6 +279,7 @@ cdef class EventLoop:
         Draws the cancel rule's ties.
     depth : DepthLadder, optional
         Asked to top up after a background order that left a side short of levels.
+        The flow's ``unseen_cancel_rate`` (absent: 0) sets the unseen cancels.
     agent_fills : callable, optional
         Called with the time whenever the book's last fills involve an agent (any owner but
         the background), before the book changes again.
@@ -287,10 +297,17 @@ cdef class EventLoop:
     cdef Drawn pending
     cdef bint has_pending
     cdef int64_t ladder_levels, widest_gap  # the depth ladder's, when there is one
+    cdef readonly double unseen_cancel_rate  # per second and order behind the touch
+    cdef readonly int64_t unseen_cancels  # background orders cancelled so far
+    cdef int64_t unseen_time  # the time up to which unseen cancels were drawn (-1: not yet)
 
     def __init__(self, flow, RecordingBook recording, rng, depth=None, agent_fills=None,
                  int64_t stall_limit=MAX_ORDERS_AT_ONE_TIME) -> None:
         self.flow, self.recording, self.book = flow, recording, recording.book
+        self.unseen_cancel_rate = float(getattr(flow, "unseen_cancel_rate", 0.0))
+        if not self.unseen_cancel_rate >= 0.0:
+            raise ValueError(f"unseen_cancel_rate must be >= 0, got {self.unseen_cancel_rate}")
+        self.unseen_time = -1
         draws = getattr(flow, "draws", None)
         self.draws = draws if isinstance(draws, CompiledDraws) else None
         self.rng, self.bitgen = rng, _bitgen(rng)
@@ -327,6 +344,8 @@ cdef class EventLoop:
                 self.has_pending = True
             if self.pending.time_ns > until_ns:
                 return True
+            if self.unseen_cancel_rate > 0.0:
+                self._cancel_unseen(self.pending.time_ns)
             self._see(self.pending.time_ns)
             self._apply(&self.pending)
             self.has_pending = False
@@ -401,9 +420,54 @@ cdef class EventLoop:
                     self.bitgen, book._count_closest(level, order.size, C_BACKGROUND, nearest)))
                 done = recording._cancel(book.orders[index].order_id, t)
         self.next_flow_id += 1
-        if self.depth is not None and (self._ladder_short(0) or self._ladder_short(1)):
-            self.depth.top_up(recording, t)
+        self._keep_ladder(t)
         return done
+
+    cdef int _keep_ladder(self, int64_t t) except -1:
+        if self.depth is not None and (self._ladder_short(0) or self._ladder_short(1)):
+            self.depth.top_up(self.recording, t)
+        return 0
+
+    cdef int64_t _behind_touch(self, int64_t pick) noexcept:
+        """Background orders behind their side's touch: how many (``pick`` < 0), or the
+        order-pool index of the ``pick``-th of them (bids from the touch down, then asks)."""
+        cdef OrderBook book = self.book
+        cdef int64_t count = 0
+        cdef int si
+        cdef int32_t k, oi
+        for si in range(2):
+            for k in range(book.side_n[si] - 2, -1, -1):  # the last level is the touch
+                oi = book.levels[book.side_levels[si][k]].head
+                while oi != NIL:
+                    if book.orders[oi].agent_id == C_BACKGROUND:
+                        if count == pick:
+                            return oi
+                        count += 1
+                    oi = book.orders[oi].next
+        return count
+
+    cdef int _cancel_unseen(self, int64_t until_ns) except -1:
+        """Unseen cancels up to ``until_ns`` (see the module docstring)."""
+        cdef int64_t n, at
+        cdef double wait_ns
+        if self.unseen_time < 0:
+            self.unseen_time = until_ns  # nothing to cancel before the first order
+            return 0
+        while True:
+            n = self._behind_touch(-1)
+            if n == 0:
+                break
+            wait_ns = random_standard_exponential(self.bitgen) / (self.unseen_cancel_rate * n) * 1e9
+            if wait_ns > <double>(until_ns - self.unseen_time):
+                break
+            at = self.unseen_time + <int64_t>rint(wait_ns)
+            self.recording._cancel(
+                self.book.orders[self._behind_touch(_below(self.bitgen, n))].order_id, at)
+            self.unseen_cancels += 1
+            self.unseen_time = at
+            self._keep_ladder(at)
+        self.unseen_time = until_ns
+        return 0
 
     cdef bint _ladder_short(self, int side_index) noexcept:
         """Whether a side (0 bids, 1 asks) has fewer than the ladder's levels before its first

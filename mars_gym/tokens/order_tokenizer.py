@@ -63,7 +63,7 @@ CHANGE_CLIP_BPS = 200
 N_CHANGE = 2 * CHANGE_CLIP_BPS + 1
 BOOK_FEATURES = 10  # book volumes of the conditions; the "touch" reference adds the spread
 # 1: prices against the mid; 2: a saved price reference; 3: an improving order's "touch"
-# coordinate is the share of the spread it takes (version 2 counted it in ticks)
+# coordinate is the share of the spread it takes (early version-2 files counted it in ticks)
 FORMAT_VERSION = 3
 FORMAT_NAME = "mars_gym.order_tokenizer"
 PRICE_REFERENCES = ("touch", "mid")
@@ -200,6 +200,16 @@ def _price_from_coordinate(kind: int, x: float, bid: float, ask: float) -> tuple
 def _within(rounded: float, lowest: float, highest: float) -> float:
     """``rounded`` kept inside ``[lowest, highest]`` when that range holds any integer."""
     return min(max(rounded, lowest), highest) if lowest <= highest else rounded
+
+
+def _improving_in_ticks(price_bins: dict[int, QuantileBins]) -> bool:
+    """Whether a "touch" tokenizer's buy or sell bins place improving orders in ticks (version
+    2 files written before improvements became shares of the spread, which never exceed 1)."""
+    for kind in (BUY_ORDER, SELL_ORDER):
+        lower = np.asarray(price_bins[kind].lower)
+        if ((lower > 1) & (lower < CROSS / 2)).any():
+            return True
+    return False
 
 
 class OrderTokenizer:
@@ -444,19 +454,19 @@ class OrderTokenizer:
         reference = header.get("price_reference", "mid")  # version 1 knew only the mid
         if reference not in PRICE_REFERENCES:
             raise TokenizerFileError(f"{origin}: unknown price reference {reference!r}")
-        if version == 2 and reference == "touch":
-            # its bins hold improvements in ticks: read as shares of the spread, every
-            # improving order would jump to one tick from the far touch
-            raise TokenizerFileError(
-                f"{origin}: a version-2 'touch' tokenizer counts improving orders in ticks, this "
-                f"code reads them as shares of the spread (version {FORMAT_VERSION}); train the "
-                "model again (mars-gym train-lmm) to fit a new tokenizer")
         try:
             price = {k: QuantileBins.from_arrays(arrays, f"price{k}") for k in range(N_KINDS)}
             volume = {k: QuantileBins.from_arrays(arrays, f"volume{k}") for k in range(N_KINDS)}
             interval = QuantileBins.from_arrays(arrays, "interval")
         except KeyError as error:
             raise TokenizerFileError(f"{origin}: missing array {error}") from None
+        if version == 2 and reference == "touch" and _improving_in_ticks(price):
+            # read as shares of the spread, every improving order would jump to one tick from
+            # the far touch
+            raise TokenizerFileError(
+                f"{origin}: a version-2 'touch' tokenizer that counts improving orders in ticks; "
+                f"this code reads them as shares of the spread (version {FORMAT_VERSION}): train "
+                "the model again (mars-gym train-lmm) to fit a new tokenizer")
         rows = header.get("source_rows", {})  # files before source rows: the shared ids
         if not (isinstance(rows, dict) and all(isinstance(r, int) for r in rows.values())):
             raise TokenizerFileError(f"{origin}: source_rows must map names to rows")

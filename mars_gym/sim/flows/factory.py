@@ -51,6 +51,15 @@ def _source_calibration(name: str, source: str, data_dir):
     return calibration(name, split_by_time(load_source(source, data_dir))["train"])
 
 
+@lru_cache(maxsize=16)
+def unseen_cancel_rate(source: str, data_dir=None) -> float:
+    """The hazard of unseen cancels behind the touch on a source's training split
+    (:mod:`mars_gym.data.unseen_cancels`), measured once per process."""
+    from mars_gym.data.unseen_cancels import fit_unseen_cancel_rate
+
+    return fit_unseen_cancel_rate(split_by_time(load_source(source, data_dir))["train"])
+
+
 @lru_cache(maxsize=4)
 def lmm_model(checkpoint: str = "default"):
     """The (model, tokenizer) of a checkpoint, loaded once per process."""
@@ -106,8 +115,8 @@ def _baseline_builder(name: str):
 
 def _lmm_flow(source: str, start: int, data_dir=None, checkpoint: str | None = None,
               history_orders: int = 256, recompute: bool = False, service=None,
-              observe_agents: bool = False, planner_options: dict | None = None
-              ) -> BackgroundFlow:
+              observe_agents: bool = False, unseen_cancels: bool = True,
+              planner_options: dict | None = None) -> BackgroundFlow:
     from mars_gym.lmm.sources import bind_source
     from mars_gym.sim.flows.lmm import LMMFlow
 
@@ -119,7 +128,9 @@ def _lmm_flow(source: str, start: int, data_dir=None, checkpoint: str | None = N
                _planner(stream, start, order_tokenizer=tokenizer, **planner_options))
     return LMMFlow(model, tokenizer, history, history_orders=history_orders,
                    recompute=recompute, service=service, planner=planner,
-                   observe_agents=observe_agents)
+                   observe_agents=observe_agents,
+                   unseen_cancel_rate=unseen_cancel_rate(source, data_dir) if unseen_cancels
+                   else 0.0)
 
 
 def _ensemble_flow(source: str, start: int, data_dir=None, checkpoint: str | None = None,
@@ -132,7 +143,8 @@ def _ensemble_flow(source: str, start: int, data_dir=None, checkpoint: str | Non
                      **lmm_options)
 
 
-LMM_OPTIONS = ("checkpoint", "history_orders", "recompute", "service", "observe_agents")
+LMM_OPTIONS = ("checkpoint", "history_orders", "recompute", "service", "observe_agents",
+               "unseen_cancels")
 register_flow("lmm", _lmm_flow, options=LMM_OPTIONS, checkpoint="default",
               description="the Large Market Model, primed with the real orders before the start")
 register_flow("ensemble", _ensemble_flow,
@@ -153,7 +165,10 @@ def make_flow(flow, source: str, start: int, data_dir=None, **options) -> Backgr
     ``recompute`` (the LMM without a KV cache, the
     MarS-style baseline of the benchmarks), ``service`` (one stream of a shared batched
     generator service) and ``observe_agents`` (the agents' orders join the model's sequence,
-    :meth:`~mars_gym.sim.flows.lmm.LMMFlow.observe`); ``ensemble`` also ``target`` (a
+    :meth:`~mars_gym.sim.flows.lmm.LMMFlow.observe`) and ``unseen_cancels`` (default True:
+    orders behind the touch are cancelled at the rate the source's touch-only messages hide,
+    :mod:`mars_gym.data.unseen_cancels`; none for sources that show deeper levels);
+    ``ensemble`` also ``target`` (a
     :class:`~mars_gym.batch.control.PlanTarget` or its text, chosen among ``candidates``
     drawn minutes) and ``guidance`` (how strongly the orders are tilted towards the chosen
     minutes, default :data:`ENSEMBLE_GUIDANCE`)."""

@@ -44,7 +44,8 @@ class LMMFlow:
     def __init__(self, model: LMM, tokenizer: OrderTokenizer, history: EventStream,
                  temperature: float = 1.0, top_k: int | None = None,
                  history_orders: int | None = None, recompute: bool = False,
-                 service=None, planner=None, observe_agents: bool = False) -> None:
+                 service=None, planner=None, observe_agents: bool = False,
+                 unseen_cancel_rate: float = 0.0) -> None:
         if tokenizer.book_features != model.config.book_features:
             raise ValueError(f"the tokenizer gives {tokenizer.book_features} book features, the "
                              f"model reads {model.config.book_features}")
@@ -61,6 +62,9 @@ class LMMFlow:
         self.last_token = torch.zeros(1, dtype=torch.long)  # the previous order's token
         self.planner = planner
         self.observe_agents = observe_agents  # the simulator then calls observe()
+        # the event loop cancels orders behind the touch at this rate (per second), which a
+        # model learnt from touch-only messages never does (mars_gym.data.unseen_cancels)
+        self.unseen_cancel_rate = unseen_cancel_rate
         self.source = history.source.source_id
         self.open_mid = history.open_mid or float(np.nanmean(history.mid))
 

@@ -261,3 +261,83 @@ def test_a_hawkes_arrival_past_the_end_of_time_never_comes():
     assert flow.next_order().time_ns == np.iinfo(np.int64).max
     stream = run_flow(flow, seeded_book(), 0, 10**10, AMZN)
     assert stream.report["orders"] == 0 and len(stream) == 0
+
+
+class ListedFlow:
+    """A Python flow of given orders (then one at the end of time), with an unseen-cancel
+    rate."""
+
+    def __init__(self, orders, unseen_cancel_rate):
+        self.orders = iter([*orders, FlowOrder(1 << 62, BUY_ORDER, 1, 1, 1)])
+        self.unseen_cancel_rate = unseen_cancel_rate
+
+    def next_order(self):
+        return next(self.orders)
+
+
+def _deep_book(per_level=40, levels=10, agent_orders=20):
+    """Touch bid 10,000 / ask 10,010 with 5 orders each; ``levels`` levels behind each touch
+    with ``per_level`` background orders; ``agent_orders`` of agent 7 behind each touch."""
+    book, order_id = OrderBook(1), 1
+    for side, touch in ((1, 10_000), (-1, 10_010)):
+        for k in range(levels + 1):
+            for _ in range(5 if k == 0 else per_level):
+                book.limit(side, touch - side * k, 10, order_id=order_id)
+                order_id += 1
+        for k in range(agent_orders):
+            book.limit(side, touch - side * (1 + k % levels), 10, order_id=order_id, agent_id=7)
+            order_id += 1
+    return book
+
+
+def _behind(book, agent):
+    """How many of ``agent``'s orders rest behind their side's touch."""
+    orders = book.orders_array()
+    near = np.where(orders["side"] > 0, book.best_bid, book.best_ask)
+    behind = orders["side"] * (near - orders["price"]) > 0
+    return int((behind & (orders["agent_id"] == agent)).sum())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_unseen_cancels_take_background_orders_behind_the_touch_at_their_rate(seed):
+    """From the flow's first order to its next, 10 s later, each of the 800 background orders
+    behind the touch survives the hazard 0.1/s with probability exp(-1): 294 expected (sd 14).
+    The touch and the agent's orders behind it are never cancelled; every cancel is recorded,
+    in time order, between the two orders."""
+    book = _deep_book()
+    touch_before = (book.level_volume(1, 10_000), book.level_volume(-1, 10_010))
+    assert _behind(book, BACKGROUND_AGENT) == 800
+    far = [FlowOrder(10**9, SELL_ORDER, -1, 20_000, 1), FlowOrder(11 * 10**9, SELL_ORDER, -1,
+                                                                   20_000, 1)]
+    recording = RecordingBook(book)
+    loop = EventLoop(ListedFlow(far, 0.1), recording, np.random.default_rng(seed))
+    assert loop.run(11 * 10**9) and loop.unseen_cancel_rate == 0.1
+    # the far sells rest behind the ask: the first is one of 801 orders exposed for 10 s, the
+    # second arrives after the cancels
+    survivors = _behind(book, BACKGROUND_AGENT) - 1
+    expected = 801 * np.exp(-1)
+    assert abs(survivors - expected) < 4 * np.sqrt(expected * (1 - np.exp(-1)))
+    assert loop.unseen_cancels == 801 - survivors
+    assert _behind(book, 7) == 40  # the agent's orders are all there
+    assert (book.level_volume(1, 10_000), book.level_volume(-1, 10_010)) == touch_before
+    events = recording.stream(AMZN).events
+    cancels = events[events["type"] != NEW]
+    assert len(cancels) == loop.unseen_cancels
+    assert (np.diff(cancels["time_ns"]) >= 0).all()
+    assert 10**9 < cancels["time_ns"].min() and cancels["time_ns"].max() <= 11 * 10**9
+
+
+def test_unseen_cancels_are_the_same_from_the_same_seed_and_absent_at_rate_zero():
+    def run(seed, rate):
+        book = _deep_book()
+        recording = RecordingBook(book)
+        orders = [FlowOrder(k * 10**9, SELL_ORDER, -1, 20_000, 1) for k in range(1, 6)]
+        EventLoop(ListedFlow(orders, rate), recording, np.random.default_rng(seed)).run(
+            6 * 10**9)
+        return recording.stream(AMZN).events
+
+    np.testing.assert_array_equal(run(3, 0.05), run(3, 0.05))
+    assert (run(3, 0.05)["type"] != NEW).sum() > 10  # 800 orders x 0.05/s x 5 s: ~180
+    assert (run(3, 0.0)["type"] == NEW).all() and len(run(3, 0.0)) == 5
+    with pytest.raises(ValueError, match="unseen_cancel_rate must be >= 0"):
+        EventLoop(ListedFlow([], -1.0), RecordingBook(_deep_book()), np.random.default_rng(0))

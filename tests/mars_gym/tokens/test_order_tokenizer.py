@@ -148,23 +148,33 @@ def test_version_1_files_keep_prices_against_the_mid(tokenizers, tmp_path):
     assert OrderTokenizer.load(tmp_path / "mid.npz").price_reference == "mid"
 
 
-def test_version_2_touch_files_are_refused_and_mid_files_still_load(tokenizers, tmp_path):
-    """Version 2 counted an improving order's touch coordinate in ticks; read as a share of the
-    spread, every improving token would jump to one tick from the far touch."""
+def test_version_2_touch_files_with_improvements_in_ticks_are_refused(tokenizers, tmp_path):
+    """Early version-2 files counted an improving order's touch coordinate in ticks; read as a
+    share of the spread, every improving token would jump to one tick from the far touch. Such
+    a file is refused; version-2 files with shares of the spread, and mid files, still load."""
     import json
 
-    for reference, refused in (("touch", True), ("mid", False)):
+    def as_version_2(reference, improving_in_ticks):
         state = tokenizers[reference].state()
         header = json.loads(bytes(state["header"]).decode())
         state["header"] = np.frombuffer(json.dumps({**header, "version": 2}).encode(),
                                         dtype=np.uint8)
-        path = tmp_path / f"v2_{reference}.npz"
+        if improving_in_ticks:  # the bins' improving bounds as ticks (x 20: up to 20 ticks)
+            for kind in (BUY_ORDER, SELL_ORDER):
+                for key in (f"price{kind}.lower", f"price{kind}.values"):
+                    values = state[key].astype(np.float64)
+                    share = (values > 0) & (values <= 1)
+                    state[key] = np.where(share, values * 20, values).astype(state[key].dtype)
+        path = tmp_path / f"v2_{reference}_{improving_in_ticks}.npz"
         np.savez(path, **state)
-        if refused:
-            with pytest.raises(TokenizerFileError, match=r"v2_touch\.npz.*ticks.*train-lmm"):
-                OrderTokenizer.load(path)
-        else:
-            assert OrderTokenizer.load(path).price_reference == "mid"
+        return path
+
+    with pytest.raises(TokenizerFileError, match=r"v2_touch_True\.npz.*in ticks.*train-lmm"):
+        OrderTokenizer.load(as_version_2("touch", True))
+    shares = OrderTokenizer.load(as_version_2("touch", False))
+    assert np.array_equal(shares.price_bins[BUY_ORDER].lower,
+                          tokenizers["touch"].price_bins[BUY_ORDER].lower)
+    assert OrderTokenizer.load(as_version_2("mid", False)).price_reference == "mid"
 
 
 def test_improving_bins_hold_shares_of_the_spread(tokenizers):
