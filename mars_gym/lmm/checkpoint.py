@@ -2,8 +2,10 @@
 
 The file format, its integrity checks and the safe loading are those of
 :mod:`mars_gym.checkpoint`. ``load_lmm("default")`` reads the small model shipped in
-``mars_gym/lmm/assets`` (``"ensemble"``: its fine-tuned twin that reads minute plans,
-:mod:`mars_gym.batch.plan`); any other argument is a path.
+``mars_gym/lmm/assets`` (prices against the mid); ``"touch"`` a model of the same size with
+prices against the touch (closer to the real windows of the realism gate, but an agent's trade
+leaves no lasting mark on its prices: ``benchmarks/RESULTS.md``); ``"ensemble"`` the default
+fine-tuned to read minute plans (:mod:`mars_gym.batch.plan`); any other argument is a path.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ FORMAT_NAME = "mars_gym.lmm"
 FORMAT_VERSION = 2  # 2: sha256 of the content
 ASSETS = Path(__file__).resolve().parent / "assets"
 NAMED = {"default": ASSETS / "default.pt",
+         "touch": ASSETS / "touch.pt",  # prices against the touch: better gate, no lasting impact
          "ensemble": ASSETS / "ensemble.pt"}  # the order model of the ensemble (minute plans)
 
 __all__ = ["NAMED", "CheckpointError", "load_lmm", "read_checkpoint", "save_checkpoint"]

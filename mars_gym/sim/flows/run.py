@@ -19,8 +19,9 @@ def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, 
              seed: int = 0, progress: bool = False, depth=None) -> EventStream:
     """Run a flow alone on ``book`` from ``start_ns`` to ``end_ns``; return its events
     (``depth``: a :class:`~mars_gym.sim.depth.DepthLadder` already prepared on ``book``, kept
-    full after every order). The stream's report counts the flow's ``orders`` and its
-    ``cancels_without_target`` (cancels that found no background order to delete)."""
+    full after every order). The stream's report counts the flow's ``orders``, its
+    ``cancels_without_target`` (cancels that found no background order to delete) and the
+    ``unseen_cancels`` of orders behind the touch (:mod:`mars_gym.sim._event_loop`)."""
     recording = RecordingBook(book)
     flow.reset(seed, book, start_ns)
     # seed + 1: the cancel rule's draws, apart from the flow's
@@ -33,4 +34,5 @@ def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, 
                                    "run alone must be built without a generator service")
             bar.update(1)
     return recording.stream(source, {"orders": loop.next_flow_id - FIRST_FLOW_ORDER_ID,
-                                     "cancels_without_target": loop.cancels_without_target})
+                                     "cancels_without_target": loop.cancels_without_target,
+                                     "unseen_cancels": loop.unseen_cancels})

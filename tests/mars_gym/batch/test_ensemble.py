@@ -60,7 +60,7 @@ def test_every_order_reads_its_minutes_real_or_predicted_plan(planner, lobster_d
     totals, mass = series.images.sum(axis=(1, 2, 3)), np.expm1(real.plans[:, :96]).sum(1)
     assert np.corrcoef(totals, mass)[0, 1] > 0.9
     stream = split_by_time(load_source("AMZN", lobster_dir))["val"]
-    tokenizer = load_lmm("default")[1]
+    tokenizer = load_lmm("ensemble")[1]
     sequence = build_sequence(tokenizer, stream, real)
     times = tokenizer.encode(stream).orders["time_ns"][:-1]
     np.testing.assert_array_equal(series.minute[sequence.plan_row], times // MINUTE_NS)
@@ -163,7 +163,7 @@ def test_the_ensemble_flow_generates_reproducibly_and_records_its_minutes(lobste
     with pytest.raises(ValueError, match="flow .lmm. takes no option .target."):
         make_flow("lmm", "AMZN", start, lobster_dir, target="drop")
     with pytest.raises(ValueError, match="needs a planner"):
-        LMMFlow(load_lmm("ensemble")[0], load_lmm("default")[1], stream[:1000])
+        LMMFlow(load_lmm("ensemble")[0], load_lmm("ensemble")[1], stream[:1000])
 
 
 def test_env_and_vector_env_run_the_steered_ensemble(lobster_dir):

@@ -22,7 +22,7 @@ from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
 @pytest.fixture(scope="module")
 def tilt():
-    tokenizer = load_lmm("default")[1]
+    tokenizer = load_lmm("ensemble")[1]
     imager = BatchTokenizer.load("default").imagers["AMZN"]
     source = load_source("AMZN").source.source_id
     return PlanTilt(tokenizer, imager, source, guidance=1.0)
@@ -54,10 +54,10 @@ def test_biases_follow_the_chosen_minute_against_the_expected_one(tilt):
         <= MAX_BIAS
     slower = tilt.biases(tilt.shares(_minute(10, 80, 40), expected), 0.0, 0.5, 2.0)[3]
     assert np.all(np.diff(slower) >= 0)  # the flow runs ahead of the plan: longer waits
-    off = PlanTilt(load_lmm("default")[1], tilt.imager, 0, guidance=0.0)
+    off = PlanTilt(load_lmm("ensemble")[1], tilt.imager, 0, guidance=0.0)
     assert off.biases(off.shares(_minute(10, 80, 40), expected), 0.0, 3.0, 1.0) is None
     with pytest.raises(ValueError, match="non-negative"):
-        PlanTilt(load_lmm("default")[1], tilt.imager, 0, guidance=-1.0)
+        PlanTilt(load_lmm("ensemble")[1], tilt.imager, 0, guidance=-1.0)
 
 
 def test_sampling_adds_each_parts_bias_by_the_drawn_kind():

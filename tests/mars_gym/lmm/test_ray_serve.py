@@ -10,10 +10,12 @@ from ray import serve  # noqa: E402  (after the extra's check)
 
 from mars_gym.apps.parsers import LOOPBACK  # noqa: E402
 from mars_gym.apps.parsers import serve as parser  # noqa: E402
+from mars_gym.lmm.checkpoint import load_lmm  # noqa: E402
 from mars_gym.lmm.ray_serve import start  # noqa: E402
 from mars_gym.lmm.serve import BadRequestError  # noqa: E402
 
-ROW = {"book": [0.5] * 10, "time_of_day": 7_000, "change": 200, "source": 0}
+BOOK_FEATURES = load_lmm("default")[0].config.book_features  # of the served model
+ROW = {"book": [0.5] * BOOK_FEATURES, "time_of_day": 7_000, "change": 200, "source": 0}
 OWNER, OTHER = "client-a-secret", "client-b-secret"
 
 
@@ -54,7 +56,7 @@ def test_concurrent_steps_are_served_by_one_batched_forward(served):
 BAD_REQUESTS = {
     "token beyond the vocabulary": lambda s, t: (s, 10**12, ROW, OWNER),
     "negative token": lambda s, t: (s, -5, ROW, OWNER),
-    "non-finite book": lambda s, t: (s, t, {**ROW, "book": [math.nan] * 10}, OWNER),
+    "non-finite book": lambda s, t: (s, t, {**ROW, "book": [math.nan] * BOOK_FEATURES}, OWNER),
     "source out of range": lambda s, t: (s, t, {**ROW, "source": 99}, OWNER),
     "malformed conditions": lambda s, t: (s, t, {"book": "x"}, OWNER),
     "another client's stream": lambda s, t: (s, t, ROW, OTHER),

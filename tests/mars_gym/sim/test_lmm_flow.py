@@ -79,8 +79,11 @@ def test_agent_orders_join_the_flows_sequence(setup):
     withdrawn, previous_ns = sim.loop.pending, flow.drawn_after[0]
     assert withdrawn.time_ns >= arrival
     position = int(flow.generator.lengths[0])  # where the next token the model reads goes
+    assert book.best_ask is not None  # the market buy has asks to hit
+    # the touch the model reads the agent's order against: the flow's last two-sided one
+    # while a side is empty (LMMFlow.observe)
     expected = tokenizer.encode_order(BUY_ORDER, 1, book.best_ask, 300, arrival - previous_ns,
-                                      *sim.touch(), test.source.source_id)
+                                      *(sim.touch() or flow.last_touch), test.source.source_id)
     offered = int(book.depth(1 << 10)[3].sum())  # the market order takes what the asks hold
     sim.run_until(arrival)
     assert int(flow.generator.history.tokens[0, position]) == expected
@@ -121,3 +124,34 @@ def test_without_the_option_the_flow_does_not_read_agent_orders(setup):
     drawn = sim.loop.pending
     sim.run_until(arrival)
     assert sim.loop.pending == drawn  # the drawn order stands
+
+
+def test_on_a_touch_only_source_the_lmm_flow_cancels_orders_behind_the_touch(lobster_dir):
+    """AMZN's messages show only the touch, so the model never cancels behind it; the loop does
+    it at the fitted rate. Over a simulated minute from the real book (depth ladder on), the
+    unseen cancels take orders off behind the touch: the book ends with fewer background orders
+    behind it than the same run without them. AAPL's messages show 50 levels: no rate."""
+    from mars_gym.sim.depth import source_ladder
+    from mars_gym.sim.flows.factory import make_flow, unseen_cancel_rate
+
+    stream = load_source("AMZN", lobster_dir)
+    start = len(stream) - 6_000
+    rate = unseen_cancel_rate("AMZN", lobster_dir)
+    assert 0.05 < rate < 0.15
+    behind, reports = {}, {}
+    for unseen in (True, False):
+        flow = make_flow("lmm", "AMZN", start, lobster_dir, unseen_cancels=unseen)
+        assert flow.unseen_cancel_rate == (rate if unseen else 0.0)
+        book = OrderBook(1)
+        seed_book_from_state(book, stream.book[start])
+        ladder = source_ladder("AMZN", lobster_dir)
+        ladder.prepare(book, 0)
+        begin = int(stream.events["time_ns"][start])
+        reports[unseen] = run_flow(flow, book, begin, begin + 60 * 10**9, stream.source, 0,
+                                   depth=ladder).report
+        orders = book.orders_array()
+        near = np.where(orders["side"] > 0, book.best_bid, book.best_ask)
+        behind[unseen] = int((orders["side"] * (near - orders["price"]) > 0).sum())
+    assert reports[False]["unseen_cancels"] == 0 and reports[True]["unseen_cancels"] >= 20
+    assert behind[True] < behind[False]
+    assert make_flow("lmm", "AAPL", 5_000, lobster_dir).unseen_cancel_rate == 0.0
