@@ -447,9 +447,13 @@ cdef class EventLoop:
         return count
 
     cdef int _cancel_unseen(self, int64_t until_ns) except -1:
-        """Unseen cancels up to ``until_ns`` (see the module docstring)."""
-        cdef int64_t n, at
-        cdef double wait_ns
+        """Unseen cancels up to ``until_ns`` (see the module docstring). A cancel drawn before
+        the last recorded event (an agent's order applied meanwhile) is recorded at that
+        event's time, so the recording stays in time order and the hazard loses nothing."""
+        cdef RecordingBook recording = self.recording
+        cdef int64_t n, at, floor = recording.rows[(recording.n_rows - 1) * 6] \
+            if recording.n_rows else self.unseen_time
+        cdef double clock = <double>self.unseen_time, wait_ns
         if self.unseen_time < 0:
             self.unseen_time = until_ns  # nothing to cancel before the first order
             return 0
@@ -458,13 +462,14 @@ cdef class EventLoop:
             if n == 0:
                 break
             wait_ns = random_standard_exponential(self.bitgen) / (self.unseen_cancel_rate * n) * 1e9
-            if wait_ns > <double>(until_ns - self.unseen_time):
+            if wait_ns > <double>until_ns - clock:
                 break
-            at = self.unseen_time + <int64_t>rint(wait_ns)
-            self.recording._cancel(
+            clock += wait_ns
+            at = max(<int64_t>rint(clock), floor)
+            recording._cancel(
                 self.book.orders[self._behind_touch(_below(self.bitgen, n))].order_id, at)
             self.unseen_cancels += 1
-            self.unseen_time = at
+            floor = at
             self._keep_ladder(at)
         self.unseen_time = until_ns
         return 0

@@ -341,3 +341,31 @@ def test_unseen_cancels_are_the_same_from_the_same_seed_and_absent_at_rate_zero(
     assert (run(3, 0.0)["type"] == NEW).all() and len(run(3, 0.0)) == 5
     with pytest.raises(ValueError, match="unseen_cancel_rate must be >= 0"):
         EventLoop(ListedFlow([], -1.0), RecordingBook(_deep_book()), np.random.default_rng(0))
+
+
+def test_unseen_cancels_stay_in_time_order_around_agent_orders():
+    """The simulator applies agents' orders between the flow's: an unseen cancel drawn before
+    an agent's order that was already recorded is recorded at that order's time, so the events
+    stay in time order; the hazard still acts over the whole gap (about 180 cancels expected
+    from 800 orders x 0.05/s x 5 s)."""
+    from mars_gym.sim.simulator import AGENT_LIMIT, AgentOrder, Simulator
+
+    class SparseFlow:  # one far order a second, and the unseen-cancel rate
+        unseen_cancel_rate = 0.05
+
+        def reset(self, seed, book, start_ns):
+            self.time_ns = start_ns
+
+        def next_order(self):
+            self.time_ns += 10**9
+            return FlowOrder(self.time_ns, SELL_ORDER, -1, 20_000, 1)
+
+    sim = Simulator(SparseFlow())
+    sim.reset(_deep_book(), 0, seed=5)
+    for k in range(10):  # an agent's order every half second, between the flow's
+        sim.submit(7, AgentOrder(AGENT_LIMIT, side=1, price=9_000 + k, qty=1))
+        sim.run_until((k + 1) * 500_000_000)
+    events = sim.stream(AMZN).events
+    assert (np.diff(events["time_ns"]) >= 0).all()
+    cancels = int((events["type"] != NEW).sum())
+    assert cancels == sim.loop.unseen_cancels and 100 < cancels < 260
