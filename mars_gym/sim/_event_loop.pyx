@@ -22,7 +22,9 @@ Unseen cancels. A flow learnt from messages that show only the touch (LOBSTER le
 cancels an order behind the touch, because the data never shows one; real orders pushed behind
 the touch are cancelled there all the same (:mod:`mars_gym.data.unseen_cancels`). With an
 ``unseen_cancel_rate`` (the flow's attribute, per second), every background order behind its
-side's touch is cancelled at that hazard: between two of the flow's orders the waiting time to
+side's touch is cancelled at that hazard, except the depth ladder's (its levels stand for the
+depth found behind real touches, already net of the cancels and additions the data hides;
+cancelling them too thinned the book until sweeps ran away): between two of the flow's orders the waiting time to
 the next such cancel is exponential with rate ``unseen_cancel_rate`` times the number of those
 orders, and the order is drawn uniformly among them (memoryless, so drawing again after every
 order of the flow is exact).
@@ -49,7 +51,7 @@ from mars_gym.data.recording cimport RecordingBook
 import numpy as np
 
 from mars_gym.sim.flows.base import MAX_ORDERS_AT_ONE_TIME, FlowOrder, FlowStalledError
-from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
+from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
 BACKGROUND_AGENT = 0
@@ -63,6 +65,7 @@ cdef struct Drawn:  # one background order, as FlowOrder holds it
 cdef double NEVER_NS = 9.223372036854775807e18  # 2**63 ns: past int64's times
 cdef int64_t C_BUY = BUY_ORDER, C_SELL = SELL_ORDER, C_CANCEL = CANCEL_ORDER
 cdef int64_t C_BACKGROUND = BACKGROUND_AGENT, C_SEARCH_LEVELS = SEARCH_LEVELS
+cdef int64_t C_FIRST_LADDER_ID = FIRST_LADDER_ORDER_ID, C_FIRST_AGENT_ID = FIRST_AGENT_ORDER_ID
 
 
 cdef bitgen_t* _bitgen(object rng) except NULL:
@@ -429,8 +432,9 @@ cdef class EventLoop:
         return 0
 
     cdef int64_t _behind_touch(self, int64_t pick) noexcept:
-        """Background orders behind their side's touch: how many (``pick`` < 0), or the
-        order-pool index of the ``pick``-th of them (bids from the touch down, then asks)."""
+        """Background orders behind their side's touch, the ladder's aside: how many (``pick``
+        < 0), or the order-pool index of the ``pick``-th of them (bids from the touch down,
+        then asks)."""
         cdef OrderBook book = self.book
         cdef int64_t count = 0
         cdef int si
@@ -439,7 +443,8 @@ cdef class EventLoop:
             for k in range(book.side_n[si] - 2, -1, -1):  # the last level is the touch
                 oi = book.levels[book.side_levels[si][k]].head
                 while oi != NIL:
-                    if book.orders[oi].agent_id == C_BACKGROUND:
+                    if book.orders[oi].agent_id == C_BACKGROUND and not (
+                            C_FIRST_LADDER_ID <= book.orders[oi].order_id < C_FIRST_AGENT_ID):
                         if count == pick:
                             return oi
                         count += 1

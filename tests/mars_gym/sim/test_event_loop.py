@@ -18,7 +18,7 @@ from mars_gym.sim._event_loop import BACKGROUND_AGENT, SEARCH_LEVELS, EventLoop
 from mars_gym.sim.depth import DepthLadder, DepthProfile
 from mars_gym.sim.flows import FlowOrder, HawkesCalibration, HawkesFlow, NoiseFlow, run_flow
 from mars_gym.sim.flows.replay import ReplayFlow
-from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
+from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
 from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from mars_gym.tokens.orders import TOKEN_ORDER_DTYPE
 from tests.mars_gym.sim.books import seeded_book
@@ -275,9 +275,10 @@ class ListedFlow:
         return next(self.orders)
 
 
-def _deep_book(per_level=40, levels=10, agent_orders=20):
+def _deep_book(per_level=40, levels=10, agent_orders=20, ladder_orders=0):
     """Touch bid 10,000 / ask 10,010 with 5 orders each; ``levels`` levels behind each touch
-    with ``per_level`` background orders; ``agent_orders`` of agent 7 behind each touch."""
+    with ``per_level`` background orders; ``agent_orders`` of agent 7 and ``ladder_orders`` of
+    the depth ladder behind each touch."""
     book, order_id = OrderBook(1), 1
     for side, touch in ((1, 10_000), (-1, 10_010)):
         for k in range(levels + 1):
@@ -287,24 +288,30 @@ def _deep_book(per_level=40, levels=10, agent_orders=20):
         for k in range(agent_orders):
             book.limit(side, touch - side * (1 + k % levels), 10, order_id=order_id, agent_id=7)
             order_id += 1
+        for k in range(ladder_orders):  # the depth ladder's (background, ids of its range)
+            book.limit(side, touch - side * (1 + k % levels), 10,
+                       order_id=FIRST_LADDER_ORDER_ID + (k if side > 0 else 1_000 + k))
     return book
 
 
-def _behind(book, agent):
-    """How many of ``agent``'s orders rest behind their side's touch."""
+def _behind(book, agent, ladder=False):
+    """How many of ``agent``'s orders (the ladder's, or all others) rest behind their side's
+    touch."""
     orders = book.orders_array()
     near = np.where(orders["side"] > 0, book.best_bid, book.best_ask)
     behind = orders["side"] * (near - orders["price"]) > 0
-    return int((behind & (orders["agent_id"] == agent)).sum())
+    ids = orders["order_id"]
+    of_ladder = (ids >= FIRST_LADDER_ORDER_ID) & (ids < FIRST_AGENT_ORDER_ID)
+    return int((behind & (orders["agent_id"] == agent) & (of_ladder == ladder)).sum())
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_unseen_cancels_take_background_orders_behind_the_touch_at_their_rate(seed):
     """From the flow's first order to its next, 10 s later, each of the 800 background orders
     behind the touch survives the hazard 0.1/s with probability exp(-1): 294 expected (sd 14).
-    The touch and the agent's orders behind it are never cancelled; every cancel is recorded,
-    in time order, between the two orders."""
-    book = _deep_book()
+    The touch, the agent's orders and the ladder's behind it are never cancelled; every cancel
+    is recorded, in time order, between the two orders."""
+    book = _deep_book(ladder_orders=30)
     touch_before = (book.level_volume(1, 10_000), book.level_volume(-1, 10_010))
     assert _behind(book, BACKGROUND_AGENT) == 800
     far = [FlowOrder(10**9, SELL_ORDER, -1, 20_000, 1), FlowOrder(11 * 10**9, SELL_ORDER, -1,
@@ -319,6 +326,7 @@ def test_unseen_cancels_take_background_orders_behind_the_touch_at_their_rate(se
     assert abs(survivors - expected) < 4 * np.sqrt(expected * (1 - np.exp(-1)))
     assert loop.unseen_cancels == 801 - survivors
     assert _behind(book, 7) == 40  # the agent's orders are all there
+    assert _behind(book, BACKGROUND_AGENT, ladder=True) == 60  # and the ladder's
     assert (book.level_volume(1, 10_000), book.level_volume(-1, 10_010)) == touch_before
     events = recording.stream(AMZN).events
     cancels = events[events["type"] != NEW]
