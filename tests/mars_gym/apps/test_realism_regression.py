@@ -2,10 +2,11 @@
 
 The targets (each message share within 5 points of the real one, the rate within 20 %) are not
 met by the shipped default (see ``benchmarks/results/realism/realism.md``); the touch model
-(``checkpoint="touch"``) meets them on this window for new orders and executions, not for
-cancels (8 points short) nor the rate (40 % over). What this test guards is that neither drifts
-further from the real window than it stands today by more than those tolerances: a change that
-makes a flow more execution-heavy, sparser or busier fails here before it reaches the gate.
+(``checkpoint="touch"``) meets them on this window for new orders and the rate, not for
+cancels (13 points short) nor executions (15 points over). What this test guards is that
+neither drifts further from the real window than it stands today by more than those tolerances:
+a change that makes a flow more execution-heavy, sparser or busier fails here before it reaches
+the gate.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ RATE_TOLERANCE = 1.2  # factor on messages per minute
 # What each shipped model gives on this window and these seeds (the real window: new 55.4 %,
 # cancels 39.1 %, executions 5.3 %, 152 messages a minute), measured with this test's call
 # (the default before unseen cancels: 27.0 / 7.0 / 66.0 %, 64.8 a minute).
-STANDING = {"default": {"new": 0.439, "cancel": 0.180, "execute": 0.381,
-                        "messages_per_minute": 70.3},
-            "touch": {"new": 0.601, "cancel": 0.310, "execute": 0.089,
-                      "messages_per_minute": 212.9}}
+STANDING = {"default": {"new": 0.398, "cancel": 0.163, "execute": 0.439,
+                        "messages_per_minute": 59.6},
+            "touch": {"new": 0.533, "cancel": 0.258, "execute": 0.208,
+                      "messages_per_minute": 165.4}}
 
 
 @pytest.fixture(scope="module", params=sorted(STANDING))
