@@ -456,12 +456,12 @@ cdef class EventLoop:
         the last recorded event (an agent's order applied meanwhile) is recorded at that
         event's time, so the recording stays in time order and the hazard loses nothing."""
         cdef RecordingBook recording = self.recording
-        cdef int64_t n, at, floor = recording.rows[(recording.n_rows - 1) * 6] \
-            if recording.n_rows else self.unseen_time
+        cdef int64_t n, at, floor
         cdef double clock = <double>self.unseen_time, wait_ns
         if self.unseen_time < 0:
             self.unseen_time = until_ns  # nothing to cancel before the first order
             return 0
+        floor = recording.rows[(recording.n_rows - 1) * 6] if recording.n_rows else 0
         while True:
             n = self._behind_touch(-1)
             if n == 0:

@@ -308,7 +308,8 @@ def _behind(book, agent, ladder=False):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_unseen_cancels_take_background_orders_behind_the_touch_at_their_rate(seed):
     """From the flow's first order to its next, 10 s later, each of the 800 background orders
-    behind the touch survives the hazard 0.1/s with probability exp(-1): 294 expected (sd 14).
+    behind the touch (and the first far sell) survives the hazard 0.1/s with probability
+    exp(-1): 295 of 801 expected (sd 14).
     The touch, the agent's orders and the ladder's behind it are never cancelled; every cancel
     is recorded, in time order, between the two orders."""
     book = _deep_book(ladder_orders=30)
