@@ -4,8 +4,9 @@ Prints one JSON object. For each flow: env steps/s and simulated background orde
 env, and of the vector env ``gym.make_vec(..., num_envs=N)`` (``--num-envs``; with the LMM one
 batched forward serves every simulation per generation round); for the LMM also the
 MarS-style loop (the same model recomputing its whole window for every order, one env) and the
-ratio of the best LMM vector-env rate to it. Episodes are ``--horizon-s`` long with a decision every
-``--step-s``; each rate is measured over ``--episodes`` episodes per env.
+ratio of the best LMM vector-env rate to it (on a GPU the LMM vector envs generate there, with
+the CUDA-graph step, and ``machine.gpu`` names it). Episodes are ``--horizon-s`` long with a
+decision every ``--step-s``; each rate is measured over ``--episodes`` episodes per env.
 
 Usage: ``python benchmarks/bench_env.py [--num-envs 1 8 64] [--episodes 2]``
 """
@@ -25,6 +26,7 @@ import torch
 
 import mars_gym  # noqa: F401  registers the environments
 from mars_gym.sim.flow_names import FLOWS
+from mars_gym.sim.flows.registry import flow_checkpoint
 from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
 
 
@@ -49,9 +51,11 @@ def bench_single(flow: str, args, **kwargs) -> dict:
     return {"steps_per_s": steps / seconds, "orders_per_s": orders / seconds, "steps": steps}
 
 
-def bench_vector(flow: str, n: int, args) -> dict:
+def bench_vector(flow: str, n: int, args, generation: dict | None = None) -> dict:
+    """``generation``: the LMM service's options (:class:`mars_gym.envs.vector.ScenarioVectorEnv`;
+    LMM flows only)."""
     envs = gym.make_vec("MarS-Execution-v0", num_envs=n, flow=flow,
-                        horizon_s=args.horizon_s, step_s=args.step_s)
+                        horizon_s=args.horizon_s, step_s=args.step_s, generation=generation)
     decisions = int(np.ceil(args.horizon_s / args.step_s))
     start = time.perf_counter()
     for episode in range(args.episodes):
@@ -72,10 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step-s", type=float, default=10.0)
     args = parser.parse_args(argv)
     results = {}
+    generation = {"step_mode": "cuda_graph"} if torch.cuda.is_available() else None
     for flow in FLOWS:
         row = {"single": bench_single(flow, args), "vector": []}
         for n in args.num_envs:
-            row["vector"].append(bench_vector(flow, n, args))
+            row["vector"].append(bench_vector(flow, n, args, generation
+                                              if flow_checkpoint(flow) else None))
         results[flow] = row
     baseline = bench_single("lmm", args, lmm_recompute=True)
     best = max(v["steps_per_s"] for v in results["lmm"]["vector"])
@@ -85,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         "mars_style_lmm_single": baseline,
         "lmm_vector_best_over_mars_style": best / baseline["steps_per_s"],
         "targets": {"lmm_vector_ge_10x_mars_style": best / baseline["steps_per_s"] >= 10},
+        "lmm_vector_generation": generation,
         "machine": {"cpu_count": os.cpu_count(), "torch": torch.__version__,
-                    "python": platform.python_version(), "cuda": torch.cuda.is_available()},
+                    "python": platform.python_version(), "cuda": torch.cuda.is_available(),
+                    "gpu": (torch.cuda.get_device_name() if torch.cuda.is_available()
+                            else None)},
     }, indent=2))
     return 0
 

@@ -11,14 +11,21 @@ same design, random weights: speed does not depend on them) at context 1024 and 
   every new order (skipped when one step is estimated above ``--max-step-s``: the estimate is
   written instead);
 * ``speedup`` = MarS-style time per order / KV amortised time per order, same model and batch;
-* peak memory: CUDA ``max_memory_allocated`` per case, or the process's peak RSS on CPU.
+* peak memory: CUDA ``max_memory_allocated`` per case, or the process's peak RSS on CPU;
+* ``variants``: the KV-cached step in the other step modes and precisions
+  (:mod:`mars_gym.lmm.generate`; ``cuda_graph`` on CUDA only), each with its speed relative to
+  the default step (``speed_vs_default``) and, for the static and graph modes, whether its
+  tokens equal the dynamic step's in the same precision (``same_tokens``; a lower precision
+  draws other tokens now and then than float32 does).
 
-Usage: ``python benchmarks/bench_lmm.py [--steps 16] [--device auto] [--batches 1 16 256]``
+Usage: ``python benchmarks/bench_lmm.py [--steps 16] [--device auto] [--batches 1 16 256]
+[--step-modes dynamic static cuda_graph] [--precisions float32 bfloat16]``
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -31,7 +38,8 @@ import torch
 from mars_gym.lmm.checkpoint import CheckpointError, load_lmm
 from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
 from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
-from mars_gym.lmm.serve import resolve_device
+from mars_gym.lmm.options import PRECISIONS, STEP_MODES
+from mars_gym.lmm.serve import resolve_device, resolve_precision
 
 CONTEXT = 1024
 
@@ -72,29 +80,53 @@ def peak_memory_mb(device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_kv(model: LMM, batch: int, steps: int, device) -> dict:
+def bench_kv(model: LMM, batch: int, steps: int, device, step_mode: str = "dynamic") -> dict:
     """KV-cached steps of ``batch`` streams at the model's own context, the cache re-fill
-    (half the context) amortised over the steps between two re-fills."""
+    (half the context) amortised over the steps between two re-fills; ``tokens``: every
+    step's draws (to compare step modes)."""
     context = model.config.context
-    gen = BatchedGenerator(model, seed=0)
+    gen = BatchedGenerator(model, seed=0, step_mode=step_mode)
     tokens, cond = random_inputs(batch, context, device)
     token = gen.prime(tokens, cond, keep=context - steps)  # steps end exactly at the context
     step_cond = ConditionTensors(*(x[:, -1:] for x in (cond.book, cond.time_of_day, cond.change,
                                                  cond.source)))
-    token = gen.step(token, step_cond)  # warm-up
+    drawn = [gen.step(token, step_cond)]  # warm-up (and, for a CUDA graph, its capture)
     synchronize(device)
     start = time.perf_counter()
     for _ in range(steps - 1):
-        token = gen.step(token, step_cond)
+        drawn.append(gen.step(drawn[-1], step_cond))
     synchronize(device)
     per_step = (time.perf_counter() - start) / (steps - 1)
     start = time.perf_counter()
-    gen.step(token, step_cond)  # the cache is full: re-fill half the context, then step
+    gen.step(drawn[-1], step_cond)  # the cache is full: re-fill half the context, then step
     synchronize(device)
     refill = time.perf_counter() - start - per_step
     amortised = per_step + refill / (context // 2)
     return {"step_s": per_step, "refill_s": refill, "amortised_s_per_step": amortised,
-            "orders_per_s": batch / amortised}
+            "orders_per_s": batch / amortised, "tokens": torch.stack(drawn).cpu()}
+
+
+def bench_variants(model: LMM, batch: int, steps: int, device, default: dict,
+                   step_modes: list[str], precisions: list[str]) -> dict:
+    """The KV-cached step in every other (step mode, precision), against the default's."""
+    rows = {}
+    for precision in precisions:
+        cast = model if precision == "float32" else copy.deepcopy(model).to(
+            dtype=resolve_precision(precision))
+        dynamic = default["tokens"] if precision == "float32" else None
+        for mode in ["dynamic", *(m for m in step_modes if m != "dynamic")]:
+            if (mode, precision) == ("dynamic", "float32"):
+                continue
+            result = bench_kv(cast, batch, steps, device, mode)
+            drawn = result.pop("tokens")
+            if mode == "dynamic":
+                dynamic = drawn
+            else:
+                result["same_tokens"] = bool(torch.equal(drawn, dynamic))
+            result["speed_vs_default"] = (default["amortised_s_per_step"]
+                                          / result["amortised_s_per_step"])
+            rows[f"{mode}/{precision}"] = result
+    return rows
 
 
 def bench_mars_style(model: LMM, batch: int, steps: int, device, estimate: float | None,
@@ -123,8 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 256])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--max-step-s", type=float, default=60.0)
+    parser.add_argument("--step-modes", nargs="+", choices=STEP_MODES, default=None,
+                        help="step modes measured (default: all that run on the device)")
+    parser.add_argument("--precisions", nargs="+", choices=PRECISIONS,
+                        default=["float32", "bfloat16"])
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
+    step_modes = args.step_modes or [m for m in STEP_MODES
+                                     if m != "cuda_graph" or device.type == "cuda"]
     torch.manual_seed(0)
     results = {}
     for name, model in models(device).items():
@@ -133,13 +171,16 @@ def main(argv: list[str] | None = None) -> int:
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
             kv = bench_kv(model, batch, args.steps, device)
+            variants = bench_variants(model, batch, args.steps, device, kv, step_modes,
+                                      args.precisions)
+            kv.pop("tokens")
             estimate = None if previous is None else previous[1] * batch / previous[0]
             mars = bench_mars_style(model, batch, args.mars_steps, device, estimate,
                                     args.max_step_s)
             if "step_s" in mars:
                 previous = (batch, mars["step_s"])
             rows[str(batch)] = {
-                "kv": kv, "mars_style": mars,
+                "kv": kv, "variants": variants, "mars_style": mars,
                 "speedup": (mars["step_s"] / kv["amortised_s_per_step"]
                             if "step_s" in mars else None),
                 "peak_memory_mb": peak_memory_mb(device)}

@@ -11,11 +11,13 @@ Prints one JSON object (``--out``: also a file) with
   matching, recording, counting; no env steps or resets);
 * ``lmm``: the LMM vector env at ``--batch`` envs against pure batched generation of the same
   model at the same batch and its own context (``bench_lmm.py``'s KV-cached step, re-fills
-  amortised), and their ratio;
+  amortised), and their ratio, both on the same device (CUDA when present) with the same
+  ``--precision`` and ``--step-mode``;
 * ``targets``: model-free flows >= 700 k orders/s (noise, hawkes) and >= 1.4 M (replay); the
   LMM vector env >= 70 % of pure generation.
 
-Usage: ``python benchmarks/bench_sim.py [--horizon-s 120] [--batch 64] [--skip-lmm]``
+Usage: ``python benchmarks/bench_sim.py [--horizon-s 120] [--batch 64] [--skip-lmm]
+[--precision float32] [--step-mode dynamic]``
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from json_output import emit, machine
 
 from lob_core import OrderBook
 from mars_gym.lmm.checkpoint import load_lmm
+from mars_gym.lmm.options import PRECISIONS, STEP_MODES
+from mars_gym.lmm.serve import resolve_device, resolve_precision
 
 MODEL_FREE = ("replay", "noise", "hawkes")
 TARGET_ORDERS_PER_S = {"replay": 1_400_000, "noise": 700_000, "hawkes": 700_000}
@@ -86,6 +90,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="simulated minutes of the simulator-alone measurement")
     parser.add_argument("--batch", type=int, default=64, help="LMM envs = generation batch")
     parser.add_argument("--skip-lmm", action="store_true")
+    parser.add_argument("--precision", default="float32", choices=PRECISIONS,
+                        help="the LMM's dtype while generating")
+    parser.add_argument("--step-mode", default=None, choices=STEP_MODES,
+                        help="the LMM's step (default: cuda_graph on a GPU, else dynamic)")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # one core per simulation, as the envs are run
@@ -103,12 +111,20 @@ def main(argv: list[str] | None = None) -> None:
               "targets": {f"{name}_ge_{target:,}_per_s": flows[name]["orders_per_s"] >= target
                           for name, target in TARGET_ORDERS_PER_S.items()}}
     if not args.skip_lmm:
+        device = resolve_device("auto")  # where the vector env's service generates
+        step_mode = args.step_mode or ("cuda_graph" if device.type == "cuda" else "dynamic")
+        generation = {"precision": args.precision, "step_mode": step_mode}
         lmm_args = argparse.Namespace(horizon_s=60.0, step_s=args.step_s, episodes=1)
-        vector = bench_vector("lmm", args.batch, lmm_args)
+        vector = bench_vector("lmm", args.batch, lmm_args, generation)
         model = load_lmm("default")[0].eval()  # the env's model, at its own context
-        pure = bench_kv(model, args.batch, 64, torch.device("cpu"))
+        model = model.to(device, resolve_precision(args.precision))
+        pure = bench_kv(model, args.batch, 64, device, step_mode)
+        pure.pop("tokens")
         share = vector["orders_per_s_last_episode_estimate"] / pure["orders_per_s"]
-        result["lmm"] = {"batch": args.batch, "vector_env": vector, "pure_generation": pure,
+        gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+        result["lmm"] = {"batch": args.batch, "device": str(device), "gpu": gpu,
+                         "generation": generation,
+                         "vector_env": vector, "pure_generation": pure,
                          "vector_env_over_pure_generation": share}
         result["targets"][f"lmm_vector_ge_{TARGET_LMM_SHARE:.0%}_of_generation"] = (
             share >= TARGET_LMM_SHARE)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lob_core.lobster import LOBSTER_TICK
 from mars_gym.data import DATA_SOURCES
+from mars_gym.lmm.options import PRECISIONS, STEP_MODES
 from mars_gym.sim.flow_names import FLOWS
 from mars_gym.tokens.order_tokenizer import PRICE_REFERENCES
 
@@ -146,6 +147,10 @@ def serve() -> argparse.ArgumentParser:
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--top-k", type=int, default=None)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="float32", choices=PRECISIONS,
+                        help="the model's dtype while generating")
+    parser.add_argument("--step-mode", default="dynamic", choices=STEP_MODES,
+                        help="how a round's forward runs (cuda_graph: captured once, CUDA only)")
     parser.add_argument("--host", default=LOOPBACK,
                         help="address Ray and the HTTP proxy bind to (default: loopback only; "
                              "0.0.0.0 exposes the model to the network)")

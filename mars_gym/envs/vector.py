@@ -32,16 +32,21 @@ from mars_gym.envs.market_making import MarketMakingEnv
 from mars_gym.sim.flows.base import BatchedFlow
 from mars_gym.sim.flows.registry import flow_checkpoint
 
+GENERATION_OPTIONS = {"device", "precision", "step_mode"}
+
 
 class ScenarioVectorEnv(VectorEnv):
     """``num_envs`` copies of ``env_class`` (a :class:`~mars_gym.envs.base.ScenarioEnv`) made
     with ``kwargs``, stepped together (see the module docstring). ``checkpoint``: another LMM
-    checkpoint than the flow's shipped one."""
+    checkpoint than the flow's shipped one; ``generation``: options of the shared
+    :class:`~mars_gym.lmm.serve.GeneratorService` (``device``, ``precision``, ``step_mode``),
+    e.g. ``{"precision": "bfloat16", "step_mode": "cuda_graph"}`` on a GPU."""
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012  (Gymnasium's API)
     env_class: type[ScenarioEnv]
 
-    def __init__(self, num_envs: int = 1, checkpoint: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, num_envs: int = 1, checkpoint: str | None = None,
+                 generation: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.num_envs = num_envs
@@ -53,7 +58,14 @@ class ScenarioVectorEnv(VectorEnv):
             from mars_gym.sim.flows.factory import lmm_model
 
             model, _ = lmm_model(model_name)
-            self.service = GeneratorService(model, capacity=num_envs)
+            unknown = set(generation or {}) - GENERATION_OPTIONS
+            if unknown:
+                raise ValueError(f"unknown generation options {sorted(unknown)}; known: "
+                                 f"{sorted(GENERATION_OPTIONS)}")
+            self.service = GeneratorService(model, capacity=num_envs, **(generation or {}))
+        elif generation:
+            raise ValueError(f"generation options {sorted(generation)} need a flow that runs on "
+                             f"an LMM; {flow!r} does not")
             if checkpoint is not None:
                 kwargs["lmm_checkpoint"] = checkpoint  # the flows' tokenizer, the service's model
         make = cast(Callable[..., ScenarioEnv], self.env_class)  # every task takes these

@@ -12,6 +12,14 @@ included — steers the next order.
 whole window of each stream's last ``context`` positions. It is the reference in tests and the
 denominator of the speed ratio in ``benchmarks/bench_lmm.py``.
 
+A step runs in one of three step modes (``step_mode``), all giving the same tokens:
+``"dynamic"`` (the default; attention reads each stream's cache only up to the longest stream,
+and a batch of streams at one length takes plain slices — the fastest on a CPU), ``"static"``
+(every step has the same shapes: attention over the whole cache, masked;
+:meth:`LMM.decode_step`) and ``"cuda_graph"`` (the static step captured once as a CUDA graph
+and replayed, which removes the launch cost of the many small kernels of a small model's step;
+CUDA only).
+
 Both draw with counter-based noise (:mod:`mars_gym.lmm.noise`): a stream's tokens depend on the
 generator's ``seed``, the stream's key (its row unless ``prime`` names one) and its own inputs
 only, whatever else shares the batch.
@@ -26,6 +34,7 @@ import torch
 
 from mars_gym.lmm.model import LMM, ConditionTensors, KVCache
 from mars_gym.lmm.noise import StreamNoise
+from mars_gym.lmm.options import STEP_MODES
 from mars_gym.lmm.threads import with_generation_threads
 from mars_gym.tokens.order_tokenizer import BOOK_FEATURES
 
@@ -64,6 +73,47 @@ class _History:
                 ConditionTensors(*(getattr(self, f)[row:row + 1, start:stop] for f in self.fields)))
 
 
+class _StaticStep:
+    """:meth:`LMM.decode_step` over every stream, reading its inputs from buffers that never
+    move, so that on CUDA it can be captured once as a graph and replayed (``capture``)."""
+
+    def __init__(self, model: LMM, cache: KVCache, streams: int, capture: bool) -> None:
+        self.model, self.cache = model, cache
+        config, device = model.config, cache.lengths.device
+        self.tokens = torch.zeros(streams, 1, dtype=torch.long, device=device)
+        self.cond = ConditionTensors(
+            torch.zeros(streams, 1, config.book_features, device=device),
+            *(torch.zeros(streams, 1, dtype=torch.long, device=device) for _ in range(3)),
+            torch.zeros(streams, 1, config.plan_features, device=device)
+            if config.plan_features else None)
+        self.graph = None
+        if capture:
+            self._capture()
+
+    def _capture(self) -> None:
+        lengths = self.cache.lengths.clone()
+        side = torch.cuda.Stream()  # warm-up off the main stream, as CUDA graphs require
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            self.model.decode_step(self.tokens, self.cond, self.cache)
+        torch.cuda.current_stream().wait_stream(side)
+        # the warm-up wrote one scratch position per stream: lengths as they were
+        self.cache.lengths.copy_(lengths)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.output = self.model.decode_step(self.tokens, self.cond, self.cache)
+        self.cache.lengths.copy_(lengths)  # capturing records kernels without running them
+
+    def __call__(self, tokens: torch.Tensor, cond: ConditionTensors) -> torch.Tensor:
+        self.tokens.copy_(tokens)
+        for field in _FIELDS + (("plan",) if self.cond.plan is not None else ()):
+            getattr(self.cond, field).copy_(getattr(cond, field))
+        if self.graph is None:
+            return self.model.decode_step(self.tokens, self.cond, self.cache)
+        self.graph.replay()
+        return self.output.clone()
+
+
 class BatchedGenerator:
     """KV-cached sampling for ``streams`` independent streams (see the module docstring).
 
@@ -78,7 +128,15 @@ class BatchedGenerator:
     """
 
     def __init__(self, model: LMM, streams: int | None = None, temperature: float = 1.0,
-                 top_k: int | None = None, seed: int = 0) -> None:
+                 top_k: int | None = None, seed: int = 0, step_mode: str = "dynamic") -> None:
+        if step_mode not in STEP_MODES:
+            raise ValueError(f"step_mode must be one of {STEP_MODES}, got {step_mode!r}")
+        device = next(model.parameters()).device
+        if step_mode == "cuda_graph" and device.type != "cuda":
+            raise ValueError(f"step_mode 'cuda_graph' needs the model on a CUDA device, it is on "
+                             f"{device}")
+        self.step_mode = step_mode
+        self.static_step: _StaticStep | None = None
         self.model = model.eval()
         self.streams = streams
         self.temperature, self.top_k = temperature, top_k
@@ -108,6 +166,7 @@ class BatchedGenerator:
                                 self.model.config.plan_features, self.model.config.book_features)
         self.last_hidden = torch.zeros(streams, self.model.config.n_embd, device=self.device,
                                        dtype=self.dtype)
+        self.static_step = None  # built (and captured) on the first step over the new cache
 
     def _fill(self, row: int, tokens: torch.Tensor, cond: ConditionTensors) -> torch.Tensor:
         """Prefill one stream's cache slot from scratch; return its last hidden state."""
@@ -184,7 +243,13 @@ class BatchedGenerator:
         for row in torch.nonzero(self.cache.lengths == self.context).flatten().tolist():
             self._refill(row)
         self.history.write_at(self.cache.lengths, tokens, cond)
-        h = self.model.hidden(tokens[:, None], cond, self.cache)[:, -1]
+        if self.step_mode == "dynamic":
+            h = self.model.hidden(tokens[:, None], cond, self.cache)[:, -1]
+        else:
+            if self.static_step is None:
+                self.static_step = _StaticStep(self.model, self.cache, self.streams,
+                                               capture=self.step_mode == "cuda_graph")
+            h = self.static_step(tokens[:, None], cond)
         self.cache.lengths[~active] -= 1  # inactive streams wrote a scratch position only
         self.last_hidden = torch.where(active[:, None], h, self.last_hidden)
         return self._sample(None, active.cpu().numpy(), bias)

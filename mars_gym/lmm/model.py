@@ -162,7 +162,7 @@ class Attention(nn.Module):
         self.dropout = config.dropout
 
     def forward(self, x, cos, sin, cache: KVCache | None = None, layer: int = 0,
-                uniform: int | None = None):
+                uniform: int | None = None, static: bool = False):
         b, t, c = x.shape
         q, k, v = self.qkv(x).split(c, dim=2)
         q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
@@ -179,7 +179,8 @@ class Attention(nn.Module):
             rows, position = torch.arange(b, device=x.device), cache.lengths
             cache.keys[layer][rows, :, position] = k[:, :, 0]
             cache.values[layer][rows, :, position] = v[:, :, 0]
-            span = int(position.max()) + 1
+            # static: the whole cache, masked (same shapes every step, no read of lengths)
+            span = cache.keys[layer].shape[2] if static else int(position.max()) + 1
             mask = torch.arange(span, device=x.device)[None, :] <= position[:, None]
             y = F.scaled_dot_product_attention(q, cache.keys[layer][:, :, :span],
                                                cache.values[layer][:, :, :span],
@@ -214,8 +215,8 @@ class Block(nn.Module):
         self.norm1, self.norm2 = RMSNorm(config.n_embd), RMSNorm(config.n_embd)
         self.attention, self.mlp = Attention(config), SwiGLU(config)
 
-    def forward(self, x, cos, sin, cache=None, layer=0, uniform=None):
-        x = x + self.attention(self.norm1(x), cos, sin, cache, layer, uniform)
+    def forward(self, x, cos, sin, cache=None, layer=0, uniform=None, static=False):
+        x = x + self.attention(self.norm1(x), cos, sin, cache, layer, uniform, static)
         return x + self.mlp(self.norm2(x))
 
 
@@ -275,14 +276,16 @@ class LMM(nn.Module):
     def embed(self, tokens: torch.Tensor, cond: ConditionTensors) -> torch.Tensor:
         parts = zip(self.part_in, split_parts(tokens), strict=True)
         x = sum(emb(part) for emb, part in parts)  # (b, t, d)
+        dtype = self.book_in.weight.dtype  # float conditions follow the weights (bf16 too)
         angles = cond.time_of_day.float().unsqueeze(-1) * self.tod_frequencies
-        x = x + self.book_in(cond.book) + self.time_in(torch.cat([angles.sin(), angles.cos()], -1))
+        time = torch.cat([angles.sin(), angles.cos()], -1).to(dtype)
+        x = x + self.book_in(cond.book.to(dtype)) + self.time_in(time)
         x = x + self.change_in(cond.change) + self.source_in(cond.source)
         if self.plan_in is not None:
             if cond.plan is None:
                 raise ValueError("this model is an ensemble order model: its conditions need "
                                  "the minute plan (ConditionTensors.plan)")
-            x = x + self.plan_in(cond.plan)
+            x = x + self.plan_in(cond.plan.to(dtype))
         return self.dropout(x)
 
     def hidden(self, tokens: torch.Tensor, cond: ConditionTensors,
@@ -317,6 +320,21 @@ class LMM(nn.Module):
         if cache is not None:
             cache.lengths += t
         return self.norm(x)
+
+    def decode_step(self, tokens: torch.Tensor, cond: ConditionTensors,
+                    cache: KVCache) -> torch.Tensor:
+        """One new position (B, 1) for every cached stream, each at its own length; the final
+        hidden states (B, d). The same numbers as :meth:`hidden` with a cache, computed with the
+        same shapes at every step and without reading the lengths on the host, so a CUDA graph
+        can capture it (:mod:`mars_gym.lmm.generate`). Every stream must hold fewer positions
+        than the context: the caller re-fills full ones first."""
+        cos = self.rope_cos[cache.lengths][:, None, None]  # (b, 1, 1, d/2)
+        sin = self.rope_sin[cache.lengths][:, None, None]
+        x = self.embed(tokens, cond)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cos, sin, cache, layer, static=True)
+        cache.lengths += 1
+        return self.norm(x)[:, -1]
 
     # -- output: the chain rule over token parts ----------------------------------------------
     def part_logits(self, h: torch.Tensor, prefix: list[torch.Tensor]) -> torch.Tensor:

@@ -64,9 +64,11 @@ def _check_owner(owner) -> None:
 class LMMDeployment:
     def __init__(self, checkpoint: str = "default", capacity: int = 256,
                  temperature: float = 1.0, top_k: int | None = None, seed: int = 0,
-                 device: str = "auto") -> None:
+                 device: str = "auto", precision: str = "float32",
+                 step_mode: str = "dynamic") -> None:
         model, _ = load_lmm(checkpoint)
-        self.service = GeneratorService(model, capacity, temperature, top_k, seed, device)
+        self.service = GeneratorService(model, capacity, temperature, top_k, seed, device,
+                                        precision, step_mode)
 
     async def open(self, tokens: list[int], rows: list[dict], owner: str,
                    key: int | None = None) -> tuple[int, int]:
@@ -113,20 +115,20 @@ class LMMDeployment:
 
 def start(checkpoint: str = "default", capacity: int = 256, temperature: float = 1.0,
           top_k: int | None = None, device: str = "auto", host: str = LOOPBACK,
-          port: int = 8000):
+          port: int = 8000, precision: str = "float32", step_mode: str = "dynamic"):
     """Start Ray (bound to ``host``, unless it runs already) and the deployment, with Serve's
     HTTP proxy on ``host:port``; return the app's handle."""
     if not ray.is_initialized():
         ray.init(_node_ip_address=None if host == "0.0.0.0" else host, include_dashboard=False)
     serve.start(http_options={"host": host, "port": port})
-    return serve.run(LMMDeployment.bind(checkpoint, capacity, temperature, top_k, 0, device),
-                     name=APP_NAME)
+    return serve.run(LMMDeployment.bind(checkpoint, capacity, temperature, top_k, 0, device,
+                                        precision, step_mode), name=APP_NAME)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parsers.serve().parse_args(argv)
     start(args.checkpoint, args.capacity, args.temperature, args.top_k, args.device, args.host,
-          args.port)
+          args.port, args.precision, args.step_mode)
     print(f"serving {args.checkpoint} as Ray Serve app {APP_NAME!r} on {args.host}; "
           "Ctrl-C to stop", flush=True)
     try:

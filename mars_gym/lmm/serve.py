@@ -4,7 +4,10 @@ Simulations ``open`` a stream (primed with their own history), then each round `
 order they just applied together with the conditions of their live book; ``run`` serves every
 stream submitted since the last round with one batched forward pass and returns each one's
 next token. Streams that did not submit keep their state. The service runs on CUDA when one is
-present (``device="auto"``), else on the CPU.
+present (``device="auto"``), else on the CPU; ``precision`` casts the model (``"bfloat16"`` or
+``"float16"`` halve the weights and the cache, at the price of tokens that differ from float32's
+now and then) and ``step_mode`` picks how a round's forward runs
+(:mod:`mars_gym.lmm.generate`; ``"cuda_graph"`` on CUDA).
 
 Every request is checked before it joins a round (token ids in the vocabulary, finite book
 features and plans, time of day, price change and source id in their ranges, shapes, biases), so
@@ -19,12 +22,14 @@ The same interface is offered over Ray Serve for several processes or machines
 
 from __future__ import annotations
 
+import copy
 import operator
 
 import torch
 
 from mars_gym.lmm.generate import BatchedGenerator
 from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
+from mars_gym.lmm.options import PRECISIONS
 from mars_gym.tokens.order_tokenizer import (
     N_CHANGE,
     N_KINDS,
@@ -100,15 +105,25 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+def resolve_precision(precision: str) -> torch.dtype:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return getattr(torch, precision)
+
+
 class GeneratorService:
     """Batched token generation for up to ``capacity`` concurrent streams."""
 
     def __init__(self, model: LMM, capacity: int, temperature: float = 1.0,
                  top_k: int | None = None, seed: int = 0,
-                 device: str | torch.device = "auto") -> None:
+                 device: str | torch.device = "auto", precision: str = "float32",
+                 step_mode: str = "dynamic") -> None:
         self.device = resolve_device(device)
-        self.generator = BatchedGenerator(model.to(self.device), temperature=temperature,
-                                          top_k=top_k, seed=seed)
+        dtype, weights = resolve_precision(precision), next(model.parameters())
+        if weights.device != self.device or weights.dtype != dtype:  # the caller's stays as is
+            model = copy.deepcopy(model).to(self.device, dtype)
+        self.generator = BatchedGenerator(model, temperature=temperature, top_k=top_k, seed=seed,
+                                          step_mode=step_mode)
         self.generator.allocate(capacity)
         self.config = model.config
         self.free = list(range(capacity - 1, -1, -1))

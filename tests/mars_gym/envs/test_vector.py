@@ -58,6 +58,26 @@ def test_finished_episodes_reset_on_the_next_step(lobster_dir):
 def test_bad_vector_arguments(lobster_dir):
     with pytest.raises(ValueError, match="num_envs must be >= 1"):
         VectorExecutionEnv(num_envs=0, flow="noise", data_dir=lobster_dir)
+    with pytest.raises(ValueError, match=r"unknown generation options \['threads'\]"):
+        VectorExecutionEnv(num_envs=1, flow="lmm", data_dir=lobster_dir,
+                           generation={"threads": 2})
+    with pytest.raises(ValueError, match="need a flow that runs on an LMM; 'noise' does not"):
+        VectorExecutionEnv(num_envs=1, flow="noise", data_dir=lobster_dir,
+                           generation={"precision": "bfloat16"})
+
+
+def test_the_static_step_mode_runs_the_same_vector_episode(lobster_dir):
+    """The step a CUDA graph captures, run on the CPU: the same episode as the default step;
+    the service's options reach its generator."""
+    def make(generation):
+        return gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm", data_dir=lobster_dir,
+                            generation=generation, **SHORT)
+
+    actions = np.array([[3, 2], [10, 0]])
+    static = make({"step_mode": "static"})
+    assert static.service.generator.step_mode == "static"
+    a, b = run(make(None), 4, actions), run(static, 4, actions)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
 def test_sb3_trains_on_the_vector_env_through_the_adapter(lobster_dir):

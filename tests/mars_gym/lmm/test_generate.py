@@ -187,3 +187,48 @@ def test_plan_conditions_flow_through_the_cache_and_its_refills():
                               atol=1e-5)
     with pytest.raises(ValueError, match="need the minute plan"):
         planned.hidden(history, _cond(2, 10, 0))
+
+
+def test_the_static_step_draws_the_tokens_of_the_dynamic_one(model):
+    """Same shapes at every step (the form a CUDA graph captures): the same tokens and hidden
+    states as the default step, across re-fills, paused streams and a restart."""
+    runs = {}
+    for mode in ("dynamic", "static"):
+        gen = BatchedGenerator(model, seed=3, step_mode=mode)
+        token = gen.prime(torch.randint(0, 49_152, (5, 9), generator=torch.Generator()
+                                        .manual_seed(0)), _cond(5, 9, 1))
+        tokens, hidden = [token], []
+        for step in range(3 * CONTEXT):
+            active = torch.tensor([True, step % 2 == 0, True, step % 3 == 0, True])
+            token = gen.step(token, _cond(5, 1, 100 + step), active)
+            if step == CONTEXT:
+                gen.prime(torch.arange(5)[None] * 999, _cond(1, 5, 7), streams=[2])
+            tokens.append(token)
+            hidden.append(gen.last_hidden.clone())
+        runs[mode] = torch.stack(tokens), torch.stack(hidden), gen.refills
+    (dyn_tokens, dyn_hidden, dyn_refills), (tokens, hidden, refills) = runs.values()
+    assert refills == dyn_refills >= 6
+    assert torch.equal(tokens, dyn_tokens)
+    assert torch.allclose(hidden, dyn_hidden, atol=1e-5)
+
+
+def test_decode_step_equals_the_cached_hidden_states_at_uneven_lengths(model):
+    cache_a = KVCache(model.config, 3, "cpu", torch.float32)
+    cache_b = KVCache(model.config, 3, "cpu", torch.float32)
+    tokens = torch.randint(0, 49_152, (3, 12), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        for cache in (cache_a, cache_b):
+            model.hidden(tokens[:, :6], _cond(3, 6, 5), cache)
+            cache.lengths -= torch.tensor([0, 2, 5])  # streams of 6, 4 and 1 positions
+        dynamic = model.hidden(tokens[:, 6:7], _cond(3, 1, 6), cache_a)[:, -1]
+        static = model.decode_step(tokens[:, 6:7], _cond(3, 1, 6), cache_b)
+    assert torch.equal(cache_b.lengths, torch.tensor([7, 5, 2]))
+    assert torch.equal(cache_a.lengths, cache_b.lengths)
+    assert torch.allclose(static, dynamic, atol=1e-5)
+
+
+def test_step_modes_are_checked(model):
+    with pytest.raises(ValueError, match="step_mode must be one of"):
+        BatchedGenerator(model, step_mode="fast")
+    with pytest.raises(ValueError, match="needs the model on a CUDA device, it is on cpu"):
+        BatchedGenerator(model, step_mode="cuda_graph")
