@@ -153,6 +153,21 @@ class KVCache:
         self.lengths = torch.zeros(batch, dtype=torch.long, device=device)
 
 
+@dataclass
+class CachedStep:
+    """How a forward over a :class:`KVCache` lays out its new positions (one of):
+    ``uniform``: every stream at this same length (plain slices); ``static``: one position per
+    stream at its own length, attention over the whole cache, masked (the same shapes every
+    step); ``rows``: one position for these streams only (their indices and lengths, host
+    lists), each attending over exactly what it holds; none of them: one position per stream
+    at its own length, attention up to the longest stream, masked; or a block of positions
+    appended to streams of one length."""
+
+    uniform: int | None = None
+    static: bool = False
+    rows: tuple[list[int], list[int]] | None = None
+
+
 class Attention(nn.Module):
     def __init__(self, config: LMMConfig) -> None:
         super().__init__()
@@ -162,8 +177,10 @@ class Attention(nn.Module):
         self.dropout = config.dropout
 
     def forward(self, x, cos, sin, cache: KVCache | None = None, layer: int = 0,
-                uniform: int | None = None, static: bool = False):
+                step: CachedStep | None = None):
         b, t, c = x.shape
+        step = step or CachedStep()
+        uniform = step.uniform
         q, k, v = self.qkv(x).split(c, dim=2)
         q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)  # (b, h, t, d)
@@ -175,12 +192,22 @@ class Attention(nn.Module):
             cache.values[layer][:, :, uniform] = v[:, :, 0]
             y = F.scaled_dot_product_attention(q, cache.keys[layer][:, :, :uniform + 1],
                                                cache.values[layer][:, :, :uniform + 1])
+        elif step.rows is not None:  # some streams: one small attention each, views only
+            rows, lengths = step.rows
+            index = torch.tensor(rows, device=x.device)
+            position = torch.tensor(lengths, device=x.device)
+            cache.keys[layer][index, :, position] = k[:, :, 0]
+            cache.values[layer][index, :, position] = v[:, :, 0]
+            y = torch.cat([F.scaled_dot_product_attention(
+                q[i:i + 1], cache.keys[layer][row:row + 1, :, :n + 1],
+                cache.values[layer][row:row + 1, :, :n + 1])
+                for i, (row, n) in enumerate(zip(rows, lengths, strict=True))])
         elif t == 1:  # one new position per stream, each at its own length
-            rows, position = torch.arange(b, device=x.device), cache.lengths
-            cache.keys[layer][rows, :, position] = k[:, :, 0]
-            cache.values[layer][rows, :, position] = v[:, :, 0]
+            rows_all, position = torch.arange(b, device=x.device), cache.lengths
+            cache.keys[layer][rows_all, :, position] = k[:, :, 0]
+            cache.values[layer][rows_all, :, position] = v[:, :, 0]
             # static: the whole cache, masked (same shapes every step, no read of lengths)
-            span = cache.keys[layer].shape[2] if static else int(position.max()) + 1
+            span = cache.keys[layer].shape[2] if step.static else int(position.max()) + 1
             mask = torch.arange(span, device=x.device)[None, :] <= position[:, None]
             y = F.scaled_dot_product_attention(q, cache.keys[layer][:, :, :span],
                                                cache.values[layer][:, :, :span],
@@ -215,8 +242,8 @@ class Block(nn.Module):
         self.norm1, self.norm2 = RMSNorm(config.n_embd), RMSNorm(config.n_embd)
         self.attention, self.mlp = Attention(config), SwiGLU(config)
 
-    def forward(self, x, cos, sin, cache=None, layer=0, uniform=None, static=False):
-        x = x + self.attention(self.norm1(x), cos, sin, cache, layer, uniform, static)
+    def forward(self, x, cos, sin, cache=None, layer=0, step: CachedStep | None = None):
+        x = x + self.attention(self.norm1(x), cos, sin, cache, layer, step)
         return x + self.mlp(self.norm2(x))
 
 
@@ -316,7 +343,7 @@ class LMM(nn.Module):
                 cos, sin = self.rope_cos[low:low + t], self.rope_sin[low:low + t]
         x = self.embed(tokens, cond)
         for layer, block in enumerate(self.blocks):
-            x = block(x, cos, sin, cache, layer, uniform)
+            x = block(x, cos, sin, cache, layer, CachedStep(uniform=uniform))
         if cache is not None:
             cache.lengths += t
         return self.norm(x)
@@ -331,9 +358,30 @@ class LMM(nn.Module):
         cos = self.rope_cos[cache.lengths][:, None, None]  # (b, 1, 1, d/2)
         sin = self.rope_sin[cache.lengths][:, None, None]
         x = self.embed(tokens, cond)
+        layout = CachedStep(static=True)
         for layer, block in enumerate(self.blocks):
-            x = block(x, cos, sin, cache, layer, static=True)
+            x = block(x, cos, sin, cache, layer, layout)
         cache.lengths += 1
+        return self.norm(x)[:, -1]
+
+    def decode_rows(self, tokens: torch.Tensor, cond: ConditionTensors, cache: KVCache,
+                    rows: list[int]) -> torch.Tensor:
+        """One new position (n, 1) for the cached streams ``rows`` only (the others keep their
+        state); their final hidden states (n, d). The same numbers as :meth:`hidden` with a
+        cache: the work is that of n streams, not of the whole batch, each attending over
+        exactly the positions it holds — cheaper than a masked step over every stream when few
+        of them advance (:class:`mars_gym.lmm.generate.BatchedGenerator`)."""
+        lengths = cache.lengths[rows]
+        if len(rows) and int(lengths.max()) >= self.config.context:
+            raise ValueError(f"a stream holds the whole context ({self.config.context}); "
+                             "re-fill it first")
+        cos = self.rope_cos[lengths][:, None, None]  # (n, 1, 1, d/2)
+        sin = self.rope_sin[lengths][:, None, None]
+        x = self.embed(tokens, cond)
+        layout = CachedStep(rows=(list(rows), lengths.tolist()))
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cos, sin, cache, layer, layout)
+        cache.lengths[rows] += 1
         return self.norm(x)[:, -1]
 
     # -- output: the chain rule over token parts ----------------------------------------------

@@ -232,3 +232,47 @@ def test_step_modes_are_checked(model):
         BatchedGenerator(model, step_mode="fast")
     with pytest.raises(ValueError, match="needs the model on a CUDA device, it is on cpu"):
         BatchedGenerator(model, step_mode="cuda_graph")
+
+
+def test_decode_rows_advances_only_its_streams_as_the_cached_step_would(model):
+    tokens = torch.randint(0, 49_152, (4, 8), generator=torch.Generator().manual_seed(8))
+    caches = [KVCache(model.config, 4, "cpu", torch.float32) for _ in range(2)]
+    with torch.no_grad():
+        for cache in caches:
+            model.hidden(tokens[:, :6], _cond(4, 6, 9), cache)
+            cache.lengths -= torch.tensor([0, 3, 1, 5])  # 6, 3, 5 and 1 positions
+        every = model.hidden(tokens[:, 6:7], _cond(4, 1, 10), caches[0])[:, -1]
+        rows = model.decode_rows(tokens[[1, 3], 6:7], _cond(4, 1, 10).map(lambda x: x[[1, 3]]),
+                                 caches[1], [1, 3])
+    assert torch.equal(caches[1].lengths, torch.tensor([6, 4, 5, 2]))  # rows 0 and 2 as they were
+    assert torch.allclose(rows, every[[1, 3]], atol=1e-5)
+    for layer in range(model.config.n_layer):  # the same keys where both wrote
+        for row, held in ((1, 4), (3, 2)):
+            assert torch.allclose(caches[1].keys[layer][row, :, :held],
+                                  caches[0].keys[layer][row, :, :held], atol=1e-5)
+    caches[1].lengths[0] = CONTEXT
+    with pytest.raises(ValueError, match="holds the whole context"):
+        model.decode_rows(tokens[:1, 7:8], _cond(1, 1, 11), caches[1], [0])
+
+
+def test_a_step_of_few_streams_draws_what_a_step_over_all_of_them_draws(model, monkeypatch):
+    """When at most half the streams advance only their forward runs: the same tokens and
+    hidden states as the masked step over every stream (a share of 0 forces that one)."""
+    from mars_gym.lmm import generate
+
+    runs = []
+    for share in (0.0, generate.ROWS_STEP_SHARE):
+        monkeypatch.setattr(generate, "ROWS_STEP_SHARE", share)
+        gen = BatchedGenerator(model, seed=2)
+        token = gen.prime(torch.randint(0, 49_152, (6, 7), generator=torch.Generator()
+                                        .manual_seed(5)), _cond(6, 7, 6))
+        tokens, hidden = [], []
+        for step in range(2 * CONTEXT):
+            active = torch.arange(6) % (2 + step % 3) == step % 2  # 1 to 3 of 6 streams
+            token = gen.step(token, _cond(6, 1, 200 + step), active)
+            tokens.append(token)
+            hidden.append(gen.last_hidden.clone())
+        runs.append((torch.stack(tokens), torch.stack(hidden), gen.lengths.clone()))
+    (all_tokens, all_hidden, all_lengths), (tokens, hidden, lengths) = runs
+    assert torch.equal(tokens, all_tokens) and torch.equal(lengths, all_lengths)
+    assert torch.allclose(hidden, all_hidden, atol=1e-5)
