@@ -71,14 +71,15 @@ def _finite(values, name: str, shape: tuple, allow_minus_inf: bool = False) -> N
 
 
 def check_request(config: LMMConfig, tokens: torch.Tensor, cond: ConditionTensors,
-                  bias=None) -> None:
-    """Raise :class:`BadRequestError` unless ``tokens`` (1, t), their conditions (1, t) and the
-    optional ``bias`` (per token part, shaped as :meth:`LMM.sample` says; -inf forbids a value)
-    fit ``config``."""
-    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2 or tokens.shape[0] != 1 \
-            or not 1 <= tokens.shape[1] <= config.context:
-        raise BadRequestError(f"tokens must have shape (1, t) with 1 <= t <= {config.context}, "
-                              f"got {getattr(tokens, 'shape', type(tokens).__name__)}")
+                  bias=None, streams: int = 1) -> None:
+    """Raise :class:`BadRequestError` unless ``tokens`` (streams, t), their conditions
+    (streams, t) and the optional ``bias`` (per token part, shaped as :meth:`LMM.sample` says;
+    -inf forbids a value; one stream only) fit ``config``."""
+    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2 \
+            or tokens.shape[0] != streams or not 1 <= tokens.shape[1] <= config.context:
+        raise BadRequestError(f"tokens must have shape ({streams}, t) with 1 <= t <= "
+                              f"{config.context}, got "
+                              f"{getattr(tokens, 'shape', type(tokens).__name__)}")
     shape = tuple(tokens.shape)
     _long_in(tokens, 0, VOCAB_SIZE, "token", shape)
     if not isinstance(cond, ConditionTensors):
@@ -194,6 +195,26 @@ class GeneratorService:
         token = self.check_submit(stream, token, cond, bias, owner)
         self.pending[stream] = (token, cond, bias)
 
+    def submit_round(self, streams: list[int], tokens: list[int], cond: ConditionTensors,
+                     owner: object = None) -> None:
+        """:meth:`submit` for several streams at once, without biases: ``tokens`` one per
+        stream, ``cond`` (len(streams), 1), checked together. A bad request rejects the whole
+        call and queues nothing."""
+        for stream in streams:
+            self._check(stream, owner)
+            if stream in self.pending:
+                raise BadRequestError(f"stream {stream} already submitted this round")
+        if len(set(streams)) != len(streams):
+            raise BadRequestError("a stream appears twice in one submission")
+        try:
+            token_tensor = torch.tensor(tokens, dtype=torch.long).reshape(len(streams), 1)
+        except (TypeError, ValueError, RuntimeError):
+            raise BadRequestError("tokens must be one integer per stream") from None
+        check_request(self.config, token_tensor, cond, None, streams=len(streams))
+        for row, stream in enumerate(streams):
+            self.pending[stream] = (int(tokens[row]), cond.map(lambda x, r=row: x[r:r + 1]),
+                                    None)
+
     def withdraw(self, stream: int, owner: object = None) -> None:
         """The stream's last token was not used (an agent's order came first, see
         :meth:`mars_gym.sim.flows.lmm.LMMFlow.observe`): its next draw reuses that noise."""
@@ -212,26 +233,33 @@ class GeneratorService:
 
     def _serve(self) -> dict[int, int]:
         n = self.capacity
+        streams = list(self.pending)
+        requests = list(self.pending.values())
+        index = torch.tensor(streams)
         tokens = torch.zeros(n, dtype=torch.long)
+        tokens[index] = torch.tensor([token for token, _, _ in requests])
         active = torch.zeros(n, dtype=torch.bool)
-        book = torch.zeros(n, 1, self.config.book_features)
-        time_of_day, change, source = (torch.zeros(n, 1, dtype=torch.long) for _ in range(3))
-        planned = self.generator.model.config.plan_features
-        plan = torch.zeros(n, 1, planned) if planned else None
-        biased = [bias for _, _, bias in self.pending.values() if bias is not None]
-        bias = (None if not biased else
-                [torch.zeros(n, *part.shape[1:]) for part in biased[0]])  # no bias: zeros
-        for stream, (token, cond, stream_bias) in self.pending.items():
-            tokens[stream], active[stream] = token, True
-            book[stream], time_of_day[stream] = cond.book[0], cond.time_of_day[0]
-            change[stream], source[stream] = cond.change[0], cond.source[0]
-            if planned:
-                plan[stream] = cond.plan[0]
-            if stream_bias is not None:
-                for part, value in zip(bias, stream_bias, strict=False):
-                    part[stream] = value[0]
-        out = self.generator.step(tokens, ConditionTensors(book, time_of_day, change, source, plan),
-                                  active, bias)
-        served = {stream: int(out[stream]) for stream in self.pending}
+        active[index] = True
+
+        def gathered(parts: list[torch.Tensor]) -> torch.Tensor:
+            """The requests' rows at their streams' rows, zeros elsewhere."""
+            joined = torch.cat(parts)
+            full = torch.zeros(n, *joined.shape[1:], dtype=joined.dtype)
+            full[index] = joined
+            return full
+
+        fields = ("book", "time_of_day", "change", "source") + (
+            ("plan",) if self.generator.model.config.plan_features else ())
+        cond = ConditionTensors(*(gathered([getattr(c, f) for _, c, _ in requests])
+                                  for f in fields))
+        biased = [bias for _, _, bias in requests if bias is not None]
+        bias = None
+        if biased:  # the unbiased streams of the round get zeros
+            bias = [torch.zeros(n, *part.shape[1:]) for part in biased[0]]
+            for stream, (_, _, stream_bias) in zip(streams, requests, strict=True):
+                if stream_bias is not None:
+                    for part, value in zip(bias, stream_bias, strict=True):
+                        part[stream] = value[0]
+        out = self.generator.step(tokens, cond, active, bias).tolist()
         self.rounds += 1
-        return served
+        return {stream: out[stream] for stream in streams}

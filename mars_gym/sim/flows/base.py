@@ -44,12 +44,18 @@ class BackgroundFlow(Protocol):
 class BatchedFlow(Protocol):
     """A flow that can draw from a shared batched generator
     (:class:`~mars_gym.lmm.serve.GeneratorService`): while it waits for a token its
-    ``next_order()`` returns ``None`` and ``request`` holds what to submit to the service;
-    :meth:`deliver` hands it the sampled token. Built without a service it draws alone."""
+    ``next_order()`` returns ``None`` and ``request`` holds what its class's
+    :meth:`submit_waiting` submits to the service; :meth:`deliver` hands it the sampled token.
+    Built without a service it draws alone."""
 
     service: object | None
     stream: int | None  # the flow's stream in its service
     request: tuple | None
+
+    @staticmethod
+    def submit_waiting(flows: list, service) -> None:
+        """Submit the pending ``request`` of every waiting flow (all of this class) to
+        ``service``."""
 
     def deliver(self, token: int) -> None:
         """The token the service sampled for the pending ``request``."""

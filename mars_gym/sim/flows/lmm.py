@@ -38,8 +38,9 @@ from mars_gym.tokens import OrderTokenizer
 class LMMFlow:
     """With ``service`` (a shared :class:`~mars_gym.lmm.serve.GeneratorService`) the flow is one
     stream of a batch: when it needs a token, ``next_order`` returns ``None`` and leaves
-    ``request = (stream, last_token, conditions)``; whoever drives the batch submits it, runs the
-    service once for every waiting stream and hands each its token with :meth:`deliver`."""
+    ``request = (stream, last_token, live tick state)``; whoever drives the batch submits the
+    waiting flows' requests with :meth:`submit_waiting`, runs the service once for every
+    waiting stream and hands each its token with :meth:`deliver`."""
 
     def __init__(self, model: LMM, tokenizer: OrderTokenizer, history: EventStream,
                  temperature: float = 1.0, top_k: int | None = None,
@@ -70,8 +71,10 @@ class LMMFlow:
 
     def _live(self):
         state = self.book.tick_state(BOOK_TICKS)
-        return state, self.tokenizer.live_conditions(state, self.time_ns, self.open_mid,
-                                                     self.source)
+        return state, self._conditions(state)
+
+    def _conditions(self, state):
+        return self.tokenizer.live_conditions(state, self.time_ns, self.open_mid, self.source)
 
     def _track_touch(self, state) -> None:
         """Follow the live touch; a one-sided book keeps the last two-sided touch (and mid) as
@@ -120,17 +123,43 @@ class LMMFlow:
             self.service.close(self.stream)
             self.stream, self.request = None, None
 
+    @staticmethod
+    def submit_waiting(flows: list[LMMFlow], service) -> None:
+        """Submit the requests of waiting ``flows`` (each has a ``request``) to their shared
+        ``service``. The live conditions of the flows without a planner are computed together,
+        one array call per source, and submitted in one checked call (the same numbers as one
+        flow at a time: every feature is elementwise); an ensemble flow submits alone, with its
+        minute's plan and guidance."""
+        groups: dict[tuple[int, int], list[tuple[LMMFlow, tuple]]] = {}
+        for flow in flows:
+            if flow.request is None:
+                raise RuntimeError(f"stream {flow.stream} has no request to submit")
+            if flow.planner is not None:
+                stream, token, state = flow.request
+                service.submit(stream, token, *flow._inputs(flow._conditions(state)))
+            else:
+                key = (id(flow.tokenizer), flow.source)
+                groups.setdefault(key, []).append((flow, flow.request))
+        for group in groups.values():
+            first = group[0][0]
+            live = first.tokenizer.live_conditions(
+                np.stack([request[2] for _, request in group]),
+                np.array([flow.time_ns for flow, _ in group]),
+                np.array([flow.open_mid for flow, _ in group]), first.source)
+            service.submit_round([request[0] for _, request in group],
+                                 [request[1] for _, request in group], torch_conditions(live))
+
     def deliver(self, token: int) -> None:
         """The token the service sampled for this stream's pending request."""
         self.next_token, self.fed, self.request = torch.tensor([token]), True, None
 
     def next_order(self) -> FlowOrder | None:
         if not self.fed:  # the next token needs the live conditions
-            state, live = self._live()
-            if self.service is not None:
-                self.request = (self.stream, int(self.last_token[0]), *self._inputs(live))
+            state = self.book.tick_state(BOOK_TICKS)
+            if self.service is not None:  # its driver computes them: submit_waiting()
+                self.request = (self.stream, int(self.last_token[0]), state)
                 return None
-            cond, bias = self._inputs(live)
+            cond, bias = self._inputs(self._conditions(state))
             self.next_token = self.generator.step(self.last_token, cond, bias=bias)
         else:  # sampled already (primed, or delivered by the service): the touch is enough
             state = self.book.tick_state(BOOK_TICKS)

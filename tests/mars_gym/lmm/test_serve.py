@@ -200,3 +200,38 @@ def test_a_bfloat16_service_keeps_the_float32_distribution(lobster_dir):
     assert np.mean(np.array(first["bfloat16"]) == np.array(first["float32"])) >= 7 / 8
     with pytest.raises(ValueError, match="precision must be one of"):
         GeneratorService(model, capacity=1, precision="int8")
+
+
+def test_a_round_submitted_at_once_serves_what_one_submission_per_stream_serves(model):
+    services = [GeneratorService(model, capacity=6, device="cpu", seed=1) for _ in range(2)]
+    for service in services:
+        for k in range(5):
+            service.open(torch.full((1, 4), 7 * k), _cond(4, k), key=k)
+    streams, tokens = [4, 0, 2], [11, 22, 33]
+    conds = [_cond(1, 40 + k) for k in range(3)]
+    for stream, token, cond in zip(streams, tokens, conds, strict=True):
+        services[0].submit(stream, token, cond)
+    services[1].submit_round(streams, tokens, ConditionTensors.cat(conds, dim=0))
+    one_by_one, at_once = services[0].run(), services[1].run()
+    assert one_by_one == at_once and set(at_once) == {0, 2, 4}
+    assert torch.equal(services[0].generator.last_hidden, services[1].generator.last_hidden)
+
+
+def test_a_bad_request_in_a_round_queues_nothing(model):
+    service = GeneratorService(model, capacity=4, device="cpu")
+    for k in range(3):
+        service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, k))
+    cond = ConditionTensors.cat([_cond(1, 1), _cond(1, 2)], dim=0)
+    with pytest.raises(BadRequestError, match=r"token must be in \[0, 49152\)"):
+        service.submit_round([0, 1], [5, 10**6], cond)
+    with pytest.raises(BadRequestError, match="appears twice"):
+        service.submit_round([1, 1], [5, 6], cond)
+    with pytest.raises(BadRequestError, match=r"book features must be a tensor of shape \(3, 1"):
+        service.submit_round([0, 1, 2], [5, 6, 7], cond)
+    with pytest.raises(PermissionError, match="belongs to another client"):
+        service.submit_round([0, 1], [5, 6], cond, owner="someone-else")
+    assert service.pending == {} and service.run() == {}
+    service.submit(2, 9, _cond(1, 3))
+    with pytest.raises(BadRequestError, match="stream 2 already submitted this round"):
+        service.submit_round([0, 2], [5, 6], cond)
+    assert list(service.pending) == [2]
