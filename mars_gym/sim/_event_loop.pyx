@@ -107,25 +107,39 @@ cdef class CompiledDraws:
         return _to_python(&drawn)
 
 
-cdef class ReplayDraws(CompiledDraws):
-    """The recorded orders from ``index`` on (columns of ``TOKEN_ORDER_DTYPE``); past the last,
-    an order at the end of time. An aggressor that rested nothing (id -1) is IOC."""
+cdef class _OrderColumns:
+    """The fields of an array of ``TOKEN_ORDER_DTYPE`` orders, read in place."""
 
-    cdef const int64_t[:] times, kinds, sides, prices, sizes, ids  # the fields, not copied
-    cdef Py_ssize_t index
+    cdef const int64_t[:] times, kinds, sides, prices, sizes, ids
 
-    def __init__(self, orders, Py_ssize_t index) -> None:
+    def __init__(self, orders) -> None:
         self.times, self.kinds, self.sides = orders["time_ns"], orders["kind"], orders["side"]
         self.prices, self.sizes, self.ids = orders["price"], orders["size"], orders["order_id"]
-        self.index = index
+
+
+cdef class ReplayDraws(CompiledDraws):
+    """The recorded orders ``head`` then ``tail`` (arrays of ``TOKEN_ORDER_DTYPE``, not copied:
+    the tail is usually a view of a whole day's orders) from position ``index`` of the two on;
+    past the last, an order at the end of time. An aggressor that rested nothing (id -1) is
+    IOC."""
+
+    cdef _OrderColumns head, tail
+    cdef Py_ssize_t index
+
+    def __init__(self, head, tail, Py_ssize_t index) -> None:
+        self.head, self.tail, self.index = _OrderColumns(head), _OrderColumns(tail), index
 
     cdef int draw(self, Drawn* out) except -1:
         cdef Py_ssize_t i = self.index
-        if i >= self.times.shape[0]:  # the data ran out
+        cdef _OrderColumns part = self.head
+        if i >= part.times.shape[0]:
+            i -= part.times.shape[0]
+            part = self.tail
+        if i >= part.times.shape[0]:  # the data ran out
             out[0] = Drawn(INT64_MAX, C_CANCEL, 1, 1, 0, -1, False)
             return 0
-        out[0] = Drawn(self.times[i], self.kinds[i], self.sides[i], self.prices[i],
-                       self.sizes[i], self.ids[i], self.kinds[i] != C_CANCEL and self.ids[i] < 0)
+        out[0] = Drawn(part.times[i], part.kinds[i], part.sides[i], part.prices[i],
+                       part.sizes[i], part.ids[i], part.kinds[i] != C_CANCEL and part.ids[i] < 0)
         self.index += 1
         return 0
 

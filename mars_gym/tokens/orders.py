@@ -70,19 +70,28 @@ def events_to_orders(stream: EventStream) -> np.ndarray:
 def orders_after(stream: EventStream, start: int, whole: np.ndarray | None = None
                  ) -> np.ndarray:
     """``events_to_orders(stream[start:])``, taken from ``whole`` (``events_to_orders(stream)``)
-    when given: only the order that ``start`` cuts is parsed again.
+    when given: only the order that ``start`` cuts is parsed again (:func:`split_orders_after`).
+    """
+    if whole is None:
+        return events_to_orders(stream[start:])
+    head, tail = split_orders_after(stream, start, whole)
+    out = np.concatenate([head, tail])
+    out["event"][len(head):] -= start
+    return out
+
+
+def split_orders_after(stream: EventStream, start: int, whole: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The orders after event ``start`` in two parts, without copying the whole stream's:
+    ``head``, the parse of the order that ``start`` cuts (its events relative to ``start``),
+    and ``tail``, a view of ``whole`` from the next order on (its events relative to the
+    stream's first, as in ``whole``).
 
     The parse reads left to right and each order is decided by its own events, so a parse
     begun inside an order of the whole stream ends where that order ends (the rest of an
     aggressor's run, or the resting part it was joined with, stops at the same event); from
     there both parses are the same.
     """
-    if whole is None:
-        return events_to_orders(stream[start:])
     k = int(np.searchsorted(whole["event"], start, side="left"))
     cut_end = int(whole["event"][k]) if k < len(whole) else len(stream)
-    head = events_to_orders(stream[start:cut_end])
-    out = np.empty(len(head) + len(whole) - k, dtype=TOKEN_ORDER_DTYPE)  # one copy of the tail
-    out[:len(head)], out[len(head):] = head, whole[k:]
-    out["event"][len(head):] -= start
-    return out
+    return events_to_orders(stream[start:cut_end]), whole[k:]

@@ -24,24 +24,36 @@ from lob_core import OrderBook
 from mars_gym.data.schema import EventStream
 from mars_gym.sim._event_loop import ReplayDraws
 from mars_gym.sim.flows.base import FlowOrder
-from mars_gym.tokens.orders import orders_after
+from mars_gym.tokens.orders import TOKEN_ORDER_DTYPE, events_to_orders, split_orders_after
 
 
 class ReplayFlow:
     """The recorded orders after event ``start`` of ``stream`` (see the module docstring).
     ``orders``, when given, is ``events_to_orders(stream)`` of the whole stream, parsed once
-    for every start (:func:`~mars_gym.tokens.orders.orders_after`)."""
+    for every start: the flow then reads it in place after the order that ``start`` cuts
+    (:func:`~mars_gym.tokens.orders.split_orders_after`; copying the rest of a day's orders
+    cost more than a whole episode)."""
 
     def __init__(self, stream: EventStream, start: int, orders: np.ndarray | None = None
                  ) -> None:
         if not 0 <= start < len(stream):
             raise ValueError(f"start {start} is outside the stream (0..{len(stream) - 1})")
-        self.orders = orders_after(stream, start, orders)
-        self.times = self.orders["time_ns"]
+        if orders is None:
+            self.head = events_to_orders(stream[start:])
+            self.tail = np.zeros(0, dtype=TOKEN_ORDER_DTYPE)
+        else:
+            self.head, self.tail = split_orders_after(stream, start, orders)
+
+    @property
+    def orders(self) -> np.ndarray:
+        """The orders after the start, in one array (a copy; "event" is not meaningful)."""
+        return np.concatenate([self.head, self.tail])
 
     def reset(self, seed: int, book: OrderBook, start_ns: int) -> None:
-        self.draws = ReplayDraws(self.orders,
-                                 int(np.searchsorted(self.times, start_ns, side="left")))
+        first = int(np.searchsorted(self.head["time_ns"], start_ns, side="left"))
+        if first == len(self.head):
+            first += int(np.searchsorted(self.tail["time_ns"], start_ns, side="left"))
+        self.draws = ReplayDraws(self.head, self.tail, first)
 
     def next_order(self) -> FlowOrder:
         return self.draws.next_order()

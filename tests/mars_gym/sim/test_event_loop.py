@@ -20,7 +20,7 @@ from mars_gym.sim.flows import FlowOrder, HawkesCalibration, HawkesFlow, NoiseFl
 from mars_gym.sim.flows.replay import ReplayFlow
 from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
 from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
-from mars_gym.tokens.orders import TOKEN_ORDER_DTYPE
+from mars_gym.tokens.orders import TOKEN_ORDER_DTYPE, events_to_orders
 from tests.mars_gym.sim.books import seeded_book
 
 AMZN = SOURCES["AMZN"]
@@ -196,7 +196,8 @@ def test_compiled_replay_records_what_the_recorded_orders_give():
 
     class ListReplay:
         def reset(self, seed, book, start_ns):
-            rows = flow.orders[flow.times >= start_ns]
+            orders = flow.orders
+            rows = orders[orders["time_ns"] >= start_ns]
             self.rows = iter(rows.tolist() + [(1 << 62, CANCEL_ORDER, 1, 1, 0, 0, -1)])
 
         def next_order(self):
@@ -209,6 +210,25 @@ def test_compiled_replay_records_what_the_recorded_orders_give():
     reference = reference_run(ListReplay(), stream.book_before(start), begin, end, 0)
     assert len(reference) > 300
     np.testing.assert_array_equal(compiled, reference)
+
+
+def test_a_replay_read_in_place_from_the_whole_parse_equals_its_own_parse():
+    """The flow built on the whole stream's orders reads the order the start cuts, then the
+    whole parse in place: the same events as parsing the rest of the stream, also when its
+    start time lies past that cut order."""
+    stream = split_by_time(load_source("AMZN"))["test"]
+    whole = events_to_orders(stream)
+    spanning = whole["event"][:-1][np.diff(whole["event"]) > 1]  # aggressors' runs
+    start = int(spanning[len(spanning) // 2]) + 1  # inside one: the parse is cut there
+    in_place, parsed = ReplayFlow(stream, start, whole), ReplayFlow(stream, start)
+    assert len(in_place.head) >= 1 and len(in_place.tail) > 1_000
+    assert np.shares_memory(in_place.tail, whole)  # not copied
+    begin = int(stream.events["time_ns"][start])
+    for first_ns in (begin, int(in_place.tail["time_ns"][50])):
+        runs = [run_flow(flow, stream.book_before(start), first_ns, first_ns + 60 * 10**9,
+                         AMZN).events for flow in (in_place, parsed)]
+        assert len(runs[0]) > 200
+        np.testing.assert_array_equal(runs[0], runs[1])
 
 
 def test_a_python_flow_goes_through_the_same_loop():
