@@ -12,7 +12,8 @@ same design, random weights: speed does not depend on them) at context 1024 and 
   written instead);
 * ``speedup`` = MarS-style time per order / KV amortised time per order, same model and batch;
 * peak memory: CUDA ``max_memory_allocated`` per case, or the process's peak RSS on CPU;
-* ``variants``: the KV-cached step in the other step modes and precisions
+* ``variants`` (up to ``--variant-max-batch``): the KV-cached step in the other step modes and
+  precisions
   (:mod:`mars_gym.lmm.generate`; ``cuda_graph`` on CUDA only), each with its speed relative to
   the default step (``speed_vs_default``) and, for the static and graph modes, whether its
   tokens equal the dynamic step's in the same precision (``same_tokens``; a lower precision
@@ -159,10 +160,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="step modes measured (default: all that run on the device)")
     parser.add_argument("--precisions", nargs="+", choices=PRECISIONS,
                         default=["float32", "bfloat16"])
+    parser.add_argument("--variant-max-batch", type=int, default=None,
+                        help="measure the variants up to this batch (default: every batch on "
+                             "CUDA, 16 on a CPU, where bfloat16 is emulated and slow)")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     step_modes = args.step_modes or [m for m in STEP_MODES
                                      if m != "cuda_graph" or device.type == "cuda"]
+    variant_max_batch = args.variant_max_batch or (max(args.batches) if device.type == "cuda"
+                                                   else 16)
     torch.manual_seed(0)
     results = {}
     for name, model in models(device).items():
@@ -171,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
             kv = bench_kv(model, batch, args.steps, device)
-            variants = bench_variants(model, batch, args.steps, device, kv, step_modes,
-                                      args.precisions)
+            variants = (bench_variants(model, batch, args.steps, device, kv, step_modes,
+                                       args.precisions) if batch <= variant_max_batch else {})
             kv.pop("tokens")
             estimate = None if previous is None else previous[1] * batch / previous[0]
             mars = bench_mars_style(model, batch, args.mars_steps, device, estimate,
