@@ -139,9 +139,7 @@ class ScenarioVectorEnv(VectorEnv):
             if blocked:
                 assert self.service is not None  # only a served flow waits for a token
                 flows = [cast(BatchedFlow, self.envs[i].sim.flow) for i in blocked]
-                # it returned no order: it has a request
-                assert all(flow.request is not None for flow in flows)
-                type(flows[0]).submit_waiting(flows, self.service)
+                type(flows[0]).submit_waiting(flows, self.service)  # each returned no order
                 served = self.service.run()  # one forward pass for every waiting simulation
                 for flow in flows:
                     assert flow.stream is not None

@@ -158,14 +158,14 @@ class CachedStep:
     """How a forward over a :class:`KVCache` lays out its new positions (one of):
     ``uniform``: every stream at this same length (plain slices); ``static``: one position per
     stream at its own length, attention over the whole cache, masked (the same shapes every
-    step); ``rows``: one position for these streams only (their indices and lengths, host
-    lists), each attending over exactly what it holds; none of them: one position per stream
-    at its own length, attention up to the longest stream, masked; or a block of positions
-    appended to streams of one length."""
+    step); ``rows``: one position for these streams only (their indices and lengths, as host
+    lists and as tensors), each attending over exactly what it holds; none of them: one
+    position per stream at its own length, attention up to the longest stream, masked; or a
+    block of positions appended to streams of one length."""
 
     uniform: int | None = None
     static: bool = False
-    rows: tuple[list[int], list[int]] | None = None
+    rows: tuple[list[int], list[int], torch.Tensor, torch.Tensor] | None = None
 
 
 class Attention(nn.Module):
@@ -193,9 +193,7 @@ class Attention(nn.Module):
             y = F.scaled_dot_product_attention(q, cache.keys[layer][:, :, :uniform + 1],
                                                cache.values[layer][:, :, :uniform + 1])
         elif step.rows is not None:  # some streams: one small attention each, views only
-            rows, lengths = step.rows
-            index = torch.tensor(rows, device=x.device)
-            position = torch.tensor(lengths, device=x.device)
+            rows, lengths, index, position = step.rows
             cache.keys[layer][index, :, position] = k[:, :, 0]
             cache.values[layer][index, :, position] = v[:, :, 0]
             y = torch.cat([F.scaled_dot_product_attention(
@@ -378,7 +376,8 @@ class LMM(nn.Module):
         cos = self.rope_cos[lengths][:, None, None]  # (n, 1, 1, d/2)
         sin = self.rope_sin[lengths][:, None, None]
         x = self.embed(tokens, cond)
-        layout = CachedStep(rows=(list(rows), lengths.tolist()))
+        index = torch.tensor(rows, device=lengths.device)
+        layout = CachedStep(rows=(list(rows), lengths.tolist(), index, lengths))
         for layer, block in enumerate(self.blocks):
             x = block(x, cos, sin, cache, layer, layout)
         cache.lengths[rows] += 1
