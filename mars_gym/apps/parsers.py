@@ -109,6 +109,10 @@ def train_lmm() -> argparse.ArgumentParser:
     p.add_argument("--price-reference", choices=PRICE_REFERENCES, default="touch",
                    help="prices of a new tokenizer against the touch (default) or the mid "
                         "(mars_gym.tokens.order_tokenizer)")
+    p.add_argument("--trade-memory", action="store_true",
+                   help="a new tokenizer's conditions also read the recent executed volume "
+                        "signed by the aggressor (mars_gym.tokens.trade_memory), so the model "
+                        "can tell a swept book from a cancelled one")
     p.add_argument("--n-layer", type=int, default=4)
     p.add_argument("--n-head", type=int, default=4)
     p.add_argument("--n-embd", type=int, default=128)

@@ -98,7 +98,15 @@ cdef class RecordingBook:
 
     def events(self) -> np.ndarray:
         """The events recorded so far (a copy, dtype ``EVENT_DTYPE``)."""
-        return self._rows[:self.n_rows].copy().view(EVENT_DTYPE).reshape(self.n_rows)
+        return self.events_since(0)
+
+    def events_since(self, Py_ssize_t start) -> np.ndarray:
+        """The events recorded from the ``start``-th on (a copy, dtype ``EVENT_DTYPE``): what a
+        reader that saw the first ``start`` has not seen."""
+        if not 0 <= start <= self.n_rows:
+            raise ValueError(f"start must be in [0, {self.n_rows}], got {start}")
+        return (self._rows[start:self.n_rows].copy().view(EVENT_DTYPE)
+                .reshape(self.n_rows - start))
 
     def stream(self, source, report=None, open_mid=None):
         """Everything recorded so far as an :class:`~mars_gym.data.schema.EventStream`."""

@@ -51,6 +51,11 @@ class ScenarioVectorEnv(VectorEnv):
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.num_envs = num_envs
         self.service = None
+        named = kwargs.pop("lmm_checkpoint", None)  # the tasks' own name for it
+        if checkpoint is not None and named is not None and checkpoint != named:
+            raise ValueError(f"checkpoint {checkpoint!r} and lmm_checkpoint {named!r} differ: "
+                             "give one")
+        checkpoint = checkpoint or named
         flow = kwargs.get("flow", inspect.signature(self.env_class).parameters["flow"].default)
         model_name = checkpoint or flow_checkpoint(flow)
         if model_name is not None:
@@ -66,8 +71,8 @@ class ScenarioVectorEnv(VectorEnv):
         elif generation:
             raise ValueError(f"generation options {sorted(generation)} need a flow that runs on "
                              f"an LMM; {flow!r} does not")
-            if checkpoint is not None:
-                kwargs["lmm_checkpoint"] = checkpoint  # the flows' tokenizer, the service's model
+        if checkpoint is not None:
+            kwargs["lmm_checkpoint"] = checkpoint  # the flows' tokenizer, the service's model
         make = cast(Callable[..., ScenarioEnv], self.env_class)  # every task takes these
         self.envs = [make(generator_service=self.service, **kwargs) for _ in range(num_envs)]
         self.single_observation_space = self.envs[0].observation_space

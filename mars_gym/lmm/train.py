@@ -57,7 +57,7 @@ from mars_gym.lmm.sources import (
     with_row,
 )
 from mars_gym.tokens import OrderTokenizer
-from mars_gym.tokens.order_tokenizer import BOOK_FEATURES
+from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, TRADE_MEMORY_S
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,10 @@ def learning_rate(step: int, base: float, warmup: int, total: int, floor: float)
 
 def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=None,
                  tokenizer: OrderTokenizer | None = None, planner: Planner | None = None,
-                 seed: int = 0, price_reference: str = "touch", source_dropout: float = 0.0):
-    """Tokenizer (fitted on the training splits with ``price_reference`` unless given; a given
+                 seed: int = 0, price_reference: str = "touch", source_dropout: float = 0.0,
+                 trade_memory_s=()):
+    """Tokenizer (fitted on the training splits with ``price_reference`` and
+    ``trade_memory_s`` unless given; a given
     one learns the volume scale of sources new to it); per-source train and validation
     sequences (with real minute plans when there is a ``planner``) and validation sequences
     with predicted plans (empty unless the planner has a batch model). Sources are names or
@@ -107,7 +109,7 @@ def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=N
     splits = {s.source.name: split_by_time(with_row(s, rows[s.source.name])) for s in streams}
     if tokenizer is None:
         tokenizer = OrderTokenizer.fit([parts["train"] for parts in splits.values()],
-                                       price_reference)
+                                       price_reference, trade_memory_s)
     for name, parts in splits.items():
         tokenizer.volume_scale.setdefault(rows[name], median_order_size(parts["train"]))
     tokenizer.source_rows = rows
@@ -164,7 +166,7 @@ def train(args: argparse.Namespace) -> dict:
     planner = _planner(args)
     tokenizer, train_seqs, val_seqs, predicted_seqs = prepare_data(
         args.sources, args.data_fraction, args.data_dir, tokenizer, planner, args.seed,
-        args.price_reference, args.source_dropout)
+        args.price_reference, args.source_dropout, _trade_memory(args))
     if tokenizer.book_features != model.config.book_features:
         raise ValueError(f"the tokenizer gives {tokenizer.book_features} book features, the model "
                          f"reads {model.config.book_features}")
@@ -256,8 +258,8 @@ def _initial_model(args: argparse.Namespace) -> tuple[LMM, OrderTokenizer | None
         return LMM(LMMConfig(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
                              context=args.context, dropout=args.dropout,
                              plan_features=plan_features,
-                             book_features=BOOK_FEATURES + (args.price_reference == "touch"))
-                   ), None
+                             book_features=BOOK_FEATURES + (args.price_reference == "touch")
+                             + len(_trade_memory(args)))), None
     trained, tokenizer = load_lmm(args.init)
     if args.context > trained.config.context:
         raise ValueError(f"--context {args.context} exceeds the context of {args.init} "
@@ -270,6 +272,11 @@ def _initial_model(args: argparse.Namespace) -> tuple[LMM, OrderTokenizer | None
         raise ValueError(f"{args.init}: weights do not fit (missing {missing}, "
                          f"unexpected {unexpected})")
     return model.train(), tokenizer
+
+
+def _trade_memory(args: argparse.Namespace) -> tuple[float, ...]:
+    """The trade memory timescales of a new tokenizer (none without ``--trade-memory``)."""
+    return TRADE_MEMORY_S if args.trade_memory else ()
 
 
 def _planner(args: argparse.Namespace) -> Planner | None:

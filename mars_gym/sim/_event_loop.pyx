@@ -50,7 +50,12 @@ from mars_gym.data.recording cimport RecordingBook
 
 import numpy as np
 
-from mars_gym.sim.flows.base import MAX_ORDERS_AT_ONE_TIME, FlowOrder, FlowStalledError
+from mars_gym.sim.flows.base import (
+    MAX_ORDERS_AT_ONE_TIME,
+    FlowOrder,
+    FlowStalledError,
+    RecordingFollower,
+)
 from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
@@ -296,7 +301,9 @@ cdef class EventLoop:
         Draws the cancel rule's ties.
     depth : DepthLadder, optional
         Asked to top up after a background order that left a side short of levels.
-        The flow's ``unseen_cancel_rate`` (absent: 0) sets the unseen cancels.
+        The flow's ``unseen_cancel_rate`` (absent: 0) sets the unseen cancels. A flow that
+        follows the recording (:class:`~mars_gym.sim.flows.base.RecordingFollower`) is handed
+        ``recording``.
     agent_fills : callable, optional
         Called with the time whenever the book's last fills involve an agent (any owner but
         the background), before the book changes again.
@@ -321,6 +328,8 @@ cdef class EventLoop:
     def __init__(self, flow, RecordingBook recording, rng, depth=None, agent_fills=None,
                  int64_t stall_limit=MAX_ORDERS_AT_ONE_TIME) -> None:
         self.flow, self.recording, self.book = flow, recording, recording.book
+        if isinstance(flow, RecordingFollower):
+            flow.follow(recording)
         self.unseen_cancel_rate = float(getattr(flow, "unseen_cancel_rate", 0.0))
         if not self.unseen_cancel_rate >= 0.0:
             raise ValueError(f"unseen_cancel_rate must be >= 0, got {self.unseen_cancel_rate}")

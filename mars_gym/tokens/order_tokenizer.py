@@ -31,7 +31,10 @@ Conditioning features of each position (summed into the model's embedding):
 
 * ``book``: log(1 + lots / volume scale) at the bid and 4 ticks behind it, then the ask and 4
   ticks behind it (the book the order saw); with the ``"touch"`` reference also log(1 + spread
-  in ticks): float32 (n, 10) or (n, 11) (:attr:`OrderTokenizer.book_features`);
+  in ticks); with ``trade_memory_s`` also, per timescale, sign(m) log(1 + |m| / volume scale)
+  of the trade memory ``m`` (:mod:`mars_gym.tokens.trade_memory`: the recent executed volume
+  signed by the aggressor, decayed to the time of the order before): float32 (n, 10 + ...)
+  (:attr:`OrderTokenizer.book_features`);
 * ``time_of_day``: 5-second bucket of the time of day, 0..17279;
 * ``change``: price change of the mid since the session open in basis points, clipped to
   +-200 and shifted to 0..400;
@@ -50,6 +53,7 @@ import numpy as np
 from mars_gym.data.schema import EventStream
 from mars_gym.tokens.bins import QuantileBins
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
+from mars_gym.tokens.trade_memory import executions, memory_at
 
 N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS = 3, 32, 32, 16
 # the token layout: a token's four parts, most significant first, and each part's stride
@@ -62,6 +66,9 @@ N_TIME_OF_DAY = 86_400 // TIME_OF_DAY_BUCKET_S
 CHANGE_CLIP_BPS = 200
 N_CHANGE = 2 * CHANGE_CLIP_BPS + 1
 BOOK_FEATURES = 10  # book volumes of the conditions; the "touch" reference adds the spread
+# the trade memory's timescales (seconds) of a tokenizer that reads it (``--trade-memory``):
+# a trade's mark on the real mid is measured 2-8 s after it
+TRADE_MEMORY_S = (1.0, 10.0)
 # 1: prices against the mid; 2: a saved price reference; 3: an improving order's "touch"
 # coordinate is the share of the spread it takes (early version-2 files counted it in ticks)
 FORMAT_VERSION = 3
@@ -218,10 +225,14 @@ class OrderTokenizer:
     def __init__(self, price_bins: dict[int, QuantileBins], volume_bins: dict[int, QuantileBins],
                  interval_bins: QuantileBins, volume_scale: dict[int, float],
                  price_reference: str = "touch", source_rows: dict[str, int] | None = None,
-                 generic_source: bool = False) -> None:
+                 generic_source: bool = False, trade_memory_s=()) -> None:
         if price_reference not in PRICE_REFERENCES:
             raise ValueError(f"price_reference must be one of {PRICE_REFERENCES}, got "
                              f"{price_reference!r}")
+        self.trade_memory_s = tuple(float(t) for t in trade_memory_s)
+        if not all(t > 0 and math.isfinite(t) for t in self.trade_memory_s):
+            raise ValueError(f"trade memory timescales must be positive seconds, got "
+                             f"{trade_memory_s!r}")
         self.price_bins = price_bins
         self.volume_bins = volume_bins
         self.interval_bins = interval_bins
@@ -234,8 +245,9 @@ class OrderTokenizer:
 
     @property
     def book_features(self) -> int:
-        """Width of the ``book`` conditions: the volumes, and the spread for ``"touch"``."""
-        return BOOK_FEATURES + (self.price_reference == "touch")
+        """Width of the ``book`` conditions: the volumes, the spread for ``"touch"``, and one
+        per trade memory timescale."""
+        return BOOK_FEATURES + (self.price_reference == "touch") + len(self.trade_memory_s)
 
     def _offsets(self, stream: EventStream, orders: np.ndarray) -> np.ndarray:
         """The price coordinate of a stream's orders (the reference's; see the module doc)."""
@@ -247,8 +259,10 @@ class OrderTokenizer:
 
     # -- fitting ---------------------------------------------------------------------------
     @classmethod
-    def fit(cls, streams: list[EventStream], price_reference: str = "touch") -> OrderTokenizer:
-        """Fit every bin on training streams (pass training splits only)."""
+    def fit(cls, streams: list[EventStream], price_reference: str = "touch",
+            trade_memory_s=()) -> OrderTokenizer:
+        """Fit every bin on training streams (pass training splits only); the conditions read
+        the trade memory on ``trade_memory_s`` (seconds; none by default)."""
         if not streams:
             raise ValueError("fit needs at least one training stream")
         per_stream = [(s, events_to_orders(s)) for s in streams]
@@ -274,7 +288,8 @@ class OrderTokenizer:
         volume_bins = {k: QuantileBins.fit(volume[kind == k], N_VOLUME_BINS)
                        for k in range(N_KINDS)}
         interval_bins = QuantileBins.fit(np.concatenate(intervals), N_INTERVAL_BINS)
-        return cls(price_bins, volume_bins, interval_bins, volume_scale, price_reference)
+        return cls(price_bins, volume_bins, interval_bins, volume_scale, price_reference,
+                   trade_memory_s=trade_memory_s)
 
     # -- encoding --------------------------------------------------------------------------
     def encode(self, stream: EventStream) -> TokenizedStream:
@@ -318,13 +333,22 @@ class OrderTokenizer:
         mid = _mids(stream, events)
         open_mid = stream.open_mid or (mid[0] if len(mid) else 1.0)
         bid, ask = touches(book["bid"], book["ask"], open_mid)
+        memory = None
+        if self.trade_memory_s:  # the executions before each event, at the event before it
+            index, times, signed = executions(stream.events)
+            events = np.asarray(events, dtype=np.int64)
+            memory = memory_at(times, signed, np.searchsorted(index, events),
+                               stream.events["time_ns"][np.maximum(events - 1, 0)],
+                               self.trade_memory_s)
         return self._features(lots, stream.events["time_ns"][events], mid, open_mid,
-                              stream.source.source_id, ask - bid)
+                              stream.source.source_id, ask - bid, memory)
 
     def live_conditions(self, tick_states: np.ndarray, time_ns, open_mid,
-                        source: int) -> Conditions:
+                        source: int, trade_memory: np.ndarray | None = None) -> Conditions:
         """Conditioning features of live books given as :meth:`lob_core.OrderBook.tick_state`
-        rows with 5 ticks (``(B, 12)``, prices in ticks), at times ``time_ns``."""
+        rows with 5 ticks (``(B, 12)``, prices in ticks), at times ``time_ns``; a tokenizer
+        with ``trade_memory_s`` also needs each book's ``trade_memory`` (``(B, timescales)``,
+        :class:`mars_gym.tokens.trade_memory.TradeMemory`)."""
         states = np.atleast_2d(np.asarray(tick_states))
         bid, ask = states[:, 0].astype(float), states[:, 1].astype(float)
         two_sided = (bid > 0) & (ask > 0)
@@ -332,15 +356,26 @@ class OrderTokenizer:
         mid = np.where(mid > 0, mid, open_mid)
         spread = np.where(two_sided, ask - bid, 1.0)  # a one-sided book: the narrowest
         return self._features(states[:, 2:], np.broadcast_to(time_ns, len(states)), mid,
-                              np.broadcast_to(open_mid, len(states)), source, spread)
+                              np.broadcast_to(open_mid, len(states)), source, spread,
+                              trade_memory)
 
-    def _features(self, lots, time_ns, mid, open_mid, source: int, spread) -> Conditions:
+    def _features(self, lots, time_ns, mid, open_mid, source: int, spread,
+                  trade_memory=None) -> Conditions:
         if source not in self.volume_scale:
             raise KeyError(f"source id {source} was not in the tokenizer's training data; "
                            f"known ids: {sorted(self.volume_scale)}")
-        book = np.log1p(np.asarray(lots) / self.volume_scale[source])
+        scale = self.volume_scale[source]
+        book = np.log1p(np.asarray(lots) / scale)
         if self.price_reference == "touch":
             book = np.concatenate([book, np.log1p(np.maximum(spread, 0))[:, None]], axis=1)
+        if self.trade_memory_s:
+            memory = np.asarray(trade_memory if trade_memory is not None else (), dtype=np.float64)
+            if memory.shape != (len(book), len(self.trade_memory_s)):
+                raise ValueError(f"this tokenizer reads the trade memory on "
+                                 f"{len(self.trade_memory_s)} timescales: trade_memory must be "
+                                 f"({len(book)}, {len(self.trade_memory_s)}), got {memory.shape}")
+            book = np.concatenate([book, np.sign(memory) * np.log1p(np.abs(memory) / scale)],
+                                  axis=1)
         book = book.astype(np.float32)
         seconds = np.asarray(time_ns) // 1_000_000_000 % 86_400
         change_bps = np.clip(np.rint((np.asarray(mid) / open_mid - 1) * 1e4), -CHANGE_CLIP_BPS,
@@ -434,6 +469,7 @@ class OrderTokenizer:
                   "price_reference": self.price_reference,
                   "volume_scale": {str(k): v for k, v in self.volume_scale.items()},
                   "source_rows": self.source_rows, "generic_source": self.generic_source,
+                  "trade_memory_s": list(self.trade_memory_s),
                   "scheme": [N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS]}
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         return arrays
@@ -470,9 +506,14 @@ class OrderTokenizer:
         rows = header.get("source_rows", {})  # files before source rows: the shared ids
         if not (isinstance(rows, dict) and all(isinstance(r, int) for r in rows.values())):
             raise TokenizerFileError(f"{origin}: source_rows must map names to rows")
+        memory = header.get("trade_memory_s", [])  # files before it read no trades
+        if not (isinstance(memory, list) and all(isinstance(t, (int, float)) and t > 0
+                                                 for t in memory)):
+            raise TokenizerFileError(f"{origin}: trade_memory_s must be a list of positive "
+                                     f"seconds, got {memory!r}")
         return cls(price, volume, interval,
                    {int(k): float(v) for k, v in header["volume_scale"].items()}, reference,
-                   rows, bool(header.get("generic_source", False)))
+                   rows, bool(header.get("generic_source", False)), memory)
 
     def save(self, path: Path | str) -> None:
         """Write the tokenizer as one ``.npz`` file."""

@@ -79,3 +79,14 @@ class AgentObservingFlow(Protocol):
 def observes_agents(flow: BackgroundFlow) -> bool:
     """Whether the simulator must hand ``flow`` the agents' orders."""
     return isinstance(flow, AgentObservingFlow) and bool(flow.observe_agents)
+
+
+@runtime_checkable
+class RecordingFollower(Protocol):
+    """A flow that reads what happens on its book from the book's recording (the executions an
+    LMM's trade memory counts, :mod:`mars_gym.tokens.trade_memory`): the event loop hands the
+    recording over once the flow is reset."""
+
+    def follow(self, recording) -> None:
+        """Read the book's events from ``recording`` (a
+        :class:`~mars_gym.data.recording.RecordingBook`) from now on."""

@@ -16,6 +16,11 @@ with a target, chose) for the current minute, and the planner counts each emitte
 the minute's image. When a target picked the plan, the planner's guidance tilts every draw
 towards it (:mod:`mars_gym.batch.tilt`).
 
+A model whose tokenizer reads the trade memory (``trade_memory_s``,
+:mod:`mars_gym.tokens.trade_memory`) also conditions on the recent executed volume, the agents'
+trades included: the flow reads the executions from the recording of its book, which the event
+loop hands it (:meth:`LMMFlow.follow`); it starts from the history's executions.
+
 With ``observe_agents`` the agents' orders join the sequence too (:meth:`LMMFlow.observe`,
 called by the simulator), as in MarS: the model reads them like any order, so what it generates
 next answers them, not only the book they changed.
@@ -33,14 +38,15 @@ from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
 from mars_gym.lmm.model import LMM
 from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.tokens import OrderTokenizer
+from mars_gym.tokens.trade_memory import TradeMemory
 
 
 class LMMFlow:
     """With ``service`` (a shared :class:`~mars_gym.lmm.serve.GeneratorService`) the flow is one
     stream of a batch: when it needs a token, ``next_order`` returns ``None`` and leaves
-    ``request = (stream, last_token, live tick state)``; whoever drives the batch submits the
-    waiting flows' requests with :meth:`submit_waiting`, runs the service once for every
-    waiting stream and hands each its token with :meth:`deliver`."""
+    ``request = (stream, last_token, live tick state, trade memory or None)``; whoever drives
+    the batch submits the waiting flows' requests with :meth:`submit_waiting`, runs the service
+    once for every waiting stream and hands each its token with :meth:`deliver`."""
 
     def __init__(self, model: LMM, tokenizer: OrderTokenizer, history: EventStream,
                  temperature: float = 1.0, top_k: int | None = None,
@@ -68,13 +74,33 @@ class LMMFlow:
         self.unseen_cancel_rate = unseen_cancel_rate
         self.source = history.source.source_id
         self.open_mid = history.open_mid or float(np.nanmean(history.mid))
+        self.trade_memory = (TradeMemory(tokenizer.trade_memory_s) if tokenizer.trade_memory_s
+                             else None)
+        self.recording = None  # the book's RecordingBook, once followed
+
+    def follow(self, recording) -> None:
+        """Read the executions on this flow's book from ``recording`` (a
+        :class:`~mars_gym.data.recording.RecordingBook` of the book it was reset on), from
+        what it holds now on; the event loop calls this after :meth:`reset`."""
+        self.recording, self.recording_seen = recording, len(recording)
+
+    def _memory(self) -> np.ndarray | None:
+        """The trade memory now, ``(1, timescales)`` (``None``: the model does not read it),
+        counting what the recording holds that this flow has not read yet."""
+        if self.trade_memory is None:
+            return None
+        if self.recording is not None:
+            self.trade_memory.add(self.recording.events_since(self.recording_seen))
+            self.recording_seen = len(self.recording)
+        return self.trade_memory.at(self.time_ns)[None]
 
     def _live(self):
         state = self.book.tick_state(BOOK_TICKS)
-        return state, self._conditions(state)
+        return state, self._conditions(state, self._memory())
 
-    def _conditions(self, state):
-        return self.tokenizer.live_conditions(state, self.time_ns, self.open_mid, self.source)
+    def _conditions(self, state, memory):
+        return self.tokenizer.live_conditions(state, self.time_ns, self.open_mid, self.source,
+                                              memory)
 
     def _track_touch(self, state) -> None:
         """Follow the live touch; a one-sided book keeps the last two-sided touch (and mid) as
@@ -97,6 +123,9 @@ class LMMFlow:
         self.last_mid = self.open_mid
         self.last_touch = (np.floor(self.open_mid - 0.5), np.floor(self.open_mid) + 1)
         self.rng = np.random.default_rng(seed)
+        self.recording = None  # until the event loop hands over the new book's
+        if self.trade_memory is not None:
+            self.trade_memory.start(self.history.events, self.time_ns)
         state, live = self._live()
         plans, bias = None, None
         if self.planner is not None:
@@ -135,17 +164,19 @@ class LMMFlow:
             if flow.request is None:
                 raise RuntimeError(f"stream {flow.stream} has no request to submit")
             if flow.planner is not None:
-                stream, token, state = flow.request
-                service.submit(stream, token, *flow._inputs(flow._conditions(state)))
+                stream, token, state, memory = flow.request
+                service.submit(stream, token, *flow._inputs(flow._conditions(state, memory)))
             else:
                 key = (id(flow.tokenizer), flow.source)
                 groups.setdefault(key, []).append((flow, flow.request))
         for group in groups.values():
             first = group[0][0]
+            memory = (np.concatenate([request[3] for _, request in group])
+                      if first.trade_memory is not None else None)
             live = first.tokenizer.live_conditions(
                 np.stack([request[2] for _, request in group]),
                 np.array([flow.time_ns for flow, _ in group]),
-                np.array([flow.open_mid for flow, _ in group]), first.source)
+                np.array([flow.open_mid for flow, _ in group]), first.source, memory)
             service.submit_round([request[0] for _, request in group],
                                  [request[1] for _, request in group], torch_conditions(live))
 
@@ -155,11 +186,15 @@ class LMMFlow:
 
     def next_order(self) -> FlowOrder | None:
         if not self.fed:  # the next token needs the live conditions
-            state = self.book.tick_state(BOOK_TICKS)
+            if self.trade_memory is not None and self.recording is None:
+                raise RuntimeError("this model reads the trades on its book: run the flow in an "
+                                   "event loop (Simulator, run_flow), which hands it the book's "
+                                   "recording (follow)")
+            state, memory = self.book.tick_state(BOOK_TICKS), self._memory()
             if self.service is not None:  # its driver computes them: submit_waiting()
-                self.request = (self.stream, int(self.last_token[0]), state)
+                self.request = (self.stream, int(self.last_token[0]), state, memory)
                 return None
-            cond, bias = self._inputs(self._conditions(state))
+            cond, bias = self._inputs(self._conditions(state, memory))
             self.next_token = self.generator.step(self.last_token, cond, bias=bias)
         else:  # sampled already (primed, or delivered by the service): the touch is enough
             state = self.book.tick_state(BOOK_TICKS)
