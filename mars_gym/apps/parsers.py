@@ -113,6 +113,10 @@ def train_lmm() -> argparse.ArgumentParser:
                    help="a new tokenizer's conditions also read the recent executed volume "
                         "signed by the aggressor (mars_gym.tokens.trade_memory), so the model "
                         "can tell a swept book from a cancelled one")
+    p.add_argument("--mirror", action="store_true",
+                   help="also train on each training split seen in a mirror (buyers and "
+                        "sellers exchanged, mars_gym.data.mirror), so the model learns no "
+                        "direction from the days it saw")
     p.add_argument("--n-layer", type=int, default=4)
     p.add_argument("--n-head", type=int, default=4)
     p.add_argument("--n-embd", type=int, default=128)

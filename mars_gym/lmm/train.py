@@ -45,6 +45,7 @@ from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.plan import PLAN_FEATURES, Planner
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import load_source, split_by_time
+from mars_gym.data.mirror import mirrored
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.data import TokenSequence, build_sequence, evaluation_windows, sample_batch
@@ -97,9 +98,10 @@ def learning_rate(step: int, base: float, warmup: int, total: int, floor: float)
 def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=None,
                  tokenizer: OrderTokenizer | None = None, planner: Planner | None = None,
                  seed: int = 0, price_reference: str = "touch", source_dropout: float = 0.0,
-                 trade_memory_s=()):
+                 trade_memory_s=(), mirror: bool = False):
     """Tokenizer (fitted on the training splits with ``price_reference`` and
-    ``trade_memory_s`` unless given; a given
+    ``trade_memory_s`` unless given; with ``mirror``, on each split and its mirror,
+    :mod:`mars_gym.data.mirror`, which then join the training sequences too; a given
     one learns the volume scale of sources new to it); per-source train and validation
     sequences (with real minute plans when there is a ``planner``) and validation sequences
     with predicted plans (empty unless the planner has a batch model). Sources are names or
@@ -107,8 +109,15 @@ def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=N
     streams = [load_source(name, data_dir) for name in source_names]
     rows = assign_rows(streams, {} if tokenizer is None else trained_rows(tokenizer))
     splits = {s.source.name: split_by_time(with_row(s, rows[s.source.name])) for s in streams}
+    if mirror:
+        if planner is not None:
+            raise ValueError("mirrored training streams have no minute plans: --mirror does not "
+                             "go with --plan-tokenizer")
+        for parts in splits.values():
+            parts["mirror"] = mirrored(parts["train"])
     if tokenizer is None:
-        tokenizer = OrderTokenizer.fit([parts["train"] for parts in splits.values()],
+        tokenizer = OrderTokenizer.fit([parts[split] for parts in splits.values()
+                                        for split in ("train", "mirror") if split in parts],
                                        price_reference, trade_memory_s)
     for name, parts in splits.items():
         tokenizer.volume_scale.setdefault(rows[name], median_order_size(parts["train"]))
@@ -119,6 +128,8 @@ def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=N
     for name, parts in splits.items():
         if planner is None:
             train.append(build_sequence(tokenizer, parts["train"]).head(data_fraction))
+            if mirror:
+                train.append(build_sequence(tokenizer, parts["mirror"]).head(data_fraction))
             val.append(build_sequence(tokenizer, parts["val"]))
             continue
         if name not in planner.tokenizer.imagers:
@@ -166,7 +177,7 @@ def train(args: argparse.Namespace) -> dict:
     planner = _planner(args)
     tokenizer, train_seqs, val_seqs, predicted_seqs = prepare_data(
         args.sources, args.data_fraction, args.data_dir, tokenizer, planner, args.seed,
-        args.price_reference, args.source_dropout, _trade_memory(args))
+        args.price_reference, args.source_dropout, _trade_memory(args), args.mirror)
     if tokenizer.book_features != model.config.book_features:
         raise ValueError(f"the tokenizer gives {tokenizer.book_features} book features, the model "
                          f"reads {model.config.book_features}")
