@@ -100,11 +100,11 @@ def test_sb3_trains_on_the_vector_env_through_the_adapter(lobster_dir):
     assert len(infos) == 2
 
 
-def test_an_episode_runs_alike_alone_and_in_a_batch(lobster_dir):
-    """Each simulation's LMM stream draws its own noise (keyed by its seed), so its episode
-    does not depend on what shares the batch."""
-    kwargs = {"flow": "lmm", "data_dir": lobster_dir, "action_mode": "lots", **SHORT}
+def episode_alone_and_beside_another(**kwargs) -> list:
+    """The path (mid samples, background orders) of one seeded episode run alone and run in a
+    batch beside another one."""
     episode, other = {"seed": 7}, {"seed": 8}  # start and side drawn from the seed
+
     def act(env):
         return lambda obs, info: np.array([0, 20, 0], np.float32)
 
@@ -114,4 +114,12 @@ def test_an_episode_runs_alike_alone_and_in_a_batch(lobster_dir):
         for ran, env, _, _ in vec.play(batch, act):
             if ran is episode:
                 paths.append((list(env.mid_samples), env.sim.next_flow_id))
-    assert paths[0] == paths[1]
+    return paths
+
+
+def test_an_episode_runs_alike_alone_and_in_a_batch(lobster_dir):
+    """Each simulation's LMM stream draws its own noise (keyed by its seed), so its episode
+    does not depend on what shares the batch."""
+    alone, beside = episode_alone_and_beside_another(flow="lmm", data_dir=lobster_dir,
+                                                     action_mode="lots", **SHORT)
+    assert alone == beside

@@ -8,7 +8,6 @@ import torch
 from lob_core import OrderBook
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import EXECUTE, seed_book_from_state
-from mars_gym.envs.vector import VectorExecutionEnv
 from mars_gym.lmm.checkpoint import save_checkpoint
 from mars_gym.lmm.model import LMM, LMMConfig
 from mars_gym.sim.flows.lmm import LMMFlow
@@ -16,6 +15,7 @@ from mars_gym.sim.simulator import AGENT_MARKET, AgentOrder, Simulator
 from mars_gym.tokens import OrderTokenizer
 from mars_gym.tokens.order_tokenizer import TRADE_MEMORY_S
 from mars_gym.tokens.trade_memory import executions, memory_at
+from tests.mars_gym.envs.test_vector import episode_alone_and_beside_another
 
 S = 10**9
 
@@ -86,18 +86,7 @@ def test_batched_streams_each_read_their_own_memory(setup, lobster_dir, tmp_path
     alike alone and beside another one."""
     model, tokenizer, _, _ = setup
     path = save_checkpoint(tmp_path / "reads_trades.pt", model, tokenizer)
-    kwargs = {"flow": "lmm", "source": "AMZN", "data_dir": lobster_dir, "action_mode": "lots",
-              "lmm_checkpoint": str(path), "horizon_s": 20, "step_s": 10, "quantity": 500}
-    episode, other = {"seed": 7}, {"seed": 8}
-
-    def act(env):
-        return lambda obs, info: np.array([0, 20, 0], np.float32)
-
-    paths = []
-    for batch in ([episode], [other, episode]):
-        vec = VectorExecutionEnv(num_envs=len(batch), **kwargs)
-        for ran, env, _, _ in vec.play(batch, act):
-            if ran is episode:
-                assert env.sim.flow.trade_memory is not None and env.sim.flow.recording_seen
-                paths.append((list(env.mid_samples), env.sim.next_flow_id))
-    assert paths[0] == paths[1]
+    alone, beside = episode_alone_and_beside_another(
+        flow="lmm", source="AMZN", data_dir=lobster_dir, action_mode="lots",
+        lmm_checkpoint=str(path), horizon_s=20, step_s=10, quantity=500)
+    assert alone == beside
