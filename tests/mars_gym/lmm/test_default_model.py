@@ -7,6 +7,8 @@ from mars_gym.data import load_source, split_by_time
 from mars_gym.lmm.checkpoint import NAMED, load_lmm
 from mars_gym.lmm.data import history_inputs
 from mars_gym.lmm.evaluate import score
+from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, TRADE_MEMORY_S
+from mars_gym.tokens.trade_memory import TradeMemory
 
 
 def test_default_is_small_and_loads_by_name():
@@ -14,10 +16,18 @@ def test_default_is_small_and_loads_by_name():
     model, tokenizer = load_lmm("default")
     assert 0.9e6 < model.n_params() < 1.2e6
     assert sorted(tokenizer.volume_scale) == [0, 1, 2, 3]
-    assert tokenizer.price_reference == "mid" and model.config.book_features == 10
-    touch, touch_tokenizer = load_lmm("touch")  # the touch-token model, shipped by name
-    assert touch_tokenizer.price_reference == "touch" and touch.config.book_features == 11
-    assert NAMED["touch"].stat().st_size < 5 * 2**20 and 0.9e6 < touch.n_params() < 1.2e6
+    # touch prices, the spread and the trade memory's two timescales in the conditions
+    assert tokenizer.price_reference == "touch" and tokenizer.trade_memory_s == TRADE_MEMORY_S
+    assert model.config.book_features == BOOK_FEATURES + 1 + 2
+    assert tokenizer.generic_source  # it serves instruments it was not trained on
+    # the same buy and sell price bins: it was trained on each day and its mirror
+    assert np.array_equal(tokenizer.price_bins[0].lower, tokenizer.price_bins[1].lower)
+    for name, reference, width in (("mid", "mid", BOOK_FEATURES),
+                                   ("touch", "touch", BOOK_FEATURES + 1)):  # kept by name
+        other, other_tokenizer = load_lmm(name)
+        assert other_tokenizer.price_reference == reference and not other_tokenizer.trade_memory_s
+        assert other.config.book_features == width
+        assert NAMED[name].stat().st_size < 5 * 2**20 and 0.9e6 < other.n_params() < 1.2e6
 
 
 def test_default_beats_both_baselines_on_amzn_validation(lobster_dir):
@@ -41,8 +51,12 @@ def test_next_order_distribution_depends_on_the_live_book(lobster_dir):
                   test.book["ask_qty"][i]]
     time_ns = int(test.events["time_ns"][i])
 
+    memory = TradeMemory(tokenizer.trade_memory_s)  # the real trades before the book
+    memory.start(history.events, time_ns)
+
     def next_order_log_probs(tick_state):
-        live = tokenizer.live_conditions(tick_state, time_ns, test.open_mid, 0)
+        live = tokenizer.live_conditions(tick_state, time_ns, test.open_mid, 0,
+                                         memory.at(time_ns)[None])
         tokens, cond = history_inputs(tokenizer, history, live, 256)
         return model.joint_log_probs(model.hidden(tokens, cond)[:, -1])[0]
 

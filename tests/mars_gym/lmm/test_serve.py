@@ -10,6 +10,7 @@ from mars_gym.lmm.data import history_inputs
 from mars_gym.lmm.generate import BatchedGenerator
 from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
 from mars_gym.lmm.serve import BadRequestError, GeneratorService, resolve_device
+from mars_gym.tokens.trade_memory import TradeMemory
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +190,11 @@ def test_a_bfloat16_service_keeps_the_float32_distribution(lobster_dir):
     for key, i in enumerate(range(1_000, 9_000, 1_000)):
         state = np.r_[test.book["bid"][i], test.book["ask"][i], test.book["bid_qty"][i],
                       test.book["ask_qty"][i]]
-        live = tokenizer.live_conditions(state, int(test.events["time_ns"][i]), test.open_mid, 0)
+        time_ns = int(test.events["time_ns"][i])
+        memory = TradeMemory(tokenizer.trade_memory_s)  # the real trades before the book
+        memory.start(test.events[:i], time_ns)
+        live = tokenizer.live_conditions(state, time_ns, test.open_mid, 0,
+                                         memory.at(time_ns)[None])
         tokens, cond = history_inputs(tokenizer, test[:i], live, 256)
         for precision, service in services.items():
             first[precision].append(service.open(tokens, cond, key=key)[1])

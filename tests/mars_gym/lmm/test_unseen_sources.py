@@ -58,9 +58,12 @@ def test_an_unseen_source_reads_the_generic_row_with_its_own_size_scale(on_path_
     assert row["generic"] and np.log(49_152) > row["lmm_nll"] > 0
 
 
-def test_the_shipped_model_refuses_an_unseen_source_and_says_what_to_do(new_ticker):
+def test_a_model_without_a_generic_row_refuses_an_unseen_source_and_says_what_to_do(
+        new_ticker):
     with pytest.raises(ValueError, match="no generic source row.*--init default --sources PATH"):
-        make_flow("lmm", str(new_ticker), 6_000)
+        make_flow("lmm", str(new_ticker), 6_000, checkpoint="mid")  # the first default
+    # the shipped default was trained with source dropout: it reads it through the generic row
+    assert make_flow("lmm", str(new_ticker), 6_000).source == GENERIC_SOURCE_ROW
 
 
 def test_fine_tuning_the_default_keeps_its_rows_and_adds_the_new_source(tmp_path, new_ticker):
@@ -71,7 +74,7 @@ def test_fine_tuning_the_default_keeps_its_rows_and_adds_the_new_source(tmp_path
     assert tokenizer.source_rows["ZZZZ_2012-06-21"] == 4  # rows 0-3 are the shared sources'
     assert {k: tokenizer.volume_scale[k] for k in default_tokenizer.volume_scale} == (
         default_tokenizer.volume_scale)
-    assert not tokenizer.generic_source
+    assert tokenizer.generic_source == default_tokenizer.generic_source
     assert make_flow("lmm", str(new_ticker), 6_000, checkpoint=path).source == 4
     assert make_flow("lmm", "AMZN", 6_000, checkpoint=path).source == 0
 

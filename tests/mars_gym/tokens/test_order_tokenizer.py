@@ -140,7 +140,7 @@ def test_cancels_name_their_side_and_depth_behind_the_touch(tokenizer):
 def test_version_1_files_keep_prices_against_the_mid(tokenizers, tmp_path):
     from mars_gym.lmm.checkpoint import load_lmm
 
-    model, old = load_lmm("default")  # trained with prices against the mid
+    model, old = load_lmm("mid")  # trained with prices against the mid
     assert old.price_reference == "mid" and old.book_features == 10
     assert model.config.book_features == 10
     mid = tokenizers["mid"]
