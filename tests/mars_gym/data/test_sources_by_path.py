@@ -9,6 +9,7 @@ import pytest
 import mars_gym  # noqa: F401  registers the environments
 from mars_gym.data import load_source, register_source, sources
 from mars_gym.data.sources import UNSEEN_SOURCE_ID
+from mars_gym.lmm.sources import GENERIC_SOURCE_ROW
 from mars_gym.sim.flows.factory import make_flow
 from tests.conftest import NEW_TICKER_LINES as LINES
 
@@ -34,7 +35,8 @@ def test_an_env_runs_on_a_source_given_by_path(new_ticker, flow):
     assert env.unwrapped.sim.depth is not None  # level 1: the ladder keeps levels behind it
 
 
-def test_a_registered_name_works_like_the_path_and_the_lmm_refuses_it(new_ticker, monkeypatch):
+def test_a_registered_name_works_like_the_path_and_a_model_without_generic_row_refuses_it(
+        new_ticker, monkeypatch):
     # the registration lives in copies of the tables, so other tests never see ZZZZ
     monkeypatch.setattr(sources, "SOURCES", dict(sources.SOURCES))
     monkeypatch.setattr(sources, "_LOADERS", dict(sources._LOADERS))
@@ -44,7 +46,8 @@ def test_a_registered_name_works_like_the_path_and_the_lmm_refuses_it(new_ticker
     env.reset(seed=1)
     env.step(env.action_space.sample())
     with pytest.raises(ValueError, match="was not trained on source 'ZZZZ'.*model-free flow"):
-        make_flow("lmm", "ZZZZ", 5_000)
+        make_flow("lmm", "ZZZZ", 5_000, checkpoint="mid")  # the first default: no generic row
+    assert make_flow("lmm", "ZZZZ", 5_000).source == GENERIC_SOURCE_ROW  # the shipped default
     with pytest.raises(ValueError, match="already registered"):
         register_source("AMZN", new_ticker)
 
