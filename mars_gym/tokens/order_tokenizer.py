@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,7 +226,7 @@ class OrderTokenizer:
     def __init__(self, price_bins: dict[int, QuantileBins], volume_bins: dict[int, QuantileBins],
                  interval_bins: QuantileBins, volume_scale: dict[int, float],
                  price_reference: str = "touch", source_rows: dict[str, int] | None = None,
-                 generic_source: bool = False, trade_memory_s=()) -> None:
+                 generic_source: bool = False, trade_memory_s: Sequence[float] = ()) -> None:
         if price_reference not in PRICE_REFERENCES:
             raise ValueError(f"price_reference must be one of {PRICE_REFERENCES}, got "
                              f"{price_reference!r}")
@@ -260,7 +261,7 @@ class OrderTokenizer:
     # -- fitting ---------------------------------------------------------------------------
     @classmethod
     def fit(cls, streams: list[EventStream], price_reference: str = "touch",
-            trade_memory_s=()) -> OrderTokenizer:
+            trade_memory_s: Sequence[float] = ()) -> OrderTokenizer:
         """Fit every bin on training streams (pass training splits only); the conditions read
         the trade memory on ``trade_memory_s`` (seconds; none by default)."""
         if not streams:
