@@ -272,6 +272,10 @@ def _initial_model(args: argparse.Namespace) -> tuple[LMM, OrderTokenizer | None
                              book_features=BOOK_FEATURES + (args.price_reference == "touch")
                              + len(_trade_memory(args)))), None
     trained, tokenizer = load_lmm(args.init)
+    if args.trade_memory and tokenizer.trade_memory_s != TRADE_MEMORY_S:
+        raise ValueError(f"--trade-memory: {args.init} reads no trade memory on "
+                         f"{TRADE_MEMORY_S} s (its tokenizer's conditions are kept when "
+                         "fine-tuning); train a new model instead")
     if args.context > trained.config.context:
         raise ValueError(f"--context {args.context} exceeds the context of {args.init} "
                          f"({trained.config.context})")

@@ -94,3 +94,8 @@ def test_source_dropout_is_what_trains_the_generic_row(tmp_path, lobster_dir):
     assert torch.equal(rows[1.0][0], initial[0])
     assert (rows[1.0][GENERIC_SOURCE_ROW] - initial[GENERIC_SOURCE_ROW]).abs().max() > 1e-3
     assert (rows[0.0][0] - initial[0]).abs().max() > 1e-3
+
+
+def test_trade_memory_cannot_be_added_by_fine_tuning(tmp_path):
+    with pytest.raises(ValueError, match="--trade-memory: mid reads no trade memory"):
+        run(tmp_path, "--init", "mid", "--trade-memory")
