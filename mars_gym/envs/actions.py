@@ -22,11 +22,19 @@ def check_action(space: spaces.Space, action) -> np.ndarray:
     a = np.asarray(action)
     assert space.shape is not None  # Box and MultiDiscrete spaces have a shape
     size = space.shape[0]
-    if a.dtype.kind not in "iuf" or a.shape != (size,) or not np.isfinite(a).all():
+    # checked as Python numbers: numpy's per-call cost on a few numbers is most of a step's
+    values = a.tolist() if a.dtype.kind in "iuf" and a.shape == (size,) else None
+    if values is None or not all(math.isfinite(v) for v in values):
         raise ValueError(f"action must be {size} finite real numbers, got {action!r}")
-    if isinstance(space, spaces.MultiDiscrete) and (a != np.round(a)).any():
-        raise ValueError(f"action must be whole numbers in {space}, got {action!r}")
-    if not space.contains(a.astype(space.dtype)):
+    if isinstance(space, spaces.MultiDiscrete):
+        if any(v != round(v) for v in values):
+            raise ValueError(f"action must be whole numbers in {space}, got {action!r}")
+        low, high = space.start.tolist(), (space.start + space.nvec - 1).tolist()
+    else:
+        low, high = space.low.tolist(), space.high.tolist()
+    # the bounds ``space.contains`` checks, in the space's dtype
+    cast = a.astype(space.dtype).tolist()
+    if not all(lo <= v <= hi for lo, v, hi in zip(low, cast, high, strict=True)):
         raise ValueError(f"action {action!r} is outside the action space {space}")
     return a
 

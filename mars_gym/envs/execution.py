@@ -216,7 +216,7 @@ class ExecutionEnv(ScenarioEnv):
 
     @property
     def filled(self) -> int:
-        return sum(f.qty for f in self.sim.account(AGENT).fills)
+        return self.sim.account(AGENT).filled
 
     @property
     def mid(self) -> float:

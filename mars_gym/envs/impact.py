@@ -96,7 +96,7 @@ class ImpactEnv(ScenarioEnv):
 
     @property
     def filled(self) -> int:
-        return sum(f.qty for f in self.sim.account(AGENT).fills)
+        return self.sim.account(AGENT).filled
 
     def plan(self, action) -> tuple[int, int, int]:
         """The actor's orders during the execution, the rest at market at the first decision

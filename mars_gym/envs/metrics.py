@@ -25,9 +25,9 @@ def execution_metrics(env) -> dict[str, Any]:
     cost), price advantage vs. TWAP of the mid samples (bps, + = better), market VWAP and the
     slippage against it (bps, + = cost), market volume since the start, the episode's side and
     parent quantity, time and decision; :data:`OPTIONAL_INFO` are None until defined."""
-    fills = env.sim.account(env.agent_id).fills
-    filled = sum(f.qty for f in fills)
-    average = sum(f.price * f.qty for f in fills) / filled if filled else None
+    account = env.sim.account(env.agent_id)
+    filled = account.filled
+    average = account.notional / filled if filled else None
     twap = float(np.mean(env.mid_samples))
     vwap = market_vwap(env.sim)
     side, arrival = env.side, env.arrival_mid

@@ -38,8 +38,9 @@ class ObservationSpec:
             missing, extra = set(self.names) - set(values), set(values) - set(self.names)
             raise ValueError(f"observation values do not match the features: missing "
                              f"{sorted(missing)}, unknown {sorted(extra)}")
-        return np.clip(np.array([values[n] for n in self.names], dtype=np.float32),
-                       self.space.low, self.space.high)
+        vector = np.array([values[n] for n in self.names], dtype=np.float32)
+        np.maximum(vector, self.space.low, out=vector)  # np.clip, at a fraction of its cost
+        return np.minimum(vector, self.space.high, out=vector)
 
     def table(self) -> str:
         """The features as a Markdown table (index, meaning, bounds)."""

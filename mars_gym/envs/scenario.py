@@ -18,7 +18,7 @@ from mars_gym.data.default_market import DEFAULT_SOURCE
 from mars_gym.data.splits import SPLIT_FRACTIONS, split_bounds
 from mars_gym.envs.arguments import real_number, whole_number
 from mars_gym.sim.depth import source_ladder
-from mars_gym.sim.flows.base import BatchedFlow
+from mars_gym.sim.flows.base import BatchedFlow, implements
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.sim.flows.registry import check_flow, check_flow_options, flow_names, flow_spec
 from mars_gym.sim.latency import ConstantLatency, LogNormalLatency
@@ -142,7 +142,7 @@ class MarketScenario:
 
     def end(self) -> None:
         """Give the running flow's batched stream back (nothing for other flows)."""
-        if self.sim is not None and isinstance(self.sim.flow, BatchedFlow):
+        if self.sim is not None and implements(self.sim.flow, BatchedFlow):
             self.sim.flow.close()
 
 

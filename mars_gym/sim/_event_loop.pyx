@@ -55,6 +55,7 @@ from mars_gym.sim.flows.base import (
     FlowOrder,
     FlowStalledError,
     RecordingFollower,
+    implements,
 )
 from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
@@ -328,7 +329,7 @@ cdef class EventLoop:
     def __init__(self, flow, RecordingBook recording, rng, depth=None, agent_fills=None,
                  int64_t stall_limit=MAX_ORDERS_AT_ONE_TIME) -> None:
         self.flow, self.recording, self.book = flow, recording, recording.book
-        if isinstance(flow, RecordingFollower):
+        if implements(flow, RecordingFollower):
             flow.follow(recording)
         self.unseen_cancel_rate = float(getattr(flow, "unseen_cancel_rate", 0.0))
         if not self.unseen_cancel_rate >= 0.0:

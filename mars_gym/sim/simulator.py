@@ -66,6 +66,13 @@ class AgentAccount:
     agent_id: int
     fills: list[AgentFill] = field(default_factory=list)
     resting: set[int] = field(default_factory=set)  # the agent's order ids now in the book
+    filled: int = 0    # lots of all its fills (kept as they come: read at every step)
+    notional: int = 0  # sum of price x lots of its fills (ticks x lots)
+
+    def add(self, fill: AgentFill) -> None:
+        self.fills.append(fill)
+        self.filled += fill.qty
+        self.notional += fill.price * fill.qty
 
 
 class Simulator:
@@ -125,9 +132,13 @@ class Simulator:
 
     # -- agents ------------------------------------------------------------------------------
     def account(self, agent_id: int) -> AgentAccount:
-        if agent_id == BACKGROUND_AGENT:
-            raise ValueError(f"agent id {BACKGROUND_AGENT} is the background flow's")
-        return self.accounts.setdefault(agent_id, AgentAccount(agent_id))
+        """The agent's fills and resting orders (opened at its first use)."""
+        account = self.accounts.get(agent_id)
+        if account is None:
+            if agent_id == BACKGROUND_AGENT:
+                raise ValueError(f"agent id {BACKGROUND_AGENT} is the background flow's")
+            account = self.accounts[agent_id] = AgentAccount(agent_id)
+        return account
 
     def submit(self, agent_id: int, order: AgentOrder) -> int:
         """Send an order now; it reaches the book after the latency. Returns its order id (a
@@ -147,7 +158,8 @@ class Simulator:
         else:
             order_id = self.next_agent_id
             self.next_agent_id += 1
-            order = order._replace(order_id=order_id)
+            order = AgentOrder(order.kind, order.side, order.price, order.qty, order.tif,
+                               order_id)
         arrival = self.now + int(self.latency.sample(self.rng))
         heapq.heappush(self.in_flight, (arrival, self.sequence, agent_id, order))
         self.sequence += 1
@@ -195,11 +207,11 @@ class Simulator:
                 self.book.fills.tolist()):
             if maker_agent in self.accounts:
                 account = self.accounts[maker_agent]
-                account.fills.append(AgentFill(time_ns, maker, -taker_side, price, qty, True))
+                account.add(AgentFill(time_ns, maker, -taker_side, price, qty, True))
                 if maker not in self.book:
                     account.resting.discard(maker)
             if taker_agent in self.accounts:
-                self.accounts[taker_agent].fills.append(
+                self.accounts[taker_agent].add(
                     AgentFill(time_ns, taker, taker_side, price, qty, False))
 
     def run_until(self, time_ns: int) -> bool:

@@ -78,7 +78,21 @@ class AgentObservingFlow(Protocol):
 
 def observes_agents(flow: BackgroundFlow) -> bool:
     """Whether the simulator must hand ``flow`` the agents' orders."""
-    return isinstance(flow, AgentObservingFlow) and bool(flow.observe_agents)
+    return implements(flow, AgentObservingFlow) and bool(flow.observe_agents)
+
+
+_MEMBERS: dict[type, tuple[str, ...]] = {}
+
+
+def implements(obj: object, protocol: type) -> bool:
+    """``isinstance(obj, protocol)`` for the protocols of this module, without its cost: a
+    runtime protocol check gathers the protocol's members anew each time (tens of µs in
+    Python 3.11, several per episode reset); here they are gathered once."""
+    members = _MEMBERS.get(protocol)
+    if members is None:
+        names = {**vars(protocol), **getattr(protocol, "__annotations__", {})}
+        members = _MEMBERS[protocol] = tuple(n for n in names if not n.startswith("_"))
+    return all(hasattr(obj, name) for name in members)
 
 
 @runtime_checkable

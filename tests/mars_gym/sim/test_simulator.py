@@ -1,4 +1,5 @@
-"""The simulator's clock: it never spins on a flow that stops advancing time."""
+"""The simulator's clock (it never spins on a flow that stops advancing time), its agents'
+accounts and how it tells which protocols a flow implements."""
 
 from __future__ import annotations
 
@@ -7,8 +8,17 @@ import pytest
 from lob_core import OrderBook
 from mars_gym.data.schema import Source
 from mars_gym.sim.flows import FlowOrder, FlowStalledError, run_flow
-from mars_gym.sim.flows.base import MAX_ORDERS_AT_ONE_TIME
-from mars_gym.sim.simulator import Simulator
+from mars_gym.sim.flows.base import (
+    MAX_ORDERS_AT_ONE_TIME,
+    AgentObservingFlow,
+    BackgroundFlow,
+    BatchedFlow,
+    RecordingFollower,
+    implements,
+)
+from mars_gym.sim.flows.lmm import LMMFlow
+from mars_gym.sim.flows.noise import NoiseFlow
+from mars_gym.sim.simulator import AGENT_MARKET, AgentOrder, Simulator
 from mars_gym.tokens import BUY_ORDER, SELL_ORDER
 
 
@@ -63,3 +73,60 @@ def test_bursts_at_one_time_below_the_limit_are_fine():
     simulator.reset(_book(), 0, seed=0)
     assert simulator.run_until(5) is True
     assert simulator.loop.stall_count <= 1_000
+
+
+class QuietFlow(FrozenClockFlow):
+    """One order an hour after the start: the agents have the book to themselves."""
+
+    def next_order(self):
+        return FlowOrder(self.time_ns + 3_600 * 10**9, BUY_ORDER, 1, 100, 1)
+
+
+def test_an_agents_account_totals_its_fills_as_they_come():
+    book = _book()
+    book.limit(-1, 201, 5, 3)
+    simulator = Simulator(QuietFlow())
+    simulator.reset(book, 0, seed=0)
+    simulator.submit(7, AgentOrder(AGENT_MARKET, 1, qty=12))
+    simulator.run_until(10**9)
+    account = simulator.account(7)
+    assert [(f.price, f.qty) for f in account.fills] == [(200, 10), (201, 2)]
+    assert account.filled == 12 and account.notional == 200 * 10 + 201 * 2
+
+
+class FollowsOnly:
+    def follow(self, recording):
+        pass
+
+
+class WaitsForTokens:
+    def __init__(self):
+        self.service = self.stream = self.request = None
+
+    @staticmethod
+    def submit_waiting(flows, service):
+        pass
+
+    def deliver(self, token):
+        pass
+
+    def close(self):
+        pass
+
+
+class ObservesOnly:
+    observe_agents = True
+
+    def observe(self, order, touch):
+        pass
+
+
+@pytest.mark.parametrize("protocol", [BackgroundFlow, BatchedFlow, AgentObservingFlow,
+                                      RecordingFollower])
+def test_implements_answers_as_isinstance_does(protocol):
+    candidates = [FrozenClockFlow(), FollowsOnly(), ObservesOnly(), object(),
+                  NoiseFlow(10**9), WaitsForTokens(), LMMFlow.__new__(LMMFlow)]
+    # an LMMFlow made without __init__ lacks its instance attributes: both must say so
+    assert [implements(c, protocol) for c in candidates] == [
+        isinstance(c, protocol) for c in candidates]
+    assert any(isinstance(c, protocol) for c in candidates)
