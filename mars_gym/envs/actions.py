@@ -30,8 +30,10 @@ def check_action(space: spaces.Space, action) -> np.ndarray:
         if any(v != round(v) for v in values):
             raise ValueError(f"action must be whole numbers in {space}, got {action!r}")
         low, high = space.start.tolist(), (space.start + space.nvec - 1).tolist()
-    else:
+    elif isinstance(space, spaces.Box):
         low, high = space.low.tolist(), space.high.tolist()
+    else:
+        raise TypeError(f"actions are checked in a Box or a MultiDiscrete space, not {space}")
     # the bounds ``space.contains`` checks, in the space's dtype
     cast = a.astype(space.dtype).tolist()
     if not all(lo <= v <= hi for lo, v, hi in zip(low, cast, high, strict=True)):

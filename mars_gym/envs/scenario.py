@@ -9,7 +9,7 @@ making, a scheduled impact study) asks it for a started simulator and sends orde
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -143,7 +143,7 @@ class MarketScenario:
     def end(self) -> None:
         """Give the running flow's batched stream back (nothing for other flows)."""
         if self.sim is not None and implements(self.sim.flow, BatchedFlow):
-            self.sim.flow.close()
+            cast(BatchedFlow, self.sim.flow).close()
 
 
 def _given(options: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ orders). Times are integer nanoseconds; prices are ticks of a tick-1 book; sizes
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, cast, runtime_checkable
 
 from lob_core import OrderBook
 
@@ -78,7 +78,8 @@ class AgentObservingFlow(Protocol):
 
 def observes_agents(flow: BackgroundFlow) -> bool:
     """Whether the simulator must hand ``flow`` the agents' orders."""
-    return implements(flow, AgentObservingFlow) and bool(flow.observe_agents)
+    return implements(flow, AgentObservingFlow) and bool(
+        cast(AgentObservingFlow, flow).observe_agents)
 
 
 _MEMBERS: dict[type, tuple[str, ...]] = {}
