@@ -71,7 +71,7 @@ cdef int _apply(OrderBook book, events, int64_t* rows) except -1:
     return 0
 
 
-CHECKPOINT_EVENTS = 8_192  # events between two books kept by BookCheckpoints
+CHECKPOINT_EVENTS = 1_024  # events between two kept books (a reset replays half that on average)
 
 
 class BookCheckpoints:
