@@ -120,6 +120,11 @@ def train_lmm() -> argparse.ArgumentParser:
     p.add_argument("--n-layer", type=int, default=4)
     p.add_argument("--n-head", type=int, default=4)
     p.add_argument("--n-embd", type=int, default=128)
+    p.add_argument("--tod-frequencies", type=int, default=8,
+                   help="Fourier frequencies of the time-of-day input (0: the model reads no "
+                        "time of day)")
+    p.add_argument("--no-price-change", dest="price_change", action="store_false",
+                   help="the model reads no change of the mid since the open (no price level)")
     p.add_argument("--context", type=int, default=256)
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--batch", type=int, default=16)

@@ -58,7 +58,10 @@ class LMMConfig:
     context: int = 1024       # longest sequence, in orders
     dropout: float = 0.0
     n_sources: int = 8        # source-id embedding rows
-    tod_frequencies: int = 8  # Fourier frequencies of the time of day
+    tod_frequencies: int = 8  # Fourier frequencies of the time of day (0: not read)
+    # reads the mid's change since the open; off, the model reads no price level (trained on
+    # one day per source, it learns that day's path from the level and the time of day)
+    price_change: bool = True
     rope_base: float = 10_000.0
     plan_features: int = 0    # > 0: the ensemble's minute-plan input (mars_gym.batch.plan)
     book_features: int = BOOK_FEATURES  # width of the book conditions (the tokenizer's)
@@ -69,6 +72,8 @@ class LMMConfig:
                                    "context": (1, 1 << 16), "n_sources": (1, 4_096),
                                    "tod_frequencies": (0, 256), "plan_features": (0, 4_096),
                                    "book_features": (1, 64)})
+        if not isinstance(self.price_change, bool):
+            raise TypeError(f"price_change must be True or False, got {self.price_change!r}")
         if not 0.0 <= self.dropout < 1.0 or not math.isfinite(self.rope_base) \
                 or self.rope_base <= 1.0:
             raise ValueError(f"dropout must be in [0, 1) and rope_base > 1, got {self.dropout} "
@@ -266,8 +271,9 @@ class LMM(nn.Module):
         d = config.n_embd
         self.part_in = nn.ModuleList(nn.Embedding(size, d) for size in PART_SIZES)
         self.book_in = nn.Linear(config.book_features, d)
-        self.time_in = nn.Linear(2 * config.tod_frequencies, d)
-        self.change_in = nn.Embedding(N_CHANGE, d)
+        self.time_in = (nn.Linear(2 * config.tod_frequencies, d) if config.tod_frequencies
+                        else None)
+        self.change_in = nn.Embedding(N_CHANGE, d) if config.price_change else None
         self.source_in = nn.Embedding(config.n_sources, d)
         self.plan_in = nn.Linear(config.plan_features, d) if config.plan_features else None
         self.dropout = nn.Dropout(config.dropout)
@@ -302,10 +308,12 @@ class LMM(nn.Module):
         parts = zip(self.part_in, split_parts(tokens), strict=True)
         x = sum(emb(part) for emb, part in parts)  # (b, t, d)
         dtype = self.book_in.weight.dtype  # float conditions follow the weights (bf16 too)
-        angles = cond.time_of_day.float().unsqueeze(-1) * self.tod_frequencies
-        time = torch.cat([angles.sin(), angles.cos()], -1).to(dtype)
-        x = x + self.book_in(cond.book.to(dtype)) + self.time_in(time)
-        x = x + self.change_in(cond.change) + self.source_in(cond.source)
+        x = x + self.book_in(cond.book.to(dtype)) + self.source_in(cond.source)
+        if self.time_in is not None:
+            angles = cond.time_of_day.float().unsqueeze(-1) * self.tod_frequencies
+            x = x + self.time_in(torch.cat([angles.sin(), angles.cos()], -1).to(dtype))
+        if self.change_in is not None:
+            x = x + self.change_in(cond.change)
         if self.plan_in is not None:
             if cond.plan is None:
                 raise ValueError("this model is an ensemble order model: its conditions need "

@@ -268,6 +268,8 @@ def _initial_model(args: argparse.Namespace) -> tuple[LMM, OrderTokenizer | None
     if args.init is None:
         return LMM(LMMConfig(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
                              context=args.context, dropout=args.dropout,
+                             tod_frequencies=args.tod_frequencies,
+                             price_change=args.price_change,
                              plan_features=plan_features,
                              book_features=BOOK_FEATURES + (args.price_reference == "touch")
                              + len(_trade_memory(args)))), None

@@ -12,7 +12,7 @@ from mars_gym.apps.parsers import train_lmm as parser
 from mars_gym.checkpoint import save_checkpoint as save_file
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import CheckpointError, load_lmm, read_checkpoint, save_checkpoint
-from mars_gym.lmm.model import LMM, LMMConfig
+from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
 from mars_gym.lmm.train import learning_rate, main, train
 
 TINY = ["--sources", "AMZN", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
@@ -111,3 +111,39 @@ def test_cli_prints_the_comparison_and_writes_tensorboard_scalars(tmp_path, lobs
 
 def test_model_sizes():
     assert 0.9e6 < LMM(LMMConfig()).n_params() < 1.2e6  # the default shape: ~1 M
+
+
+def _hidden_under(model, time_of_day, change):
+    g = torch.Generator().manual_seed(3)
+    tokens = torch.randint(0, 49_152, (2, 12), generator=g)
+    cond = ConditionTensors(torch.rand(2, 12, model.config.book_features, generator=g),
+                            torch.full((2, 12), time_of_day), torch.full((2, 12), change),
+                            torch.zeros(2, 12, dtype=torch.long))
+    with torch.no_grad():
+        return model.hidden(tokens, cond)
+
+
+def test_a_model_without_time_of_day_and_price_change_reads_neither():
+    torch.manual_seed(0)
+    blind = LMM(LMMConfig(n_layer=1, n_head=2, n_embd=16, context=16, tod_frequencies=0,
+                          price_change=False)).eval()
+    assert not any(k.startswith(("time_in", "change_in")) for k in blind.state_dict())
+    assert torch.equal(_hidden_under(blind, 0, 0), _hidden_under(blind, 9_000, 350))
+    torch.manual_seed(0)
+    seeing = LMM(LMMConfig(n_layer=1, n_head=2, n_embd=16, context=16)).eval()
+    # the same change of inputs moves every hidden state of a model that reads them
+    moved = (_hidden_under(seeing, 0, 0) - _hidden_under(seeing, 9_000, 350)).abs()
+    assert moved.amax(-1).min() > 1e-3
+    with pytest.raises(TypeError, match="price_change must be True or False"):
+        LMMConfig(price_change="no")
+
+
+def test_training_without_time_of_day_and_price_change_saves_a_model_that_reads_neither(
+        tmp_path, lobster_dir):
+    args = parser().parse_args(TINY + ["--out", str(tmp_path), "--steps", "4", "--eval-every",
+                                       "4", "--data-dir", str(lobster_dir),
+                                       "--tod-frequencies", "0", "--no-price-change"])
+    train(args)
+    model, _ = load_lmm(tmp_path / "best.pt")
+    assert model.config.tod_frequencies == 0 and model.config.price_change is False
+    assert model.time_in is None and model.change_in is None
