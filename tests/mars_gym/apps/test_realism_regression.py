@@ -1,12 +1,12 @@
 """Realism regression: the shipped LMMs' visible flow on a short held-out window.
 
 The targets (each message share within 5 points of the real one, the rate within 20 %) are not
-all met on this window: the default meets them for new orders and the rate (+5 %), not for
-cancels (12 points short) nor executions (15 points over); ``"mid"``, the first default, is
-sparse and execution-heavy; ``"touch"`` stands near the default. What this test guards is that
-none drifts further from the real window than it stands today by more than those tolerances:
-a change that makes a flow more execution-heavy, sparser or busier fails here before it reaches
-the gate.
+all met on this window: the default meets them for new orders and the rate (+8 %), not for
+cancels (12 points short) nor executions (16 points over); ``"clock"``, the previous default,
+and ``"touch"`` stand near it; ``"mid"``, the first default, is sparse and execution-heavy.
+What this test guards is that none drifts further from the real window than it stands today
+by more than those tolerances: a change that makes a flow more execution-heavy, sparser or
+busier fails here before it reaches the gate.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ RATE_TOLERANCE = 1.2  # factor on messages per minute
 # What each shipped model gives on this window and these seeds (the real window: new 55.4 %,
 # cancels 39.1 %, executions 5.3 %, 152 messages a minute), measured with this test's call
 # (the mid model before unseen cancels: 27.0 / 7.0 / 66.0 %, 64.8 a minute).
-STANDING = {"default": {"new": 0.526, "cancel": 0.271, "execute": 0.203,
-                        "messages_per_minute": 159.0},
+STANDING = {"default": {"new": 0.508, "cancel": 0.275, "execute": 0.217,
+                        "messages_per_minute": 164.3},
+            "clock": {"new": 0.526, "cancel": 0.271, "execute": 0.203,
+                      "messages_per_minute": 159.0},
             "mid": {"new": 0.398, "cancel": 0.163, "execute": 0.439,
                     "messages_per_minute": 59.6},
             "touch": {"new": 0.533, "cancel": 0.258, "execute": 0.208,

@@ -22,6 +22,12 @@ def test_default_is_small_and_loads_by_name():
     assert tokenizer.generic_source  # it serves instruments it was not trained on
     # the same buy and sell price bins: it was trained on each day and its mirror
     assert np.array_equal(tokenizer.price_bins[0].lower, tokenizer.price_bins[1].lower)
+    # no clock and no price level: trained on one day per source, those teach the day's path
+    assert model.config.tod_frequencies == 0 and model.config.price_change is False
+    clock, clock_tokenizer = load_lmm("clock")  # the previous default, kept by name
+    assert clock.config.tod_frequencies > 0 and clock.config.price_change
+    assert clock_tokenizer.trade_memory_s == TRADE_MEMORY_S
+    assert clock.config.book_features == model.config.book_features
     for name, reference, width in (("mid", "mid", BOOK_FEATURES),
                                    ("touch", "touch", BOOK_FEATURES + 1)):  # kept by name
         other, other_tokenizer = load_lmm(name)
