@@ -45,10 +45,12 @@ from mars_gym.lmm.serve import resolve_device, resolve_precision
 CONTEXT = 1024
 
 
-def random_inputs(batch: int, length: int, device) -> tuple[torch.Tensor, ConditionTensors]:
+def random_inputs(model: LMM, batch: int, length: int,
+                  device) -> tuple[torch.Tensor, ConditionTensors]:
+    """Random tokens and conditions of the width ``model`` reads."""
     g = torch.Generator().manual_seed(0)
     tokens = torch.randint(0, 49_152, (batch, length), generator=g)
-    cond = ConditionTensors(torch.rand(batch, length, 10, generator=g),
+    cond = ConditionTensors(torch.rand(batch, length, model.config.book_features, generator=g),
                       torch.randint(0, 17_280, (batch, length), generator=g),
                       torch.randint(0, 401, (batch, length), generator=g),
                       torch.zeros(batch, length, dtype=torch.long))
@@ -87,7 +89,7 @@ def bench_kv(model: LMM, batch: int, steps: int, device, step_mode: str = "dynam
     step's draws (to compare step modes)."""
     context = model.config.context
     gen = BatchedGenerator(model, seed=0, step_mode=step_mode)
-    tokens, cond = random_inputs(batch, context, device)
+    tokens, cond = random_inputs(model, batch, context, device)
     token = gen.prime(tokens, cond, keep=context - steps)  # steps end exactly at the context
     step_cond = ConditionTensors(*(x[:, -1:] for x in (cond.book, cond.time_of_day, cond.change,
                                                  cond.source)))
@@ -136,7 +138,7 @@ def bench_mars_style(model: LMM, batch: int, steps: int, device, estimate: float
         return {"skipped": f"estimated {estimate:.1f} s per step > --max-step-s {max_step_s}",
                 "step_s_estimate": estimate}
     gen = FullRecomputeGenerator(model, seed=0)
-    tokens, cond = random_inputs(batch, CONTEXT, device)
+    tokens, cond = random_inputs(model, batch, CONTEXT, device)
     token = gen.prime(tokens, cond)
     step_cond = ConditionTensors(*(x[:, -1:] for x in (cond.book, cond.time_of_day, cond.change,
                                                  cond.source)))

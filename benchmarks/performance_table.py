@@ -22,7 +22,7 @@ def _load(name: str) -> dict:
 
 
 def _rate(value: float) -> str:
-    return f"{value / 1e6:.1f} M/s" if value >= 1e6 else f"{value / 1e3:.1f} k/s"
+    return f"{value / 1e6:.2f} M/s" if value >= 1e6 else f"{value / 1e3:.1f} k/s"
 
 
 def table() -> str:

@@ -71,13 +71,16 @@ cdef int _apply(OrderBook book, events, int64_t* rows) except -1:
     return 0
 
 
-CHECKPOINT_EVENTS = 1_024  # events between two kept books (a reset replays half that on average)
+# events between two kept books: an env's reset rebuilds ~500 events (~0.1 ms on the embedded
+# market) instead of ~4,000 at 8,192 (0.6 ms, an eighth of an episode)
+CHECKPOINT_EVENTS = 1_024
 
 
 class BookCheckpoints:
     """The whole book before any event of a stream, rebuilt from the nearest kept book at or
-    before it (one every :data:`CHECKPOINT_EVENTS` events, kept as they are first reached)
-    instead of from the stream's start: the same book, for a few thousand events of work.
+    before it (one every :data:`CHECKPOINT_EVENTS` events, all kept in one pass over the stream
+    at the first call, so later calls cost the same) instead of from the stream's start: the
+    same book, for at most :data:`CHECKPOINT_EVENTS` events of work.
 
     ``initial`` is the book before event 0; calling the object with ``index`` returns a fresh
     book as it was before event ``index``.
@@ -94,7 +97,7 @@ class BookCheckpoints:
         if not 0 <= index <= len(self.events):
             raise IndexError(f"event {index} is outside the stream (0..{len(self.events)})")
         slot = index // self.every
-        while len(self.kept) <= slot:
+        while len(self.kept) <= len(self.events) // self.every:
             book = self.kept[-1].copy()
             first = (len(self.kept) - 1) * self.every
             advance_book(book, self.events[first:first + self.every])
