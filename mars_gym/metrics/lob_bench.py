@@ -20,7 +20,10 @@ limit_ask/bid_depth     |price - mid| of new orders, mid of the book after the m
                         when the price is above the mid, bid below (ticks)
 ask/bid_cancel_depth    the same for partial and full cancels (types 2, 3)
 limit_ask/bid_levels    the visible level (1..N) a new order's price sits at, book after it
-ask/bid_cancel_levels   the level a cancel's price sat at, book *before* it (discrete)
+                        (only for data with >= 2 levels: with one, every visible price is
+                        level 1, the same for every stream)
+ask/bid_cancel_levels   the level a cancel's price sat at, book *before* it (discrete; >= 2
+                        levels)
 volume_per_minute       executed size (type 4) per 1-second bucket x 60
 ofi                     order-flow imbalance of the touch per message (Cont et al.), mean over
                         a rolling window of 100 messages
@@ -61,6 +64,7 @@ from mars_gym.metrics.realism import LobsterStream
 NEW, PARTIAL_CANCEL, DELETE, EXECUTE = 1, 2, 3, 4
 OFI_WINDOW = 100
 VOLUME_LEVELS = 10
+LEVEL_SCORE_LEVELS = 2  # with one visible level every order sits at level 1: no information
 MAX_BINS = 10_000
 MIN_BUCKET_NS = 100_000_000  # 0.1 s: shorter edge buckets of volume_per_minute are dropped
 NS_PER_S = 1_000_000_000
@@ -224,12 +228,14 @@ SCORES: dict[str, Score] = {
     "limit_bid_order_depth": Score(lambda s: _depths(s, (NEW,))[1]),
     "ask_cancellation_depth": Score(lambda s: _depths(s, (PARTIAL_CANCEL, DELETE))[0]),
     "bid_cancellation_depth": Score(lambda s: _depths(s, (PARTIAL_CANCEL, DELETE))[1]),
-    "limit_ask_order_levels": Score(lambda s: _levels(s, (NEW,), False)[0], discrete=True),
-    "limit_bid_order_levels": Score(lambda s: _levels(s, (NEW,), False)[1], discrete=True),
+    "limit_ask_order_levels": Score(lambda s: _levels(s, (NEW,), False)[0], discrete=True,
+                                    min_levels=LEVEL_SCORE_LEVELS),
+    "limit_bid_order_levels": Score(lambda s: _levels(s, (NEW,), False)[1], discrete=True,
+                                    min_levels=LEVEL_SCORE_LEVELS),
     "ask_cancellation_levels": Score(lambda s: _levels(s, (PARTIAL_CANCEL, DELETE), True)[0],
-                                     discrete=True),
+                                     discrete=True, min_levels=LEVEL_SCORE_LEVELS),
     "bid_cancellation_levels": Score(lambda s: _levels(s, (PARTIAL_CANCEL, DELETE), True)[1],
-                                     discrete=True),
+                                     discrete=True, min_levels=LEVEL_SCORE_LEVELS),
     "volume_per_minute": Score(volume_per_minute),
     "ofi": Score(ofi),
     "ofi_up": Score(lambda s: _ofi_given_move(s, 1)),

@@ -134,6 +134,7 @@ def test_two_real_windows_agree_with_a_hand_computation(lobster_dir):
     first, second = day.window(t0, t0 + 120 * S), day.window(t0 + 120 * S, t0 + 240 * S)
     table = lob_bench.compare([first], [second], n_bootstrap=20)
     assert "ask_volume" not in table  # level-1 data: no 10-level volumes
+    assert "limit_ask_order_levels" not in table  # nor levels: every price is level 1
     for name in ("spread", "orderbook_imbalance", "log_inter_arrival_time", "bid_volume_touch",
                  "limit_ask_order_depth"):
         real, gen = lob_bench.sample([first], name), lob_bench.sample([second], name)
@@ -145,6 +146,13 @@ def test_two_real_windows_agree_with_a_hand_computation(lobster_dir):
             _hand_w1(z[:len(real)], z[len(real):])), name
         assert table[name]["n_real"] == len(real) > 50
     assert lob_bench.compare([first], [first], n_bootstrap=0)["spread"]["l1"] == 0
+
+
+def test_level_scores_need_two_levels():
+    assert not any("levels" in name for name in lob_bench.score_names(1))
+    assert {"limit_ask_order_levels", "bid_cancellation_levels"} <= set(lob_bench.score_names(2))
+    assert "ask_volume" not in lob_bench.score_names(9)
+    assert "ask_volume" in lob_bench.score_names(10)
 
 
 def test_message_mix_counts_types_and_rate():
