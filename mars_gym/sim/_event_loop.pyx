@@ -505,7 +505,7 @@ cdef class EventLoop:
 
     cdef bint _ladder_short(self, int side_index) noexcept:
         """Whether a side (0 bids, 1 asks) has fewer than the ladder's levels before its first
-        gap wider than any seen in training: when neither has, the ladder's ``top_up`` would add
+        gap wider than the ladder's widest: when neither has, the ladder's ``top_up`` would add
         nothing, and is not called (:meth:`~mars_gym.sim.depth.DepthLadder.ladder_prices`)."""
         cdef OrderBook book = self.book
         cdef int32_t n = book.side_n[side_index], k

@@ -1,9 +1,13 @@
 """Realism regression: the shipped LMMs' visible flow on a short held-out window.
 
 The targets (each message share within 5 points of the real one, the rate within 20 %) are not
-all met on this window: the default meets them for new orders and the rate (+8 %), not for
-cancels (12 points short) nor executions (16 points over); ``"clock"``, the previous default,
+all met on this window: the default meets the rate (+17 %), not the shares (new orders 9 and
+cancels 14 points short, executions 24 points over: this window's real flow is unusually
+passive, 5 % executions against 22 % over the whole gate); ``"clock"``, the previous default,
 and ``"touch"`` stand near it; ``"mid"``, the first default, is sparse and execution-heavy.
+The values below were measured with the depth ladder that bridges gaps up to the 99th
+percentile of the training gaps (:mod:`mars_gym.sim.depth`); with the maximum, the default
+stood at 50.8 / 27.5 / 21.7 % and 164 a minute, and ``mid`` at 39.8 / 16.3 / 43.9 %.
 What this test guards is that none drifts further from the real window than it stands today
 by more than those tolerances: a change that makes a flow more execution-heavy, sparser or
 busier fails here before it reaches the gate.
@@ -25,14 +29,14 @@ RATE_TOLERANCE = 1.2  # factor on messages per minute
 # What each shipped model gives on this window and these seeds (the real window: new 55.4 %,
 # cancels 39.1 %, executions 5.3 %, 152 messages a minute), measured with this test's call
 # (the mid model before unseen cancels: 27.0 / 7.0 / 66.0 %, 64.8 a minute).
-STANDING = {"default": {"new": 0.508, "cancel": 0.275, "execute": 0.217,
-                        "messages_per_minute": 164.3},
-            "clock": {"new": 0.526, "cancel": 0.271, "execute": 0.203,
-                      "messages_per_minute": 159.0},
-            "mid": {"new": 0.398, "cancel": 0.163, "execute": 0.439,
-                    "messages_per_minute": 59.6},
-            "touch": {"new": 0.533, "cancel": 0.258, "execute": 0.208,
-                      "messages_per_minute": 165.4}}
+STANDING = {"default": {"new": 0.463, "cancel": 0.247, "execute": 0.289,
+                        "messages_per_minute": 177.9},
+            "clock": {"new": 0.514, "cancel": 0.272, "execute": 0.214,
+                      "messages_per_minute": 164.2},
+            "mid": {"new": 0.354, "cancel": 0.124, "execute": 0.522,
+                    "messages_per_minute": 56.1},
+            "touch": {"new": 0.511, "cancel": 0.276, "execute": 0.213,
+                      "messages_per_minute": 150.7}}
 
 
 @pytest.fixture(scope="module", params=sorted(STANDING))

@@ -104,6 +104,35 @@ def test_orders_far_beyond_a_hole_do_not_stop_the_refill_near_the_touch(amzn, pr
     assert set(range(far - 4, far + 1)) <= set(_levels(book, 1).tolist())  # left alone
 
 
+def test_the_ladder_bridges_gaps_up_to_the_99th_percentile_of_training(profile):
+    ladder = DepthLadder(profile, visible_levels=1)
+    assert ladder.widest_gap == int(np.percentile(profile.gaps, 99, method="higher"))
+    assert ladder.widest_gap in set(profile.gaps.tolist())
+    assert 10 <= ladder.widest_gap < profile.gaps.max() / 2  # 20 ticks on AMZN, the max 66
+    assert ladder.profile.gaps.max() == ladder.widest_gap  # laid levels never leave a hole
+    assert len(ladder.profile.gaps) > 0.98 * len(profile.gaps)
+
+
+def test_a_hole_behind_a_moved_touch_is_refilled_from_the_touch(amzn, profile):
+    """Orders pushed behind a touch that moved and then cancelled unseen leave a hole between
+    the touch and the old ladder; a hole wider than the widest gap is filled from the touch."""
+    book = amzn.book_before(len(amzn) // 2)
+    ladder = DepthLadder(profile, visible_levels=1)
+    ladder.prepare(book, seed=3)
+    touch = book.best_bid
+    for price in _levels(book, 1)[1:].tolist():
+        for order_id in book.level_queue(1, int(price))["order_id"].tolist():
+            book.cancel(order_id)
+    hole = ladder.widest_gap + 10  # rarer than 1 % of used-up touches, seen in training
+    assert hole < profile.gaps.max()
+    book.limit(1, touch - hole, 100, order_id=10)
+    ladder.top_up(book, 0)
+    prices = _levels(book, 1)
+    assert prices[0] == touch and touch - prices[1] <= ladder.widest_gap < hole
+    assert len(ladder.ladder_prices(book, 1)) == LADDER_LEVELS
+    assert touch - hole in prices.tolist()  # the order behind the hole stays
+
+
 def test_a_side_swept_empty_is_rebuilt_behind_its_old_back_without_crossing(amzn, profile):
     book = amzn.book_before(len(amzn) // 2)
     ladder = DepthLadder(profile, visible_levels=1)
