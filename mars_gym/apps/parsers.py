@@ -113,6 +113,10 @@ def train_lmm() -> argparse.ArgumentParser:
                    help="a new tokenizer's conditions also read the recent executed volume "
                         "signed by the aggressor (mars_gym.tokens.trade_memory), so the model "
                         "can tell a swept book from a cancelled one")
+    p.add_argument("--trade-rate", action="store_true",
+                   help="a new tokenizer's conditions also read how many executions the last "
+                        "minutes held (mars_gym.tokens.trade_memory), so the model can tell a "
+                        "busy market from a quiet one without a clock")
     p.add_argument("--mirror", action="store_true",
                    help="also train on each training split seen in a mirror (buyers and "
                         "sellers exchanged, mars_gym.data.mirror), so the model learns no "

@@ -58,7 +58,7 @@ from mars_gym.lmm.sources import (
     with_row,
 )
 from mars_gym.tokens import OrderTokenizer
-from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, TRADE_MEMORY_S
+from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, TRADE_MEMORY_S, TRADE_RATE_S
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,9 @@ def learning_rate(step: int, base: float, warmup: int, total: int, floor: float)
 def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=None,
                  tokenizer: OrderTokenizer | None = None, planner: Planner | None = None,
                  seed: int = 0, price_reference: str = "touch", source_dropout: float = 0.0,
-                 trade_memory_s=(), mirror: bool = False):
-    """Tokenizer (fitted on the training splits with ``price_reference`` and
-    ``trade_memory_s`` unless given; with ``mirror``, on each split and its mirror,
+                 trade_memory_s=(), mirror: bool = False, trade_rate_s=()):
+    """Tokenizer (fitted on the training splits with ``price_reference``, ``trade_memory_s``
+    and ``trade_rate_s`` unless given; with ``mirror``, on each split and its mirror,
     :mod:`mars_gym.data.mirror`, which then join the training sequences too; a given
     one learns the volume scale of sources new to it); per-source train and validation
     sequences (with real minute plans when there is a ``planner``) and validation sequences
@@ -118,7 +118,7 @@ def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=N
     if tokenizer is None:
         tokenizer = OrderTokenizer.fit([parts[split] for parts in splits.values()
                                         for split in ("train", "mirror") if split in parts],
-                                       price_reference, trade_memory_s)
+                                       price_reference, trade_memory_s, trade_rate_s)
     for name, parts in splits.items():
         tokenizer.volume_scale.setdefault(rows[name], median_order_size(parts["train"]))
     tokenizer.source_rows = rows
@@ -177,7 +177,8 @@ def train(args: argparse.Namespace) -> dict:
     planner = _planner(args)
     tokenizer, train_seqs, val_seqs, predicted_seqs = prepare_data(
         args.sources, args.data_fraction, args.data_dir, tokenizer, planner, args.seed,
-        args.price_reference, args.source_dropout, _trade_memory(args), args.mirror)
+        args.price_reference, args.source_dropout, _trade_memory(args), args.mirror,
+        _trade_rate(args))
     if tokenizer.book_features != model.config.book_features:
         raise ValueError(f"the tokenizer gives {tokenizer.book_features} book features, the model "
                          f"reads {model.config.book_features}")
@@ -272,12 +273,16 @@ def _initial_model(args: argparse.Namespace) -> tuple[LMM, OrderTokenizer | None
                              price_change=args.price_change,
                              plan_features=plan_features,
                              book_features=BOOK_FEATURES + (args.price_reference == "touch")
-                             + len(_trade_memory(args)))), None
+                             + len(_trade_memory(args)) + len(_trade_rate(args)))), None
     trained, tokenizer = load_lmm(args.init)
     if args.trade_memory and tokenizer.trade_memory_s != TRADE_MEMORY_S:
         raise ValueError(f"--trade-memory: {args.init} reads no trade memory on "
                          f"{TRADE_MEMORY_S} s (its tokenizer's conditions are kept when "
                          "fine-tuning); train a new model instead")
+    if args.trade_rate and tokenizer.trade_rate_s != TRADE_RATE_S:
+        raise ValueError(f"--trade-rate: {args.init} reads no trade rate on {TRADE_RATE_S} s "
+                         "(its tokenizer's conditions are kept when fine-tuning); train a new "
+                         "model instead")
     if args.context > trained.config.context:
         raise ValueError(f"--context {args.context} exceeds the context of {args.init} "
                          f"({trained.config.context})")
@@ -294,6 +299,11 @@ def _initial_model(args: argparse.Namespace) -> tuple[LMM, OrderTokenizer | None
 def _trade_memory(args: argparse.Namespace) -> tuple[float, ...]:
     """The trade memory timescales of a new tokenizer (none without ``--trade-memory``)."""
     return TRADE_MEMORY_S if args.trade_memory else ()
+
+
+def _trade_rate(args: argparse.Namespace) -> tuple[float, ...]:
+    """The trade rate timescales of a new tokenizer (none without ``--trade-rate``)."""
+    return TRADE_RATE_S if args.trade_rate else ()
 
 
 def _planner(args: argparse.Namespace) -> Planner | None:

@@ -33,7 +33,9 @@ Conditioning features of each position (summed into the model's embedding):
   ticks behind it (the book the order saw); with the ``"touch"`` reference also log(1 + spread
   in ticks); with ``trade_memory_s`` also, per timescale, sign(m) log(1 + |m| / volume scale)
   of the trade memory ``m`` (:mod:`mars_gym.tokens.trade_memory`: the recent executed volume
-  signed by the aggressor, decayed to the time of the order before): float32 (n, 10 + ...)
+  signed by the aggressor, decayed to the time of the order before); with ``trade_rate_s``
+  also, per timescale, log(1 + r / tau) of the trade rate ``r`` (the executions counted, the
+  same module: about log(1 + executions per second)): float32 (n, 10 + ...)
   (:attr:`OrderTokenizer.book_features`);
 * ``time_of_day``: 5-second bucket of the time of day, 0..17279;
 * ``change``: price change of the mid since the session open in basis points, clipped to
@@ -54,7 +56,7 @@ import numpy as np
 from mars_gym.data.schema import EventStream
 from mars_gym.tokens.bins import QuantileBins
 from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
-from mars_gym.tokens.trade_memory import executions, memory_at
+from mars_gym.tokens.trade_memory import executions, memory_at, weights
 
 N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS = 3, 32, 32, 16
 # the token layout: a token's four parts, most significant first, and each part's stride
@@ -70,6 +72,7 @@ BOOK_FEATURES = 10  # book volumes of the conditions; the "touch" reference adds
 # the trade memory's timescales (seconds) of a tokenizer that reads it (``--trade-memory``):
 # a trade's mark on the real mid is measured 2-8 s after it
 TRADE_MEMORY_S = (1.0, 10.0)
+TRADE_RATE_S = (60.0, 600.0)  # long: how busy the market has been, not the last sweep
 # 1: prices against the mid; 2: a saved price reference; 3: an improving order's "touch"
 # coordinate is the share of the spread it takes (early version-2 files counted it in ticks)
 FORMAT_VERSION = 3
@@ -226,14 +229,16 @@ class OrderTokenizer:
     def __init__(self, price_bins: dict[int, QuantileBins], volume_bins: dict[int, QuantileBins],
                  interval_bins: QuantileBins, volume_scale: dict[int, float],
                  price_reference: str = "touch", source_rows: dict[str, int] | None = None,
-                 generic_source: bool = False, trade_memory_s: Sequence[float] = ()) -> None:
+                 generic_source: bool = False, trade_memory_s: Sequence[float] = (),
+                 trade_rate_s: Sequence[float] = ()) -> None:
         if price_reference not in PRICE_REFERENCES:
             raise ValueError(f"price_reference must be one of {PRICE_REFERENCES}, got "
                              f"{price_reference!r}")
         self.trade_memory_s = tuple(float(t) for t in trade_memory_s)
-        if not all(t > 0 and math.isfinite(t) for t in self.trade_memory_s):
-            raise ValueError(f"trade memory timescales must be positive seconds, got "
-                             f"{trade_memory_s!r}")
+        self.trade_rate_s = tuple(float(t) for t in trade_rate_s)
+        for name, given in (("trade memory", trade_memory_s), ("trade rate", trade_rate_s)):
+            if not all(t > 0 and math.isfinite(t) for t in map(float, given)):
+                raise ValueError(f"{name} timescales must be positive seconds, got {given!r}")
         self.price_bins = price_bins
         self.volume_bins = volume_bins
         self.interval_bins = interval_bins
@@ -247,8 +252,14 @@ class OrderTokenizer:
     @property
     def book_features(self) -> int:
         """Width of the ``book`` conditions: the volumes, the spread for ``"touch"``, and one
-        per trade memory timescale."""
-        return BOOK_FEATURES + (self.price_reference == "touch") + len(self.trade_memory_s)
+        per trade memory and trade rate timescale."""
+        return (BOOK_FEATURES + (self.price_reference == "touch") + len(self.trade_memory_s)
+                + len(self.trade_rate_s))
+
+    @property
+    def reads_trades(self) -> bool:
+        """Whether the conditions read the executions (a trade memory or rate)."""
+        return bool(self.trade_memory_s or self.trade_rate_s)
 
     def _offsets(self, stream: EventStream, orders: np.ndarray) -> np.ndarray:
         """The price coordinate of a stream's orders (the reference's; see the module doc)."""
@@ -261,9 +272,11 @@ class OrderTokenizer:
     # -- fitting ---------------------------------------------------------------------------
     @classmethod
     def fit(cls, streams: list[EventStream], price_reference: str = "touch",
-            trade_memory_s: Sequence[float] = ()) -> OrderTokenizer:
+            trade_memory_s: Sequence[float] = (), trade_rate_s: Sequence[float] = ()
+            ) -> OrderTokenizer:
         """Fit every bin on training streams (pass training splits only); the conditions read
-        the trade memory on ``trade_memory_s`` (seconds; none by default)."""
+        the trade memory on ``trade_memory_s`` and the trade rate on ``trade_rate_s``
+        (seconds; none by default)."""
         if not streams:
             raise ValueError("fit needs at least one training stream")
         per_stream = [(s, events_to_orders(s)) for s in streams]
@@ -290,7 +303,7 @@ class OrderTokenizer:
                        for k in range(N_KINDS)}
         interval_bins = QuantileBins.fit(np.concatenate(intervals), N_INTERVAL_BINS)
         return cls(price_bins, volume_bins, interval_bins, volume_scale, price_reference,
-                   trade_memory_s=trade_memory_s)
+                   trade_memory_s=trade_memory_s, trade_rate_s=trade_rate_s)
 
     # -- encoding --------------------------------------------------------------------------
     def encode(self, stream: EventStream) -> TokenizedStream:
@@ -335,12 +348,13 @@ class OrderTokenizer:
         open_mid = stream.open_mid or (mid[0] if len(mid) else 1.0)
         bid, ask = touches(book["bid"], book["ask"], open_mid)
         memory = None
-        if self.trade_memory_s:  # the executions before each event, at the event before it
+        if self.reads_trades:  # the executions before each event, at the event before it
             index, times, signed = executions(stream.events)
             events = np.asarray(events, dtype=np.int64)
-            memory = memory_at(times, signed, np.searchsorted(index, events),
+            memory = memory_at(times, weights(signed, self.trade_memory_s, self.trade_rate_s),
+                               np.searchsorted(index, events),
                                stream.events["time_ns"][np.maximum(events - 1, 0)],
-                               self.trade_memory_s)
+                               self.trade_memory_s + self.trade_rate_s)
         return self._features(lots, stream.events["time_ns"][events], mid, open_mid,
                               stream.source.source_id, ask - bid, memory)
 
@@ -348,8 +362,8 @@ class OrderTokenizer:
                         source: int, trade_memory: np.ndarray | None = None) -> Conditions:
         """Conditioning features of live books given as :meth:`lob_core.OrderBook.tick_state`
         rows with 5 ticks (``(B, 12)``, prices in ticks), at times ``time_ns``; a tokenizer
-        with ``trade_memory_s`` also needs each book's ``trade_memory`` (``(B, timescales)``,
-        :class:`mars_gym.tokens.trade_memory.TradeMemory`)."""
+        that :attr:`reads_trades` also needs each book's ``trade_memory`` (``(B, memory +
+        rate timescales)``, :class:`mars_gym.tokens.trade_memory.TradeMemory`)."""
         states = np.atleast_2d(np.asarray(tick_states))
         bid, ask = states[:, 0].astype(float), states[:, 1].astype(float)
         two_sided = (bid > 0) & (ask > 0)
@@ -369,14 +383,16 @@ class OrderTokenizer:
         book = np.log1p(np.asarray(lots) / scale)
         if self.price_reference == "touch":
             book = np.concatenate([book, np.log1p(np.maximum(spread, 0))[:, None]], axis=1)
-        if self.trade_memory_s:
+        if self.reads_trades:
+            width = len(self.trade_memory_s) + len(self.trade_rate_s)
             memory = np.asarray(trade_memory if trade_memory is not None else (), dtype=np.float64)
-            if memory.shape != (len(book), len(self.trade_memory_s)):
-                raise ValueError(f"this tokenizer reads the trade memory on "
-                                 f"{len(self.trade_memory_s)} timescales: trade_memory must be "
-                                 f"({len(book)}, {len(self.trade_memory_s)}), got {memory.shape}")
-            book = np.concatenate([book, np.sign(memory) * np.log1p(np.abs(memory) / scale)],
-                                  axis=1)
+            if memory.shape != (len(book), width):
+                raise ValueError(f"this tokenizer reads the trades on {width} timescales "
+                                 f"(memory, then rate): trade_memory must be ({len(book)}, "
+                                 f"{width}), got {memory.shape}")
+            signed, counted = np.split(memory, [len(self.trade_memory_s)], axis=1)
+            book = np.concatenate([book, np.sign(signed) * np.log1p(np.abs(signed) / scale),
+                                   np.log1p(counted / np.asarray(self.trade_rate_s))], axis=1)
         book = book.astype(np.float32)
         seconds = np.asarray(time_ns) // 1_000_000_000 % 86_400
         change_bps = np.clip(np.rint((np.asarray(mid) / open_mid - 1) * 1e4), -CHANGE_CLIP_BPS,
@@ -471,6 +487,7 @@ class OrderTokenizer:
                   "volume_scale": {str(k): v for k, v in self.volume_scale.items()},
                   "source_rows": self.source_rows, "generic_source": self.generic_source,
                   "trade_memory_s": list(self.trade_memory_s),
+                  "trade_rate_s": list(self.trade_rate_s),
                   "scheme": [N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS]}
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         return arrays
@@ -507,14 +524,17 @@ class OrderTokenizer:
         rows = header.get("source_rows", {})  # files before source rows: the shared ids
         if not (isinstance(rows, dict) and all(isinstance(r, int) for r in rows.values())):
             raise TokenizerFileError(f"{origin}: source_rows must map names to rows")
-        memory = header.get("trade_memory_s", [])  # files before it read no trades
-        if not (isinstance(memory, list) and all(isinstance(t, (int, float)) and t > 0
-                                                 for t in memory)):
-            raise TokenizerFileError(f"{origin}: trade_memory_s must be a list of positive "
-                                     f"seconds, got {memory!r}")
+        timescales = {}
+        for key in ("trade_memory_s", "trade_rate_s"):
+            value = header.get(key, [])  # files before it read no trades
+            if not (isinstance(value, list) and all(isinstance(t, (int, float)) and t > 0
+                                                    for t in value)):
+                raise TokenizerFileError(f"{origin}: {key} must be a list of positive "
+                                         f"seconds, got {value!r}")
+            timescales[key] = value
         return cls(price, volume, interval,
                    {int(k): float(v) for k, v in header["volume_scale"].items()}, reference,
-                   rows, bool(header.get("generic_source", False)), memory)
+                   rows, bool(header.get("generic_source", False)), **timescales)
 
     def save(self, path: Path | str) -> None:
         """Write the tokenizer as one ``.npz`` file."""

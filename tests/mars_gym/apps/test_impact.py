@@ -16,7 +16,9 @@ from mars_gym.apps.impact import (
     twap_actor,
 )
 
-SMALL = ImpactStudy(execution_s=60, decay_s=60, step_s=15, size_fractions=(0.05, 0.5),
+# the big parent buys a whole window's volume: half of it (~400 shares in 15-s slices) is
+# absorbed by the touch and the depth ladder behind it, leaving no move at the sampled times
+SMALL = ImpactStudy(execution_s=60, decay_s=60, step_s=15, size_fractions=(0.05, 1.0),
                     n_starts=1)
 
 
@@ -66,7 +68,7 @@ def test_big_aggressive_parents_move_the_price_only_where_the_flow_reacts(flow, 
     n_times = round((SMALL.execution_s + SMALL.decay_s) / SMALL.step_s) + 1  # arrival to end
     assert all(len(c["mean"]) == n_times for c in aggressive["curves"].values())
     big = aggressive["peak"][str(result["sizes"][-1])]["mean"]
-    assert big > 0  # buying half a window's volume at market lifts the mid
+    assert big > 0  # buying a window's volume at market lifts the mid
     if flow == "replay":  # nothing reacts: the recorded flow takes the book back
         assert abs(aggressive["permanent"][str(result["sizes"][0])]["mean"]) < 0.5
     runs = np.array(aggressive["runs"]["peak"])
