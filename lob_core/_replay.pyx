@@ -220,29 +220,67 @@ def seed(OrderBook book, const int64_t[::1] row, int64_t ts=0):
         raise MemoryError("cannot grow the order book")
 
 
+cdef int _step(OrderBook book, const int64_t[:, ::1] messages, const int64_t[:, ::1] orderbook,
+               Py_ssize_t i, int n_levels, int stream_level, int64_t* known,
+               signed char* row_status, int64_t* unresolved) noexcept nogil:
+    """Apply message ``i``, forget what falls beyond the N-th level, then score orderbook row
+    ``i`` (when there is one: ``i < orderbook.shape[0]``) into ``row_status`` and take what the
+    row shows beyond the known prefix from the file. 0, or an ``ERR_*`` code."""
+    cdef int rc = _apply(book, messages[i]), s, side, result
+    if rc < 0:
+        return rc
+    unresolved[0] += rc
+    _shrink(book, stream_level, known)
+    if i >= orderbook.shape[0]:
+        return 0
+    row_status[0] = C_MATCH
+    for s in range(2):
+        side = 1 if s == 0 else -1
+        result = _compare_side(book, orderbook[i], side, n_levels, known[s])
+        if result == C_MATCH:
+            continue
+        if row_status[0] != C_MISMATCH:
+            row_status[0] = result
+        rc = _sync_side(book, orderbook[i], side, n_levels,
+                        known[s] if result == C_UNDETERMINED else INT64_MIN,
+                        messages[i, COL_TIME], known)
+        if rc != 0:
+            return rc
+    return 0
+
+
 def replay_compare(OrderBook book, const int64_t[:, ::1] messages,
                    const int64_t[:, ::1] orderbook, const int64_t[::1] seed_row,
-                   int stream_level, int64_t[:, ::1] states=None):
+                   int stream_level, int64_t[:, ::1] states=None, Py_ssize_t keep_every=0,
+                   list kept=None):
     """Seed ``book`` from ``seed_row`` (the book after message 0), apply messages 1..n-1 and
     score each orderbook row against the rebuilt book (see the module docstring).
 
     If ``states`` (int64, ``(n_messages, 2 + 2 * k)``) is given, row i receives the book's
     :meth:`OrderBook.tick_state` with k ticks just *before* message i (row 0: the seed).
 
+    With ``keep_every > 0``, ``kept`` receives ``(i, book, known_bid, known_ask)``: a copy of the
+    book just before message i and its known limits, for i = 1 and every multiple of
+    ``keep_every`` below n (and i = 1 even for a single message), from which
+    :func:`replay_resume` continues.
+
     Returns ``(status, unresolved)``: an int8 array with one ROW_* code per orderbook row
     (row 0 is ROW_SEED) and the number of messages that named volume the book did not hold.
     """
-    cdef Py_ssize_t n_msgs = messages.shape[0], n_rows = orderbook.shape[0], i
+    cdef Py_ssize_t n_msgs = messages.shape[0], n_rows = orderbook.shape[0], i, stop
     cdef int n_levels = orderbook.shape[1] // 4, seed_levels = seed_row.shape[0] // 4
     cdef int64_t known[2]
     cdef int64_t unresolved = 0, ts
-    cdef int rc = 0, s, side, result
+    cdef int rc = 0
+    cdef signed char scratch = 0
     cdef bint record = states is not None
     cdef int n_ticks = 0
     if record:
         if states.shape[0] != n_msgs or states.shape[1] < 2 or states.shape[1] % 2:
             raise ValueError("states must have shape (n_messages, 2 + 2 * n_ticks)")
         n_ticks = (states.shape[1] - 2) // 2
+    if keep_every > 0 and kept is None:
+        raise ValueError("keep_every needs a list to keep the books in")
     status_array = np.full(n_rows, C_UNDETERMINED, dtype=np.int8)
     cdef signed char[::1] status = status_array
     if orderbook.shape[1] % 4 != 0 or seed_row.shape[0] % 4 != 0 or n_levels == 0:
@@ -259,28 +297,50 @@ def replay_compare(OrderBook book, const int64_t[:, ::1] messages,
         _shrink(book, stream_level, known)
         if record and n_msgs > 0:
             book._tick_state(&states[0, 0], n_ticks)
-        i = 1
-        while rc == 0 and i < n_msgs:
-            if record:
-                book._tick_state(&states[i, 0], n_ticks)
-            rc = _apply(book, messages[i])
-            if rc < 0:
-                break
-            unresolved += rc
-            rc = 0
-            _shrink(book, stream_level, known)
-            if i < n_rows:
-                status[i] = C_MATCH
-                for s in range(2):
-                    side = 1 if s == 0 else -1
-                    result = _compare_side(book, orderbook[i], side, n_levels, known[s])
-                    if result == C_MATCH:
-                        continue
-                    if status[i] != C_MISMATCH:
-                        status[i] = result
-                    rc = _sync_side(book, orderbook[i], side, n_levels,
-                                    known[s] if result == C_UNDETERMINED else INT64_MIN,
-                                    messages[i, COL_TIME], known)
-            i += 1
+    i = 1
+    if keep_every > 0 and rc == 0:
+        kept.append((1, book.copy(), int(known[0]), int(known[1])))
+    while rc == 0 and i < n_msgs:
+        if keep_every > 0 and i % keep_every == 0 and i > 1:
+            kept.append((int(i), book.copy(), int(known[0]), int(known[1])))
+        stop = n_msgs if keep_every <= 0 else min(n_msgs, (i // keep_every + 1) * keep_every)
+        with nogil:
+            while i < stop:
+                if record:
+                    book._tick_state(&states[i, 0], n_ticks)
+                rc = _step(book, messages, orderbook, i, n_levels, stream_level, known,
+                           &status[i] if i < n_rows else &scratch, &unresolved)
+                if rc != 0:
+                    break
+                i += 1
     _raise_for(rc, i)
     return status_array, unresolved
+
+
+def replay_resume(OrderBook book, int64_t known_bid, int64_t known_ask,
+                  const int64_t[:, ::1] messages, const int64_t[:, ::1] orderbook,
+                  int stream_level, Py_ssize_t start, Py_ssize_t stop):
+    """Continue a replay (:func:`replay_compare`) on ``book``, the book just before message
+    ``start`` with its known limits, up to just before message ``stop``: the same book the
+    whole replay holds there. Returns the known limits then."""
+    cdef int64_t known[2]
+    cdef int64_t unresolved = 0
+    cdef int n_levels = orderbook.shape[1] // 4
+    cdef int rc = 0
+    cdef signed char scratch = 0
+    cdef Py_ssize_t i = start
+    if not 1 <= start <= stop <= messages.shape[0]:
+        raise ValueError(f"resume needs 1 <= start <= stop <= {messages.shape[0]}, got "
+                         f"{start}, {stop}")
+    if orderbook.shape[1] % 4 != 0 or n_levels == 0:
+        raise ValueError("orderbook rows need 4 columns per level")
+    known[0], known[1] = known_bid, known_ask
+    with nogil:
+        while i < stop:
+            rc = _step(book, messages, orderbook, i, n_levels, stream_level, known, &scratch,
+                       &unresolved)
+            if rc != 0:
+                break
+            i += 1
+    _raise_for(rc, i)
+    return int(known[0]), int(known[1])

@@ -15,6 +15,7 @@ with the keys ``messages``, ``agreement``, ``mismatches``, ``msgs_per_s`` and de
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import sys
 import time
@@ -25,7 +26,13 @@ import numpy as np
 
 from lob_core import _replay
 from lob_core._book import MAX_PRICE, MAX_QTY, OrderBook
-from lob_core._replay import ROW_MATCH, ROW_MISMATCH, ROW_UNDETERMINED, replay_compare
+from lob_core._replay import (
+    ROW_MATCH,
+    ROW_MISMATCH,
+    ROW_UNDETERMINED,
+    replay_compare,
+    replay_resume,
+)
 from lob_core.lobster import (
     EXECUTE,
     HALT,
@@ -39,6 +46,7 @@ from lob_core.lobster import (
 )
 
 __all__ = [
+    "ReplayCheckpoints",
     "ReplayReport",
     "apply_messages",
     "check_messages",
@@ -185,6 +193,47 @@ def replay(
         first_mismatch_rows=mismatched[:10].tolist(),
     )
     return report, status, book
+
+
+class ReplayCheckpoints:
+    """The book a :func:`replay` holds just before any message, rebuilt from the nearest kept
+    book at or before it (one every ``every`` messages, all kept in one pass at the first call)
+    instead of from the start: the same book, for at most ``every`` messages of work.
+
+    Calling the object with ``index`` (1 .. number of messages) returns a fresh book as it was
+    just before message ``index`` (after messages 0 .. index - 1; message 0 is in the seed).
+    """
+
+    def __init__(self, messages: np.ndarray, orderbook: np.ndarray, *, stream_level: int,
+                 seed_row: np.ndarray | None = None, tick_size: int = LOBSTER_TICK,
+                 every: int = 1_024, path: PathLike = "<messages>") -> None:
+        if every < 1:
+            raise ValueError(f"every must be positive, got {every}")
+        if orderbook.shape[0] > messages.shape[0]:
+            raise ValueError(
+                f"the orderbook has {orderbook.shape[0]} rows but there are only "
+                f"{messages.shape[0]} messages; row i must be the book after message i")
+        check_messages(messages, tick_size, path)
+        self.seed_row = check_orderbook_row(orderbook[0] if seed_row is None else seed_row,
+                                            tick_size)
+        self.messages = np.ascontiguousarray(messages).view(np.int64).reshape(-1, 6)
+        self.orderbook = np.ascontiguousarray(orderbook, dtype=np.int64)
+        self.stream_level, self.tick_size, self.every = stream_level, tick_size, every
+        self.kept: list[tuple[int, OrderBook, int, int]] = []
+        self.starts: list[int] = []
+
+    def __call__(self, index: int) -> OrderBook:
+        if not 1 <= index <= len(self.messages):
+            raise IndexError(f"message {index} is outside the replay (1..{len(self.messages)})")
+        if not self.kept:
+            replay_compare(OrderBook(self.tick_size), self.messages, self.orderbook,
+                           self.seed_row, self.stream_level, None, self.every, self.kept)
+            self.starts = [start for start, *_ in self.kept]
+        start, kept, known_bid, known_ask = self.kept[bisect.bisect_right(self.starts, index) - 1]
+        book = kept.copy()
+        replay_resume(book, known_bid, known_ask, self.messages, self.orderbook,
+                      self.stream_level, start, index)
+        return book
 
 
 def parser() -> argparse.ArgumentParser:

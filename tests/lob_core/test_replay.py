@@ -8,7 +8,14 @@ import pytest
 from lob_core import OrderBook
 from lob_core._replay import ROW_MATCH, ROW_MISMATCH, ROW_SEED, ROW_UNDETERMINED
 from lob_core.lobster import read_messages, read_orderbook
-from lob_core.replay import apply_messages, check_messages, main, replay, seed
+from lob_core.replay import (
+    ReplayCheckpoints,
+    apply_messages,
+    check_messages,
+    main,
+    replay,
+    seed,
+)
 
 AMZN = "AMZN_2012-06-21_34200000_57600000_{}_1.csv"
 AAPL_MESSAGES = "AAPL_2012-06-21_34200000_37800000_message_50.csv"
@@ -151,3 +158,35 @@ def test_replay_records_the_book_state_before_each_message(amzn):
     assert (states[scored + 1, 0] == orderbook[scored, 2]).all()  # best bid
     assert (states[scored + 1, 1] == orderbook[scored, 0]).all()  # best ask
     assert (states[scored + 1, 2] == orderbook[scored, 3]).all()  # volume at the bid
+
+
+def _same_book(a: OrderBook, b: OrderBook) -> bool:
+    return np.array_equal(a.orders_array(), b.orders_array())
+
+
+@pytest.mark.parametrize("name", ["amzn", "aapl"])
+def test_kept_books_give_the_book_a_replay_from_the_start_holds(name, request):
+    messages, orderbook = request.getfixturevalue(name)[:2]
+    messages, orderbook = messages[:5_000], orderbook[:5_000]
+    level = 1 if name == "amzn" else 50
+    checkpoints = ReplayCheckpoints(messages, orderbook, stream_level=level, every=1_000)
+    for index in (1, 2, 999, 1_000, 1_001, 3_456, 4_999, 5_000):
+        _, _, whole = replay(messages[:index], orderbook[:index], stream_level=level,
+                             seed_row=orderbook[0])
+        assert _same_book(checkpoints(index), whole), index
+    assert [start for start, *_ in checkpoints.kept] == [1, 1_000, 2_000, 3_000, 4_000]
+    again = checkpoints(3_456)
+    again.cancel(int(again.orders_array()["order_id"][0]))  # a fresh book each call
+    assert _same_book(checkpoints(3_456), replay(messages[:3_456], orderbook[:3_456],
+                                                 stream_level=level)[2])
+
+
+def test_kept_books_refuse_indices_outside_the_replay(amzn):
+    messages, orderbook = amzn
+    checkpoints = ReplayCheckpoints(messages[:10], orderbook[:10], stream_level=1, every=4)
+    assert _same_book(checkpoints(1), replay(messages[:1], orderbook[:1], stream_level=1)[2])
+    for index in (0, 11):
+        with pytest.raises(IndexError, match="outside the replay"):
+            checkpoints(index)
+    with pytest.raises(ValueError, match="every must be positive"):
+        ReplayCheckpoints(messages, orderbook, stream_level=1, every=0)
