@@ -113,10 +113,11 @@ def train_lmm() -> argparse.ArgumentParser:
                    help="a new tokenizer's conditions also read the recent executed volume "
                         "signed by the aggressor (mars_gym.tokens.trade_memory), so the model "
                         "can tell a swept book from a cancelled one")
-    p.add_argument("--trade-rate", action="store_true",
+    p.add_argument("--trade-rate", nargs="*", type=float, default=None, metavar="SECONDS",
                    help="a new tokenizer's conditions also read how many executions the last "
                         "minutes held (mars_gym.tokens.trade_memory), so the model can tell a "
-                        "busy market from a quiet one without a clock")
+                        "busy market from a quiet one without a clock; on these timescales "
+                        "(default, the flag alone: 60 600)")
     p.add_argument("--mirror", action="store_true",
                    help="also train on each training split seen in a mirror (buyers and "
                         "sellers exchanged, mars_gym.data.mirror), so the model learns no "

@@ -279,8 +279,9 @@ def _initial_model(args: argparse.Namespace) -> tuple[LMM, OrderTokenizer | None
         raise ValueError(f"--trade-memory: {args.init} reads no trade memory on "
                          f"{TRADE_MEMORY_S} s (its tokenizer's conditions are kept when "
                          "fine-tuning); train a new model instead")
-    if args.trade_rate and tokenizer.trade_rate_s != TRADE_RATE_S:
-        raise ValueError(f"--trade-rate: {args.init} reads no trade rate on {TRADE_RATE_S} s "
+    if _trade_rate(args) and tokenizer.trade_rate_s != _trade_rate(args):
+        raise ValueError(f"--trade-rate: {args.init} reads no trade rate on "
+                         f"{_trade_rate(args)} s "
                          "(its tokenizer's conditions are kept when fine-tuning); train a new "
                          "model instead")
     if args.context > trained.config.context:
@@ -302,8 +303,11 @@ def _trade_memory(args: argparse.Namespace) -> tuple[float, ...]:
 
 
 def _trade_rate(args: argparse.Namespace) -> tuple[float, ...]:
-    """The trade rate timescales of a new tokenizer (none without ``--trade-rate``)."""
-    return TRADE_RATE_S if args.trade_rate else ()
+    """The trade rate timescales of a new tokenizer: ``--trade-rate``'s, :data:`TRADE_RATE_S`
+    for the flag alone, none without it."""
+    if args.trade_rate is None:
+        return ()
+    return tuple(args.trade_rate) or TRADE_RATE_S
 
 
 def _planner(args: argparse.Namespace) -> Planner | None:

@@ -185,3 +185,14 @@ def test_the_trade_rate_cannot_be_added_by_fine_tuning(tmp_path, lobster_dir):
                                        "default", "--trade-rate", "--data-dir", str(lobster_dir)])
     with pytest.raises(ValueError, match="--trade-rate: default reads no trade rate"):
         train(args)
+
+
+def test_the_trade_rate_timescales_come_from_the_command_line():
+    from mars_gym.lmm.train import _trade_rate
+    from mars_gym.tokens.order_tokenizer import TRADE_RATE_S
+
+    def rate(*extra):
+        return _trade_rate(parser().parse_args(["--out", "x", *extra]))
+
+    assert rate() == () and rate("--trade-rate") == TRADE_RATE_S
+    assert rate("--trade-rate", "600") == (600.0,)
