@@ -131,6 +131,20 @@ def apply_messages(book: OrderBook, messages: np.ndarray) -> int:
         book, np.ascontiguousarray(messages).view(np.int64).reshape(-1, 6))
 
 
+def _replay_inputs(messages: np.ndarray, orderbook: np.ndarray, seed_row: np.ndarray | None,
+                   tick_size: int, path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked replay inputs as the compiled replay reads them: the messages as int64 ``(n,
+    6)``, the orderbook rows as int64 and the seed row (default: the first row)."""
+    if orderbook.shape[0] > messages.shape[0]:
+        raise ValueError(
+            f"the orderbook has {orderbook.shape[0]} rows but there are only "
+            f"{messages.shape[0]} messages; row i must be the book after message i")
+    check_messages(messages, tick_size, path)
+    seed_row = check_orderbook_row(orderbook[0] if seed_row is None else seed_row, tick_size)
+    return (np.ascontiguousarray(messages).view(np.int64).reshape(-1, 6),
+            np.ascontiguousarray(orderbook, dtype=np.int64), seed_row)
+
+
 def replay(
     messages: np.ndarray,
     orderbook: np.ndarray,
@@ -164,18 +178,10 @@ def replay(
     report, status, book
         The summary, one ``ROW_*`` code per orderbook row, and the final book.
     """
-    if orderbook.shape[0] > messages.shape[0]:
-        raise ValueError(
-            f"the orderbook has {orderbook.shape[0]} rows but there are only "
-            f"{messages.shape[0]} messages; row i must be the book after message i")
-    check_messages(messages, tick_size, path)
-    seed_row = check_orderbook_row(orderbook[0] if seed_row is None else seed_row, tick_size)
+    as_int64, rows, seed_row = _replay_inputs(messages, orderbook, seed_row, tick_size, path)
     book = OrderBook(tick_size)
-    as_int64 = np.ascontiguousarray(messages).view(np.int64).reshape(-1, 6)
     start = time.perf_counter()
-    status, unresolved = replay_compare(
-        book, as_int64, np.ascontiguousarray(orderbook, dtype=np.int64),
-        seed_row, stream_level, states)
+    status, unresolved = replay_compare(book, as_int64, rows, seed_row, stream_level, states)
     elapsed = time.perf_counter() - start
     matched = int(np.count_nonzero(status == ROW_MATCH))
     mismatched = np.flatnonzero(status == ROW_MISMATCH)
@@ -209,15 +215,8 @@ class ReplayCheckpoints:
                  every: int = 1_024, path: PathLike = "<messages>") -> None:
         if every < 1:
             raise ValueError(f"every must be positive, got {every}")
-        if orderbook.shape[0] > messages.shape[0]:
-            raise ValueError(
-                f"the orderbook has {orderbook.shape[0]} rows but there are only "
-                f"{messages.shape[0]} messages; row i must be the book after message i")
-        check_messages(messages, tick_size, path)
-        self.seed_row = check_orderbook_row(orderbook[0] if seed_row is None else seed_row,
-                                            tick_size)
-        self.messages = np.ascontiguousarray(messages).view(np.int64).reshape(-1, 6)
-        self.orderbook = np.ascontiguousarray(orderbook, dtype=np.int64)
+        self.messages, self.orderbook, self.seed_row = _replay_inputs(
+            messages, orderbook, seed_row, tick_size, path)
         self.stream_level, self.tick_size, self.every = stream_level, tick_size, every
         self.kept: list[tuple[int, OrderBook, int, int]] = []
         self.starts: list[int] = []
