@@ -12,7 +12,10 @@ flow: the visible message mix and rate, and the 1-minute return excess kurtosis 
 percentile of |5-minute return| (returns on a 1-minute grid inside each window).
 
 Generated windows are cached as ``.npz`` files (``cache``), so a long gate resumes where it
-stopped. ``benchmarks/realism.py`` is the command line.
+stopped. A cached window's name holds a hash of the LMM checkpoint it ran on and one of the code
+that generates windows (:func:`code_tag`: the simulator, the flows, the tokens, the data path,
+the model and the engine), so a change to any of them generates the windows again instead of
+scoring stale ones. ``benchmarks/realism.py`` is the command line.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import kurtosis
 from tqdm.auto import tqdm
 
+import lob_core
+import mars_gym
 from lob_core.lobster import level_from_filename
 from mars_gym.apps.generate import generate_window
 from mars_gym.apps.report import real_window
@@ -40,6 +46,11 @@ GATE_SOURCES = {"AMZN": 4, "AAPL": 2}  # source -> windows of its test split
 GATE_MINUTES = {"AMZN": 10.0, "AAPL": 4.0}
 BASELINES = ("hawkes", "noise")
 NS_PER_MIN = 60_000_000_000
+# the packages whose code makes a generated window (mars_gym's, then the engine)
+GENERATION_CODE = (*(Path(mars_gym.__file__).parent / name
+                     for name in ("sim", "tokens", "data", "lmm", "batch")),
+                   Path(lob_core.__file__).parent)
+SOURCE_SUFFIXES = (".py", ".pyx", ".pxd")
 
 
 def window_starts(source: str, n_windows: int, minutes: float, data_dir=None) -> list[int]:
@@ -52,6 +63,19 @@ def window_starts(source: str, n_windows: int, minutes: float, data_dir=None) ->
     if t1 <= t0:
         raise ValueError(f"the test split of {source} is shorter than {minutes} minutes")
     return [int(t) for t in np.linspace(t0, t1, n_windows)]
+
+
+@lru_cache(maxsize=4)
+def code_tag(folders: Sequence[Path] = GENERATION_CODE) -> str:
+    """A short hash of the source files (``.py``, ``.pyx``, ``.pxd``) under ``folders``, names
+    and contents: the cache key of the code that generated a window."""
+    digest = hashlib.sha1()
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.suffix in SOURCE_SUFFIXES and path.is_file():
+                digest.update(f"{Path(folder).name}/{path.relative_to(folder)}".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def _checkpoint_tag(checkpoint: str) -> str:
@@ -124,7 +148,8 @@ def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
                 for seed in seeds:
                     model = "" if models[flow] is None else "_" + _checkpoint_tag(models[flow])
                     path = None if cache is None else (
-                        cache / f"{source}_{flow}{model}_{start}_{duration}_{level}_s{seed}.npz")
+                        cache / (f"{source}_{flow}{model}_{start}_{duration}_{level}_s{seed}"
+                                 f"_{code_tag()}.npz"))
                     tasks.append((flow, source, start, duration, (level, book_levels), seed,
                                   models[flow], data_dir, None if path is None else str(path)))
         document["sources"][source] = {"windows": [[s, s + duration] for s in starts],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mars_gym.apps.gate import markdown, plot, rank, run_gate, window_starts
+from mars_gym.apps.gate import code_tag, markdown, plot, rank, run_gate, window_starts
 
 SMALL = {"AMZN": 1}
 
@@ -23,6 +23,7 @@ def test_the_gate_scores_ranks_and_caches(tmp_path, lobster_dir):
     replay_better = np.mean([r["replay"] <= r["noise"] for r in both])
     assert replay_better > 0.75  # the real orders replayed are closer to the real window
     assert len(list(cache.glob("*.npz"))) == 2
+    assert all(path.stem.endswith(f"_{code_tag()}") for path in cache.glob("*.npz"))
     again = run_gate(["replay", "noise"], SMALL, seeds=[0], minutes={"AMZN": 2.0},
                      n_bootstrap=10, cache=cache, data_dir=lobster_dir, progress=False)
     assert again["sources"]["AMZN"]["flows"]["noise"]["scores"]["spread"]["l1"] == \
@@ -33,6 +34,20 @@ def test_the_gate_scores_ranks_and_caches(tmp_path, lobster_dir):
 
 def scores_of(document, flow):
     return document["sources"]["AMZN"]["flows"][flow]["scores"]
+
+
+def test_the_cache_key_follows_the_generating_code(tmp_path):
+    code = tmp_path / "sim"
+    (code / "flows").mkdir(parents=True)
+    (code / "flows" / "flow.py").write_text("RATE = 1\n")
+    (code / "notes.txt").write_text("not code")
+    before = code_tag((code,))
+    (code / "notes.txt").write_text("changed")
+    code_tag.cache_clear()
+    assert code_tag((code,)) == before  # only source files count
+    (code / "flows" / "flow.py").write_text("RATE = 2\n")
+    code_tag.cache_clear()
+    assert code_tag((code,)) != before
 
 
 def test_ranks_share_ties_and_wins_are_strict():
