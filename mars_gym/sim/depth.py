@@ -20,7 +20,7 @@ holes that wide left the book behind a moved touch thin. Level-1 data hides the 
 behind the touch as it hides the cancels there; with the cancels simulated
 (:mod:`mars_gym.data.unseen_cancels`) and holes up to the maximum left unfilled, every used-up
 touch widened the spread by 5-6 ticks on AMZN's validation windows (2-3 in the data) and the
-median spread settled at 15 ticks (12 real); refilled from 20 ticks on, at 13.
+median spread settled at 15 ticks (12 real); with holes of more than 20 ticks refilled, at 11.6.
 The added orders belong to the background (:data:`~mars_gym.sim._event_loop.BACKGROUND_AGENT`)
 and are recorded like any other order, so a level-N view of a simulated window does not show
 them, just as the real file did not.
