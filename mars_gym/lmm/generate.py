@@ -30,16 +30,13 @@ guidance, :mod:`mars_gym.batch.tilt`).
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from mars_gym.lmm.model import LMM, ConditionTensors, KVCache
+from mars_gym.lmm.model import CONDITION_FIELDS, LMM, ConditionTensors, KVCache
 from mars_gym.lmm.noise import StreamNoise
 from mars_gym.lmm.options import STEP_MODES
 from mars_gym.lmm.threads import with_generation_threads
 from mars_gym.tokens.order_tokenizer import BOOK_FEATURES
-
-_FIELDS = ("book", "time_of_day", "change", "source")
 
 
 class _History:
@@ -54,7 +51,7 @@ class _History:
         self.source = torch.zeros(streams, context, dtype=torch.long, device=device)
         self.plan = (torch.zeros(streams, context, plan_features, device=device)
                      if plan_features else None)
-        self.fields = _FIELDS + (("plan",) if plan_features else ())
+        self.fields = CONDITION_FIELDS if plan_features else CONDITION_FIELDS[:-1]
 
     def write(self, rows, start: int, tokens: torch.Tensor, cond: ConditionTensors) -> None:
         n = tokens.shape[1]
@@ -75,11 +72,14 @@ class _History:
                 ConditionTensors(*(getattr(self, f)[row:row + 1, start:stop] for f in self.fields)))
 
 
-# At most this share of the streams advancing, a dynamic step runs their forward alone, one
-# small attention per stream (the default model on a CPU, 64 streams holding 256-512
-# positions: a masked attention over all 64 costs 4.1 ms a layer, 23 streams one by one 2.3,
-# 12 streams 0.7; the 64 one by one 5.9).
-ROWS_STEP_SHARE = 0.5
+# A dynamic step runs the advancing streams' forward alone, one small attention per stream
+# (each reads only the positions it holds), unless more than this share advances and the
+# step's one batched attention reads no more than they need: on a CPU, every stream at one
+# length (plain slices); on an accelerator, always (one kernel against one per stream). The
+# default model on a CPU, 64 streams: holding 256-500 positions, 64 one by one cost 18.6 ms a
+# step, a masked step over all 64 19.0, 16 one by one 5.7; all at 450 positions, 64 one by one
+# 18.7, the plain-slices step 15.4.
+ROWS_STEP_SHARE = 0.75
 
 
 class _StaticStep:
@@ -115,8 +115,7 @@ class _StaticStep:
 
     def __call__(self, tokens: torch.Tensor, cond: ConditionTensors) -> torch.Tensor:
         self.tokens.copy_(tokens)
-        for field in _FIELDS + (("plan",) if self.cond.plan is not None else ()):
-            getattr(self.cond, field).copy_(getattr(cond, field))
+        self.cond.put(slice(None), cond)  # in place: a graph reads these very buffers
         if self.graph is None:
             return self.model.decode_step(self.tokens, self.cond, self.cache)
         self.graph.replay()
@@ -175,6 +174,7 @@ class BatchedGenerator:
                                 self.model.config.plan_features, self.model.config.book_features)
         self.last_hidden = torch.zeros(streams, self.model.config.n_embd, device=self.device,
                                        dtype=self.dtype)
+        self.drawn = torch.zeros(streams, dtype=torch.long, device=self.device)
         self.static_step = None  # built (and captured) on the first step over the new cache
 
     def _fill(self, row: int, tokens: torch.Tensor, cond: ConditionTensors) -> torch.Tensor:
@@ -188,12 +188,18 @@ class BatchedGenerator:
         self.cache.lengths[row] = n
         return h[0, -1]
 
-    def _sample(self, rows: list[int] | None, advance: np.ndarray | None, bias) -> torch.Tensor:
-        """The next token of ``rows`` (default: every stream)."""
+    def _sample(self, rows: list[int] | None, bias) -> torch.Tensor:
+        """The next token of ``rows`` (default: every stream; ``bias``: theirs, in order),
+        remembered in ``drawn``."""
         bias = None if bias is None else [b.to(self.device) for b in bias]
-        noise = self.noise.next(rows, advance, self.device)
+        noise = self.noise.next(rows, self.device)
         hidden = self.last_hidden if rows is None else self.last_hidden[rows]
-        return self.model.sample(hidden, noise, self.temperature, self.top_k, bias)
+        tokens = self.model.sample(hidden, noise, self.temperature, self.top_k, bias)
+        if rows is None:
+            self.drawn.copy_(tokens)
+        else:
+            self.drawn[rows] = tokens
+        return tokens
 
     @with_generation_threads
     @torch.inference_mode()
@@ -224,7 +230,7 @@ class BatchedGenerator:
         if keys is not None and len(keys) != len(streams):
             raise ValueError(f"{len(keys)} keys for {len(streams)} streams")
         self.noise.restart(streams, keys)
-        return self._sample(streams, None, bias)
+        return self._sample(streams, bias)
 
     def _refill(self, row: int) -> None:
         keep = self.context // 2
@@ -234,12 +240,21 @@ class BatchedGenerator:
         self._fill(row, tokens, cond)
         self.refills += 1
 
+    def _batched_step(self, advancing: int) -> bool:
+        """Whether a dynamic step with ``advancing`` streams runs over every stream at once
+        rather than over the advancing ones one by one (see ``ROWS_STEP_SHARE``)."""
+        if advancing <= ROWS_STEP_SHARE * self.streams:
+            return False
+        low, high = torch.aminmax(self.cache.lengths)
+        return self.device.type != "cpu" or bool(low == high)
+
     @with_generation_threads
     @torch.inference_mode()
     def step(self, tokens: torch.Tensor, cond: ConditionTensors, active: torch.Tensor | None = None,
              bias: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Append each stream's last token (S,) with the live conditions (S, 1); return the
-        next token of every stream (only the ``active`` ones advance; default: all)."""
+        next token of every stream: only the ``active`` ones (default: all) advance and draw,
+        a paused stream's entry repeats the last token drawn for it."""
         if self.cache is None:
             raise RuntimeError("call prime() before step()")
         tokens, cond = tokens.to(self.device).reshape(-1), cond.to(self.device)
@@ -252,14 +267,13 @@ class BatchedGenerator:
         for row in torch.nonzero(self.cache.lengths == self.context).flatten().tolist():
             self._refill(row)
         rows = torch.nonzero(active).flatten().tolist()
-        if self.step_mode == "dynamic" and 0 < len(rows) <= ROWS_STEP_SHARE * self.streams:
-            # few streams advance: their forward alone (the others would cost as much each)
+        if self.step_mode == "dynamic" and 0 < len(rows) and not self._batched_step(len(rows)):
             index = torch.tensor(rows, device=self.device)
             row_cond = cond.map(lambda x: x[index])
             self.history.write_at(self.cache.lengths[index], tokens[index], row_cond, index)
             self.last_hidden[index] = self.model.decode_rows(tokens[index, None], row_cond,
                                                              self.cache, rows)
-            return self._sample(None, active.cpu().numpy(), bias)
+            return self._sample_rows(rows, bias)
         self.history.write_at(self.cache.lengths, tokens, cond)
         if self.step_mode == "dynamic":
             h = self.model.hidden(tokens[:, None], cond, self.cache)[:, -1]
@@ -270,7 +284,16 @@ class BatchedGenerator:
             h = self.static_step(tokens[:, None], cond)
         self.cache.lengths[~active] -= 1  # inactive streams wrote a scratch position only
         self.last_hidden = torch.where(active[:, None], h, self.last_hidden)
-        return self._sample(None, active.cpu().numpy(), bias)
+        return self._sample_rows(rows, bias)
+
+    def _sample_rows(self, rows: list[int], bias) -> torch.Tensor:
+        """Draw the next token of the streams ``rows`` (``bias``: every stream's); every
+        stream's last drawn token."""
+        if len(rows) == self.streams:
+            self._sample(None, bias)
+        elif rows:
+            self._sample(rows, None if bias is None else [part[rows] for part in bias])
+        return self.drawn.clone()
 
 
 class FullRecomputeGenerator:
@@ -301,6 +324,14 @@ class FullRecomputeGenerator:
         self.last_hidden = self.model.hidden(self.tokens, self.cond)[:, -1]
         noise = self.noise.next(device=self.device)
         return self.model.sample(self.last_hidden, noise, self.temperature, self.top_k, bias)
+
+    def _batched_step(self, advancing: int) -> bool:
+        """Whether a dynamic step with ``advancing`` streams runs over every stream at once
+        rather than over the advancing ones one by one (see ``ROWS_STEP_SHARE``)."""
+        if advancing <= ROWS_STEP_SHARE * self.streams:
+            return False
+        low, high = torch.aminmax(self.cache.lengths)
+        return self.device.type != "cpu" or bool(low == high)
 
     @with_generation_threads
     @torch.inference_mode()

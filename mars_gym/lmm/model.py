@@ -86,6 +86,9 @@ class LMMConfig:
         return asdict(self)
 
 
+CONDITION_FIELDS = ("book", "time_of_day", "change", "source", "plan")
+
+
 @dataclass
 class ConditionTensors:
     """Conditioning tensors of a batch, each (B, T[, …])."""
@@ -104,14 +107,20 @@ class ConditionTensors:
     def to(self, device) -> ConditionTensors:
         return self.map(lambda x: x.to(device))
 
+    def put(self, rows, other: ConditionTensors) -> None:
+        """Write ``other`` (len(rows), …) into the batch rows ``rows`` of these tensors."""
+        for field in CONDITION_FIELDS:
+            tensor = getattr(self, field)
+            if tensor is not None:
+                tensor[rows] = getattr(other, field)
+
     def slice(self, start: int, stop: int) -> ConditionTensors:
         return self.map(lambda x: x[:, start:stop])
 
     @staticmethod
     def cat(parts: list[ConditionTensors], dim: int) -> ConditionTensors:
         """The parts joined along ``dim`` (all with a plan, or none)."""
-        fields = ("book", "time_of_day", "change", "source", "plan")
-        joined = [[getattr(p, f) for p in parts] for f in fields]
+        joined = [[getattr(p, f) for p in parts] for f in CONDITION_FIELDS]
         return ConditionTensors(*(None if all(x is None for x in tensors)
                                   else torch.cat(tensors, dim) for tensors in joined))
 
@@ -186,9 +195,10 @@ class Attention(nn.Module):
         b, t, c = x.shape
         step = step or CachedStep()
         uniform = step.uniform
-        q, k, v = self.qkv(x).split(c, dim=2)
-        q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)  # (b, h, t, d)
+        h = self.n_head
+        qkv = self.qkv(x).view(b, t, 3 * h, c // h).transpose(1, 2)  # (b, 3h, t, d)
+        q, k = apply_rotary(qkv[:, :2 * h], cos, sin).split(h, dim=1)  # one call for both
+        v = qkv[:, 2 * h:]
         if cache is None:
             y = F.scaled_dot_product_attention(
                 q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)

@@ -70,12 +70,10 @@ class StreamNoise:
             raise RuntimeError("nothing drawn to withdraw")
         self.draws[rows] -= np.uint64(1)
 
-    def next(self, rows=None, advance: np.ndarray | None = None,
-             device: str | torch.device = "cpu") -> torch.Tensor:
-        """Gumbel noise (len(rows), TOKEN_SLOTS) of the next draw of ``rows`` (default: all);
-        only the rows flagged in ``advance`` (default: all) count it as drawn."""
+    def next(self, rows=None, device: str | torch.device = "cpu") -> torch.Tensor:
+        """Gumbel noise (len(rows), TOKEN_SLOTS) of the next draw of ``rows`` (default: all),
+        counted as drawn."""
         rows = np.arange(len(self.keys)) if rows is None else np.asarray(rows)
         noise = gumbel(self.keys[rows], self.draws[rows], TOKEN_SLOTS)
-        self.draws[rows] += (np.ones(len(rows), dtype=np.uint64) if advance is None
-                             else np.asarray(advance).astype(np.uint64))
+        self.draws[rows] += np.uint64(1)
         return torch.from_numpy(noise).to(device, torch.float32)

@@ -129,7 +129,11 @@ class GeneratorService:
         self.config = model.config
         self.free = list(range(capacity - 1, -1, -1))
         self.owners: dict[int, object] = {}
-        self.pending: dict[int, tuple[int, ConditionTensors, list | None]] = {}
+        # the round's requests: each stream's biases (or None) here, its token and conditions
+        # in rows of whole-capacity buffers (one copy per submission, none per stream)
+        self.pending: dict[int, list | None] = {}
+        self.round_tokens = torch.zeros(capacity, dtype=torch.long)
+        self.round_cond: ConditionTensors | None = None  # shaped on the first request
         self.rounds = 0
 
     @property
@@ -193,7 +197,8 @@ class GeneratorService:
         biases of its next token's parts (plan guidance: :meth:`LMM.sample`, batch of 1).
         The request is checked first: a bad one raises and is not queued."""
         token = self.check_submit(stream, token, cond, bias, owner)
-        self.pending[stream] = (token, cond, bias)
+        self._queue([stream], torch.tensor([token]), cond)
+        self.pending[stream] = bias
 
     def submit_round(self, streams: list[int], tokens: list[int], cond: ConditionTensors,
                      owner: object = None) -> None:
@@ -211,9 +216,16 @@ class GeneratorService:
         except (TypeError, ValueError, RuntimeError):
             raise BadRequestError("tokens must be one integer per stream") from None
         check_request(self.config, token_tensor, cond, None, streams=len(streams))
-        for row, stream in enumerate(streams):
-            self.pending[stream] = (int(tokens[row]), cond.map(lambda x, r=row: x[r:r + 1]),
-                                    None)
+        self._queue(streams, token_tensor[:, 0], cond)
+        self.pending.update(dict.fromkeys(streams))
+
+    def _queue(self, streams: list[int], tokens: torch.Tensor, cond: ConditionTensors) -> None:
+        """Write checked requests (tokens (n,), conditions (n, 1)) into the round's rows."""
+        if self.round_cond is None:
+            self.round_cond = cond.map(
+                lambda x: torch.zeros(self.capacity, *x.shape[1:], dtype=x.dtype))
+        self.round_tokens[streams] = tokens
+        self.round_cond.put(streams, cond)
 
     def withdraw(self, stream: int, owner: object = None) -> None:
         """The stream's last token was not used (an agent's order came first, see
@@ -232,34 +244,19 @@ class GeneratorService:
             self.pending.clear()
 
     def _serve(self) -> dict[int, int]:
-        n = self.capacity
         streams = list(self.pending)
-        requests = list(self.pending.values())
-        index = torch.tensor(streams)
-        tokens = torch.zeros(n, dtype=torch.long)
-        tokens[index] = torch.tensor([token for token, _, _ in requests])
-        active = torch.zeros(n, dtype=torch.bool)
-        active[index] = True
-
-        def gathered(parts: list[torch.Tensor]) -> torch.Tensor:
-            """The requests' rows at their streams' rows, zeros elsewhere."""
-            joined = torch.cat(parts)
-            full = torch.zeros(n, *joined.shape[1:], dtype=joined.dtype)
-            full[index] = joined
-            return full
-
-        fields = ("book", "time_of_day", "change", "source") + (
-            ("plan",) if self.generator.model.config.plan_features else ())
-        cond = ConditionTensors(*(gathered([getattr(c, f) for _, c, _ in requests])
-                                  for f in fields))
-        biased = [bias for _, _, bias in requests if bias is not None]
+        active = torch.zeros(self.capacity, dtype=torch.bool)
+        active[streams] = True
+        biased = [bias for bias in self.pending.values() if bias is not None]
         bias = None
         if biased:  # the unbiased streams of the round get zeros
-            bias = [torch.zeros(n, *part.shape[1:]) for part in biased[0]]
-            for stream, (_, _, stream_bias) in zip(streams, requests, strict=True):
+            bias = [torch.zeros(self.capacity, *part.shape[1:]) for part in biased[0]]
+            for stream, stream_bias in self.pending.items():
                 if stream_bias is not None:
                     for part, value in zip(bias, stream_bias, strict=True):
                         part[stream] = value[0]
-        out = self.generator.step(tokens, cond, active, bias).tolist()
+        # a paused stream's row holds an old request (or zeros): read by no stream's result
+        assert self.round_cond is not None
+        out = self.generator.step(self.round_tokens, self.round_cond, active, bias).tolist()
         self.rounds += 1
         return {stream: out[stream] for stream in streams}

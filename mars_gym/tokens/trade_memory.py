@@ -107,6 +107,8 @@ class TradeMemory:
 
     def add(self, events: np.ndarray) -> None:
         """Count the executions among ``events`` (recorded after the last call)."""
+        if not (events["type"] == EXECUTE).any():  # most orders of a live flow trade nothing
+            return
         _, times, signed = executions(events)
         if not len(signed):
             return

@@ -83,9 +83,10 @@ def test_streams_restart_and_pause_independently(model):
     gen.prime(torch.ones(1, 4, dtype=torch.long), _cond(1, 4, 7), streams=[1])  # restart
     assert gen.lengths.tolist() == [11, 4, 11]
     paused = torch.tensor([True, True, False])
-    before = gen.last_hidden[2].clone()
+    before, last_drawn = gen.last_hidden[2].clone(), int(token[2])
     token = gen.step(token, _cond(3, 1, 99), active=paused)
     assert gen.lengths.tolist() == [12, 5, 11]
+    assert int(token[2]) == last_drawn  # a paused stream draws nothing
     assert torch.equal(gen.last_hidden[2], before)
     for row in range(3):
         assert torch.allclose(gen.last_hidden[row], _fresh_hidden(model, gen, row), atol=1e-5)
@@ -256,13 +257,11 @@ def test_decode_rows_advances_only_its_streams_as_the_cached_step_would(model):
 
 
 def test_a_step_of_few_streams_draws_what_a_step_over_all_of_them_draws(model, monkeypatch):
-    """When at most half the streams advance only their forward runs: the same tokens and
-    hidden states as the masked step over every stream (a share of 0 forces that one)."""
-    from mars_gym.lmm import generate
-
+    """The advancing streams' forward alone draws the same tokens and hidden states as the
+    masked step over every stream."""
     runs = []
-    for share in (0.0, generate.ROWS_STEP_SHARE):
-        monkeypatch.setattr(generate, "ROWS_STEP_SHARE", share)
+    for batched in (True, False):
+        monkeypatch.setattr(BatchedGenerator, "_batched_step", lambda self, n, b=batched: b)
         gen = BatchedGenerator(model, seed=2)
         token = gen.prime(torch.randint(0, 49_152, (6, 7), generator=torch.Generator()
                                         .manual_seed(5)), _cond(6, 7, 6))
@@ -276,3 +275,17 @@ def test_a_step_of_few_streams_draws_what_a_step_over_all_of_them_draws(model, m
     (all_tokens, all_hidden, all_lengths), (tokens, hidden, lengths) = runs
     assert torch.equal(tokens, all_tokens) and torch.equal(lengths, all_lengths)
     assert torch.allclose(hidden, all_hidden, atol=1e-5)
+
+
+def test_a_cpu_step_batches_all_streams_only_when_they_hold_one_length(model):
+    """On a CPU the masked step over every stream reads each up to the longest: streams one by
+    one unless all hold one length and more than ROWS_STEP_SHARE of them advance."""
+    from mars_gym.lmm.generate import ROWS_STEP_SHARE
+
+    gen = BatchedGenerator(model, seed=0)
+    gen.prime(torch.zeros(8, 6, dtype=torch.long), _cond(8, 6, 0))
+    most, few = int(ROWS_STEP_SHARE * 8) + 1, int(ROWS_STEP_SHARE * 8)
+    assert gen._batched_step(8) and gen._batched_step(most) and not gen._batched_step(few)
+    gen.step(torch.zeros(8, dtype=torch.long), _cond(8, 1, 1), torch.arange(8) < 7)
+    assert gen.lengths.tolist() == [7] * 7 + [6]
+    assert not gen._batched_step(8)
