@@ -10,9 +10,10 @@ Prints one JSON object (``--out``: also a file) with
   simulator run on for ``--sim-minutes`` without an agent (the per-order path alone: draws,
   matching, recording, counting; no env steps or resets);
 * ``lmm``: the LMM vector env at ``--batch`` envs against pure batched generation of the same
-  model at the same batch and its own context (``bench_lmm.py``'s KV-cached step, re-fills
-  amortised), and their ratio, both on the same device (CUDA when present) with the same
-  ``--precision`` and ``--step-mode``;
+  model at the same batch and its own context (``bench_lmm.py``'s KV-cached step over one whole
+  re-fill cycle — streams from half the context to all of it, the lengths a generating stream
+  cycles through — the re-fill amortised), and their ratio, both on the same device (CUDA when
+  present) with the same ``--precision`` and ``--step-mode``;
 * ``targets``: model-free flows >= 700 k orders/s (noise, hawkes) and >= 1.4 M (replay); the
   LMM vector env >= 70 % of pure generation.
 
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         vector = bench_vector("lmm", args.batch, lmm_args, generation)
         model = load_lmm("default")[0].eval()  # the env's model, at its own context
         model = model.to(device, resolve_precision(args.precision))
-        pure = bench_kv(model, args.batch, 64, device, step_mode)
+        # steady state: a step's cost grows with what the streams hold, half to all the context
+        pure = bench_kv(model, args.batch, model.config.context // 2, device, step_mode)
         pure.pop("tokens")
         share = vector["orders_per_s_last_episode_estimate"] / pure["orders_per_s"]
         gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None

@@ -120,4 +120,5 @@ class TradeMemory:
 
     def at(self, time_ns: int) -> np.ndarray:
         """The memory at ``time_ns`` (not before the last execution counted: undecayed then)."""
-        return self.value * _decay(time_ns - self.time_ns, self.timescales_s)
+        elapsed_s = max(time_ns - self.time_ns, 0) / SECOND_NS  # _decay's, for one moment
+        return self.value * np.exp(-elapsed_s / self.timescales_s)

@@ -66,7 +66,8 @@ class LMMFlow:
         self.service = service
         self.stream: int | None = None
         self.request: tuple | None = None
-        self.last_token = torch.zeros(1, dtype=torch.long)  # the previous order's token
+        self.last_token = 0  # the previous order's token
+        self.next_token = 0  # the token of the order drawn next (once ``fed``)
         self.planner = planner
         self.observe_agents = observe_agents  # the simulator then calls observe()
         # the event loop cancels orders behind the touch at this rate (per second), which a
@@ -138,11 +139,11 @@ class LMMFlow:
             if self.stream is not None:
                 self.service.close(self.stream)
             self.stream, first = self.service.open(tokens, cond, bias, key=seed)
-            self.next_token = torch.tensor([first])
+            self.next_token = first
         else:
             kind = FullRecomputeGenerator if self.recompute else BatchedGenerator
             self.generator = kind(self.model, temperature=self.temperature, top_k=self.top_k)
-            self.next_token = self.generator.prime(tokens, cond, bias=bias, keys=[seed])
+            self.next_token = int(self.generator.prime(tokens, cond, bias=bias, keys=[seed])[0])
         self.fed = True  # the token about to be decoded has already been sampled
         self.request = None
 
@@ -182,7 +183,7 @@ class LMMFlow:
 
     def deliver(self, token: int) -> None:
         """The token the service sampled for this stream's pending request."""
-        self.next_token, self.fed, self.request = torch.tensor([token]), True, None
+        self.next_token, self.fed, self.request = int(token), True, None
 
     def next_order(self) -> FlowOrder | None:
         if not self.fed:  # the next token needs the live conditions
@@ -192,13 +193,14 @@ class LMMFlow:
                                    "recording (follow)")
             state, memory = self.book.tick_state(BOOK_TICKS), self._memory()
             if self.service is not None:  # its driver computes them: submit_waiting()
-                self.request = (self.stream, int(self.last_token[0]), state, memory)
+                self.request = (self.stream, self.last_token, state, memory)
                 return None
             cond, bias = self._inputs(self._conditions(state, memory))
-            self.next_token = self.generator.step(self.last_token, cond, bias=bias)
+            self.next_token = int(self.generator.step(torch.tensor([self.last_token]), cond,
+                                                      bias=bias)[0])
         else:  # sampled already (primed, or delivered by the service): the touch is enough
             state = self.book.tick_state(BOOK_TICKS)
-        token = int(self.next_token[0])
+        token = self.next_token
         self._track_touch(state)
         mid = self.last_mid
         if self.observe_agents:  # what observe() restores if an agent's order comes first
@@ -236,7 +238,7 @@ class LMMFlow:
         else:
             assert self.generator.noise is not None  # keyed noise: set by prime()
             self.generator.noise.withdraw([0])
-        self.last_token = torch.tensor([self.tokenizer.encode_order(
+        self.last_token = int(self.tokenizer.encode_order(
             order.kind, order.side, order.price, order.size, order.time_ns - previous_ns,
-            *(self.last_touch if touch is None else touch), self.source)])
+            *(self.last_touch if touch is None else touch), self.source))
         self.time_ns = int(order.time_ns)
