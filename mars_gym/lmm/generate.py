@@ -13,9 +13,10 @@ whole window of each stream's last ``context`` positions. It is the reference in
 denominator of the speed ratio in ``benchmarks/bench_lmm.py``.
 
 A step runs in one of three step modes (``step_mode``), all giving the same tokens:
-``"dynamic"`` (the default; attention reads each stream's cache only up to the longest stream,
-a batch of streams at one length takes plain slices, and when at most half the streams advance
-only their forward runs, one small attention per stream — the fastest on a CPU), ``"static"``
+``"dynamic"`` (the default; on a CPU the advancing streams' forward runs alone, one small
+attention per stream over exactly what it holds, unless most streams advance at one length:
+then one step over all of them with plain slices; on an accelerator one masked step over all
+streams unless few advance — see ``ROWS_STEP_SHARE``), ``"static"``
 (every step has the same shapes: attention over the whole cache, masked;
 :meth:`LMM.decode_step`) and ``"cuda_graph"`` (the static step captured once as a CUDA graph
 and replayed, which removes the launch cost of the many small kernels of a small model's step;
@@ -324,14 +325,6 @@ class FullRecomputeGenerator:
         self.last_hidden = self.model.hidden(self.tokens, self.cond)[:, -1]
         noise = self.noise.next(device=self.device)
         return self.model.sample(self.last_hidden, noise, self.temperature, self.top_k, bias)
-
-    def _batched_step(self, advancing: int) -> bool:
-        """Whether a dynamic step with ``advancing`` streams runs over every stream at once
-        rather than over the advancing ones one by one (see ``ROWS_STEP_SHARE``)."""
-        if advancing <= ROWS_STEP_SHARE * self.streams:
-            return False
-        low, high = torch.aminmax(self.cache.lengths)
-        return self.device.type != "cpu" or bool(low == high)
 
     @with_generation_threads
     @torch.inference_mode()
