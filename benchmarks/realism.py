@@ -2,15 +2,15 @@
 
 Usage::
 
-    python benchmarks/realism.py [--flows lmm ensemble hawkes noise replay] [--seeds 0 1 2]
+    python benchmarks/realism.py [--flows lmm ensemble hawkes noise replay] [--seeds 0 1 2 3 4 5]
         [--checkpoint default] [--workers 2] [--out benchmarks/results/realism]
 
 Writes ``realism.json``, ``realism.md`` (one table per source: score x distance x flow with
 each flow's rank, wins of the learned flows over the baselines, message mix and rate, return
 facts) and ``realism.png``; prints the JSON with the machine. Generated windows are cached in
 ``OUT/cache`` (or ``--cache``) so an interrupted gate resumes (see :mod:`mars_gym.apps.gate`);
-the cache is keyed by flow, window, seed and LMM checkpoint, not by code: clear it after a
-change to the simulator or the flows.
+the cache is keyed by flow, window, seed, LMM checkpoint and the generating code
+(:func:`~mars_gym.apps.gate.code_tag`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from json_output import emit, machine
 
-from mars_gym.apps.gate import GATE_SOURCES, markdown, plot, run_gate
+from mars_gym.apps.gate import GATE_SEEDS, GATE_SOURCES, markdown, plot, run_gate
 from mars_gym.sim.flow_names import FLOWS
 
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="LOBSTER sources (windows per source: AMZN 4, AAPL 2)")
     parser.add_argument("--windows", type=int, default=None,
                         help="windows per source instead of the defaults")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(GATE_SEEDS))
     parser.add_argument("--checkpoint", default="default",
                         help="LMM checkpoint of the lmm flow: a name or a path")
     parser.add_argument("--n-bootstrap", type=int, default=100)
