@@ -56,14 +56,14 @@ def _cache_path(policy: ExecutionPolicy, flow: str, protocol: Protocol,
     return None if cache is None else cache / f"{flow}__{policy.name}__{key}.json"
 
 
-def _evaluate_pair(protocol: Protocol, num_envs: int, data_dir,
+def _evaluate_pair(protocol: Protocol, num_envs: int, data_dir, progress: bool,
                    pair: tuple[str, ExecutionPolicy],
-                   advance: Callable[[int], Any] | None) -> list[dict]:
-    """One policy's episode rows on one flow (a task of :func:`run`)."""
+                   advance: Callable[[int], Any]) -> list[dict]:
+    """One policy's episode rows on one flow (a task of :func:`run`; ``progress``: its own
+    bar of episodes too, when run in this process)."""
     flow, policy = pair
-    rows = evaluate(policy, flow, protocol, num_envs, data_dir, progress=advance is not None)
-    if advance is not None:
-        advance(1)
+    rows = evaluate(policy, flow, protocol, num_envs, data_dir, progress=progress)
+    advance(1)
     return rows
 
 
@@ -84,7 +84,7 @@ def run(found: list[ExecutionPolicy], flows=LEADERBOARD_FLOWS, protocol: Protoco
     rows = [json.loads(path.read_text()) if path is not None and path.exists() else None
             for path in paths]
     missing = [k for k, cached in enumerate(rows) if cached is None]
-    work = functools.partial(_evaluate_pair, protocol, num_envs, data_dir)
+    work = functools.partial(_evaluate_pair, protocol, num_envs, data_dir, ray is None)
     evaluated = fan_out(work, [pairs[k] for k in missing], [1] * len(missing), ray, workers,
                         desc="evaluations")
     for k, new_rows in zip(missing, evaluated, strict=True):

@@ -24,6 +24,7 @@ from mars_gym.apps.parsers import LOCAL_RAY, LOOPBACK
 
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
+PROGRESS_POLL_S = 0.5  # how often the bar reads the Ray workers' count of finished runs
 
 
 def split_runs(n_runs: int, n_chunks: int) -> list[range]:
@@ -49,15 +50,16 @@ def ray_workers(ray: str, workers: int | None = None) -> int:
     return max(1, min(workers or cpus, cpus))
 
 
-def fan_out(work: Callable[[Chunk, Callable[[int], Any] | None], Result],
+def fan_out(work: Callable[[Chunk, Callable[[int], Any]], Result],
             chunks: Sequence[Chunk], sizes: Sequence[int], ray: str | None = None,
             workers: int | None = None, desc: str = "", progress: bool = True) -> list[Result]:
     """``[work(chunk, advance) for chunk in chunks]``, here or as Ray tasks (Ray connected
     or started by :func:`ray_workers`).
 
-    ``sizes[k]`` is how many runs chunk ``k`` holds (the progress bar's units). Run here,
-    ``work`` reports each finished run by calling ``advance(1)``; on Ray it gets ``None`` and
-    the bar moves as whole chunks come back.
+    ``sizes[k]`` is how many runs chunk ``k`` holds (the progress bar's units). ``work``
+    reports each finished run by calling ``advance(1)``: here straight to the bar, on Ray to a
+    counter the bar reads every ``PROGRESS_POLL_S`` (a chunk's runs count as they finish, not
+    when the whole chunk comes back).
     """
     if len(chunks) != len(sizes):
         raise ValueError(f"{len(chunks)} chunks but {len(sizes)} sizes")
@@ -69,17 +71,31 @@ def fan_out(work: Callable[[Chunk, Callable[[int], Any] | None], Result],
         import ray as ray_module
 
         ray_workers(ray, workers)
+        counter = ray_module.remote(num_cpus=0)(RunCounter).remote()
         task = ray_module.remote(num_cpus=1)(_run_chunk)
-        futures = [task.remote(work, chunk) for chunk in chunks]
-        size_of = {future: size for future, size in zip(futures, sizes, strict=True)}
+        futures = [task.remote(work, chunk, counter) for chunk in chunks]
         waiting = list(futures)
         while waiting:
-            done, waiting = ray_module.wait(waiting, num_returns=1)
-            bar.update(size_of[done[0]])
+            _, waiting = ray_module.wait(waiting, num_returns=1, timeout=PROGRESS_POLL_S)
+            bar.update(ray_module.get(counter.total.remote()) - bar.n)
         return list(ray_module.get(futures))
 
 
-def _run_chunk(work: Callable[[Chunk, None], Result], chunk: Chunk) -> Result:
+class RunCounter:
+    """The runs Ray workers have finished (a Ray actor: the workers add, the bar reads)."""
+
+    def __init__(self) -> None:
+        self.finished = 0
+
+    def add(self, runs: int) -> None:
+        self.finished += runs
+
+    def total(self) -> int:
+        return self.finished
+
+
+def _run_chunk(work: Callable[[Chunk, Callable[[int], Any]], Result], chunk: Chunk,
+               counter) -> Result:
     """One chunk on a Ray worker (a remote function must be a plain function; ``work`` may be
-    a partial)."""
-    return work(chunk, None)
+    a partial), each finished run told to ``counter`` without waiting for it."""
+    return work(chunk, lambda runs: counter.add.remote(runs))

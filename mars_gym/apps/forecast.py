@@ -128,7 +128,7 @@ def generate_futures(study: ForecastStudy, flow: str, starts: np.ndarray, data_d
 
 
 def _play_futures(study: ForecastStudy, flow: str, data_dir, episodes: list[dict],
-                  advance: Callable[[int], Any] | None) -> np.ndarray:
+                  advance: Callable[[int], Any]) -> np.ndarray:
     """The mid returns (bps) at each horizon of ``episodes``, up to 64 at once."""
     # the impact task with no parent order: the market alone, one mid per decision
     vector = VectorImpactEnv(num_envs=min(64, len(episodes)), flow=flow,
@@ -141,8 +141,7 @@ def _play_futures(study: ForecastStudy, flow: str, data_dir, episodes: list[dict
     for _, env, _, _ in vector.play(episodes, lambda env: lambda obs, info: idle):
         mids = np.asarray(env.mid_samples, dtype=float)
         paths.append((mids[columns] / env.arrival_mid - 1) * 1e4)
-        if advance is not None:
-            advance(1)
+        advance(1)
     vector.close()
     return np.array(paths)
 

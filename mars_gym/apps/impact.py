@@ -99,7 +99,7 @@ def twap_actor(quantity: int, n_execution: int, style: str):
 
 def _play_runs(study: ImpactStudy, flow: str, data_dir, sizes: list[int],
                variants: list[tuple[str, int]], chunk: range,
-               advance: Callable[[int], Any] | None) -> dict[tuple[str, int], np.ndarray]:
+               advance: Callable[[int], Any]) -> dict[tuple[str, int], np.ndarray]:
     """The side-signed mid paths (bps of the arrival mid) of the runs in ``chunk`` for every
     (style, quantity) variant, all runs of the chunk batched in one vector env."""
     vector = VectorImpactEnv(
@@ -122,8 +122,7 @@ def _play_runs(study: ImpactStudy, flow: str, data_dir, sizes: list[int],
                 episodes, lambda env, q=quantity, s=style: twap_actor(q, study.n_execution, s)):
             side = 1 if episode["options"]["side"] == "buy" else -1
             mids.append(side * np.asarray(env.mid_samples, dtype=float) / env.arrival_mid * 1e4)
-            if advance is not None:
-                advance(1)
+            advance(1)
         paths[style, quantity] = np.array(mids)
     vector.close()
     return paths

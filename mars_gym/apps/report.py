@@ -67,11 +67,10 @@ def build(source: str = "AMZN", flows=FLOWS, minutes: float = 30.0, level: int =
 
 
 def _generate(source: str, start_ns: int, duration_ns: int, level: int, seed: int, data_dir,
-              flow: str, advance: Callable[[int], Any] | None) -> LobsterStream:
+              flow: str, advance: Callable[[int], Any]) -> LobsterStream:
     """One flow's window (a task of :func:`build`)."""
     generated = generate_window(flow, source, start_ns, duration_ns, level, seed, data_dir)
-    if advance is not None:
-        advance(1)
+    advance(1)
     return generated
 
 

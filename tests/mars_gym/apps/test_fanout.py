@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -38,6 +39,22 @@ def test_here_every_chunk_runs_in_order_and_reports_each_run():
         fan_out(work, split_runs(7, 3), [2, 5])
     assert fan_out(work, [], [], ray="local") == []  # nothing to run: no Ray started
     assert not ray.is_initialized()
+
+
+def _slow_runs(chunk, advance):
+    for _ in chunk:
+        time.sleep(1.0)
+        advance(1)
+    return len(chunk)
+
+
+def test_on_ray_the_bar_counts_runs_as_they_finish(two_workers, capsys):
+    """One chunk of three 1-second runs on a worker: the bar counts its runs while it is still
+    running (it polls a counter the worker adds to), not only when the chunk comes back."""
+    assert fan_out(_slow_runs, split_runs(3, 1), [3], ray="local", workers=2) == [3]
+    err = capsys.readouterr().err
+    assert "3/3" in err
+    assert "1/3" in err or "2/3" in err  # a count from before the chunk came back
 
 
 @pytest.fixture(scope="module")
