@@ -57,6 +57,7 @@ def bench_vector(flow: str, n: int, args, generation: dict | None = None) -> dic
     envs = gym.make_vec("MarS-Execution-v0", num_envs=n, flow=flow,
                         horizon_s=args.horizon_s, step_s=args.step_s, generation=generation)
     decisions = int(np.ceil(args.horizon_s / args.step_s))
+    service = envs.unwrapped.service  # the LMM flows' batched generator (None: model-free)
     start = time.perf_counter()
     for episode in range(args.episodes):
         envs.reset(seed=episode)
@@ -64,8 +65,13 @@ def bench_vector(flow: str, n: int, args, generation: dict | None = None) -> dic
             envs.step(np.tile([5, 1], (n, 1)))
     seconds = time.perf_counter() - start
     orders = sum(flow_orders(env) for env in envs.envs)  # the last episode's, per copy
-    return {"num_envs": n, "steps_per_s": n * decisions * args.episodes / seconds,
-            "orders_per_s_last_episode_estimate": orders * args.episodes / seconds}
+    result = {"num_envs": n, "steps_per_s": n * decisions * args.episodes / seconds,
+              "orders_per_s_last_episode_estimate": orders * args.episodes / seconds,
+              "seconds": seconds}
+    if service is not None:  # generation rounds: one forward for the streams waiting in each
+        result.update(rounds=service.rounds,
+                      streams_per_round=service.tokens_served / max(service.rounds, 1))
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,11 +9,14 @@ Prints one JSON object (``--out``: also a file) with
   simulator's cost per order in units of the engine's; and ``simulator``: the env's own
   simulator run on for ``--sim-minutes`` without an agent (the per-order path alone: draws,
   matching, recording, counting; no env steps or resets);
-* ``lmm``: the LMM vector env at ``--batch`` envs against pure batched generation of the same
+* ``lmm``: the LMM vector env at ``--batch`` envs (with its generation rounds and the streams
+  each served) against pure batched generation of the same
   model at the same batch and its own context (``bench_lmm.py``'s KV-cached step over one whole
   re-fill cycle — streams from half the context to all of it, the lengths a generating stream
   cycles through — the re-fill amortised), and their ratio, both on the same device (CUDA when
-  present) with the same ``--precision`` and ``--step-mode``;
+  present) with the same ``--precision`` and ``--step-mode``; and what a round costs against
+  the streams it serves (:func:`round_cost`), with the share of the env's time that the
+  rounds' fixed part takes;
 * ``targets``: model-free flows >= 700 k orders/s (noise, hawkes) and >= 1.4 M (replay); the
   LMM vector env >= 70 % of pure generation.
 
@@ -31,12 +34,14 @@ import gymnasium as gym
 import numpy as np
 import torch
 from bench_env import bench_vector, flow_orders
-from bench_lmm import bench_kv
+from bench_lmm import bench_kv, random_inputs, synchronize
 from bench_lob import best_time, drive, make_flow
 from json_output import emit, machine
 
 from lob_core import OrderBook
 from mars_gym.lmm.checkpoint import load_lmm
+from mars_gym.lmm.generate import BatchedGenerator
+from mars_gym.lmm.model import ConditionTensors
 from mars_gym.lmm.options import PRECISIONS, STEP_MODES
 from mars_gym.lmm.serve import resolve_device, resolve_precision
 
@@ -78,6 +83,43 @@ def simulator_rate(flow: str, minutes: float) -> dict:
     seconds = time.perf_counter() - started
     orders = sim.next_flow_id - first_id
     return {"orders_per_s": orders / seconds, "orders": orders, "simulated_minutes": minutes}
+
+
+def round_cost(model, batch: int, device, step_mode: str, sizes=(1, 4, 16, 64),
+               steps: int = 15) -> dict:
+    """A generation round's cost against the streams it serves: ``batch`` streams holding
+    different lengths (320-410 positions, mid-cycle) and ``n`` of them advancing, timed at each
+    ``n`` of ``sizes``; a least-squares line through the medians gives the cost every round pays
+    (``fixed_s``) and each stream's (``per_stream_s``)."""
+    context = model.config.context
+    gen = BatchedGenerator(model, seed=0, step_mode=step_mode)
+    tokens, cond = random_inputs(model, batch, context, device)
+    token = gen.prime(tokens, cond, keep=context * 5 // 8)
+    step_cond = ConditionTensors(*(x[:, -1:] for x in (cond.book, cond.time_of_day, cond.change,
+                                                       cond.source)))
+    draw = torch.Generator().manual_seed(0)
+
+    def some(n: int) -> torch.Tensor:
+        active = torch.zeros(batch, dtype=torch.bool)
+        active[torch.randperm(batch, generator=draw)[:n]] = True
+        return active
+
+    for _ in range(32):  # half the streams at a time: the lengths spread
+        token = gen.step(token, step_cond, some(batch // 2))
+    medians = {}
+    for n in sizes:
+        times = []
+        for _ in range(steps):
+            active = some(n)
+            synchronize(device)
+            start = time.perf_counter()
+            token = gen.step(token, step_cond, active)
+            synchronize(device)
+            times.append(time.perf_counter() - start)
+        medians[n] = float(np.median(times))
+    per_stream, fixed = np.polyfit(list(medians), list(medians.values()), 1)
+    return {"fixed_s": float(fixed), "per_stream_s": float(per_stream),
+            "step_s_by_streams": {str(n): t for n, t in medians.items()}}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,11 +165,17 @@ def main(argv: list[str] | None = None) -> None:
         pure = bench_kv(model, args.batch, model.config.context // 2, device, step_mode)
         pure.pop("tokens")
         share = vector["orders_per_s_last_episode_estimate"] / pure["orders_per_s"]
+        rounds = round_cost(model, args.batch, device, step_mode)
         gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
         result["lmm"] = {"batch": args.batch, "device": str(device), "gpu": gpu,
                          "generation": generation,
                          "vector_env": vector, "pure_generation": pure,
-                         "vector_env_over_pure_generation": share}
+                         "vector_env_over_pure_generation": share,
+                         # the env's rounds serve fewer streams than pure generation's: what
+                         # that costs, as the share of the env's time its rounds' fixed part is
+                         "round_cost": rounds,
+                         "round_fixed_share_of_vector_env": (
+                             vector["rounds"] * rounds["fixed_s"] / vector["seconds"])}
         result["targets"][f"lmm_vector_ge_{TARGET_LMM_SHARE:.0%}_of_generation"] = (
             share >= TARGET_LMM_SHARE)
     emit(result, args.out)

@@ -25,7 +25,7 @@ from torch import nn
 from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
 from mars_gym.batch.data import N_FEATURES
 from mars_gym.checkpoint import build_module, check_config_ranges, config_from
-from mars_gym.lmm.model import Block, LMMConfig, RMSNorm, rotary_tables
+from mars_gym.lmm.model import Block, LMMConfig, RMSNorm, rotary_tables, rotation
 
 GRID_CELLS = 64  # 8 x 8 codes per minute
 
@@ -73,9 +73,8 @@ class BatchModel(nn.Module):
         nn.init.zeros_(self.head[-1].bias)
         self.register_buffer("prior", torch.zeros(config.n_sources, GRID_CELLS,
                                                   config.codebook_size))
-        cos, sin = rotary_tables(config.context, d // config.n_head, 10_000.0)
-        self.register_buffer("cos", cos, persistent=False)
-        self.register_buffer("sin", sin, persistent=False)
+        self.register_buffer("rope", rotary_tables(config.context, d // config.n_head, 10_000.0),
+                             persistent=False)
 
     @torch.no_grad()
     def set_prior(self, log_frequencies: dict[int, torch.Tensor]) -> None:
@@ -98,8 +97,9 @@ class BatchModel(nn.Module):
             raise ValueError(f"{t} minutes exceed the context of {self.config.context}")
         x = self.minute_in(self.code_in(codes).flatten(2)) + self.features_in(features)
         x = self.dropout(x + self.source_in(source)[:, None, :])
+        turn = rotation(self.rope[:t])
         for block in self.blocks:
-            x = block(x, self.cos[:t], self.sin[:t])
+            x = block(x, turn)
         h = self.norm(x[:, -1:] if last_only else x)
         return self.head(h[:, :, None, :] + self.cell) + self.prior[source][:, None]
 

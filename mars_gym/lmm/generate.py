@@ -189,17 +189,22 @@ class BatchedGenerator:
         self.cache.lengths[row] = n
         return h[0, -1]
 
-    def _sample(self, rows: list[int] | None, bias) -> torch.Tensor:
+    def _sample(self, rows: list[int] | None, bias, index: torch.Tensor | None = None,
+                hidden: torch.Tensor | None = None) -> torch.Tensor:
         """The next token of ``rows`` (default: every stream; ``bias``: theirs, in order),
-        remembered in ``drawn``."""
+        remembered in ``drawn``; ``index``: ``rows`` as a tensor, ``hidden``: their last hidden
+        states, when the caller has them."""
         bias = None if bias is None else [b.to(self.device) for b in bias]
         noise = self.noise.next(rows, self.device)
-        hidden = self.last_hidden if rows is None else self.last_hidden[rows]
+        if rows is not None and index is None:
+            index = torch.tensor(rows, device=self.device)
+        if hidden is None:
+            hidden = self.last_hidden if index is None else self.last_hidden[index]
         tokens = self.model.sample(hidden, noise, self.temperature, self.top_k, bias)
-        if rows is None:
+        if index is None:
             self.drawn.copy_(tokens)
         else:
-            self.drawn[rows] = tokens
+            self.drawn[index] = tokens
         return tokens
 
     @with_generation_threads
@@ -270,11 +275,12 @@ class BatchedGenerator:
         rows = torch.nonzero(active).flatten().tolist()
         if self.step_mode == "dynamic" and 0 < len(rows) and not self._batched_step(len(rows)):
             index = torch.tensor(rows, device=self.device)
-            row_cond = cond.map(lambda x: x[index])
-            self.history.write_at(self.cache.lengths[index], tokens[index], row_cond, index)
-            self.last_hidden[index] = self.model.decode_rows(tokens[index, None], row_cond,
-                                                             self.cache, rows)
-            return self._sample_rows(rows, bias)
+            row_tokens, row_cond = tokens[index], cond.map(lambda x: x[index])
+            self.history.write_at(self.cache.lengths[index], row_tokens, row_cond, index)
+            h = self.model.decode_rows(row_tokens[:, None], row_cond, self.cache, rows)
+            self.last_hidden[index] = h
+            self._sample(rows, None if bias is None else [part[index] for part in bias], index, h)
+            return self.drawn.clone()
         self.history.write_at(self.cache.lengths, tokens, cond)
         if self.step_mode == "dynamic":
             h = self.model.hidden(tokens[:, None], cond, self.cache)[:, -1]

@@ -140,15 +140,25 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rotary_tables(length: int, head_dim: int, base: float, device=None):
+def rotary_tables(length: int, head_dim: int, base: float, device=None) -> torch.Tensor:
+    """(cos, sin) of every position's rotation angles, (length, head_dim / 2, 2)."""
     inv = 1.0 / base ** (torch.arange(0, head_dim, 2, device=device).float() / head_dim)
     angles = torch.outer(torch.arange(length, device=device).float(), inv)  # (T, D/2)
-    return angles.cos(), angles.sin()
+    return torch.stack((angles.cos(), angles.sin()), dim=-1)
 
 
-def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x[..., 0::2], x[..., 1::2]  # (B, H, T, D/2)
-    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+def rotation(table: torch.Tensor) -> torch.Tensor:
+    """Rows of :func:`rotary_tables` as unit complex numbers (in float32: bfloat16 has no
+    complex type)."""
+    return torch.view_as_complex(table.float().contiguous())
+
+
+def apply_rotary(x: torch.Tensor, turn: torch.Tensor) -> torch.Tensor:
+    """Rotate the pairs (x[2i], x[2i+1]) of x (B, H, T, D) by ``turn`` (complex, broadcast to
+    (B, H, T, D/2)): one complex product instead of the pairwise formula's six products and
+    sums (the same arithmetic; a vectorised product may round the last bit differently)."""
+    pairs = torch.view_as_complex(x.float().unflatten(-1, (-1, 2)))
+    return torch.view_as_real(pairs * turn).flatten(-2).to(x.dtype)
 
 
 class KVCache:
@@ -190,14 +200,14 @@ class Attention(nn.Module):
         self.out = nn.Linear(config.n_embd, config.n_embd, bias=False)
         self.dropout = config.dropout
 
-    def forward(self, x, cos, sin, cache: KVCache | None = None, layer: int = 0,
+    def forward(self, x, turn, cache: KVCache | None = None, layer: int = 0,
                 step: CachedStep | None = None):
         b, t, c = x.shape
         step = step or CachedStep()
         uniform = step.uniform
         h = self.n_head
         qkv = self.qkv(x).view(b, t, 3 * h, c // h).transpose(1, 2)  # (b, 3h, t, d)
-        q, k = apply_rotary(qkv[:, :2 * h], cos, sin).split(h, dim=1)  # one call for both
+        q, k = apply_rotary(qkv[:, :2 * h], turn).split(h, dim=1)  # one call for both
         v = qkv[:, 2 * h:]
         if cache is None:
             y = F.scaled_dot_product_attention(
@@ -209,12 +219,12 @@ class Attention(nn.Module):
                                                cache.values[layer][:, :, :uniform + 1])
         elif step.rows is not None:  # some streams: one small attention each, views only
             rows, lengths, index, position = step.rows
-            cache.keys[layer][index, :, position] = k[:, :, 0]
-            cache.values[layer][index, :, position] = v[:, :, 0]
+            keys, values = cache.keys[layer], cache.values[layer]
+            keys[index, :, position] = k[:, :, 0]
+            values[index, :, position] = v[:, :, 0]
             y = torch.cat([F.scaled_dot_product_attention(
-                q[i:i + 1], cache.keys[layer][row:row + 1, :, :n + 1],
-                cache.values[layer][row:row + 1, :, :n + 1])
-                for i, (row, n) in enumerate(zip(rows, lengths, strict=True))])
+                query, keys[row:row + 1, :, :n + 1], values[row:row + 1, :, :n + 1])
+                for query, row, n in zip(q.split(1), rows, lengths, strict=True)])
         elif t == 1:  # one new position per stream, each at its own length
             rows_all, position = torch.arange(b, device=x.device), cache.lengths
             cache.keys[layer][rows_all, :, position] = k[:, :, 0]
@@ -255,8 +265,8 @@ class Block(nn.Module):
         self.norm1, self.norm2 = RMSNorm(config.n_embd), RMSNorm(config.n_embd)
         self.attention, self.mlp = Attention(config), SwiGLU(config)
 
-    def forward(self, x, cos, sin, cache=None, layer=0, step: CachedStep | None = None):
-        x = x + self.attention(self.norm1(x), cos, sin, cache, layer, step)
+    def forward(self, x, turn, cache=None, layer=0, step: CachedStep | None = None):
+        x = x + self.attention(self.norm1(x), turn, cache, layer, step)
         return x + self.mlp(self.norm2(x))
 
 
@@ -292,9 +302,8 @@ class LMM(nn.Module):
         self.heads = nn.ModuleList(PartHead(d, size) for size in PART_SIZES)
         # embeddings of chosen parts fed to the later part heads (the last part feeds nothing)
         self.part_context = nn.ModuleList(nn.Embedding(size, d) for size in PART_SIZES[:-1])
-        cos, sin = rotary_tables(config.context, d // config.n_head, config.rope_base)
-        self.register_buffer("rope_cos", cos, persistent=False)
-        self.register_buffer("rope_sin", sin, persistent=False)
+        self.register_buffer("rope", rotary_tables(config.context, d // config.n_head,
+                                                   config.rope_base), persistent=False)
         frequencies = torch.arange(1, config.tod_frequencies + 1).float() * 2 * math.pi
         self.register_buffer("tod_frequencies", frequencies / N_TIME_OF_DAY, persistent=False)
         self.apply(self._init)
@@ -341,7 +350,7 @@ class LMM(nn.Module):
             if t > self.config.context:
                 raise ValueError(f"sequence of {t} positions exceeds the context "
                                  f"({self.config.context})")
-            cos, sin = self.rope_cos[:t], self.rope_sin[:t]
+            turn = rotation(self.rope[:t])
         else:
             low, high = (int(x) for x in torch.aminmax(cache.lengths))
             if high + t > self.config.context:
@@ -349,17 +358,16 @@ class LMM(nn.Module):
                                  f"({self.config.context})")
             if t == 1 and low == high:  # the common case: all streams at one position
                 uniform = low
-                cos, sin = self.rope_cos[low:low + 1], self.rope_sin[low:low + 1]
+                turn = rotation(self.rope[low:low + 1])
             elif t == 1:  # per-stream positions, broadcast over heads: (b, 1, 1, d/2)
-                cos = self.rope_cos[cache.lengths][:, None, None]
-                sin = self.rope_sin[cache.lengths][:, None, None]
+                turn = rotation(self.rope[cache.lengths])[:, None, None]
             elif low != high:
                 raise ValueError("a block can only be appended to streams of equal length")
             else:
-                cos, sin = self.rope_cos[low:low + t], self.rope_sin[low:low + t]
+                turn = rotation(self.rope[low:low + t])
         x = self.embed(tokens, cond)
         for layer, block in enumerate(self.blocks):
-            x = block(x, cos, sin, cache, layer, CachedStep(uniform=uniform))
+            x = block(x, turn, cache, layer, CachedStep(uniform=uniform))
         if cache is not None:
             cache.lengths += t
         return self.norm(x)
@@ -371,12 +379,11 @@ class LMM(nn.Module):
         same shapes at every step and without reading the lengths on the host, so a CUDA graph
         can capture it (:mod:`mars_gym.lmm.generate`). Every stream must hold fewer positions
         than the context: the caller re-fills full ones first."""
-        cos = self.rope_cos[cache.lengths][:, None, None]  # (b, 1, 1, d/2)
-        sin = self.rope_sin[cache.lengths][:, None, None]
+        turn = rotation(self.rope[cache.lengths])[:, None, None]  # (b, 1, 1, d/2)
         x = self.embed(tokens, cond)
         layout = CachedStep(static=True)
         for layer, block in enumerate(self.blocks):
-            x = block(x, cos, sin, cache, layer, layout)
+            x = block(x, turn, cache, layer, layout)
         cache.lengths += 1
         return self.norm(x)[:, -1]
 
@@ -387,18 +394,18 @@ class LMM(nn.Module):
         cache: the work is that of n streams, not of the whole batch, each attending over
         exactly the positions it holds — cheaper than a masked step over every stream when few
         of them advance (:class:`mars_gym.lmm.generate.BatchedGenerator`)."""
-        lengths = cache.lengths[rows]
-        if len(rows) and int(lengths.max()) >= self.config.context:
+        index = torch.tensor(rows, device=cache.lengths.device)
+        lengths = cache.lengths[index]
+        held = lengths.tolist()
+        if held and max(held) >= self.config.context:
             raise ValueError(f"a stream holds the whole context ({self.config.context}); "
                              "re-fill it first")
-        cos = self.rope_cos[lengths][:, None, None]  # (n, 1, 1, d/2)
-        sin = self.rope_sin[lengths][:, None, None]
+        turn = rotation(self.rope[lengths])[:, None, None]  # (n, 1, 1, d/2)
         x = self.embed(tokens, cond)
-        index = torch.tensor(rows, device=lengths.device)
-        layout = CachedStep(rows=(list(rows), lengths.tolist(), index, lengths))
+        layout = CachedStep(rows=(list(rows), held, index, lengths))
         for layer, block in enumerate(self.blocks):
-            x = block(x, cos, sin, cache, layer, layout)
-        cache.lengths[rows] += 1
+            x = block(x, turn, cache, layer, layout)
+        cache.lengths[index] = lengths + 1
         return self.norm(x)[:, -1]
 
     # -- output: the chain rule over token parts ----------------------------------------------
@@ -458,12 +465,16 @@ class LMM(nn.Module):
                              f"got {tuple(noise.shape)}")
         parts: list[torch.Tensor] = []
         offset = 0
+        x = h  # the hidden state plus the embeddings of the parts drawn so far (part_logits)
         for j, size in enumerate(PART_SIZES):
-            logits = self.part_logits(h, parts).float()
+            if j:
+                x = x + self.part_context[j - 1](parts[-1])
+            logits = self.heads[j](x).float()
             if bias is not None:
                 logits = logits + (bias[j][torch.arange(len(h)), parts[0]] if j in (1, 2)
                                    else bias[j])
-            logits = logits / max(temperature, 1e-6)
+            if temperature != 1.0:
+                logits = logits / max(temperature, 1e-6)
             if top_k is not None and top_k < size:
                 kth = logits.topk(top_k, dim=-1).values[..., -1:]
                 logits = logits.masked_fill(logits < kth, float("-inf"))

@@ -135,6 +135,7 @@ class GeneratorService:
         self.round_tokens = torch.zeros(capacity, dtype=torch.long)
         self.round_cond: ConditionTensors | None = None  # shaped on the first request
         self.rounds = 0
+        self.tokens_served = 0  # over all rounds: tokens_served / rounds streams a round
 
     @property
     def capacity(self) -> int:
@@ -259,4 +260,5 @@ class GeneratorService:
         assert self.round_cond is not None
         out = self.generator.step(self.round_tokens, self.round_cond, active, bias).tolist()
         self.rounds += 1
+        self.tokens_served += len(streams)
         return {stream: out[stream] for stream in streams}

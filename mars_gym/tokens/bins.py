@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -142,11 +143,18 @@ class QuantileBins:
                                                              side="right")]
         return out
 
+    @cached_property
+    def _scalar_tables(self) -> tuple[list[float], list[list[float]], list[list[float]]]:
+        """``lower``, values and cumulative weights as Python lists: one order decoded at a
+        time searches them without numpy's per-call cost (the same numbers)."""
+        return (self.lower.tolist(), [v.tolist() for v in self.values],
+                [c.tolist() for c in self.cumulative_weights])
+
     def sample_one(self, bin_index: int, rng: np.random.Generator) -> float:
         """:meth:`sample` of one bin index (the same draw), as a float."""
         k = min(bin_index, self.n_bins - 1)
-        return float(self.values[k][self.cumulative_weights[k].searchsorted(rng.random(),
-                                                                            side="right")])
+        _, values, cdfs = self._scalar_tables
+        return float(values[k][bisect.bisect_right(cdfs[k], rng.random())])
 
     def integer_range(self, bins: np.ndarray, shift, scale) -> tuple[np.ndarray, np.ndarray]:
         """Smallest and largest integer ``x`` with ``(x - shift) / scale`` in each bin (the
@@ -162,8 +170,9 @@ class QuantileBins:
                           ) -> tuple[float, float]:
         """:meth:`integer_range` of one bin index, as floats."""
         k = min(bin_index, self.n_bins - 1)
-        upper = float(self.lower[k + 1]) if k + 1 < self.n_bins else math.inf
-        lowest = math.ceil(float(self.lower[k]) * scale + shift - 1e-9)
+        lower = self._scalar_tables[0]
+        upper = lower[k + 1] if k + 1 < self.n_bins else math.inf
+        lowest = math.ceil(lower[k] * scale + shift - 1e-9)
         highest = math.ceil(upper * scale + shift - 1e-9) - 1 if math.isfinite(upper) else math.inf
         return float(lowest), float(highest)
 

@@ -5,7 +5,15 @@ import pytest
 import torch
 
 from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
-from mars_gym.lmm.model import LMM, ConditionTensors, KVCache, LMMConfig
+from mars_gym.lmm.model import (
+    LMM,
+    ConditionTensors,
+    KVCache,
+    LMMConfig,
+    apply_rotary,
+    rotary_tables,
+    rotation,
+)
 from mars_gym.lmm.noise import StreamNoise
 
 CONTEXT = 32
@@ -23,6 +31,21 @@ def _cond(b, t, seed):
                       torch.randint(0, 17_280, (b, t), generator=g),
                       torch.randint(0, 401, (b, t), generator=g),
                       torch.randint(0, 4, (b, t), generator=g))
+
+
+def test_rotary_turns_each_pair_by_its_positions_angle():
+    x = torch.randn(2, 3, 5, 8, generator=torch.Generator().manual_seed(0))  # (B, H, T, D)
+    table = rotary_tables(5, 8, 10_000.0)  # (T, D/2, (cos, sin))
+    cos, sin = table[..., 0], table[..., 1]
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    pairwise = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+    turned = apply_rotary(x, rotation(table))
+    assert torch.allclose(turned, pairwise, rtol=0, atol=1e-6)  # the same arithmetic
+    assert torch.allclose(turned.norm(dim=-1), x.norm(dim=-1), atol=1e-5)  # a rotation
+    assert torch.equal(turned[:, :, 0], x[:, :, 0])  # position 0 turns by nothing
+    half = apply_rotary(x.bfloat16(), rotation(table.bfloat16()))
+    assert half.dtype == torch.bfloat16
+    assert torch.allclose(half.float(), pairwise, atol=0.05)
 
 
 def test_cached_hidden_states_equal_full_recompute(model):
