@@ -85,11 +85,12 @@ def evaluate(policy: ExecutionPolicy, flow: str = "lmm", protocol: Protocol = TE
         agent.reset(EpisodeSpec.from_env(env))
         return agent.act
 
-    rows = [{"seed": episode["seed"], **episode["options"],
-             **{m: info[m] for m in METRICS if m != "reward"}, "reward": total}
-            for episode, _, info, total in tqdm(
-                vector.play(episodes, make_actor), total=len(episodes),
-                desc=f"{policy.name} / {flow}", disable=not progress, leave=False)]
+    rows: list[dict] = [{} for _ in episodes]  # in the protocol's order
+    for index, episode, _, info, total in tqdm(
+            vector.play(episodes, make_actor), total=len(episodes),
+            desc=f"{policy.name} / {flow}", disable=not progress, leave=False):
+        rows[index] = {"seed": episode["seed"], **episode["options"],
+                       **{m: info[m] for m in METRICS if m != "reward"}, "reward": total}
     vector.close()
     return rows
 

@@ -187,12 +187,13 @@ def evaluate_maker(policy: MakerPolicy, flow: str, protocol: dict | None = None,
         actor.reset(env)
         return actor.act
 
-    results = []
-    for _, env, info, total in tqdm(vector.play(episodes, make_actor), total=len(episodes),
-                                    desc=f"{policy.name} / {flow}", disable=not progress):
-        results.append({"pnl": info["pnl"], "pnl_per_quote": info["pnl"] / env.max_quote,
-                        "reward": total, "volume": info["volume"],
-                        "max_abs_inventory": info["max_abs_inventory"]})
+    results: list[dict] = [{} for _ in episodes]  # in the episodes' order
+    for index, _, env, info, total in tqdm(vector.play(episodes, make_actor),
+                                           total=len(episodes), desc=f"{policy.name} / {flow}",
+                                           disable=not progress):
+        results[index] = {"pnl": info["pnl"], "pnl_per_quote": info["pnl"] / env.max_quote,
+                          "reward": total, "volume": info["volume"],
+                          "max_abs_inventory": info["max_abs_inventory"]}
     vector.close()
     return results
 

@@ -74,6 +74,27 @@ def bench_vector(flow: str, n: int, args, generation: dict | None = None) -> dic
     return result
 
 
+def bench_play(flow: str, n: int, episodes: int, args, generation: dict | None = None) -> dict:
+    """``episodes`` whole episodes through the vector env's ``play`` on ``n`` envs (each
+    simulation takes its next decision and its next episode without waiting for the others),
+    the same constant action as :func:`bench_vector`."""
+    envs = gym.make_vec("MarS-Execution-v0", num_envs=n, flow=flow,
+                        horizon_s=args.horizon_s, step_s=args.step_s, generation=generation)
+    service = envs.unwrapped.service
+    orders = 0
+    start = time.perf_counter()
+    for *_, env, _, _ in envs.play([{"seed": k} for k in range(episodes)],
+                                   lambda env: lambda obs, info: np.array([5, 1])):
+        orders += flow_orders(env)
+    seconds = time.perf_counter() - start
+    result = {"num_envs": n, "episodes": episodes, "orders_per_s": orders / seconds,
+              "seconds": seconds}
+    if service is not None:
+        result.update(rounds=service.rounds,
+                      streams_per_round=service.tokens_served / max(service.rounds, 1))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-envs", type=int, nargs="+", default=[1, 8, 64])

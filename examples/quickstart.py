@@ -75,7 +75,7 @@ def main() -> None:
         return act
 
     results = {name: {metric: [] for metric in METRICS} for name in names}
-    for episode, _, info, total in envs.play(episodes, make_actor):
+    for _, episode, _, info, total in envs.play(episodes, make_actor):
         row = results[episode["policy"]]
         row["reward"].append(total)
         row["implementation_shortfall_bps"].append(info["implementation_shortfall_bps"])

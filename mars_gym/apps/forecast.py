@@ -136,11 +136,11 @@ def _play_futures(study: ForecastStudy, flow: str, data_dir, episodes: list[dict
                              decay_s=max(study.horizons_s), step_s=study.step_s, quantity=0,
                              data_dir=data_dir)
     columns = [round(h / study.step_s) for h in study.horizons_s]
-    paths = []
+    paths: list = [None] * len(episodes)  # in the episodes' order: futures of a start together
     idle = np.zeros(3, np.float32)
-    for _, env, _, _ in vector.play(episodes, lambda env: lambda obs, info: idle):
+    for index, _, env, _, _ in vector.play(episodes, lambda env: lambda obs, info: idle):
         mids = np.asarray(env.mid_samples, dtype=float)
-        paths.append((mids[columns] / env.arrival_mid - 1) * 1e4)
+        paths[index] = (mids[columns] / env.arrival_mid - 1) * 1e4
         advance(1)
     vector.close()
     return np.array(paths)

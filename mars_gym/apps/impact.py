@@ -117,11 +117,11 @@ def _play_runs(study: ImpactStudy, flow: str, data_dir, sizes: list[int],
         episodes = [{"seed": runs[i]["seed"], "options": {**runs[i]["options"],
                                                            "quantity": quantity}}
                     for i in chunk]
-        mids = []
-        for episode, env, _, _ in vector.play(
+        mids: list = [None] * len(episodes)  # in the runs' order: paired across variants
+        for index, episode, env, _, _ in vector.play(
                 episodes, lambda env, q=quantity, s=style: twap_actor(q, study.n_execution, s)):
             side = 1 if episode["options"]["side"] == "buy" else -1
-            mids.append(side * np.asarray(env.mid_samples, dtype=float) / env.arrival_mid * 1e4)
+            mids[index] = side * np.asarray(env.mid_samples, dtype=float) / env.arrival_mid * 1e4
             advance(1)
         paths[style, quantity] = np.array(mids)
     vector.close()

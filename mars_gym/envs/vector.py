@@ -140,52 +140,70 @@ class ScenarioVectorEnv(VectorEnv):
         step, batching token requests."""
         waiting = list(indices)
         while waiting:
-            blocked = [i for i in waiting if not self.envs[i].advance()]
-            if blocked:
-                assert self.service is not None  # only a served flow waits for a token
-                flows = [cast(BatchedFlow, self.envs[i].sim.flow) for i in blocked]
-                type(flows[0]).submit_waiting(flows, self.service)  # each returned no order
-                served = self.service.run()  # one forward pass for every waiting simulation
-                for flow in flows:
-                    assert flow.stream is not None
-                    flow.deliver(served[flow.stream])
-            waiting = blocked
+            waiting = [i for i in waiting if not self.envs[i].advance()]
+            if waiting:
+                self._serve(waiting)
+
+    def _serve(self, blocked: list[int]) -> None:
+        """One generation round: the tokens of the simulations ``blocked`` on their flow."""
+        assert self.service is not None  # only a served flow waits for a token
+        flows = [cast(BatchedFlow, self.envs[i].sim.flow) for i in blocked]
+        type(flows[0]).submit_waiting(flows, self.service)  # each returned no order
+        served = self.service.run()  # one forward pass for every waiting simulation
+        for flow in flows:
+            assert flow.stream is not None
+            flow.deliver(served[flow.stream])
 
     def play(self, episodes: list[dict], make_actor: Callable[[ScenarioEnv], Callable]
-             ) -> Iterator[tuple[dict, ScenarioEnv, dict, float]]:
-        """Run whole episodes, ``num_envs`` at a time, each to its end.
+             ) -> Iterator[tuple[int, dict, ScenarioEnv, dict, float]]:
+        """Run whole episodes, up to ``num_envs`` at a time, each to its end.
 
         ``episodes`` are ``{"seed": int, "options": dict}``; ``make_actor(env)`` is called after
-        each reset and returns ``act(observation, info) -> action``. Yields ``(episode, env,
-        final info, total reward)`` once the batch is over, while ``env`` still holds the
-        episode's final state. Each simulation's LMM stream draws its own noise, keyed by its
-        seed, so an episode replays alike whatever shares its batch.
+        each reset and returns ``act(observation, info) -> action``. Yields ``(index, episode,
+        env, final info, total reward)`` as each episode ends — ``index`` is its place in
+        ``episodes``; they end out of order — while ``env`` still holds the episode's final
+        state; the env then starts the next episode waiting.
+
+        Unlike :meth:`step`, the simulations do not wait for each other: an actor reads only
+        its own simulation, so each one takes its next decision as soon as its own step is
+        over, and an env whose episode ends starts the next one at once. A generation round
+        then serves every simulation still running, not only the ones behind the busiest. Each
+        LMM stream draws its own noise, keyed by its episode's seed, so an episode replays alike
+        whatever shares its batch and whenever it starts.
         """
-        for first in range(0, len(episodes), self.num_envs):
-            batch = episodes[first:first + self.num_envs]
-            envs = self.envs[:len(batch)]
-            observations, infos, actors = [], [], []
-            for env, episode in zip(envs, batch, strict=False):
-                obs, info = env.reset(seed=episode["seed"], options=episode.get("options"))
-                actors.append(make_actor(env))
-                observations.append(obs)
-                infos.append(info)
-            totals = np.zeros(len(batch))
-            active = list(range(len(batch)))
-            while active:
-                for i in active:
-                    envs[i].begin_step(actors[i](observations[i], infos[i]))
-                self.run(active)
-                still = []
-                for i in active:
-                    observations[i], reward, terminated, truncated, infos[i] = (
-                        envs[i].finish_step())
-                    totals[i] += reward
-                    if not (terminated or truncated):
-                        still.append(i)
-                active = still
-            for i, episode in enumerate(batch):
-                yield episode, envs[i], infos[i], float(totals[i])
+        queue = list(enumerate(episodes))[::-1]
+        running: dict[int, list] = {}  # env -> [index, episode, actor, total reward]
+
+        def start(i: int) -> None:
+            index, episode = queue.pop()
+            env = self.envs[i]
+            obs, info = env.reset(seed=episode["seed"], options=episode.get("options"))
+            actor = make_actor(env)
+            env.begin_step(actor(obs, info))
+            running[i] = [index, episode, actor, 0.0]
+
+        for i in range(min(self.num_envs, len(queue))):
+            start(i)
+        while running:
+            blocked = []
+            for i in list(running):
+                env = self.envs[i]
+                while i in running:
+                    if not env.advance():
+                        blocked.append(i)
+                        break
+                    obs, reward, terminated, truncated, info = env.finish_step()
+                    state = running[i]
+                    state[3] += reward
+                    if terminated or truncated:
+                        del running[i]
+                        yield state[0], state[1], env, info, float(state[3])
+                        if queue:
+                            start(i)
+                    else:
+                        env.begin_step(state[2](obs, info))
+            if blocked:
+                self._serve(blocked)
         self.autoreset[:] = False
 
     def close(self, **kwargs: Any) -> None:

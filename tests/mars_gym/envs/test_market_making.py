@@ -104,7 +104,8 @@ def test_the_vector_env_runs_each_simulation_as_it_would_alone(lobster_dir):
         return lambda obs, info: np.array([1, 2, 100, 100], np.float32)
 
     episodes = [{"seed": 5}, {"seed": 6}]
-    batched = [info["pnl"] for _, _, info, _ in vec.play(episodes, act)]
+    batched = [info["pnl"] for _, _, _, info, _ in sorted(vec.play(episodes, act),
+                                                           key=lambda ended: ended[0])]
     alone = [play(make("lmm", data_dir=lobster_dir), act(None), seed=s)[-1][2]["pnl"]
              for s in (5, 6)]
     assert batched == alone

@@ -60,7 +60,7 @@ def test_a_new_task_runs_alone_and_batched(lobster_dir):
     assert fills == [1, 2, 3] and env.done
     vec = VectorBuyOneLotOrWait(num_envs=2, flow="lmm", data_dir=lobster_dir)
     episodes = [{"seed": s} for s in (0, 1)]
-    ends = [(info["filled"], total) for _, _, info, total in
+    ends = [(info["filled"], total) for _, _, _, info, total in
             vec.play(episodes, lambda env: lambda obs, info: 1)]
     assert ends == [(3, 0.0), (3, 0.0)] and vec.service is not None
     assert OBS.space.contains(env._obs())
