@@ -16,8 +16,9 @@ Prints one JSON object (``--out``: also a file) with
   against pure batched generation of the same
   model at the same batch and its own context (``bench_lmm.py``'s KV-cached step over one whole
   re-fill cycle — streams from half the context to all of it, the lengths a generating stream
-  cycles through — the re-fill amortised), and their ratio, both on the same device (CUDA when
-  present) with the same ``--precision`` and ``--step-mode``; and what a round costs against
+  cycles through — the re-fill amortised; timed just before and just after each env
+  measurement, which is divided by their mean), and their ratios, all on the same device (CUDA
+  when present) with the same ``--precision`` and ``--step-mode``; and what a round costs against
   the streams it serves (:func:`round_cost`), with the share of the env's time that the
   rounds' fixed part takes;
 * ``targets``: model-free flows >= 700 k orders/s (noise, hawkes) and >= 1.4 M (replay); the
@@ -163,22 +164,33 @@ def main(argv: list[str] | None = None) -> None:
         step_mode = args.step_mode or ("cuda_graph" if device.type == "cuda" else "dynamic")
         generation = {"precision": args.precision, "step_mode": step_mode}
         lmm_args = argparse.Namespace(horizon_s=60.0, step_s=args.step_s, episodes=1)
-        vector = bench_vector("lmm", args.batch, lmm_args, generation)
-        played = bench_play("lmm", args.batch, args.play_episodes, lmm_args, generation)
         model = load_lmm("default")[0].eval()  # the env's model, at its own context
         model = model.to(device, resolve_precision(args.precision))
-        # steady state: a step's cost grows with what the streams hold, half to all the context
-        pure = bench_kv(model, args.batch, model.config.context // 2, device, step_mode)
-        pure.pop("tokens")
-        share = vector["orders_per_s_last_episode_estimate"] / pure["orders_per_s"]
-        play_share = played["orders_per_s"] / pure["orders_per_s"]
+
+        def generation_rate() -> dict:
+            # steady state: a step's cost grows with what the streams hold, half to all of it
+            pure = bench_kv(model, args.batch, model.config.context // 2, device, step_mode)
+            pure.pop("tokens")
+            return pure
+
+        # pure generation just before and just after each env measurement, which is compared
+        # with their mean: a shared machine's speed drifts over minutes
+        pure = [generation_rate()]
+        vector = bench_vector("lmm", args.batch, lmm_args, generation)
+        pure.append(generation_rate())
+        played = bench_play("lmm", args.batch, args.play_episodes, lmm_args, generation)
+        pure.append(generation_rate())
+        rates = [run["orders_per_s"] for run in pure]
+        share = vector["orders_per_s_last_episode_estimate"] / float(np.mean(rates[:2]))
+        play_share = played["orders_per_s"] / float(np.mean(rates[1:]))
         rounds = round_cost(model, args.batch, device, step_mode)
         gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
         result["lmm"] = {"batch": args.batch, "device": str(device), "gpu": gpu,
                          "generation": generation,
-                         "vector_env": vector, "pure_generation": pure,
+                         "vector_env": vector, "vector_env_play": played,
+                         # before the stepped env, between the two, after the played one
+                         "pure_generation": pure,
                          "vector_env_over_pure_generation": share,
-                         "vector_env_play": played,
                          "vector_env_play_over_pure_generation": play_share,
                          # the env's rounds serve fewer streams than pure generation's: what
                          # that costs, as the share of the env's time its rounds' fixed part is

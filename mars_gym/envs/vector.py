@@ -9,7 +9,9 @@ the tokens of all waiting simulations come from one batched forward pass; repeat
 simulation has reached the end of the step. Each stream's sampling noise is keyed by its
 simulation's seed (:mod:`mars_gym.lmm.noise`), so a simulation runs as it would alone. Other
 flows need no rounds. Finished episodes are reset on the next step (Gymnasium's next-step
-autoreset).
+autoreset). :meth:`ScenarioVectorEnv.play` (the studies' path) runs whole episodes without
+that lockstep: each simulation goes on to its next decision, and an env to its next episode,
+as soon as it can, so the rounds stay full.
 
 Actions are all checked before any simulation moves: a bad one raises and no env has stepped.
 Info metrics that are not defined yet are ``None`` as in the single env (object arrays).
