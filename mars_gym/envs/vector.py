@@ -7,7 +7,8 @@ the checkpoint) every simulation's background is one stream of a shared
 rounds: each simulation advances until its background needs its next token (or the step ends);
 the tokens of all waiting simulations come from one batched forward pass; repeat until every
 simulation has reached the end of the step. Each stream's sampling noise is keyed by its
-simulation's seed (:mod:`mars_gym.lmm.noise`), so a simulation runs as it would alone. Other
+simulation's seed (:mod:`mars_gym.lmm.noise`), so a simulation runs as it would alone (up
+to the rounding of a batched forward, see :meth:`ScenarioVectorEnv.play`). Other
 flows need no rounds. Finished episodes are reset on the next step (Gymnasium's next-step
 autoreset). :meth:`ScenarioVectorEnv.play` (the studies' path) runs whole episodes without
 that lockstep: each simulation goes on to its next decision, and an env to its next episode,
@@ -171,7 +172,9 @@ class ScenarioVectorEnv(VectorEnv):
         over, and an env whose episode ends starts the next one at once. A generation round
         then serves every simulation still running, not only the ones behind the busiest. Each
         LMM stream draws its own noise, keyed by its episode's seed, so an episode replays alike
-        whatever shares its batch and whenever it starts.
+        whatever shares its batch and whenever it starts — up to rounding: a forward over many
+        streams may sum in another order than over one, and a draw on a knife edge can then
+        flip (one run in 5,500 of the impact study, ``benchmarks/RESULTS.md``).
         """
         queue = list(enumerate(episodes))[::-1]
         running: dict[int, list] = {}  # env -> [index, episode, actor, total reward]
