@@ -60,12 +60,14 @@ def main() -> None:
           f"{args.horizon_s:g} s "
           f"({decisions} decisions), {args.flow} background; {len(names)} policies x "
           f"{args.episodes} episodes, run at once", flush=True)
-    rng = np.random.default_rng(0)
     started = time.perf_counter()
-    queue = iter(episodes)
+    queue = iter(episodes)  # play() resets the envs in this order
 
     def make_actor(env):
-        policy, reporter = POLICIES[next(queue)["policy"]], env is envs.envs[0]
+        episode = next(queue)
+        policy, reporter = POLICIES[episode["policy"]], env is envs.envs[0]
+        # its own random numbers: the actions do not depend on the order decisions come in
+        rng = np.random.default_rng(episode["seed"])
 
         def act(obs, info):
             if reporter and env.decision:  # a TWAP episode: it runs every decision
