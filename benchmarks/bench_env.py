@@ -65,13 +65,18 @@ def bench_vector(flow: str, n: int, args, generation: dict | None = None) -> dic
             envs.step(np.tile([5, 1], (n, 1)))
     seconds = time.perf_counter() - start
     orders = sum(flow_orders(env) for env in envs.envs)  # the last episode's, per copy
-    result = {"num_envs": n, "steps_per_s": n * decisions * args.episodes / seconds,
-              "orders_per_s_last_episode_estimate": orders * args.episodes / seconds,
-              "seconds": seconds}
-    if service is not None:  # generation rounds: one forward for the streams waiting in each
-        result.update(rounds=service.rounds,
-                      streams_per_round=service.tokens_served / max(service.rounds, 1))
-    return result
+    return {"num_envs": n, "steps_per_s": n * decisions * args.episodes / seconds,
+            "orders_per_s_last_episode_estimate": orders * args.episodes / seconds,
+            "seconds": seconds, **round_stats(service)}
+
+
+def round_stats(service) -> dict:
+    """The generation rounds an LMM vector env ran (one forward for the streams waiting in
+    each) and the streams each served; nothing for a model-free flow (no service)."""
+    if service is None:
+        return {}
+    return {"rounds": service.rounds,
+            "streams_per_round": service.tokens_served / max(service.rounds, 1)}
 
 
 def bench_play(flow: str, n: int, episodes: int, args, generation: dict | None = None) -> dict:
@@ -87,12 +92,8 @@ def bench_play(flow: str, n: int, episodes: int, args, generation: dict | None =
                                    lambda env: lambda obs, info: np.array([5, 1])):
         orders += flow_orders(env)
     seconds = time.perf_counter() - start
-    result = {"num_envs": n, "episodes": episodes, "orders_per_s": orders / seconds,
-              "seconds": seconds}
-    if service is not None:
-        result.update(rounds=service.rounds,
-                      streams_per_round=service.tokens_served / max(service.rounds, 1))
-    return result
+    return {"num_envs": n, "episodes": episodes, "orders_per_s": orders / seconds,
+            "seconds": seconds, **round_stats(service)}
 
 
 def main(argv: list[str] | None = None) -> int:
