@@ -46,7 +46,7 @@ from lob_core.lobster import (
 )
 
 __all__ = [
-    "ReplayCheckpoints",
+    "ReplaySnapshots",
     "ReplayReport",
     "apply_messages",
     "check_messages",
@@ -201,7 +201,7 @@ def replay(
     return report, status, book
 
 
-class ReplayCheckpoints:
+class ReplaySnapshots:
     """The book a :func:`replay` holds just before any message, rebuilt from the nearest kept
     book at or before it (one every ``every`` messages, all kept in one pass at the first call)
     instead of from the start: the same book, for at most ``every`` messages of work.

@@ -1,5 +1,5 @@
 # cython: language_level=3, wraparound=True
-# (wraparound: BookCheckpoints is Python code that indexes lists from the end)
+# (wraparound: BookSnapshots is Python code that indexes lists from the end)
 """Apply schema events to a ``lob_core`` book and record the book before each event (in C)."""
 
 from libc.stdint cimport int32_t, int64_t
@@ -73,21 +73,21 @@ cdef int _apply(OrderBook book, events, int64_t* rows) except -1:
 
 # events between two kept books: an env's reset rebuilds ~500 events (~0.1 ms on the embedded
 # market) instead of ~4,000 at 8,192 (0.6 ms, an eighth of an episode)
-CHECKPOINT_EVENTS = 1_024
+SNAPSHOT_EVENTS = 1_024
 
 
-class BookCheckpoints:
+class BookSnapshots:
     """The whole book before any event of a stream, rebuilt from the nearest kept book at or
-    before it (one every :data:`CHECKPOINT_EVENTS` events, all kept in one pass over the stream
+    before it (one every :data:`SNAPSHOT_EVENTS` events, all kept in one pass over the stream
     at the first call, so later calls cost the same) instead of from the stream's start: the
-    same book, for at most :data:`CHECKPOINT_EVENTS` events of work.
+    same book, for at most :data:`SNAPSHOT_EVENTS` events of work.
 
     ``initial`` is the book before event 0; calling the object with ``index`` returns a fresh
     book as it was before event ``index``.
     """
 
     def __init__(self, initial: OrderBook, events: np.ndarray,
-                 every: int = CHECKPOINT_EVENTS) -> None:
+                 every: int = SNAPSHOT_EVENTS) -> None:
         if every < 1:
             raise ValueError(f"every must be positive, got {every}")
         self.events, self.every = events, every

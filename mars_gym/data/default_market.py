@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from lob_core import book_from_orders
-from mars_gym.data.book_states import BookCheckpoints, apply_events
+from mars_gym.data.book_states import BookSnapshots, apply_events
 from mars_gym.data.schema import EVENT_DTYPE, EventStream, Source
 
 DEFAULT_MARKET_FILE = Path(__file__).resolve().parent / "assets" / "default_market.npz"
@@ -60,4 +60,4 @@ def load_default_market(path: Path = DEFAULT_MARKET_FILE) -> EventStream:
     initial = book_from_orders(1, arrays["initial_orders"])
     book_rows = apply_events(initial.copy(), events)
     return EventStream(DEFAULT_SOURCE, events, book_rows, {"generated_events": len(events)},
-                       full_book=BookCheckpoints(initial, events))
+                       full_book=BookSnapshots(initial, events))

@@ -6,8 +6,8 @@ trades (6) and halts (7) do not change the visible book and are skipped, counted
 For a level-N file only the best N levels are known (deeper book volumes are the replay's best
 knowledge: see ``lob_core._replay``). ``EventStream.book_before(i)`` rebuilds that whole book,
 with the real order ids, from the replay's nearest kept book before event i
-(:class:`lob_core.replay.ReplayCheckpoints`, one every
-:data:`~mars_gym.data.book_states.CHECKPOINT_EVENTS` messages).
+(:class:`lob_core.replay.ReplaySnapshots`, one every
+:data:`~mars_gym.data.book_states.SNAPSHOT_EVENTS` messages).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 
 from lob_core import OrderBook, book_from_orders
 from lob_core.lobster import LOBSTER_TICK, level_from_filename, read_messages, read_orderbook
-from lob_core.replay import ReplayCheckpoints, replay
-from mars_gym.data.book_states import CHECKPOINT_EVENTS
+from lob_core.replay import ReplaySnapshots, replay
+from mars_gym.data.book_states import SNAPSHOT_EVENTS
 from mars_gym.data.schema import (
     BOOK_TICKS,
     CANCEL,
@@ -72,8 +72,8 @@ def load_lobster_events(
                   replay_mismatches=report.mismatches,
                   replay_undetermined_rows=report.undetermined_rows,
                   replay_unresolved_messages=report.unresolved_messages)
-    rebuilt = ReplayCheckpoints(all_messages, orderbook, stream_level=stream_level,
-                                seed_row=seed_row, every=CHECKPOINT_EVENTS, path=message_file)
+    rebuilt = ReplaySnapshots(all_messages, orderbook, stream_level=stream_level,
+                                seed_row=seed_row, every=SNAPSHOT_EVENTS, path=message_file)
 
     def full_book(index: int) -> OrderBook:
         """The whole rebuilt book before event ``index`` (prices in ticks, real ids)."""

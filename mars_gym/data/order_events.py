@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from lob_core import MAX_PRICE, MAX_QTY, OrderBook
-from mars_gym.data.book_states import BookCheckpoints, EventReplayError, apply_events
+from mars_gym.data.book_states import BookSnapshots, EventReplayError, apply_events
 from mars_gym.data.schema import (
     CANCEL,
     EVENT_DTYPE,
@@ -139,4 +139,4 @@ def load_order_events(source: Source, path: Path | str) -> EventStream:
     except EventReplayError as error:
         raise OrderEventFormatError(f"{path}:{_line(error.index)}: {error.reason}") from error
     return EventStream(source, events, book, {"rows": len(events)},
-                       full_book=BookCheckpoints(OrderBook(1), events))
+                       full_book=BookSnapshots(OrderBook(1), events))

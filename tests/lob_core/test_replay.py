@@ -9,7 +9,7 @@ from lob_core import OrderBook
 from lob_core._replay import ROW_MATCH, ROW_MISMATCH, ROW_SEED, ROW_UNDETERMINED
 from lob_core.lobster import read_messages, read_orderbook
 from lob_core.replay import (
-    ReplayCheckpoints,
+    ReplaySnapshots,
     apply_messages,
     check_messages,
     main,
@@ -169,24 +169,24 @@ def test_kept_books_give_the_book_a_replay_from_the_start_holds(name, request):
     messages, orderbook = request.getfixturevalue(name)[:2]
     messages, orderbook = messages[:5_000], orderbook[:5_000]
     level = 1 if name == "amzn" else 50
-    checkpoints = ReplayCheckpoints(messages, orderbook, stream_level=level, every=1_000)
+    snapshots = ReplaySnapshots(messages, orderbook, stream_level=level, every=1_000)
     for index in (1, 2, 999, 1_000, 1_001, 3_456, 4_999, 5_000):
         _, _, whole = replay(messages[:index], orderbook[:index], stream_level=level,
                              seed_row=orderbook[0])
-        assert _same_book(checkpoints(index), whole), index
-    assert [start for start, *_ in checkpoints.kept] == [1, 1_000, 2_000, 3_000, 4_000]
-    again = checkpoints(3_456)
+        assert _same_book(snapshots(index), whole), index
+    assert [start for start, *_ in snapshots.kept] == [1, 1_000, 2_000, 3_000, 4_000]
+    again = snapshots(3_456)
     again.cancel(int(again.orders_array()["order_id"][0]))  # a fresh book each call
-    assert _same_book(checkpoints(3_456), replay(messages[:3_456], orderbook[:3_456],
+    assert _same_book(snapshots(3_456), replay(messages[:3_456], orderbook[:3_456],
                                                  stream_level=level)[2])
 
 
 def test_kept_books_refuse_indices_outside_the_replay(amzn):
     messages, orderbook = amzn
-    checkpoints = ReplayCheckpoints(messages[:10], orderbook[:10], stream_level=1, every=4)
-    assert _same_book(checkpoints(1), replay(messages[:1], orderbook[:1], stream_level=1)[2])
+    snapshots = ReplaySnapshots(messages[:10], orderbook[:10], stream_level=1, every=4)
+    assert _same_book(snapshots(1), replay(messages[:1], orderbook[:1], stream_level=1)[2])
     for index in (0, 11):
         with pytest.raises(IndexError, match="outside the replay"):
-            checkpoints(index)
+            snapshots(index)
     with pytest.raises(ValueError, match="every must be positive"):
-        ReplayCheckpoints(messages, orderbook, stream_level=1, every=0)
+        ReplaySnapshots(messages, orderbook, stream_level=1, every=0)

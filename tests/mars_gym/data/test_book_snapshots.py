@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from mars_gym.data import load_source
-from mars_gym.data.book_states import BookCheckpoints, apply_events
+from mars_gym.data.book_states import BookSnapshots, apply_events
 
 
-def test_books_from_checkpoints_equal_a_replay_from_the_start():
+def test_books_from_snapshots_equal_a_replay_from_the_start():
     stream = load_source("DEFAULT")
     events = stream.events[:5_000]
     initial = stream.book_before(0)
-    books = BookCheckpoints(initial, events, every=1_000)
+    books = BookSnapshots(initial, events, every=1_000)
     for index in (0, 1, 999, 1_000, 1_001, 2_500, 4_000, 4_999, 5_000, 1_500):  # out of order
         from_start = initial.copy()
         apply_events(from_start, events[:index])
@@ -26,9 +26,9 @@ def test_books_from_checkpoints_equal_a_replay_from_the_start():
         books(5_001)
 
 
-def test_the_embedded_market_rebuilds_its_books_from_checkpoints():
+def test_the_embedded_market_rebuilds_its_books_from_snapshots():
     stream = load_source("DEFAULT")
-    assert isinstance(stream.full_book, BookCheckpoints)
+    assert isinstance(stream.full_book, BookSnapshots)
     late = len(stream) - 10
     from_start = stream.full_book.kept[0].copy()
     apply_events(from_start, stream.events[:late])
