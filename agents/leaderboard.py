@@ -1,6 +1,6 @@
 """The leaderboard: every baseline and every saved SB3 agent on the test protocol, per flow.
 
-    python benchmarks/leaderboard.py [--flows lmm hawkes replay] [--agents benchmarks/agents]
+    python -m benchmarks.leaderboard [--flows lmm hawkes replay] [--agents benchmarks/agents]
     mars-gym leaderboard --out-dir /tmp/lb
 
 For each background flow it runs :data:`agents.evaluation.TEST_PROTOCOL` for each policy and

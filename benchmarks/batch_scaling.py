@@ -8,19 +8,19 @@ pass over a full 64-minute context, a draw of the 64 codes, the decode to expect
 1 and ``--streams`` streams at once, measured on the largest size. The size with the best
 validation loss is saved (``batch_model_best.pt``).
 
-    python benchmarks/batch_scaling.py --steps 600 --out benchmarks/results/batch
+    python -m benchmarks.batch_scaling --steps 600 --out benchmarks/results/batch
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import torch
 
+from benchmarks.common import emit, machine
 from mars_gym.batch.data import N_FEATURES
 from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig, save_batch_model
 from mars_gym.batch.tokenizer import BatchTokenizer
@@ -85,14 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     speed = {f"minutes_per_s_{n}_streams": minutes_per_second(model, tokenizer, n)
              for n in (1, args.streams)}
     result = {"device": "cpu", "threads": torch.get_num_threads(), "steps": args.steps,
-              "sizes": rows, "best_size": best, "generation": speed}
-    text = json.dumps(result, indent=1)
+              "sizes": rows, "best_size": best, "generation": speed, "machine": machine("cpu")}
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "batch_scaling.json").write_text(text)
         (args.out / "batch_scaling.md").write_text(markdown(rows))
         save_batch_model(models[best], args.out / "batch_model_best.pt")
-    print(text)
+    emit(result, args.out / "batch_scaling.json" if args.out else None)
     return 0
 
 

@@ -4,7 +4,7 @@ Each command runs as a fresh process (``python -m mars_gym.cli COMMAND --help``)
 runs it; the time is the median of ``--repeats`` runs. ``python -c pass`` and ``import
 mars_gym`` are measured in the same run as the floor any command pays.
 
-Usage: ``python benchmarks/bench_cli.py [--repeats 5] [--out benchmarks/results/bench_cli.json]``
+Usage: ``python -m benchmarks.bench_cli [--repeats 5] [--out benchmarks/results/bench_cli.json]``
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from json_output import emit, machine
-
+from benchmarks.common import emit, machine
 from mars_gym.cli import COMMANDS
 
 TARGET_S = 2.0

@@ -8,23 +8,22 @@ ratio of the best LMM vector-env rate to it (on a GPU the LMM vector envs genera
 the CUDA-graph step, and ``machine.gpu`` names it). Episodes are ``--horizon-s`` long with a
 decision every ``--step-s``; each rate is measured over ``--episodes`` episodes per env.
 
-Usage: ``python benchmarks/bench_env.py [--num-envs 1 8 64] [--episodes 2]``
+Usage: ``python -m benchmarks.bench_env [--num-envs 1 8 64] [--episodes 2] [--out FILE]``
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 import mars_gym  # noqa: F401  registers the environments
+from benchmarks.common import emit, machine
 from mars_gym.sim.flow_names import FLOWS
 from mars_gym.sim.flows.registry import flow_checkpoint
 from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
@@ -102,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=2)
     parser.add_argument("--horizon-s", type=float, default=60.0)
     parser.add_argument("--step-s", type=float, default=10.0)
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     results = {}
     generation = {"step_mode": "cuda_graph"} if torch.cuda.is_available() else None
@@ -113,18 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         results[flow] = row
     baseline = bench_single("lmm", args, lmm_recompute=True)
     best = max(v["steps_per_s"] for v in results["lmm"]["vector"])
-    print(json.dumps({
-        "benchmark": "bench_env", "horizon_s": args.horizon_s, "step_s": args.step_s,
-        "episodes": args.episodes, "results": results,
-        "mars_style_lmm_single": baseline,
-        "lmm_vector_best_over_mars_style": best / baseline["steps_per_s"],
-        "targets": {"lmm_vector_ge_10x_mars_style": best / baseline["steps_per_s"] >= 10},
-        "lmm_vector_generation": generation,
-        "machine": {"cpu_count": os.cpu_count(), "torch": torch.__version__,
-                    "python": platform.python_version(), "cuda": torch.cuda.is_available(),
-                    "gpu": (torch.cuda.get_device_name() if torch.cuda.is_available()
-                            else None)},
-    }, indent=2))
+    emit({"benchmark": "bench_env", "horizon_s": args.horizon_s, "step_s": args.step_s,
+          "episodes": args.episodes, "results": results,
+          "mars_style_lmm_single": baseline,
+          "lmm_vector_best_over_mars_style": best / baseline["steps_per_s"],
+          "targets": {"lmm_vector_ge_10x_mars_style": best / baseline["steps_per_s"] >= 10},
+          "lmm_vector_generation": generation,
+          "machine": machine("cuda" if torch.cuda.is_available() else "cpu")}, args.out)
     return 0
 
 

@@ -19,23 +19,22 @@ same design, random weights: speed does not depend on them) at context 1024 and 
   tokens equal the dynamic step's in the same precision (``same_tokens``; a lower precision
   draws other tokens now and then than float32 does).
 
-Usage: ``python benchmarks/bench_lmm.py [--steps 16] [--device auto] [--batches 1 16 256]
-[--step-modes dynamic static cuda_graph] [--precisions float32 bfloat16]``
+Usage: ``python -m benchmarks.bench_lmm [--steps 16] [--device auto] [--batches 1 16 256]
+[--step-modes dynamic static cuda_graph] [--precisions float32 bfloat16] [--out FILE]``
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import json
-import os
-import platform
 import resource
 import sys
 import time
+from pathlib import Path
 
 import torch
 
+from benchmarks.common import emit, machine
 from mars_gym.lmm.checkpoint import CheckpointError, load_lmm
 from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
 from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
@@ -165,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant-max-batch", type=int, default=None,
                         help="measure the variants up to this batch (default: every batch on "
                              "CUDA, 16 on a CPU, where bfloat16 is emulated and slow)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     step_modes = args.step_modes or [m for m in STEP_MODES
@@ -195,16 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = {"params": model.n_params(), "context": CONTEXT, "batches": rows}
     speedups = [row["speedup"] for r in results.values() for row in r["batches"].values()
                 if row["speedup"] is not None]
-    print(json.dumps({
-        "benchmark": "bench_lmm",
-        "results": results,
-        "targets": {"kv_ge_20x_mars_style_per_order": bool(speedups) and min(speedups) >= 20,
-                    "min_speedup": min(speedups) if speedups else None},
-        "machine": {"cpu_count": os.cpu_count(), "device": str(device),
-                    "cuda": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-                    "torch": torch.__version__, "python": platform.python_version(),
-                    "threads": torch.get_num_threads()},
-    }, indent=2))
+    emit({"benchmark": "bench_lmm", "results": results,
+          "targets": {"kv_ge_20x_mars_style_per_order": bool(speedups) and min(speedups) >= 20,
+                      "min_speedup": min(speedups) if speedups else None},
+          "machine": machine(str(device))}, args.out)
     return 0
 
 

@@ -9,29 +9,28 @@ measured in this same run on the same flow:
   ``lob_core.reference.ReferenceBook`` and, where it installs, the PyPI package
   ``cython-orderbook`` (orders/s).
 
-Usage: ``python benchmarks/bench_lob.py [--orders 300000] [--repeats 3] [--data DIR]``
+Usage: ``python -m benchmarks.bench_lob [--orders 300000] [--repeats 3] [--data DIR]
+[--out FILE]``
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import ROOT, emit, machine
 from lob_core import BUY, SELL, OrderBook
 from lob_core.lobster import LOBSTER_TICK, read_messages, read_orderbook
 from lob_core.reference import ReferenceBook
 from lob_core.replay import apply_messages, seed
 
 LIMIT, CANCEL, MARKET = 0, 1, 2
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path(os.environ.get("MARS_GYM_DATA", REPO_ROOT.parent / "shared/data/lobster"))
+DEFAULT_DATA = Path(os.environ.get("MARS_GYM_DATA", ROOT.parent / "shared/data/lobster"))
 REPLAY_FILES = {
     "AMZN_level1_day": ("AMZN_2012-06-21_34200000_57600000_message_1.csv",
                         "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv"),
@@ -213,23 +212,17 @@ def bench_python_api(n_orders: int, repeats: int) -> dict:
     }
 
 
-def machine() -> dict:
+def engine_versions() -> dict:
+    """The installed versions of Cython and of the third-party book (``None``: not installed)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import Cython
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
 
-    try:
-        third_party = version("cython-orderbook")
-    except PackageNotFoundError:
-        third_party = None
-    return {
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "cython": Cython.__version__,
-        "cython_orderbook": third_party,
-    }
+    return {"cython": installed("Cython"), "cython_orderbook": installed("cython-orderbook")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=300_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     replay = bench_batch_replay(args.data, args.repeats)
     api = bench_python_api(args.orders, args.repeats)
@@ -247,8 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         "faster_than_cython_orderbook": (None if api["ratio_vs_cython_orderbook"] is None
                                          else api["ratio_vs_cython_orderbook"] > 1),
     }
-    print(json.dumps({"benchmark": "bench_lob", "batch_replay": replay, "python_api": api,
-                      "targets": targets, "machine": machine()}, indent=2))
+    emit({"benchmark": "bench_lob", "batch_replay": replay, "python_api": api,
+          "targets": targets, "machine": {**machine(), **engine_versions()}}, args.out)
     return 0
 
 

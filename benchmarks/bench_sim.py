@@ -3,7 +3,7 @@
 Prints one JSON object (``--out``: also a file) with
 
 * ``engine``: lob_core's own rate through its Python API on a mixed order flow (orders/s,
-  the flow of ``bench_lob.py``);
+  the flow of ``benchmarks.bench_lob``);
 * ``flows``: background orders per second of ``MarS-Execution-v0`` on the embedded default
   market for each model-free flow (one env), and its ratio to the engine's rate — the
   simulator's cost per order in units of the engine's; and ``simulator``: the env's own
@@ -13,18 +13,18 @@ Prints one JSON object (``--out``: also a file) with
   each served) stepped together through ``step`` (the Gymnasium API: every simulation waits
   at each decision for the busiest) and running ``--play-episodes`` episodes through ``play``
   (the studies' path: each simulation goes on to its next decision and episode at once),
-  against pure batched generation of the same
-  model at the same batch and its own context (``bench_lmm.py``'s KV-cached step over one whole
-  re-fill cycle — streams from half the context to all of it, the lengths a generating stream
-  cycles through — the re-fill amortised; timed just before and just after each env
-  measurement, which is divided by their mean), and their ratios, all on the same device (CUDA
+  against pure batched generation of the same model at the same batch and its own context
+  (``benchmarks.bench_lmm``'s KV-cached step over one whole re-fill cycle — streams from half
+  the context to all of it, the lengths a generating stream cycles through — the re-fill
+  amortised; timed just before and just after each env measurement, which is divided by their
+  mean), and their ratios, all on the same device (CUDA
   when present) with the same ``--precision`` and ``--step-mode``; and what a round costs against
   the streams it serves (:func:`round_cost`), with the share of the env's time that the
   rounds' fixed part takes;
 * ``targets``: model-free flows >= 700 k orders/s (noise, hawkes) and >= 1.4 M (replay); the
   LMM vector env >= 70 % of pure generation (stepped, and played).
 
-Usage: ``python benchmarks/bench_sim.py [--horizon-s 120] [--batch 64] [--play-episodes 256]
+Usage: ``python -m benchmarks.bench_sim [--horizon-s 120] [--batch 64] [--play-episodes 256]
 [--skip-lmm] [--precision float32] [--step-mode dynamic]``
 """
 
@@ -37,11 +37,11 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
-from bench_env import bench_play, bench_vector, flow_orders
-from bench_lmm import bench_kv, random_inputs, synchronize
-from bench_lob import best_time, drive, make_flow
-from json_output import emit, machine
 
+from benchmarks.bench_env import bench_play, bench_vector, flow_orders
+from benchmarks.bench_lmm import bench_kv, random_inputs, synchronize
+from benchmarks.bench_lob import best_time, drive, make_flow
+from benchmarks.common import emit, machine
 from lob_core import OrderBook
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.generate import BatchedGenerator

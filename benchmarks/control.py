@@ -11,7 +11,7 @@ tell the batch model's choice from the order model's following it. The distance 
 several ``--guidance`` values, one result block per value (how strongly the orders are tilted
 towards the chosen minutes: :mod:`mars_gym.batch.tilt`; 0 is selection alone).
 
-    python benchmarks/control.py --source AMZN --starts 10 --seeds 2 --minutes 3 --guidance 0 1
+    python -m benchmarks.control --source AMZN --starts 10 --seeds 2 --minutes 3 --guidance 0 1
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from json_output import emit
 from tqdm.auto import tqdm
 
+from benchmarks.common import emit
 from lob_core import OrderBook
 from mars_gym.batch.control import NAMED_TARGETS, minute_statistic
 from mars_gym.batch.data import source_imager

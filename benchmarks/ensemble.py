@@ -7,7 +7,7 @@ per minute, ``--draws`` seeds averaged). Both order models should come from the 
 e.g. fine-tuning the shipped model for the same steps with and without
 ``--plan-tokenizer`` (``mars-gym train-lmm --init default ...``).
 
-    python benchmarks/ensemble.py --plain runs/control/best.pt --ensemble ensemble
+    python -m benchmarks.ensemble --plain runs/control/best.pt --ensemble ensemble
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from json_output import emit
 
+from benchmarks.common import emit
 from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.plan import Planner
 from mars_gym.batch.tokenizer import BatchTokenizer

@@ -6,7 +6,7 @@ each chunk in its own process so that a crash (a signal) is counted instead of e
 Prints one JSON object: operations, refusals, crashes, mismatches, half-applied refusals and
 invariant violations (every count but operations and refusals must be 0).
 
-Usage: ``python benchmarks/fuzz_book.py [--ops 1000000] [--workers 2] [--seed 0]``
+Usage: ``python -m benchmarks.fuzz_book [--ops 1000000] [--workers 2] [--seed 0]``
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from json_output import emit, machine
+from benchmarks.common import ROOT, emit, machine
 
 CHUNK_OPS = 50_000
 
@@ -40,8 +39,9 @@ def run_chunk(seed: int, n_ops: int, sequence: int) -> dict:
 
 
 def _chunk_in_subprocess(seed: int, n_ops: int, sequence: int) -> dict:
-    run = subprocess.run([sys.executable, __file__, "--worker", str(seed), str(n_ops),
-                          str(sequence)], capture_output=True, text=True, check=False)
+    run = subprocess.run([sys.executable, "-m", "benchmarks.fuzz_book", "--worker", str(seed),
+                          str(n_ops), str(sequence)], capture_output=True, text=True,
+                         check=False, cwd=ROOT)
     if run.returncode != 0:
         return {"crash": f"seed {seed}: exit {run.returncode}: {run.stderr[-300:]}",
                 "operations": 0}

@@ -7,7 +7,7 @@ reports the token-weighted validation NLL over all sources. CPU-sized by default
 ``scaling.md`` and ``scaling.png`` (log-log: validation loss against parameters, one line per
 data fraction) into ``--out``.
 
-Usage: ``python benchmarks/lmm_scaling.py --out runs/scaling [--steps 300]``
+Usage: ``python -m benchmarks.lmm_scaling --out runs/scaling [--steps 300]``
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -26,9 +24,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
+from benchmarks.common import emit, machine
 from mars_gym.apps.parsers import train_lmm as train_parser
+from mars_gym.lmm.serve import resolve_device
 from mars_gym.lmm.train import train
 
 
@@ -64,10 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(rows[-1]), file=sys.stderr)
     result = {"benchmark": "lmm_scaling", "steps": args.steps, "context": args.context,
               "batch": args.batch, "rows": rows,
-              "machine": {"cpu_count": os.cpu_count(), "torch": torch.__version__,
-                          "python": platform.python_version(),
-                          "cuda": torch.cuda.is_available()}}
-    (args.out / "scaling.json").write_text(json.dumps(result, indent=2))
+              "machine": machine(str(resolve_device(args.device)))}
     lines = ["| params | n_embd | data fraction | train tokens | val loss (nats) | val ppl |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {r['params']:,} | {r['n_embd']} | {r['data_fraction']} | "
@@ -87,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     axis.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     figure.savefig(args.out / "scaling.png", dpi=100)
-    print(json.dumps(result, indent=2))
+    emit(result, args.out / "scaling.json")
     return 0 if all(np.isfinite(r["val_loss"]) for r in rows) else 1
 
 

@@ -1,6 +1,6 @@
 """The README's performance table, generated from the benchmark JSONs in ``benchmarks/results``.
 
-``python benchmarks/performance_table.py`` prints the table; ``--write`` puts it into
+``python -m benchmarks.performance_table`` prints the table; ``--write`` puts it into
 ``README.md`` between its ``<!-- performance -->`` markers. A test checks that the README's
 table is the one these JSONs give, so the two cannot drift apart: rerun a benchmark with
 ``--out``, then this script with ``--write``.
@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+from benchmarks.common import RESULTS, ROOT
+
 START, END = "<!-- performance -->", "<!-- /performance -->"
 
 

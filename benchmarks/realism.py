@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/realism.py [--flows lmm ensemble hawkes noise replay] [--seeds 0 1 2 3 4 5]
+    python -m benchmarks.realism [--flows lmm ensemble hawkes noise replay] [--seeds 0 1 2 3 4 5]
         [--checkpoint default] [--workers 2] [--out benchmarks/results/realism]
 
 Writes ``realism.json``, ``realism.md`` (one table per source: score x distance x flow with
@@ -20,9 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from json_output import emit, machine
-
+from benchmarks.common import RESULTS, emit, machine
 from mars_gym.apps.gate import GATE_SEEDS, GATE_SOURCES, markdown, plot, run_gate
 from mars_gym.sim.flow_names import FLOWS
 
@@ -39,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="LMM checkpoint of the lmm flow: a name or a path")
     parser.add_argument("--n-bootstrap", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/realism"))
+    parser.add_argument("--out", type=Path, default=RESULTS / "realism")
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder of generated windows (default OUT/cache); share it between "
                              "runs that compare checkpoints: only the lmm windows differ")

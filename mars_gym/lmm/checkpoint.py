@@ -6,12 +6,10 @@ The file format, its integrity checks and the safe loading are those of
 (:mod:`mars_gym.tokens.trade_memory`, so an agent's trade leaves a mark on its prices) and
 trained on each day and its mirror (:mod:`mars_gym.data.mirror`, so it learns no direction);
 it reads neither the time of day nor the price change since the open (trained on one day per
-source, a model that reads them learns that day's path). Kept by name for comparison
-(``benchmarks/RESULTS.md``): ``"clock"``, the previous default (the same but for reading the
-time of day and the price change), ``"mid"``, the first default (prices
-against the mid), and ``"touch"`` (prices against the touch, no trade memory, no mirror: an
-agent's trade leaves no lasting mark); ``"ensemble"`` is the first default fine-tuned to read
-minute plans (:mod:`mars_gym.batch.plan`); any other argument is a path.
+source, a model that reads them learns that day's path). ``"mid"`` is the first default
+(prices against the mid, no trade memory, no mirror), kept by name for comparison
+(``benchmarks/RESULTS.md``); ``"ensemble"`` is it fine-tuned to read minute plans
+(:mod:`mars_gym.batch.plan`); any other argument is a path.
 """
 
 from __future__ import annotations
@@ -31,9 +29,7 @@ FORMAT_NAME = "mars_gym.lmm"
 FORMAT_VERSION = 2  # 2: sha256 of the content
 ASSETS = Path(__file__).resolve().parent / "assets"
 NAMED = {"default": ASSETS / "default.pt",  # touch prices, trade memory, mirrored days, no clock
-         "clock": ASSETS / "clock.pt",  # the default before: also reads time of day and level
          "mid": ASSETS / "mid.pt",  # the first default: prices against the mid
-         "touch": ASSETS / "touch.pt",  # touch prices alone: an agent's trade is soon forgotten
          "ensemble": ASSETS / "ensemble.pt"}  # the order model of the ensemble (minute plans)
 
 __all__ = ["NAMED", "CheckpointError", "load_lmm", "read_checkpoint", "save_checkpoint"]

@@ -58,9 +58,9 @@ def test_finished_episodes_reset_on_the_next_step(lobster_dir):
 def test_bad_vector_arguments(lobster_dir):
     with pytest.raises(ValueError, match="num_envs must be >= 1"):
         VectorExecutionEnv(num_envs=0, flow="noise", data_dir=lobster_dir)
-    with pytest.raises(ValueError, match="checkpoint 'default' and lmm_checkpoint 'touch' differ"):
+    with pytest.raises(ValueError, match="checkpoint 'default' and lmm_checkpoint 'mid' differ"):
         VectorExecutionEnv(num_envs=1, flow="lmm", data_dir=lobster_dir, checkpoint="default",
-                           lmm_checkpoint="touch")
+                           lmm_checkpoint="mid")
     with pytest.raises(ValueError, match=r"unknown generation options \['threads'\]"):
         VectorExecutionEnv(num_envs=1, flow="lmm", data_dir=lobster_dir,
                            generation={"threads": 2})

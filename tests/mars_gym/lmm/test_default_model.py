@@ -24,28 +24,15 @@ def test_default_is_small_and_loads_by_name():
     assert np.array_equal(tokenizer.price_bins[0].lower, tokenizer.price_bins[1].lower)
     # no clock and no price level: trained on one day per source, those teach the day's path
     assert model.config.tod_frequencies == 0 and model.config.price_change is False
-    clock, clock_tokenizer = load_lmm("clock")  # the previous default, kept by name
-    assert clock.config.tod_frequencies > 0 and clock.config.price_change
-    assert clock_tokenizer.trade_memory_s == TRADE_MEMORY_S
-    assert clock.config.book_features == model.config.book_features
-    for name, reference, width in (("mid", "mid", BOOK_FEATURES),
-                                   ("touch", "touch", BOOK_FEATURES + 1)):  # kept by name
-        other, other_tokenizer = load_lmm(name)
-        assert other_tokenizer.price_reference == reference and not other_tokenizer.trade_memory_s
-        assert other.config.book_features == width
-        assert NAMED[name].stat().st_size < 5 * 2**20 and 0.9e6 < other.n_params() < 1.2e6
+    mid, mid_tokenizer = load_lmm("mid")  # the first default, kept by name
+    assert mid_tokenizer.price_reference == "mid" and not mid_tokenizer.trade_memory_s
+    assert mid.config.book_features == BOOK_FEATURES
+    assert NAMED["mid"].stat().st_size < 5 * 2**20 and 0.9e6 < mid.n_params() < 1.2e6
 
 
 def test_default_beats_both_baselines_on_amzn_validation(lobster_dir):
     result = score("default", "val", sources=["AMZN"], data_dir=lobster_dir)["sources"]["AMZN"]
     assert result["lmm_ppl"] < 0.5 * min(result["unigram_ppl"], result["factorized_ppl"])
-
-
-def test_the_touch_model_beats_both_baselines_on_amzn_validation(lobster_dir):
-    """Measured: 464 against a unigram of 871 and a factorized baseline of 4,278 (its touch
-    tokenizer's bins make the unigram far stronger than the default's, 15,433)."""
-    result = score("touch", "val", sources=["AMZN"], data_dir=lobster_dir)["sources"]["AMZN"]
-    assert result["lmm_ppl"] < 0.6 * min(result["unigram_ppl"], result["factorized_ppl"])
 
 
 @torch.no_grad()
