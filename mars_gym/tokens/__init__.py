@@ -11,19 +11,8 @@ from mars_gym.tokens.order_tokenizer import (
     compose,
     decompose,
 )
-from mars_gym.tokens.orders import (
-    BUY_ORDER,
-    CANCEL_ORDER,
-    SELL_ORDER,
-    TOKEN_ORDER_DTYPE,
-    events_to_orders,
-)
 
 __all__ = [
-    "BUY_ORDER",
-    "CANCEL_ORDER",
-    "SELL_ORDER",
-    "TOKEN_ORDER_DTYPE",
     "VOCAB_SIZE",
     "Conditions",
     "DecodedOrders",
@@ -33,5 +22,4 @@ __all__ = [
     "TokenizerFileError",
     "compose",
     "decompose",
-    "events_to_orders",
 ]

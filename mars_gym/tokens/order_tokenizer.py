@@ -53,9 +53,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.data.schema import EventStream
 from mars_gym.tokens.bins import QuantileBins
-from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.tokens.trade_memory import executions, memory_at, weights
 
 N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS = 3, 32, 32, 16

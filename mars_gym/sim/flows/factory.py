@@ -18,12 +18,12 @@ from functools import lru_cache
 import numpy as np
 
 from mars_gym.data import load_source, split_by_time
+from mars_gym.data.orders import CANCEL_ORDER, events_to_orders
 from mars_gym.data.schema import EventStream
 from mars_gym.sim.flows.base import BackgroundFlow
 from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
 from mars_gym.sim.flows.noise import NoiseFlow
 from mars_gym.sim.flows.registry import register_flow, resolve_flow
-from mars_gym.tokens import CANCEL_ORDER, events_to_orders
 
 LMM_HISTORY_EVENTS = 4_000  # real events handed to the LMM flow before the start
 PLANNER_HISTORY_NS = 64 * 60 * 1_000_000_000  # real minutes handed to the batch model

@@ -15,6 +15,7 @@ from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.plan import PLAN_FEATURES, MinutePlans, Planner, plan_features
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import load_source, split_by_time
+from mars_gym.data.orders import SELL_ORDER
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.envs.execution import ExecutionEnv
 from mars_gym.envs.vector import VectorExecutionEnv
@@ -25,7 +26,6 @@ from mars_gym.lmm.train import main as train_main
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.sim.flows.lmm import LMMFlow
-from mars_gym.tokens import SELL_ORDER
 from mars_gym.tokens.images import MINUTE_NS
 
 
