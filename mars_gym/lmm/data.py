@@ -17,13 +17,14 @@ import torch
 
 from mars_gym.data.schema import EventStream
 from mars_gym.lmm.model import ConditionTensors
-from mars_gym.tokens import OrderTokenizer, order_tokenizer
+from mars_gym.tokens.conditions import Conditions
+from mars_gym.tokens.order_tokenizer import OrderTokenizer, TokenizedStream
 
 if TYPE_CHECKING:  # the batch package builds on the LMM's model: no import at run time
     from mars_gym.batch.plan import MinutePlans
 
 
-def torch_conditions(cond: order_tokenizer.Conditions,
+def torch_conditions(cond: Conditions,
                      plan: np.ndarray | None = None) -> ConditionTensors:
     """Tokenizer conditions of B positions as (B, 1) model inputs (``plan``: the minute plan
     (F,) they all read, for an ensemble model)."""
@@ -73,7 +74,7 @@ def build_sequence(tokenizer: OrderTokenizer, stream: EventStream,
                    plans=plans.plans)
 
 
-def _sequence(name: str, tokens: order_tokenizer.TokenizedStream) -> TokenSequence:
+def _sequence(name: str, tokens: TokenizedStream) -> TokenSequence:
     c = tokens.conditions
     if len(tokens.ids) < 2:
         raise ValueError(f"{name}: fewer than 2 orders, nothing to predict")
@@ -122,7 +123,7 @@ def evaluation_windows(sequence: TokenSequence, length: int, max_windows: int | 
 
 
 def history_inputs(tokenizer: OrderTokenizer, history: EventStream,
-                   live: order_tokenizer.Conditions, max_orders: int,
+                   live: Conditions, max_orders: int,
                    plans: MinutePlans | None = None):
     """Model inputs (1, n) for a real history ending now: its last ``max_orders`` orders, each
     position conditioned as in training, the last one on the live book ``live`` (one row).

@@ -37,7 +37,7 @@ from mars_gym.lmm.model import CONDITION_FIELDS, LMM, ConditionTensors, KVCache
 from mars_gym.lmm.noise import StreamNoise
 from mars_gym.lmm.options import STEP_MODES
 from mars_gym.lmm.threads import with_generation_threads
-from mars_gym.tokens.order_tokenizer import BOOK_FEATURES
+from mars_gym.tokens.conditions import BOOK_FEATURES
 
 
 class _History:

@@ -40,14 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from mars_gym.checkpoint import check_config_ranges
-from mars_gym.tokens.order_tokenizer import (
-    BOOK_FEATURES,
-    N_CHANGE,
-    N_TIME_OF_DAY,
-    PART_SIZES,
-    PART_STRIDES,
-    VOCAB_SIZE,
-)
+from mars_gym.tokens.conditions import BOOK_FEATURES, N_CHANGE, N_TIME_OF_DAY
+from mars_gym.tokens.scheme import PART_SIZES, PART_STRIDES, VOCAB_SIZE
 
 
 @dataclass

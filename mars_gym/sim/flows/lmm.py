@@ -75,7 +75,7 @@ class LMMFlow:
         self.unseen_cancel_rate = unseen_cancel_rate
         self.source = history.source.source_id
         self.open_mid = history.open_mid or float(np.nanmean(history.mid))
-        self.trade_memory = (TradeMemory(tokenizer.trade_memory_s, tokenizer.trade_rate_s)
+        self.trade_memory = (TradeMemory(tokenizer.trade_memory_s)
                              if tokenizer.reads_trades else None)
         self.recording = None  # the book's RecordingBook, once followed
 

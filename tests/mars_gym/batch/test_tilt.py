@@ -17,7 +17,7 @@ from mars_gym.lmm.model import LMM, LMMConfig
 from mars_gym.lmm.noise import StreamNoise
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.factory import make_flow
-from mars_gym.tokens.order_tokenizer import N_PRICE_BINS
+from mars_gym.tokens.scheme import N_PRICE_BINS
 
 
 @pytest.fixture(scope="module")
