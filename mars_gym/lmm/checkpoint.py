@@ -11,7 +11,7 @@ source, a model that reads them learns that day's path). Kept by name for compar
 time of day and the price change), ``"mid"``, the first default (prices
 against the mid), and ``"touch"`` (prices against the touch, no trade memory, no mirror: an
 agent's trade leaves no lasting mark); ``"ensemble"`` is the first default fine-tuned to read
-minute plans (:mod:`mars_gym.batch.plan`); any other argument is a path.
+minute plans (:mod:`mars_gym.ensemble.plan`); any other argument is a path.
 """
 
 from __future__ import annotations

@@ -4,13 +4,14 @@ Position i of a sequence holds order token ``t_i`` and the conditions of the boo
 order sees (its book volumes and change since the open), with the time of day of order i (the
 next order's time is part of what is predicted: its interval bin). The target of position i is
 ``t_{i+1}``. Windows never cross sources or splits. Sequences for the ensemble's order model also
-carry the plan of the minute each position lies in (:mod:`mars_gym.batch.plan`).
+carry the plan of the minute each position lies in: any :class:`PlanRows` (the ensemble's
+:class:`mars_gym.ensemble.plan.MinutePlans`, a layer above this one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -20,8 +21,15 @@ from mars_gym.lmm.model import ConditionTensors
 from mars_gym.tokens.conditions import Conditions
 from mars_gym.tokens.order_tokenizer import OrderTokenizer, TokenizedStream
 
-if TYPE_CHECKING:  # the batch package builds on the LMM's model: no import at run time
-    from mars_gym.batch.plan import MinutePlans
+
+class PlanRows(Protocol):
+    """Minute plans that order positions read: ``plans`` (m, plan features), one row per
+    minute, and the row of each time."""
+
+    @property
+    def plans(self) -> np.ndarray: ...
+
+    def rows(self, time_ns: np.ndarray) -> np.ndarray: ...
 
 
 def torch_conditions(cond: Conditions,
@@ -64,7 +72,7 @@ class TokenSequence:
 
 
 def build_sequence(tokenizer: OrderTokenizer, stream: EventStream,
-                   plans: MinutePlans | None = None) -> TokenSequence:
+                   plans: PlanRows | None = None) -> TokenSequence:
     """A stream's sequence; with ``plans``, each position also reads its minute's plan."""
     encoded = tokenizer.encode(stream)
     sequence = _sequence(stream.source.name, encoded)
@@ -124,7 +132,7 @@ def evaluation_windows(sequence: TokenSequence, length: int, max_windows: int | 
 
 def history_inputs(tokenizer: OrderTokenizer, history: EventStream,
                    live: Conditions, max_orders: int,
-                   plans: MinutePlans | None = None):
+                   plans: PlanRows | None = None):
     """Model inputs (1, n) for a real history ending now: its last ``max_orders`` orders, each
     position conditioned as in training, the last one on the live book ``live`` (one row).
     An ensemble model also reads ``plans``, whose last row is the plan of the live minute."""

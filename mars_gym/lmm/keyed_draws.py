@@ -1,4 +1,4 @@
-"""Counter-based sampling noise: every stream of generated orders draws from its own key.
+"""Keyed draws: every stream of generated orders draws its sampling noise from its own key.
 
 A token is drawn by the Gumbel-max trick, ``argmax(logits / T + g)`` with ``g`` standard Gumbel
 noise, which samples exactly from ``softmax(logits / T)``. The noise of a stream's ``n``-th
