@@ -1,4 +1,6 @@
-"""Order tokens (MarS single-order scheme) and their conditioning features."""
+"""Order tokens: the MarS single-order scheme (`scheme`), the conditioning features
+(`conditions`), the tokenizer file (`tokenizer_file`), joined by `OrderTokenizer`; minute images
+(`images`) for the order-batch tokens."""
 
 from mars_gym.tokens.bins import QuantileBins
 from mars_gym.tokens.order_tokenizer import (

@@ -145,7 +145,7 @@ class OrderTokenizer(TokenScheme):
     # -- persistence (mars_gym.tokens.tokenizer_file) --------------------------------------
     def state(self) -> dict[str, np.ndarray]:
         """All fitted arrays, with a JSON header naming the format and version."""
-        return tokenizer_state(self)
+        return tokenizer_state(self, self.source_rows, self.generic_source, self.trade_memory_s)
 
     @classmethod
     def from_state(cls, arrays, origin: str = "<state>") -> OrderTokenizer:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -32,10 +33,8 @@ from mars_gym.tokens.scheme import (
     N_PRICE_BINS,
     N_VOLUME_BINS,
     PRICE_REFERENCES,
+    TokenScheme,
 )
-
-if TYPE_CHECKING:
-    from mars_gym.tokens.order_tokenizer import OrderTokenizer
 
 FORMAT_VERSION = 3
 FORMAT_NAME = "mars_gym.order_tokenizer"
@@ -45,18 +44,21 @@ class TokenizerFileError(ValueError):
     """A tokenizer file that is missing, corrupt or of another version."""
 
 
-def tokenizer_state(tokenizer: OrderTokenizer) -> dict[str, np.ndarray]:
-    """All fitted arrays of ``tokenizer``, with a JSON header naming the format and version."""
+def tokenizer_state(scheme: TokenScheme, source_rows: dict[str, int], generic_source: bool,
+                    trade_memory_s: Sequence[float]) -> dict[str, np.ndarray]:
+    """All fitted arrays of an order tokenizer (its ``scheme``, the sources it was trained on,
+    whether it trained the generic source row, its trade memory timescales), with a JSON header
+    naming the format and version."""
     arrays: dict[str, np.ndarray] = {}
     for k in range(N_KINDS):
-        arrays.update(tokenizer.price_bins[k].to_arrays(f"price{k}"))
-        arrays.update(tokenizer.volume_bins[k].to_arrays(f"volume{k}"))
-    arrays.update(tokenizer.interval_bins.to_arrays("interval"))
+        arrays.update(scheme.price_bins[k].to_arrays(f"price{k}"))
+        arrays.update(scheme.volume_bins[k].to_arrays(f"volume{k}"))
+    arrays.update(scheme.interval_bins.to_arrays("interval"))
     header = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
-              "price_reference": tokenizer.price_reference,
-              "volume_scale": {str(k): v for k, v in tokenizer.volume_scale.items()},
-              "source_rows": tokenizer.source_rows, "generic_source": tokenizer.generic_source,
-              "trade_memory_s": list(tokenizer.trade_memory_s),
+              "price_reference": scheme.price_reference,
+              "volume_scale": {str(k): v for k, v in scheme.volume_scale.items()},
+              "source_rows": source_rows, "generic_source": generic_source,
+              "trade_memory_s": list(trade_memory_s),
               "scheme": [N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS]}
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     return arrays
