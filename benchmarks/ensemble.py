@@ -21,9 +21,9 @@ import torch
 
 from benchmarks.common import emit
 from mars_gym.batch.model import load_batch_model
-from mars_gym.batch.plan import Planner
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import DATA_SOURCES
+from mars_gym.ensemble.plan import Planner
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.train import evaluate, prepare_data
 

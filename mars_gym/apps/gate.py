@@ -51,7 +51,7 @@ BASELINES = ("hawkes", "noise")
 NS_PER_MIN = 60_000_000_000
 # the packages whose code makes a generated window (mars_gym's, then the engine)
 GENERATION_CODE = (*(Path(mars_gym.__file__).parent / name
-                     for name in ("sim", "tokens", "data", "lmm", "batch")),
+                     for name in ("sim", "tokens", "data", "lmm", "batch", "ensemble")),
                    Path(lob_core.__file__).parent)
 SOURCE_SUFFIXES = (".py", ".pyx", ".pxd")
 

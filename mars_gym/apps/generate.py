@@ -6,7 +6,7 @@ first event at or after it), runs the flow alone for ``--minutes``, writes
 ``DIR/{SOURCE}_{flow}_message_{level}.csv`` and ``..._orderbook_{level}.csv`` and prints, per
 generated minute, its orders, buy/sell pressure and mid return. ``--target`` steers the
 ``ensemble`` flow (``drop``, ``rise``, ``quiet``, ``busy`` or ``STATISTIC=VALUE``:
-:mod:`mars_gym.batch.control`). The model-free flows are calibrated on the source's training
+:mod:`mars_gym.ensemble.control`). The model-free flows are calibrated on the source's training
 split only: the noise agent's interval is the mean time between training orders and its size
 unit the median training order size; the Hawkes flow is fitted by maximum likelihood
 (:mod:`mars_gym.sim.flows.hawkes`).
@@ -20,11 +20,11 @@ import numpy as np
 
 from lob_core import OrderBook
 from mars_gym.apps import parsers
-from mars_gym.batch.control import PlanTarget, minute_statistic
 from mars_gym.batch.data import source_imager
 from mars_gym.data import load_source
 from mars_gym.data.lobster_export import to_lobster, write_lobster
 from mars_gym.data.schema import EventStream, seed_book_from_state
+from mars_gym.ensemble.control import PlanTarget, minute_statistic
 from mars_gym.metrics.realism import LobsterStream
 from mars_gym.sim.depth import source_ladder
 from mars_gym.sim.flows import run_flow
@@ -71,7 +71,7 @@ def generate_window(flow_name: str, source_name: str, start_ns: int, duration_ns
 
 def minute_summary(generated: EventStream, source: str, data_dir=None) -> list[dict]:
     """Per clock minute of a generated stream of ``source`` (a name or a path): orders,
-    pressure (:mod:`mars_gym.batch.control`) and the mid's return over the minute (bps)."""
+    pressure (:mod:`mars_gym.ensemble.control`) and the mid's return over the minute (bps)."""
     imager = source_imager(source, data_dir)
     minutes = imager.images(generated)
     pressure = minute_statistic("pressure", minutes.images, imager)

@@ -19,7 +19,7 @@ sequence (:meth:`mars_gym.sim.flows.lmm.LMMFlow.observe`), as in MarS.
 Every run's peak and permanent impact is kept in the JSON for other estimators.
 
 Runs with and without the order share their random numbers draw by draw (common random
-numbers): the ``lmm`` flow's stream noise is keyed by the run's seed (:mod:`mars_gym.lmm.noise`),
+numbers): the ``lmm`` flow's draws are keyed by the run's seed (:mod:`mars_gym.lmm.keyed_draws`),
 the other flows draw from generators seeded alike. Where the order barely changes what the
 generator would do, both runs draw the same orders, so the difference measures the order's
 effect instead of two unrelated futures; averages over runs estimate the impact. The ``lmm``

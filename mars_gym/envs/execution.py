@@ -106,8 +106,8 @@ class ExecutionEnv(ScenarioEnv):
     | horizon_s | 300 | seconds |
     | step_s | 30 | seconds between decisions |
     | flow | "lmm" | a registered flow (lmm, ensemble, replay, noise, hawkes, or your own: :mod:`mars_gym.sim.flows.registry`), a builder ``(source, start, data_dir) -> flow`` or a flow instance |
-    | flow_target | None | ensemble flow only: the market to steer towards ("drop", "rise", "quiet", "busy" or "STATISTIC=VALUE", :mod:`mars_gym.batch.control`) |
-    | flow_guidance | None | ensemble flow with a target only: how strongly its orders are tilted towards the minutes the target picks (None: the flow's default, 0: off, :mod:`mars_gym.batch.tilt`) |
+    | flow_target | None | ensemble flow only: the market to steer towards ("drop", "rise", "quiet", "busy" or "STATISTIC=VALUE", :mod:`mars_gym.ensemble.control`) |
+    | flow_guidance | None | ensemble flow with a target only: how strongly its orders are tilted towards the minutes the target picks (None: the flow's default, 0: off, :mod:`mars_gym.ensemble.tilt`) |
     | source | "DEFAULT" | a source of :mod:`mars_gym.data.sources`: a registered name (``DEFAULT``, the embedded market, needs no data folder) or the path of a LOBSTER message file |
     | split | "train" | where episodes start: "train", "val" or "test" |
     | latency_ns | 1_000_000 | agent order latency (its median when sampled), ns |

@@ -84,7 +84,7 @@ class MarketScenario:
                 raise ValueError(f"flow_{name} is for the flows that take a {name} {takers}, "
                                  f"not {flow!r}")
         if options.get("target") is not None:
-            from mars_gym.batch.control import PlanTarget  # torch: only for a steered flow
+            from mars_gym.ensemble.control import PlanTarget  # torch: only for a steered flow
 
             PlanTarget.parse(options["target"])  # a bad target fails here, not at a reset
         if options.get("guidance") is not None:

@@ -7,7 +7,7 @@ the checkpoint) every simulation's background is one stream of a shared
 rounds: each simulation advances until its background needs its next token (or the step ends);
 the tokens of all waiting simulations come from one batched forward pass; repeat until every
 simulation has reached the end of the step. Each stream's sampling noise is keyed by its
-simulation's seed (:mod:`mars_gym.lmm.noise`), so a simulation runs as it would alone (up
+simulation's seed (:mod:`mars_gym.lmm.keyed_draws`), so a simulation runs as it would alone (up
 to the rounding of a batched forward, see :meth:`ScenarioVectorEnv.play`). Other
 flows need no rounds. Finished episodes are reset on the next step (Gymnasium's next-step
 autoreset). :meth:`ScenarioVectorEnv.play` (the studies' path) runs whole episodes without

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from mars_gym.tokens import VOCAB_SIZE, decompose
-from mars_gym.tokens.order_tokenizer import PART_SIZES
+from mars_gym.tokens.scheme import PART_SIZES
 
 
 def _log_frequencies(values: np.ndarray, size: int, alpha: float) -> np.ndarray:

@@ -9,7 +9,7 @@ it reads neither the time of day nor the price change since the open (trained on
 source, a model that reads them learns that day's path). ``"mid"`` is the first default
 (prices against the mid, no trade memory, no mirror), kept by name for comparison
 (``benchmarks/RESULTS.md``); ``"ensemble"`` is it fine-tuned to read minute plans
-(:mod:`mars_gym.batch.plan`); any other argument is a path.
+(:mod:`mars_gym.ensemble.plan`); any other argument is a path.
 """
 
 from __future__ import annotations

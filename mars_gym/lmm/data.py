@@ -4,26 +4,35 @@ Position i of a sequence holds order token ``t_i`` and the conditions of the boo
 order sees (its book volumes and change since the open), with the time of day of order i (the
 next order's time is part of what is predicted: its interval bin). The target of position i is
 ``t_{i+1}``. Windows never cross sources or splits. Sequences for the ensemble's order model also
-carry the plan of the minute each position lies in (:mod:`mars_gym.batch.plan`).
+carry the plan of the minute each position lies in: any :class:`PlanRows` (the ensemble's
+:class:`mars_gym.ensemble.plan.MinutePlans`, a layer above this one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from mars_gym.data.schema import EventStream
 from mars_gym.lmm.model import ConditionTensors
-from mars_gym.tokens import OrderTokenizer, order_tokenizer
-
-if TYPE_CHECKING:  # the batch package builds on the LMM's model: no import at run time
-    from mars_gym.batch.plan import MinutePlans
+from mars_gym.tokens.conditions import Conditions
+from mars_gym.tokens.order_tokenizer import OrderTokenizer, TokenizedStream
 
 
-def torch_conditions(cond: order_tokenizer.Conditions,
+class PlanRows(Protocol):
+    """Minute plans that order positions read: ``plans`` (m, plan features), one row per
+    minute, and the row of each time."""
+
+    @property
+    def plans(self) -> np.ndarray: ...
+
+    def rows(self, time_ns: np.ndarray) -> np.ndarray: ...
+
+
+def torch_conditions(cond: Conditions,
                      plan: np.ndarray | None = None) -> ConditionTensors:
     """Tokenizer conditions of B positions as (B, 1) model inputs (``plan``: the minute plan
     (F,) they all read, for an ensemble model)."""
@@ -63,7 +72,7 @@ class TokenSequence:
 
 
 def build_sequence(tokenizer: OrderTokenizer, stream: EventStream,
-                   plans: MinutePlans | None = None) -> TokenSequence:
+                   plans: PlanRows | None = None) -> TokenSequence:
     """A stream's sequence; with ``plans``, each position also reads its minute's plan."""
     encoded = tokenizer.encode(stream)
     sequence = _sequence(stream.source.name, encoded)
@@ -73,7 +82,7 @@ def build_sequence(tokenizer: OrderTokenizer, stream: EventStream,
                    plans=plans.plans)
 
 
-def _sequence(name: str, tokens: order_tokenizer.TokenizedStream) -> TokenSequence:
+def _sequence(name: str, tokens: TokenizedStream) -> TokenSequence:
     c = tokens.conditions
     if len(tokens.ids) < 2:
         raise ValueError(f"{name}: fewer than 2 orders, nothing to predict")
@@ -122,8 +131,8 @@ def evaluation_windows(sequence: TokenSequence, length: int, max_windows: int | 
 
 
 def history_inputs(tokenizer: OrderTokenizer, history: EventStream,
-                   live: order_tokenizer.Conditions, max_orders: int,
-                   plans: MinutePlans | None = None):
+                   live: Conditions, max_orders: int,
+                   plans: PlanRows | None = None):
     """Model inputs (1, n) for a real history ending now: its last ``max_orders`` orders, each
     position conditioned as in training, the last one on the live book ``live`` (one row).
     An ensemble model also reads ``plans``, whose last row is the plan of the live minute."""

@@ -22,22 +22,22 @@ streams unless few advance — see ``ROWS_STEP_SHARE``), ``"static"``
 and replayed, which removes the launch cost of the many small kernels of a small model's step;
 CUDA only).
 
-Both draw with counter-based noise (:mod:`mars_gym.lmm.noise`): a stream's tokens depend on the
-generator's ``seed``, the stream's key (its row unless ``prime`` names one) and its own inputs
-only, whatever else shares the batch.
+Both draw with counter-based noise (keyed draws, :mod:`mars_gym.lmm.keyed_draws`): a stream's
+tokens depend on the generator's ``seed``, the stream's key (its row unless ``prime`` names
+one) and its own inputs only, whatever else shares the batch.
 ``prime`` and ``step`` take an optional per-stream ``bias`` of the token parts' logits (plan
-guidance, :mod:`mars_gym.batch.tilt`).
+guidance, :mod:`mars_gym.ensemble.tilt`).
 """
 
 from __future__ import annotations
 
 import torch
 
+from mars_gym.lmm.keyed_draws import StreamNoise
 from mars_gym.lmm.model import CONDITION_FIELDS, LMM, ConditionTensors, KVCache
-from mars_gym.lmm.noise import StreamNoise
 from mars_gym.lmm.options import STEP_MODES
 from mars_gym.lmm.threads import with_generation_threads
-from mars_gym.tokens.order_tokenizer import BOOK_FEATURES
+from mars_gym.tokens.conditions import BOOK_FEATURES
 
 
 class _History:

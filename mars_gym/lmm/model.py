@@ -26,7 +26,7 @@ projection), time of day (Fourier features of the 5-second bucket, linear projec
 since the open (embedding of the clipped basis-point bucket) and the source id (embedding).
 A model built with ``plan_features > 0`` is the order half of the ensemble: it also reads the
 *plan* of the minute each position lies in (features of that minute's order image, linear
-projection initialised at zero, :mod:`mars_gym.batch.plan`) — the real minute in training, the
+projection initialised at zero, :mod:`mars_gym.ensemble.plan`) — the real minute in training, the
 batch model's sample when generating.
 """
 
@@ -40,14 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from mars_gym.checkpoint import check_config_ranges
-from mars_gym.tokens.order_tokenizer import (
-    BOOK_FEATURES,
-    N_CHANGE,
-    N_TIME_OF_DAY,
-    PART_SIZES,
-    PART_STRIDES,
-    VOCAB_SIZE,
-)
+from mars_gym.tokens.conditions import BOOK_FEATURES, N_CHANGE, N_TIME_OF_DAY
+from mars_gym.tokens.scheme import PART_SIZES, PART_STRIDES, VOCAB_SIZE
 
 
 @dataclass
@@ -63,7 +57,7 @@ class LMMConfig:
     # one day per source, it learns that day's path from the level and the time of day)
     price_change: bool = True
     rope_base: float = 10_000.0
-    plan_features: int = 0    # > 0: the ensemble's minute-plan input (mars_gym.batch.plan)
+    plan_features: int = 0    # > 0: the ensemble's minute-plan input (mars_gym.ensemble.plan)
     book_features: int = BOOK_FEATURES  # width of the book conditions (the tokenizer's)
 
     def __post_init__(self) -> None:
@@ -454,11 +448,11 @@ class LMM(nn.Module):
         """Draw one token per row of ``h`` (B, d), part by part, by the Gumbel-max trick.
 
         ``noise`` is standard Gumbel noise (B, sum(PART_SIZES)), one slot per value of every
-        part (:class:`mars_gym.lmm.noise.StreamNoise`). ``temperature`` divides every part's
+        part (:class:`mars_gym.lmm.keyed_draws.StreamNoise`). ``temperature`` divides every part's
         logits; ``top_k`` keeps the k most likely values of each part (at most its size).
         ``bias`` is added to the logits of each part before that: kind (B, 3), price (B, 3, 32)
         and volume (B, 3, 32) by the row's kind, interval (B, 16) (plan guidance,
-        :mod:`mars_gym.batch.tilt`).
+        :mod:`mars_gym.ensemble.tilt`).
         """
         if noise.shape != (len(h), sum(PART_SIZES)):
             raise ValueError(f"noise must have shape {(len(h), sum(PART_SIZES))}, "

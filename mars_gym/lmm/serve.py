@@ -30,13 +30,8 @@ import torch
 from mars_gym.lmm.generate import BatchedGenerator
 from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
 from mars_gym.lmm.options import PRECISIONS
-from mars_gym.tokens.order_tokenizer import (
-    N_CHANGE,
-    N_KINDS,
-    N_TIME_OF_DAY,
-    PART_SIZES,
-    VOCAB_SIZE,
-)
+from mars_gym.tokens.conditions import N_CHANGE, N_TIME_OF_DAY
+from mars_gym.tokens.scheme import N_KINDS, PART_SIZES, VOCAB_SIZE
 
 
 class BadRequestError(ValueError):

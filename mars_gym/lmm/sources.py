@@ -23,9 +23,10 @@ from dataclasses import replace
 import numpy as np
 
 from mars_gym.data import DATA_SOURCES, SOURCES, split_by_time
+from mars_gym.data.orders import CANCEL_ORDER, events_to_orders
 from mars_gym.data.schema import EventStream
 from mars_gym.lmm.model import LMMConfig
-from mars_gym.tokens import CANCEL_ORDER, OrderTokenizer, events_to_orders
+from mars_gym.tokens import OrderTokenizer
 
 GENERIC_SOURCE_ROW = LMMConfig.n_sources - 1  # the last row of the default source embedding
 

@@ -58,7 +58,7 @@ from mars_gym.sim.flows.base import (
     implements,
 )
 from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
-from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
+from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
 BACKGROUND_AGENT = 0
 SEARCH_LEVELS = 64  # price levels of a side searched for a background order to cancel

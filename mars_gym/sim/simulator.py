@@ -23,6 +23,7 @@ from typing import NamedTuple, cast
 import numpy as np
 
 from lob_core import GTC, IOC, OrderBook
+from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream, Source
 from mars_gym.sim._event_loop import BACKGROUND_AGENT, EventLoop
@@ -35,7 +36,6 @@ from mars_gym.sim.flows.base import (
 )
 from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID
 from mars_gym.sim.latency import ConstantLatency
-from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
 AGENT_LIMIT, AGENT_MARKET, AGENT_CANCEL = "limit", "market", "cancel"
 

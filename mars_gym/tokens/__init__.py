@@ -1,4 +1,6 @@
-"""Order tokens (MarS single-order scheme) and their conditioning features."""
+"""Order tokens: the MarS single-order scheme (`scheme`), the conditioning features
+(`conditions`), the tokenizer file (`tokenizer_file`), joined by `OrderTokenizer`; minute images
+(`images`) for the order-batch tokens."""
 
 from mars_gym.tokens.bins import QuantileBins
 from mars_gym.tokens.order_tokenizer import (
@@ -11,19 +13,8 @@ from mars_gym.tokens.order_tokenizer import (
     compose,
     decompose,
 )
-from mars_gym.tokens.orders import (
-    BUY_ORDER,
-    CANCEL_ORDER,
-    SELL_ORDER,
-    TOKEN_ORDER_DTYPE,
-    events_to_orders,
-)
 
 __all__ = [
-    "BUY_ORDER",
-    "CANCEL_ORDER",
-    "SELL_ORDER",
-    "TOKEN_ORDER_DTYPE",
     "VOCAB_SIZE",
     "Conditions",
     "DecodedOrders",
@@ -33,5 +24,4 @@ __all__ = [
     "TokenizerFileError",
     "compose",
     "decompose",
-    "events_to_orders",
 ]

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mars_gym.data.orders import CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.data.schema import EventStream
 from mars_gym.tokens.bins import QuantileBins
-from mars_gym.tokens.orders import CANCEL_ORDER, SELL_ORDER, events_to_orders
 
 N_CHANNELS, N_PRICE_SLOTS, N_VOLUME_SLOTS = 3, 32, 32
 IMAGE_SHAPE = (N_CHANNELS, N_PRICE_SLOTS, N_VOLUME_SLOTS)

@@ -15,12 +15,6 @@ aggressor's is the opposite. Every execution counts, whoever traded: in a simula
 trades enter the memory like the background's, which is how a model reading it sees an agent's
 impact. The same definition serves training (:func:`memory_at`, over a real stream) and the
 live book (:class:`TradeMemory`, over a recording's new events).
-
-The *trade rate* on timescale ``tau`` counts the executions instead of signing their volume,
-``r(t) = sum over e before t of exp(-(t - t_e) / tau)`` (``r / tau``: executions per second).
-On long timescales it tells a model how busy the market has been lately, which a model that
-reads no clock cannot otherwise know once its own orders have filled its context: AMZN's
-closing hour shows 2.4 times the messages of the hour before it.
 """
 
 from __future__ import annotations
@@ -47,20 +41,10 @@ def _decay(elapsed_ns, timescales_s: np.ndarray) -> np.ndarray:
     return np.exp(-elapsed_s[..., None] / timescales_s)
 
 
-def weights(signed: np.ndarray, timescales_s, rate_timescales_s=()) -> np.ndarray:
-    """Each execution's weight per column (n, memory timescales + rate timescales): its signed
-    size in the memory's columns, 1 in the rate's."""
-    signed = np.asarray(signed, dtype=np.float64)
-    return np.concatenate([np.repeat(signed[:, None], len(timescales_s), axis=1),
-                           np.ones((len(signed), len(rate_timescales_s)))], axis=1)
-
-
 def memory_at(times_ns: np.ndarray, signed: np.ndarray, counts: np.ndarray,
               at_ns: np.ndarray, timescales_s) -> np.ndarray:
     """The trade memory (n, timescales) of ``n`` moments, the ``k``-th counting the first
     ``counts[k]`` executions (``times_ns``, ``signed``, in time order) decayed to ``at_ns[k]``.
-    ``signed`` may also hold one weight per timescale, ``(executions, timescales)``
-    (:func:`weights`).
 
     The running sum ``S_j = S_{j-1} exp(-(t_j - t_{j-1}) / tau) + v_j`` is taken once over the
     executions, then each moment decays the last sum it counts to its own time."""
@@ -82,26 +66,20 @@ def memory_at(times_ns: np.ndarray, signed: np.ndarray, counts: np.ndarray,
 
 class TradeMemory:
     """The trade memory of a live book, kept up to date from its recording's new events, on
-    ``timescales_s``, then the trade rate on ``rate_timescales_s`` (none by default).
+    ``timescales_s``.
 
     :meth:`start` sets it from a real history (its executions decayed to the start time);
     :meth:`add` counts new events; :meth:`at` reads it at a later time."""
 
-    def __init__(self, timescales_s, rate_timescales_s=()) -> None:
-        self.memory_timescales_s = tuple(timescales_s)
-        self.rate_timescales_s = tuple(rate_timescales_s)
-        self.timescales_s = np.asarray(self.memory_timescales_s + self.rate_timescales_s,
-                                       dtype=np.float64)
+    def __init__(self, timescales_s) -> None:
+        self.timescales_s = np.asarray(tuple(timescales_s), dtype=np.float64)
         self.value = np.zeros(len(self.timescales_s))
         self.time_ns = 0  # the time ``value`` is decayed to
-
-    def _weights(self, signed: np.ndarray) -> np.ndarray:
-        return weights(signed, self.memory_timescales_s, self.rate_timescales_s)
 
     def start(self, history_events: np.ndarray, at_ns: int) -> None:
         """The memory of a real history's executions, decayed to ``at_ns``."""
         _, times, signed = executions(history_events)
-        self.value = memory_at(times, self._weights(signed), np.array([len(signed)]),
+        self.value = memory_at(times, signed, np.array([len(signed)]),
                                np.array([at_ns]), self.timescales_s)[0]
         self.time_ns = int(at_ns)
 
@@ -114,7 +92,7 @@ class TradeMemory:
             return
         latest = max(int(times[-1]), self.time_ns)
         self.value = (self.value * _decay(latest - self.time_ns, self.timescales_s)
-                      + (self._weights(signed) * _decay(latest - times, self.timescales_s)
+                      + (signed[:, None] * _decay(latest - times, self.timescales_s)
                          ).sum(axis=0))
         self.time_ns = latest
 

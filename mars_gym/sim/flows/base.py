@@ -22,7 +22,7 @@ class FlowStalledError(RuntimeError):
 
 class FlowOrder(NamedTuple):
     time_ns: int
-    kind: int           # BUY_ORDER / SELL_ORDER / CANCEL_ORDER (mars_gym.tokens.orders)
+    kind: int           # BUY_ORDER / SELL_ORDER / CANCEL_ORDER (mars_gym.data.orders)
     side: int           # +1 / -1
     price: int          # ticks
     size: int           # lots

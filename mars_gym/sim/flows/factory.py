@@ -7,8 +7,8 @@ shipped default model (or ``checkpoint``) and is primed with the real orders bef
 ``replay`` replays the real orders from ``start`` on. ``ensemble`` is the two-series model: the
 shipped ensemble order model reading minute plans that the shipped batch model draws from the
 real minutes before the start and the generated ones after it (steered towards ``target``, when
-given: :mod:`mars_gym.batch.control`, and its orders tilted towards the chosen minute with plan
-guidance :data:`ENSEMBLE_GUIDANCE` unless told otherwise: :mod:`mars_gym.batch.tilt`).
+given, and its orders tilted towards the chosen minute: the planner is
+:func:`mars_gym.ensemble.flow.live_planner`'s).
 """
 
 from __future__ import annotations
@@ -18,16 +18,14 @@ from functools import lru_cache
 import numpy as np
 
 from mars_gym.data import load_source, split_by_time
+from mars_gym.data.orders import CANCEL_ORDER, events_to_orders
 from mars_gym.data.schema import EventStream
 from mars_gym.sim.flows.base import BackgroundFlow
 from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
 from mars_gym.sim.flows.noise import NoiseFlow
 from mars_gym.sim.flows.registry import register_flow, resolve_flow
-from mars_gym.tokens import CANCEL_ORDER, events_to_orders
 
 LMM_HISTORY_EVENTS = 4_000  # real events handed to the LMM flow before the start
-PLANNER_HISTORY_NS = 64 * 60 * 1_000_000_000  # real minutes handed to the batch model
-ENSEMBLE_GUIDANCE = 1.0  # tilt towards the chosen minutes (benchmarks/control.py: 3 overshoots)
 
 
 def calibration(name: str, train: EventStream):
@@ -68,30 +66,12 @@ def lmm_model(checkpoint: str = "default"):
     return load_lmm(checkpoint)
 
 
-@lru_cache(maxsize=2)
-def batch_models(tokenizer: str = "default", model: str = "default"):
-    """The batch tokenizer and batch model, loaded once per process."""
-    from mars_gym.batch.model import load_batch_model
-    from mars_gym.batch.tokenizer import BatchTokenizer
+def _planner(stream: EventStream, start: int, order_tokenizer, **options):
+    """The live planner of the ensemble flow: :func:`mars_gym.ensemble.flow.live_planner`
+    (imported here: the batch model's code and torch load only for the ensemble)."""
+    from mars_gym.ensemble.flow import live_planner
 
-    return BatchTokenizer.load(tokenizer), load_batch_model(model)
-
-
-def _planner(stream: EventStream, start: int, target, candidates: int, guidance: float,
-             order_tokenizer):
-    """The live planner of the ensemble flow (see the module docstring)."""
-    from mars_gym.batch.control import LivePlanner, PlanTarget
-    from mars_gym.batch.tilt import PlanTilt
-
-    if isinstance(target, str):
-        target = PlanTarget.parse(target)
-    tokenizer, model = batch_models()
-    times = stream.events["time_ns"]
-    first = int(np.searchsorted(times, int(times[start]) - PLANNER_HISTORY_NS)) if start else 0
-    tilt = PlanTilt(order_tokenizer, tokenizer.imager_for(stream.source),
-                    stream.source.source_id, guidance)
-    return LivePlanner(tokenizer, model, stream[first:start],
-                       stream.open_mid or float(np.nanmean(stream.mid)), target, candidates, tilt)
+    return live_planner(stream, start, order_tokenizer, **options)
 
 
 def _replay_flow(source: str, start: int, data_dir=None) -> BackgroundFlow:
@@ -136,8 +116,7 @@ def _lmm_flow(source: str, start: int, data_dir=None, checkpoint: str | None = N
 def _ensemble_flow(source: str, start: int, data_dir=None, checkpoint: str | None = None,
                    target=None, candidates: int = 16, guidance: float | None = None,
                    **lmm_options) -> BackgroundFlow:
-    planner_options = {"target": target, "candidates": candidates,
-                       "guidance": ENSEMBLE_GUIDANCE if guidance is None else guidance}
+    planner_options = {"target": target, "candidates": candidates, "guidance": guidance}
     return _lmm_flow(source, start, data_dir, checkpoint or "ensemble",
                      planner_options=planner_options,
                      **lmm_options)
@@ -169,7 +148,7 @@ def make_flow(flow, source: str, start: int, data_dir=None, **options) -> Backgr
     orders behind the touch are cancelled at the rate the source's touch-only messages hide,
     :mod:`mars_gym.data.unseen_cancels`; none for sources that show deeper levels);
     ``ensemble`` also ``target`` (a
-    :class:`~mars_gym.batch.control.PlanTarget` or its text, chosen among ``candidates``
+    :class:`~mars_gym.ensemble.control.PlanTarget` or its text, chosen among ``candidates``
     drawn minutes) and ``guidance`` (how strongly the orders are tilted towards the chosen
-    minutes, default :data:`ENSEMBLE_GUIDANCE`)."""
+    minutes, default :data:`mars_gym.ensemble.flow.ENSEMBLE_GUIDANCE`)."""
     return resolve_flow(flow, source, start, data_dir, **options)

@@ -25,12 +25,12 @@ import numpy as np
 from scipy.optimize import minimize
 
 from lob_core import OrderBook
+from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.data.schema import EventStream
 from mars_gym.sim._event_loop import HawkesDraws
 from mars_gym.sim.flows._hawkes import excitation
 from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.sim.flows.draws import Categorical
-from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 
 
 def hawkes_log_likelihood(times_s: np.ndarray, mu: float, alpha: float, beta: float) -> float:

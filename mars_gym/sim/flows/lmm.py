@@ -10,11 +10,11 @@ price reference; the last two-sided touch while a side is empty); its interval b
 time of the order. A cancel token cancels a
 background order near its price (:mod:`mars_gym.sim._event_loop`).
 
-With a ``planner`` (:class:`mars_gym.batch.control.LivePlanner`) the flow is the ensemble: an
+With a ``planner`` (:class:`mars_gym.ensemble.control.LivePlanner`) the flow is the ensemble: an
 order model trained on minute plans reads, at every order, the plan the batch model drew (and,
 with a target, chose) for the current minute, and the planner counts each emitted order into
 the minute's image. When a target picked the plan, the planner's guidance tilts every draw
-towards it (:mod:`mars_gym.batch.tilt`).
+towards it (:mod:`mars_gym.ensemble.tilt`).
 
 A model whose tokenizer reads the trade memory (``trade_memory_s``,
 :mod:`mars_gym.tokens.trade_memory`) also conditions on the recent executed volume, the agents'
@@ -75,7 +75,7 @@ class LMMFlow:
         self.unseen_cancel_rate = unseen_cancel_rate
         self.source = history.source.source_id
         self.open_mid = history.open_mid or float(np.nanmean(history.mid))
-        self.trade_memory = (TradeMemory(tokenizer.trade_memory_s, tokenizer.trade_rate_s)
+        self.trade_memory = (TradeMemory(tokenizer.trade_memory_s)
                              if tokenizer.reads_trades else None)
         self.recording = None  # the book's RecordingBook, once followed
 

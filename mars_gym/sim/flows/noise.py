@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from lob_core import OrderBook
+from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from mars_gym.sim._event_loop import NoiseDraws
 from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.sim.flows.draws import Categorical
-from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 
 KINDS = Categorical([BUY_ORDER, SELL_ORDER, CANCEL_ORDER], [0.4, 0.4, 0.2])
 OFFSETS = Categorical([0, 1, -1, 2], [0.35, 0.35, 0.15, 0.15])

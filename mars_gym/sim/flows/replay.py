@@ -21,17 +21,17 @@ from __future__ import annotations
 import numpy as np
 
 from lob_core import OrderBook
+from mars_gym.data.orders import TOKEN_ORDER_DTYPE, events_to_orders, split_orders_after
 from mars_gym.data.schema import EventStream
 from mars_gym.sim._event_loop import ReplayDraws
 from mars_gym.sim.flows.base import FlowOrder
-from mars_gym.tokens.orders import TOKEN_ORDER_DTYPE, events_to_orders, split_orders_after
 
 
 class ReplayFlow:
     """The recorded orders after event ``start`` of ``stream`` (see the module docstring).
     ``orders``, when given, is ``events_to_orders(stream)`` of the whole stream, parsed once
     for every start: the flow then reads it in place after the order that ``start`` cuts
-    (:func:`~mars_gym.tokens.orders.split_orders_after`; copying the rest of a day's orders
+    (:func:`~mars_gym.data.orders.split_orders_after`; copying the rest of a day's orders
     cost more than a whole episode)."""
 
     def __init__(self, stream: EventStream, start: int, orders: np.ndarray | None = None

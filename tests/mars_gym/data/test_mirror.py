@@ -5,10 +5,10 @@ import pytest
 
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.mirror import mirrored
+from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.lmm.train import prepare_data
-from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, OrderTokenizer, decompose
-from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, CHANGE_CLIP_BPS, TRADE_MEMORY_S
-from mars_gym.tokens.orders import events_to_orders
+from mars_gym.tokens import OrderTokenizer, decompose
+from mars_gym.tokens.conditions import BOOK_FEATURES, CHANGE_CLIP_BPS, TRADE_MEMORY_S
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from mars_gym.data import load_source, split_by_time
 from mars_gym.lmm.checkpoint import NAMED, load_lmm
 from mars_gym.lmm.data import history_inputs
 from mars_gym.lmm.evaluate import score
-from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, TRADE_MEMORY_S
+from mars_gym.tokens.conditions import BOOK_FEATURES, TRADE_MEMORY_S
 from mars_gym.tokens.trade_memory import TradeMemory
 
 

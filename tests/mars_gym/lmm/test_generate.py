@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
+from mars_gym.lmm.keyed_draws import StreamNoise
 from mars_gym.lmm.model import (
     LMM,
     ConditionTensors,
@@ -14,7 +15,6 @@ from mars_gym.lmm.model import (
     rotary_tables,
     rotation,
 )
-from mars_gym.lmm.noise import StreamNoise
 
 CONTEXT = 32
 

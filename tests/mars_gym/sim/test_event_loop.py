@@ -13,14 +13,19 @@ import pytest
 
 from lob_core import OrderBook
 from mars_gym.data import NEW, SOURCES, load_source, split_by_time
+from mars_gym.data.orders import (
+    BUY_ORDER,
+    CANCEL_ORDER,
+    SELL_ORDER,
+    TOKEN_ORDER_DTYPE,
+    events_to_orders,
+)
 from mars_gym.data.recording import RecordingBook
 from mars_gym.sim._event_loop import BACKGROUND_AGENT, SEARCH_LEVELS, EventLoop
 from mars_gym.sim.depth import DepthLadder, DepthProfile
 from mars_gym.sim.flows import FlowOrder, HawkesCalibration, HawkesFlow, NoiseFlow, run_flow
 from mars_gym.sim.flows.replay import ReplayFlow
 from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
-from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
-from mars_gym.tokens.orders import TOKEN_ORDER_DTYPE, events_to_orders
 from tests.mars_gym.sim.books import seeded_book
 
 AMZN = SOURCES["AMZN"]

@@ -3,10 +3,10 @@ import pytest
 
 from lob_core import OrderBook
 from mars_gym.data import SOURCES, load_source, split_by_time
+from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.sim.flows import HawkesCalibration, HawkesFlow, NoiseFlow, run_flow
 from mars_gym.sim.flows.hawkes import fit_hawkes, hawkes_log_likelihood
-from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from tests.mars_gym.sim.books import seeded_book
 
 AMZN = SOURCES["AMZN"]

@@ -5,12 +5,12 @@ import pytest
 
 from lob_core import BUY, OrderBook
 from mars_gym.data import load_source, split_by_time
+from mars_gym.data.orders import BUY_ORDER
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.lmm import LMMFlow
 from mars_gym.sim.simulator import AGENT_MARKET, AgentOrder, Simulator
-from mars_gym.tokens.orders import BUY_ORDER
 
 SECONDS = 120
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 import mars_gym  # noqa: F401  registers the environments
+from mars_gym.data.orders import BUY_ORDER, SELL_ORDER
 from mars_gym.sim.flow_names import FLOWS
 from mars_gym.sim.flows import FlowOrder
 from mars_gym.sim.flows.base import AgentObservingFlow, BatchedFlow, observes_agents
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.sim.flows.registry import flow_names, flow_spec, register_flow
 from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
-from mars_gym.tokens import BUY_ORDER, SELL_ORDER
 
 SHORT = {"split": "test", "horizon_s": 40, "step_s": 20, "quantity": 300, "source": "AAPL"}
 

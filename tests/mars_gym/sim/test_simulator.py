@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lob_core import OrderBook
+from mars_gym.data.orders import BUY_ORDER, SELL_ORDER
 from mars_gym.data.schema import Source
 from mars_gym.sim.flows import FlowOrder, FlowStalledError, run_flow
 from mars_gym.sim.flows.base import (
@@ -19,7 +20,6 @@ from mars_gym.sim.flows.base import (
 from mars_gym.sim.flows.lmm import LMMFlow
 from mars_gym.sim.flows.noise import NoiseFlow
 from mars_gym.sim.simulator import AGENT_MARKET, AgentOrder, Simulator
-from mars_gym.tokens import BUY_ORDER, SELL_ORDER
 
 
 class FrozenClockFlow:

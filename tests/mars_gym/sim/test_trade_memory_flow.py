@@ -13,7 +13,7 @@ from mars_gym.lmm.model import LMM, LMMConfig
 from mars_gym.sim.flows.lmm import LMMFlow
 from mars_gym.sim.simulator import AGENT_MARKET, AgentOrder, Simulator
 from mars_gym.tokens import OrderTokenizer
-from mars_gym.tokens.order_tokenizer import TRADE_MEMORY_S
+from mars_gym.tokens.conditions import TRADE_MEMORY_S
 from mars_gym.tokens.trade_memory import executions, memory_at
 from tests.mars_gym.envs.test_vector import episode_alone_and_beside_another
 

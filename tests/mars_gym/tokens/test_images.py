@@ -5,9 +5,9 @@ import pytest
 
 from lob_core import OrderBook
 from mars_gym.data import load_source, split_by_time
+from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.sim.flows import NoiseFlow, run_flow
-from mars_gym.tokens import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.tokens.images import IMAGE_SHAPE, MINUTE_NS, OrderImager
 
 

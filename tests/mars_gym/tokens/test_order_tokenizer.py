@@ -5,28 +5,19 @@ import pytest
 
 from lob_core import OrderBook
 from mars_gym.data import DATA_SOURCES, EXECUTE, NEW, SOURCES, load_source, split_by_time
+from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.data.recording import RecordingBook
 from mars_gym.sim._event_loop import EventLoop
 from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.tokens import (
-    BUY_ORDER,
-    CANCEL_ORDER,
-    SELL_ORDER,
     VOCAB_SIZE,
     OrderTokenizer,
     TokenizerFileError,
     compose,
     decompose,
-    events_to_orders,
 )
-from mars_gym.tokens.order_tokenizer import (
-    CROSS,
-    N_CHANGE,
-    N_TIME_OF_DAY,
-    _mids,
-    price_coordinate,
-    touches,
-)
+from mars_gym.tokens.conditions import N_CHANGE, N_TIME_OF_DAY, mids, touches
+from mars_gym.tokens.scheme import CROSS, price_coordinate
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +71,7 @@ def test_decoded_values_fall_in_the_encoded_bins(splits, tokenizers, name, refer
     stream = splits[name]["val"]
     tokens = tokenizer.encode(stream)
     bid, ask = _touch_of(stream, tokens.orders["event"])
-    mid = _mids(stream, tokens.orders["event"])
+    mid = mids(stream, tokens.orders["event"])
     if reference == "mid":  # the book's own mid (one-sided rows: the last two-sided one)
         bid, ask = mid - 0.5, mid + 0.5
     decoded = tokenizer.decode(tokens.ids, bid, ask, stream.source.source_id,

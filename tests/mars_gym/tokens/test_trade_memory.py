@@ -10,8 +10,8 @@ from mars_gym.data import DATA_SOURCES, load_source, split_by_time
 from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EVENT_DTYPE, EXECUTE, NEW
 from mars_gym.tokens import OrderTokenizer, TokenizerFileError
-from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, TRADE_MEMORY_S, TRADE_RATE_S
-from mars_gym.tokens.trade_memory import TradeMemory, executions, memory_at, weights
+from mars_gym.tokens.conditions import BOOK_FEATURES, TRADE_MEMORY_S
+from mars_gym.tokens.trade_memory import TradeMemory, executions, memory_at
 
 S = 1_000_000_000
 
@@ -59,22 +59,6 @@ def test_the_live_memory_read_in_pieces_equals_the_whole():
     _, times, signed = executions(SMALL)
     whole = memory_at(times, signed, np.array([3]), np.array([7 * S]), live.timescales_s)[0]
     np.testing.assert_allclose(live.at(7 * S), whole, rtol=1e-12)
-
-
-def test_the_trade_rate_counts_executions_decayed_by_time_beside_the_memory():
-    live = TradeMemory((1.0,), rate_timescales_s=(2.0, 60.0))
-    live.start(SMALL[:2], at_ns=2 * S)
-    live.add(SMALL[2:4])
-    live.add(SMALL[4:])
-    at = 7 * S
-    by_hand = [sum(np.exp(-(at - t) / S / tau) for t in (1 * S, 4 * S, 4 * S))
-               for tau in (2.0, 60.0)]
-    np.testing.assert_allclose(live.at(at), [_by_hand(SMALL, 3, at, 1.0), *by_hand], rtol=1e-12)
-    assert live.at(at)[2] == pytest.approx(3, rel=0.1)  # on a minute's scale: all three count
-    _, times, signed = executions(SMALL)
-    whole = memory_at(times, weights(signed, (1.0,), (2.0, 60.0)), np.array([3]),
-                      np.array([at]), live.timescales_s)[0]
-    np.testing.assert_allclose(live.at(at), whole, rtol=1e-12)  # training reads the same
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +122,7 @@ def test_live_conditions_need_the_memory_of_every_book(reading):
     np.testing.assert_allclose(live.book[:, -2:], [[np.log1p(500 / scale), 0.0],
                                                    [-np.log1p(500 / scale), np.log1p(20 / scale)]],
                                rtol=1e-6)
-    with pytest.raises(ValueError, match=r"trades on 2 timescales.*\(2, 2\)"):
+    with pytest.raises(ValueError, match=r"trade memory on 2 timescales.*\(2, 2\)"):
         reading.live_conditions(state, 0, 102.0, 0)
 
 
@@ -154,32 +138,28 @@ def test_a_recording_hands_over_only_what_a_reader_has_not_seen():
         recording.events_since(len(recording) + 1)
 
 
-@pytest.fixture(scope="module")
-def rate_reading(lobster_dir):
-    train = [split_by_time(load_source(name, lobster_dir))["train"] for name in DATA_SOURCES]
-    return OrderTokenizer.fit(train, "touch", TRADE_MEMORY_S, TRADE_RATE_S)
+def test_a_file_whose_conditions_read_a_trade_rate_is_refused(reading, tmp_path):
+    """The trade rate (executions counted, decayed) was tried and not shipped: no shipped
+    tokenizer names it, a file that reads it is refused, an empty one is read."""
+    state = reading.state()
+    header = json.loads(bytes(state["header"]).decode())
+    assert "trade_rate_s" not in header
+    for rate, name in (([], "empty.npz"), ([60.0, 600.0], "rate.npz")):
+        header["trade_rate_s"] = rate
+        state["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        np.savez(tmp_path / name, **state)
+    assert OrderTokenizer.load(tmp_path / "empty.npz").book_features == reading.book_features
+    with pytest.raises(TokenizerFileError, match=r"rate.npz: .*trade rate.*\[60.0, 600.0\]"):
+        OrderTokenizer.load(tmp_path / "rate.npz")
+    with pytest.raises(TypeError):
+        OrderTokenizer.fit([], "touch", TRADE_MEMORY_S, (60.0,))  # no such argument
 
 
-def test_conditions_read_the_trade_rate_after_the_memory(amzn, reading, rate_reading, tmp_path):
-    stream = amzn["val"]
-    book = rate_reading.encode(stream).conditions.book
-    assert rate_reading.book_features == BOOK_FEATURES + 1 + 2 + 2 == book.shape[1]
-    np.testing.assert_array_equal(book[:, :-2], reading.encode(stream).conditions.book)
-    events = rate_reading.encode(stream).orders["event"]
-    trade_times = stream.events["time_ns"][stream.events["type"] == EXECUTE]
-    for j in (50, len(events) - 1):
-        at = int(stream.events["time_ns"][events[j] - 1])
-        before = trade_times[np.flatnonzero(stream.events["type"] == EXECUTE) < events[j]]
-        for k, tau in enumerate(TRADE_RATE_S):
-            count = np.exp(-(at - before) / S / tau).sum()
-            assert book[j, -2 + k] == pytest.approx(np.log1p(count / tau), abs=1e-5)
-    rate_reading.save(tmp_path / "rate.npz")
-    assert OrderTokenizer.load(tmp_path / "rate.npz").trade_rate_s == TRADE_RATE_S
+def test_no_shipped_tokenizer_reads_a_trade_rate():
+    from mars_gym.lmm.checkpoint import NAMED, load_lmm, read_checkpoint
 
-
-def test_the_closing_hour_reads_busier_than_the_hour_before(amzn, rate_reading):
-    """AMZN's test split (the close) trades more often than its validation split: the
-    10-minute rate tells them apart without a clock."""
-    per_second = {split: np.expm1(rate_reading.encode(amzn[split]).conditions.book[:, -1])
-                  for split in ("val", "test")}
-    assert np.median(per_second["test"]) > 1.5 * np.median(per_second["val"])
+    for name in NAMED:
+        state = read_checkpoint(name)["tokenizer"]
+        header = json.loads(bytes(state["header"].numpy().astype(np.uint8)).decode())
+        assert not header.get("trade_rate_s"), name
+        assert load_lmm(name)[1].book_features > 0

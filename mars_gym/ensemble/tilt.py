@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from mars_gym.tokens.images import OrderImager
-from mars_gym.tokens.order_tokenizer import N_KINDS, OrderTokenizer
+from mars_gym.tokens.order_tokenizer import OrderTokenizer
+from mars_gym.tokens.scheme import N_KINDS
 
 PSEUDO_ORDERS = 20.0  # smoothing of the shares, in orders of the expected minute
 MAX_BIAS = 8.0        # nats: no single ratio rules a draw out

@@ -1,11 +1,11 @@
-"""Counter-based sampling noise: Gumbel statistics, keys, and common random numbers."""
+"""Keyed draws: Gumbel statistics, keys, and common random numbers."""
 
 import numpy as np
 import pytest
 import torch
 
+from mars_gym.lmm.keyed_draws import TOKEN_SLOTS, StreamNoise, gumbel, stream_keys
 from mars_gym.lmm.model import LMM, LMMConfig
-from mars_gym.lmm.noise import TOKEN_SLOTS, StreamNoise, gumbel, stream_keys
 
 EULER_GAMMA = 0.5772156649
 

@@ -6,18 +6,18 @@ import pytest
 import torch
 
 from lob_core import OrderBook
-from mars_gym.batch.control import minute_statistic
-from mars_gym.batch.tilt import MAX_BIAS, PlanTilt
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import load_source
+from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from mars_gym.data.schema import seed_book_from_state
+from mars_gym.ensemble.control import minute_statistic
+from mars_gym.ensemble.tilt import MAX_BIAS, PlanTilt
 from mars_gym.lmm.checkpoint import load_lmm
+from mars_gym.lmm.keyed_draws import StreamNoise
 from mars_gym.lmm.model import LMM, LMMConfig
-from mars_gym.lmm.noise import StreamNoise
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.factory import make_flow
-from mars_gym.tokens.order_tokenizer import N_PRICE_BINS
-from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
+from mars_gym.tokens.scheme import N_PRICE_BINS
 
 
 @pytest.fixture(scope="module")

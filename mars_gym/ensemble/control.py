@@ -24,10 +24,10 @@ import torch
 
 from mars_gym.batch.data import minute_features, minute_series
 from mars_gym.batch.model import GRID_CELLS, BatchModel
-from mars_gym.batch.plan import MinutePlans, code_plans, plan_features
-from mars_gym.batch.tilt import PlanTilt
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data.schema import EventStream
+from mars_gym.ensemble.plan import MinutePlans, code_plans, plan_features
+from mars_gym.ensemble.tilt import PlanTilt
 from mars_gym.tokens.images import IMAGE_SHAPE, MINUTE_NS, OrderImager
 
 STATISTICS = ("pressure", "activity")
@@ -174,7 +174,7 @@ class LivePlanner:
 
     def bias(self, mid: float) -> list[torch.Tensor] | None:
         """Biases (batch of 1) of the next order token's parts towards the current minute's
-        chosen plan (:mod:`mars_gym.batch.tilt`; ``mid``: the live mid); ``None`` without a
+        chosen plan (:mod:`mars_gym.ensemble.tilt`; ``mid``: the live mid); ``None`` without a
         tilt or a target."""
         if self.shares_now is None:
             return None

@@ -1,4 +1,7 @@
-"""Event streams into the orders that MarS tokenizes: buy, sell or cancel, one per token.
+"""The order vocabulary: event streams into orders, each a buy, a sell or a cancel.
+
+These are the orders that the tokens encode one per token (:mod:`mars_gym.tokens`), that the
+background flows emit and that the simulator routes (:mod:`mars_gym.sim`).
 
 * A ``NEW`` event is a limit order of its side at its price.
 * A run of ``EXECUTE`` events at one time against one resting side is the work of one
@@ -65,19 +68,6 @@ def events_to_orders(stream: EventStream) -> np.ndarray:
             out.append((times[i], CANCEL_ORDER, sides[i], prices[i], sizes[i], i, ids[i]))
         i += 1
     return structured_from_rows(out, TOKEN_ORDER_DTYPE)
-
-
-def orders_after(stream: EventStream, start: int, whole: np.ndarray | None = None
-                 ) -> np.ndarray:
-    """``events_to_orders(stream[start:])``, taken from ``whole`` (``events_to_orders(stream)``)
-    when given: only the order that ``start`` cuts is parsed again (:func:`split_orders_after`).
-    """
-    if whole is None:
-        return events_to_orders(stream[start:])
-    head, tail = split_orders_after(stream, start, whole)
-    out = np.concatenate([head, tail])
-    out["event"][len(head):] -= start
-    return out
 
 
 def split_orders_after(stream: EventStream, start: int, whole: np.ndarray

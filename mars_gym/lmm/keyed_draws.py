@@ -1,4 +1,4 @@
-"""Counter-based sampling noise: every stream of generated orders draws from its own key.
+"""Keyed draws: every stream of generated orders draws its sampling noise from its own key.
 
 A token is drawn by the Gumbel-max trick, ``argmax(logits / T + g)`` with ``g`` standard Gumbel
 noise, which samples exactly from ``softmax(logits / T)``. The noise of a stream's ``n``-th
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mars_gym.tokens.order_tokenizer import PART_SIZES
+from mars_gym.tokens.scheme import PART_SIZES
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 TOKEN_SLOTS = sum(PART_SIZES)  # one noise slot per value of every token part

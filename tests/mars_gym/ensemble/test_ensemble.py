@@ -9,23 +9,22 @@ import torch
 
 from lob_core import OrderBook
 from mars_gym.apps.generate import main as generate_main
-from mars_gym.batch.control import LivePlanner, PlanTarget, minute_statistic
 from mars_gym.batch.data import load_minutes
 from mars_gym.batch.model import load_batch_model
-from mars_gym.batch.plan import PLAN_FEATURES, MinutePlans, Planner, plan_features
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import load_source, split_by_time
+from mars_gym.data.orders import SELL_ORDER
 from mars_gym.data.schema import seed_book_from_state
+from mars_gym.ensemble.control import LivePlanner, PlanTarget, minute_statistic
+from mars_gym.ensemble.plan import PLAN_FEATURES, MinutePlans, Planner, plan_features
 from mars_gym.envs.execution import ExecutionEnv
 from mars_gym.envs.vector import VectorExecutionEnv
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.data import build_sequence, history_inputs
 from mars_gym.lmm.model import LMM
-from mars_gym.lmm.train import main as train_main
 from mars_gym.sim.flows import run_flow
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.sim.flows.lmm import LMMFlow
-from mars_gym.tokens import SELL_ORDER
 from mars_gym.tokens.images import MINUTE_NS
 
 
@@ -84,6 +83,8 @@ def test_an_added_plan_input_starts_as_the_trained_model(planner, lobster_dir):
 
 
 def test_train_lmm_scores_the_ensemble_with_real_and_predicted_plans(tmp_path):
+    from mars_gym.lmm.train import main as train_main
+
     code = train_main(["--init", "default", "--plan-tokenizer", "default", "--plan-model",
                        "default", "--sources", "AMZN", "--steps", "2", "--batch", "2",
                        "--context", "64", "--eval-every", "2", "--eval-windows", "2",

@@ -1,4 +1,5 @@
-"""Orders after a start event, taken from the whole stream's parse, equal a parse of the rest."""
+"""The orders after a start event, split into the parse of the order the start cuts and a view
+of the whole stream's parse, are the parse of the rest."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import numpy as np
 import pytest
 
 from mars_gym.data import load_source
+from mars_gym.data.orders import events_to_orders, split_orders_after
 from mars_gym.data.schema import EXECUTE
-from mars_gym.tokens.orders import events_to_orders, orders_after
 
 
 @pytest.mark.parametrize("source", ["AMZN", "DEFAULT"])
-def test_orders_after_any_start_equal_the_parse_of_the_rest(source, lobster_dir):
+def test_split_orders_after_any_start_equal_the_parse_of_the_rest(source, lobster_dir):
     stream = load_source(source, lobster_dir)
     whole = events_to_orders(stream)
     rng = np.random.default_rng(3)
@@ -24,7 +25,14 @@ def test_orders_after_any_start_equal_the_parse_of_the_rest(source, lobster_dir)
     cut = 0
     for start in sorted(starts):
         expected = events_to_orders(stream[start:])
-        got = orders_after(stream, start, whole)
-        assert got.dtype == expected.dtype and np.array_equal(got, expected), start
+        head, tail = split_orders_after(stream, start, whole)
+        assert head.dtype == tail.dtype == expected.dtype, start
+        # the tail is the whole parse's, not a copy, its events counted from the stream's first
+        assert len(tail) == 0 or np.shares_memory(tail, whole), start
+        assert (head["event"] < len(stream) - start).all(), start
+        shifted = tail.copy()
+        shifted["event"] -= start
+        assert np.array_equal(np.concatenate([head, shifted]), expected), start
+        assert len(head) <= 1, start  # only the order the start cuts is parsed again
         cut += start not in set(whole["event"].tolist())
     assert cut >= 10  # most starts did cut an order of the whole parse
