@@ -118,7 +118,6 @@ class ExecutionEnv(ScenarioEnv):
     | continuous | False | Box actions instead of MultiDiscrete |
     | action_mode | "ratio" | "ratio" (the MarS action) or "lots" (see Action Space) |
     | depth_ladder | True | keep levels behind the touch for level-1 sources (see Starting State) |
-    | lmm_recompute | False | benchmarks only: the LMM without KV cache (MarS-style loop) |
     | lmm_observes_agents | False | ``lmm`` / ``ensemble``: the agent's orders join the model's sequence (as in MarS) |
     | lmm_checkpoint | None | ``lmm`` / ``ensemble``: another checkpoint (a name or a path) than the flow's shipped one |
     | render_mode | None | "rgb_array" (a frame of the book, the mid path and the agent's orders and fills) or "human" (the same in a window after every step) |
@@ -147,8 +146,8 @@ class ExecutionEnv(ScenarioEnv):
                  source: str = DEFAULT_SOURCE.name, split: str = "train", latency_ns: int = 1_000_000,
                  latency_sigma: float = 0.0, unfilled_penalty_bps: float = 10.0,
                  continuous: bool = False, action_mode: str = "ratio", data_dir=None,
-                 depth_ladder: bool = True, lmm_recompute: bool = False,
-                 lmm_observes_agents: bool = False, generator_service=None,
+                 depth_ladder: bool = True, lmm_observes_agents: bool = False,
+                 generator_service=None,
                  flow_target: str | None = None, flow_guidance: float | None = None,
                  reward: Any = "price_advantage", risk_penalty_bps: float = 0.0,
                  lmm_checkpoint: str | None = None,
@@ -177,8 +176,8 @@ class ExecutionEnv(ScenarioEnv):
         self.observation_space = EXECUTION_OBSERVATION.space
         self.scenario = MarketScenario(
             source, split, self.horizon_ns, flow,
-            {"recompute": lmm_recompute, "observe_agents": lmm_observes_agents,
-             "target": flow_target, "guidance": flow_guidance, "checkpoint": lmm_checkpoint},
+            {"observe_agents": lmm_observes_agents, "target": flow_target,
+             "guidance": flow_guidance, "checkpoint": lmm_checkpoint},
             latency_ns, latency_sigma, depth_ladder, data_dir, generator_service)
 
     # -- episode ---------------------------------------------------------------------------

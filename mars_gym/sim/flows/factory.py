@@ -114,11 +114,11 @@ def _baseline_builder(name: str):
 
 
 def _lmm_flow(source: str, start: int, data_dir=None, checkpoint: str | None = None,
-              history_orders: int = 256, recompute: bool = False, service=None,
+              history_orders: int = 256, service=None,
               observe_agents: bool = False, unseen_cancels: bool = True,
               planner_options: dict | None = None) -> BackgroundFlow:
     from mars_gym.lmm.sources import bind_source
-    from mars_gym.sim.flows.lmm import LMMFlow
+    from mars_gym.sim.flows.lmm import LMMFlow, LMMFlowOptions
 
     model, tokenizer = lmm_model(checkpoint or "default")
     tokenizer, stream = bind_source(tokenizer, load_source(source, data_dir),
@@ -126,11 +126,10 @@ def _lmm_flow(source: str, start: int, data_dir=None, checkpoint: str | None = N
     history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
     planner = (None if planner_options is None else
                _planner(stream, start, order_tokenizer=tokenizer, **planner_options))
-    return LMMFlow(model, tokenizer, history, history_orders=history_orders,
-                   recompute=recompute, service=service, planner=planner,
-                   observe_agents=observe_agents,
-                   unseen_cancel_rate=unseen_cancel_rate(source, data_dir) if unseen_cancels
-                   else 0.0)
+    options = LMMFlowOptions(
+        history_orders=history_orders, observe_agents=observe_agents,
+        unseen_cancel_rate=unseen_cancel_rate(source, data_dir) if unseen_cancels else 0.0)
+    return LMMFlow(model, tokenizer, history, options, service=service, planner=planner)
 
 
 def _ensemble_flow(source: str, start: int, data_dir=None, checkpoint: str | None = None,
@@ -143,8 +142,7 @@ def _ensemble_flow(source: str, start: int, data_dir=None, checkpoint: str | Non
                      **lmm_options)
 
 
-LMM_OPTIONS = ("checkpoint", "history_orders", "recompute", "service", "observe_agents",
-               "unseen_cancels")
+LMM_OPTIONS = ("checkpoint", "history_orders", "service", "observe_agents", "unseen_cancels")
 register_flow("lmm", _lmm_flow, options=LMM_OPTIONS, checkpoint="default",
               description="the Large Market Model, primed with the real orders before the start")
 register_flow("ensemble", _ensemble_flow,
@@ -162,10 +160,9 @@ def make_flow(flow, source: str, start: int, data_dir=None, **options) -> Backgr
     :func:`~mars_gym.sim.flows.registry.resolve_flow`) for ``source``, to run from event index
     ``start`` of its stream. Options of the built-in flows: ``lmm`` and ``ensemble`` take
     ``checkpoint`` (a name or a path; ``None``: the flow's shipped model), ``history_orders``,
-    ``recompute`` (the LMM without a KV cache, the
-    MarS-style baseline of the benchmarks), ``service`` (one stream of a shared batched
-    generator service) and ``observe_agents`` (the agents' orders join the model's sequence,
-    :meth:`~mars_gym.sim.flows.lmm.LMMFlow.observe`) and ``unseen_cancels`` (default True:
+    ``service`` (one stream of a shared batched generator service), ``observe_agents`` (the
+    agents' orders join the model's sequence, :meth:`~mars_gym.sim.flows.lmm.LMMFlow.observe`)
+    and ``unseen_cancels`` (default True:
     orders behind the touch are cancelled at the rate the source's touch-only messages hide,
     :mod:`mars_gym.data.unseen_cancels`; none for sources that show deeper levels);
     ``ensemble`` also ``target`` (a

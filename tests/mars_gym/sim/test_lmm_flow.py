@@ -8,7 +8,7 @@ from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.sim.flows import run_flow
-from mars_gym.sim.flows.lmm import LMMFlow
+from mars_gym.sim.flows.lmm import LMMFlow, LMMFlowOptions
 from mars_gym.sim.simulator import AGENT_MARKET, AgentOrder, Simulator
 from mars_gym.tokens.orders import BUY_ORDER
 
@@ -31,7 +31,7 @@ def _run(setup, seed, agent_order=False):
         book.limit(BUY, int(test.book["bid"][len(history)]), 5_000, order_id=10**12,
                    agent_id=7)
     start = int(test.events["time_ns"][len(history)])
-    flow = LMMFlow(model, tokenizer, history, history_orders=256)
+    flow = LMMFlow(model, tokenizer, history, LMMFlowOptions(history_orders=256))
     return run_flow(flow, book, start, start + SECONDS * 10**9, test.source, seed=seed)
 
 
@@ -69,16 +69,18 @@ def test_agent_orders_join_the_flows_sequence(setup):
     book = OrderBook(1)
     seed_book_from_state(book, test.book[len(history)])
     start = int(test.events["time_ns"][len(history)])
-    flow = LMMFlow(model, tokenizer, history, history_orders=256, observe_agents=True)
+    flow = LMMFlow(model, tokenizer, history,
+                   LMMFlowOptions(history_orders=256, observe_agents=True))
     sim = Simulator(flow)
     sim.reset(book, start, seed=4)
     sim.run_until(start + 2 * 10**9)
     sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival - 1)  # the flow's drawn order now lies at or after the arrival
-    withdrawn, previous_ns = sim.loop.pending, flow.drawn_after[0]
+    withdrawn, previous_ns = sim.loop.pending, flow.agent_orders.before[0]
     assert withdrawn.time_ns >= arrival
-    position = int(flow.generator.lengths[0])  # where the next token the model reads goes
+    generator = flow.generation.generator
+    position = int(generator.lengths[0])  # where the next token the model reads goes
     assert book.best_ask is not None  # the market buy has asks to hit
     # the touch the model reads the agent's order against: the flow's last two-sided one
     # while a side is empty (LMMFlow.observe)
@@ -86,7 +88,7 @@ def test_agent_orders_join_the_flows_sequence(setup):
                                       *(sim.touch() or flow.last_touch), test.source.source_id)
     offered = int(book.depth(1 << 10)[3].sum())  # the market order takes what the asks hold
     sim.run_until(arrival)
-    assert int(flow.generator.history.tokens[0, position]) == expected
+    assert int(generator.history.tokens[0, position]) == expected
     assert flow.time_ns >= arrival and sim.loop.pending.time_ns >= arrival
     assert sum(f.qty for f in sim.account(1).fills) == min(300, offered)
 
@@ -114,7 +116,7 @@ def test_without_the_option_the_flow_does_not_read_agent_orders(setup):
     book = OrderBook(1)
     seed_book_from_state(book, test.book[len(history)])
     start = int(test.events["time_ns"][len(history)])
-    flow = LMMFlow(model, tokenizer, history, history_orders=256)
+    flow = LMMFlow(model, tokenizer, history, LMMFlowOptions(history_orders=256))
     sim = Simulator(flow)
     sim.reset(book, start, seed=4)
     sim.run_until(start + 2 * 10**9)
