@@ -22,9 +22,9 @@ from mars_gym.envs.metrics import OPTIONAL_INFO, execution_metrics
 from mars_gym.envs.observations import MAX_SPREAD_TICKS, Feature, ObservationSpec, touch_features
 from mars_gym.envs.rewards import execution_reward
 from mars_gym.envs.scenario import MarketScenario
+from mars_gym.sim.ids import AGENT_ID
 from mars_gym.sim.simulator import AGENT_CANCEL, AGENT_MARKET, AgentOrder
 
-AGENT = 1
 # Lot counts stay exact in the float32 action and observation spaces.
 MAX_QUANTITY = 2**24
 EXECUTION_OBSERVATION = ObservationSpec((
@@ -139,7 +139,7 @@ class ExecutionEnv(ScenarioEnv):
 
     optional_info = OPTIONAL_INFO
     reset_options = ("start_index", "side", "quantity")
-    agent_id = AGENT
+    agent_id = AGENT_ID
 
     def __init__(self, side: str = "buy", quantity: int | Sequence[int] = 2_000,
                  horizon_s: float = 300.0, step_s: float = 30.0, flow: Any = "lmm",
@@ -215,7 +215,7 @@ class ExecutionEnv(ScenarioEnv):
 
     @property
     def filled(self) -> int:
-        return self.sim.account(AGENT).filled
+        return self.sim.account(AGENT_ID).filled
 
     @property
     def mid(self) -> float:
@@ -230,7 +230,7 @@ class ExecutionEnv(ScenarioEnv):
     def send_orders(self, orders: tuple[int, int, int]) -> None:
         """Send the orders :meth:`plan` gave for this decision."""
         sim = self.sim
-        self.passive_id = send_parent_orders(sim, AGENT, self.side, self.passive_id, *orders)
+        self.passive_id = send_parent_orders(sim, AGENT_ID, self.side, self.passive_id, *orders)
         self.decision += 1
         self.step_end = self.start_ns + min(self.decision * self.step_ns, self.horizon_ns)
         self.target = self.step_end
@@ -247,9 +247,9 @@ class ExecutionEnv(ScenarioEnv):
             if not last or self.completing or self.filled >= self.quantity:
                 return True
             if self.passive_id is not None:
-                self.sim.submit(AGENT, AgentOrder(AGENT_CANCEL, order_id=self.passive_id))
+                self.sim.submit(AGENT_ID, AgentOrder(AGENT_CANCEL, order_id=self.passive_id))
                 self.passive_id = None
-            self.sim.submit(AGENT, AgentOrder(AGENT_MARKET, self.side, qty=self.quantity - self.filled))
+            self.sim.submit(AGENT_ID, AgentOrder(AGENT_MARKET, self.side, qty=self.quantity - self.filled))
             self.target = self.step_end + self.scenario.arrival_bound_ns
             self.completing = True
 
@@ -258,7 +258,7 @@ class ExecutionEnv(ScenarioEnv):
         sim = self.sim
         last = self.decision >= self.n_decisions or self.filled >= self.quantity
         self.last_volume = sim.traded_volume - self.volume_before
-        fills = sim.account(AGENT).fills[self.fills_seen:]
+        fills = sim.account(AGENT_ID).fills[self.fills_seen:]
         self.fills_seen += len(fills)
         terminated = self.filled >= self.quantity
         truncated = last and not terminated
