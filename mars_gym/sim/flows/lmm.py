@@ -326,7 +326,7 @@ class LMMFlow:
         if not self.fed:  # the next token needs the live conditions
             if self.trade_feed is not None and not self.trade_feed.following:
                 raise RuntimeError("this model reads the trades on its book: run the flow in an "
-                                   "event loop (Simulator, generate_alone), which hands it the "
+                                   "event loop (Simulator, run_alone), which hands it the "
                                    "book's recording (follow)")
             state, memory = self.book.tick_state(BOOK_TICKS), self._memory()
             if isinstance(self.generation, ServedGeneration):  # a round draws it: submit_waiting()

@@ -7,7 +7,7 @@ from lob_core import BUY, OrderBook
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.lmm.checkpoint import load_lmm
-from mars_gym.sim.flows import run_flow
+from mars_gym.sim.flows import run_alone
 from mars_gym.sim.flows.lmm import LMMFlow, LMMFlowOptions
 from mars_gym.sim.simulator import AGENT_MARKET, AgentOrder, Simulator
 from mars_gym.tokens.orders import BUY_ORDER
@@ -32,7 +32,7 @@ def _run(setup, seed, agent_order=False):
                    agent_id=7)
     start = int(test.events["time_ns"][len(history)])
     flow = LMMFlow(model, tokenizer, history, LMMFlowOptions(history_orders=256))
-    return run_flow(flow, book, start, start + SECONDS * 10**9, test.source, seed=seed)
+    return run_alone(flow, book, start, start + SECONDS * 10**9, test.source, seed=seed)
 
 
 def test_lmm_flow_generates_valid_realistic_orders(setup):
@@ -150,7 +150,7 @@ def test_on_a_touch_only_source_the_lmm_flow_cancels_orders_behind_the_touch(lob
         ladder = source_ladder("AMZN", lobster_dir)
         ladder.prepare(book, 0)
         begin = int(stream.events["time_ns"][start])
-        reports[unseen] = run_flow(flow, book, begin, begin + 60 * 10**9, stream.source, 0,
+        reports[unseen] = run_alone(flow, book, begin, begin + 60 * 10**9, stream.source, 0,
                                    depth=ladder).report
         orders = book.orders_array()
         near = np.where(orders["side"] > 0, book.best_bid, book.best_ask)
