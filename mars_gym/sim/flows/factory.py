@@ -19,6 +19,7 @@ import numpy as np
 
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import EventStream
+from mars_gym.sim.flow_names import ENSEMBLE, HAWKES, LMM, NOISE, REPLAY
 from mars_gym.sim.flows.base import BackgroundFlow
 from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
 from mars_gym.sim.flows.noise import NoiseFlow
@@ -32,18 +33,18 @@ ENSEMBLE_GUIDANCE = 1.0  # tilt towards the chosen minutes (benchmarks/control.p
 
 def calibration(name: str, train: EventStream):
     """What a model-free baseline flow learns from a training stream."""
-    if name == "noise":
+    if name == NOISE:
         orders = events_to_orders(train)
         sizes = orders["size"][orders["kind"] != CANCEL_ORDER]
         return {"interval_ns": int(np.diff(orders["time_ns"]).mean()),
                 "volume_scale": float(np.median(sizes))}
-    if name == "hawkes":
+    if name == HAWKES:
         return HawkesCalibration.fit(train)
     raise ValueError(f"unknown baseline flow {name!r}; choose 'noise' or 'hawkes'")
 
 
 def _build(name: str, fitted) -> BackgroundFlow:
-    return NoiseFlow(**fitted) if name == "noise" else HawkesFlow(fitted)
+    return NoiseFlow(**fitted) if name == NOISE else HawkesFlow(fitted)
 
 
 @lru_cache(maxsize=16)
@@ -143,15 +144,15 @@ def _ensemble_flow(source: str, start: int, data_dir=None, checkpoint: str | Non
 
 
 LMM_OPTIONS = ("checkpoint", "history_orders", "service", "observe_agents", "unseen_cancels")
-register_flow("lmm", _lmm_flow, options=LMM_OPTIONS, checkpoint="default",
+register_flow(LMM, _lmm_flow, options=LMM_OPTIONS, checkpoint="default",
               description="the Large Market Model, primed with the real orders before the start")
-register_flow("ensemble", _ensemble_flow,
+register_flow(ENSEMBLE, _ensemble_flow,
               options=(*LMM_OPTIONS, "target", "candidates", "guidance"), checkpoint="ensemble",
               description="the order model reading minute plans of the batch model")
-register_flow("replay", _replay_flow, description="the recorded orders from the start on")
-register_flow("noise", _baseline_builder("noise"),
+register_flow(REPLAY, _replay_flow, description="the recorded orders from the start on")
+register_flow(NOISE, _baseline_builder(NOISE),
               description="random orders around the touch (training rate and size)")
-register_flow("hawkes", _baseline_builder("hawkes"),
+register_flow(HAWKES, _baseline_builder(HAWKES),
               description="a Hawkes process fitted on the training split")
 
 

@@ -58,7 +58,7 @@ def episode(flow, lobster_dir, seed=3):
 
 
 def test_a_registered_flow_runs_by_name_like_its_builder_and_an_instance(lobster_dir):
-    assert "quote_test" in flow_names() and set(FLOWS) <= set(flow_names())
+    assert "quote_test" in flow_names() and flow_names()[:len(FLOWS)] == FLOWS
     by_name, info, env = episode("quote_test", lobster_dir)
     assert isinstance(env.sim.flow, QuoteFlow)
     assert env.sim.next_flow_id - FIRST_FLOW_ORDER_ID >= 40 * 20 * 0.9  # ~20 orders a second ran
