@@ -76,7 +76,7 @@ class ExecutionEnv(ScenarioEnv):
     ## Rewards
     ``reward="price_advantage"`` (default): price advantage in basis points against the
     arrival mid, weighted by the filled fraction: for each fill,
-    ``side * (arrival_mid - price) / arrival_mid * 1e4 * qty / quantity`` (side = +1 buy,
+    ``side * (arrival_mid - price) / arrival_mid * 1e4 * size / quantity`` (side = +1 buy,
     -1 sell). At the horizon what is left is sent at market (its fills count the same way)
     and anything still unfilled costs ``unfilled_penalty_bps * left / quantity``.
     ``reward="implementation_shortfall"``: minus the change of the whole parent's shortfall,
@@ -249,7 +249,7 @@ class ExecutionEnv(ScenarioEnv):
             if self.passive_id is not None:
                 self.sim.submit(AGENT_ID, AgentOrder(AGENT_CANCEL, order_id=self.passive_id))
                 self.passive_id = None
-            self.sim.submit(AGENT_ID, AgentOrder(AGENT_MARKET, self.side, qty=self.quantity - self.filled))
+            self.sim.submit(AGENT_ID, AgentOrder(AGENT_MARKET, self.side, size=self.quantity - self.filled))
             self.target = self.step_end + self.scenario.arrival_bound_ns
             self.completing = True
 

@@ -193,9 +193,9 @@ class MarketMakingEnv(ScenarioEnv):
         fills = self.sim.account(AGENT_ID).fills[self.fills_seen:]
         self.fills_seen += len(fills)
         for fill in fills:
-            self.inventory += fill.side * fill.qty
-            self.cash -= fill.side * fill.price * fill.qty
-            self.volume += fill.qty
+            self.inventory += fill.side * fill.size
+            self.cash -= fill.side * fill.price * fill.size
+            self.volume += fill.size
             self.max_abs_inventory = max(self.max_abs_inventory, abs(self.inventory))
 
     def advance(self) -> bool:
@@ -209,7 +209,7 @@ class MarketMakingEnv(ScenarioEnv):
             self._book_fills()  # fills up to now decide what is left to close
             if self.inventory:
                 side = -1 if self.inventory > 0 else 1
-                self.sim.submit(AGENT_ID, AgentOrder(AGENT_MARKET, side, qty=abs(self.inventory)))
+                self.sim.submit(AGENT_ID, AgentOrder(AGENT_MARKET, side, size=abs(self.inventory)))
             self.target = self.step_end + self.scenario.arrival_bound_ns
             self.closing = True
 

@@ -392,7 +392,7 @@ def test_unseen_cancels_stay_in_time_order_around_agent_orders():
     sim = Simulator(SparseFlow())
     sim.reset(_deep_book(), 0, seed=5)
     for k in range(10):  # an agent's order every half second, between the flow's
-        sim.submit(7, AgentOrder(AGENT_LIMIT, side=1, price=9_000 + k, qty=1))
+        sim.submit(7, AgentOrder(AGENT_LIMIT, side=1, price=9_000 + k, size=1))
         sim.run_until((k + 1) * 500_000_000)
     events = sim.stream(AMZN).events
     assert (np.diff(events["time_ns"]) >= 0).all()

@@ -74,7 +74,7 @@ def test_agent_orders_join_the_flows_sequence(setup):
     sim = Simulator(flow)
     sim.reset(book, start, seed=4)
     sim.run_until(start + 2 * 10**9)
-    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
+    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, size=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival - 1)  # the flow's drawn order now lies at or after the arrival
     withdrawn, previous_ns = sim.loop.pending, flow.agent_orders.before[0]
@@ -90,7 +90,7 @@ def test_agent_orders_join_the_flows_sequence(setup):
     sim.run_until(arrival)
     assert int(generator.history.tokens[0, position]) == expected
     assert flow.time_ns >= arrival and sim.loop.pending.time_ns >= arrival
-    assert sum(f.qty for f in sim.account(1).fills) == min(300, offered)
+    assert sum(f.size for f in sim.account(1).fills) == min(300, offered)
 
 
 def test_encode_order_matches_the_stream_encoder(setup):
@@ -120,7 +120,7 @@ def test_without_the_option_the_flow_does_not_read_agent_orders(setup):
     sim = Simulator(flow)
     sim.reset(book, start, seed=4)
     sim.run_until(start + 2 * 10**9)
-    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
+    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, size=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival - 1)
     drawn = sim.loop.pending

@@ -87,10 +87,10 @@ def test_an_agents_account_totals_its_fills_as_they_come():
     book.limit(-1, 201, 5, 3)
     simulator = Simulator(QuietFlow())
     simulator.reset(book, 0, seed=0)
-    simulator.submit(7, AgentOrder(AGENT_MARKET, 1, qty=12))
+    simulator.submit(7, AgentOrder(AGENT_MARKET, 1, size=12))
     simulator.run_until(10**9)
     account = simulator.account(7)
-    assert [(f.price, f.qty) for f in account.fills] == [(200, 10), (201, 2)]
+    assert [(f.price, f.size) for f in account.fills] == [(200, 10), (201, 2)]
     assert account.filled == 12 and account.notional == 200 * 10 + 201 * 2
 
 

@@ -48,12 +48,12 @@ def test_the_live_memory_is_the_training_memory_of_history_and_simulation(setup)
     _, _, _, history = setup
     sim, flow, start = _simulator(setup, seed=2)
     sim.run_until(start + S)
-    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
+    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, size=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival)
     sim.run_until(sim.loop.pending.time_ns)  # the flow draws again after the agent's trade
     recorded = sim.recording.events()
-    bought = sum(f.qty for f in sim.account(1).fills)
+    bought = sum(f.size for f in sim.account(1).fills)
     assert bought > 0 and flow.trade_feed.seen > int(np.flatnonzero(
         (recorded["type"] == EXECUTE) & (recorded["time_ns"] == arrival))[-1])
     events = np.concatenate([history.events, recorded[:flow.trade_feed.seen]])
