@@ -9,7 +9,9 @@ be read off it.
 | ``FIRST_AGENT_ORDER_ID`` .. | the agents' orders |
 """
 
-FIRST_FLOW_ORDER_ID = 1 << 40  # above the ids of any real data the book is seeded with
+from mars_gym.data.schema import MAX_REAL_ORDER_ID
+
+FIRST_FLOW_ORDER_ID = MAX_REAL_ORDER_ID + 1  # 2**40: above the ids of any real data
 FIRST_LADDER_ORDER_ID = 1 << 45  # between the flows' ids and the agents'
 FIRST_AGENT_ORDER_ID = 1 << 50  # agents' ids never meet real data or flow ids
 
