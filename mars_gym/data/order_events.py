@@ -39,12 +39,12 @@ from mars_gym.data.schema import (
     CANCEL,
     EVENT_DTYPE,
     EXECUTE,
+    MAX_REAL_ORDER_ID,
     NEW,
     PARTIAL_CANCEL,
     EventStream,
     Source,
 )
-from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
 
 ORDER_EVENT_COLUMNS = ("time", "type", "side", "price", "size", "id")
 _TYPES = {"new": NEW, "cancel": CANCEL, "partial_cancel": PARTIAL_CANCEL, "execute": EXECUTE}
@@ -125,7 +125,7 @@ def read_order_events(path: Path | str, tick_value: float, lot_value: float) -> 
     events["side"] = coded_column(path, table, "side", _SIDES)
     for column, field, unit, high in (("price", "price", tick_value, MAX_PRICE),
                                       ("size", "size", lot_value, MAX_QTY),
-                                      ("id", "order_id", 1, FIRST_FLOW_ORDER_ID - 1)):
+                                      ("id", "order_id", 1, MAX_REAL_ORDER_ID)):
         events[field] = _whole(path, column, numeric_column(path, table, column), unit, 1, high)
     return events
 

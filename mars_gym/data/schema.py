@@ -25,6 +25,8 @@ NEW, CANCEL, PARTIAL_CANCEL, EXECUTE = 0, 1, 2, 3
 EVENT_TYPE_NAMES = {NEW: "new", CANCEL: "cancel", PARTIAL_CANCEL: "partial_cancel",
                     EXECUTE: "execute"}
 BOOK_TICKS = 5  # book volumes are kept at the touch and the next 4 ticks behind it, per side
+# the largest order id of real data; a simulated book issues the ids above (mars_gym.sim.ids)
+MAX_REAL_ORDER_ID = (1 << 40) - 1
 
 EVENT_DTYPE = np.dtype(
     [

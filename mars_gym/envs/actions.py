@@ -86,9 +86,9 @@ class ExecutionActions:
             return passive, min(remaining - passive, round(float(a[1]))), round(float(a[2]))
         ratio, level = ((float(a[0]), round(float(a[1]))) if self.continuous else
                         (int(a[0]) / (N_PASSIVE_RATIOS - 1), int(a[1])))
-        slice_qty = math.ceil(remaining / decisions_left) if remaining > 0 else 0
-        passive = min(remaining, round(ratio * slice_qty))
-        aggressive = min(slice_qty - passive, remaining - passive) if level > 0 else 0
+        slice_size = math.ceil(remaining / decisions_left) if remaining > 0 else 0
+        passive = min(remaining, round(ratio * slice_size))
+        aggressive = min(slice_size - passive, remaining - passive) if level > 0 else 0
         return passive, aggressive, level
 
 
@@ -106,7 +106,7 @@ def send_parent_orders(sim: Simulator, agent: int, side: int, passive_id: int | 
     if passive > 0 and near is not None:
         passive_id = sim.submit(agent, AgentOrder(AGENT_LIMIT, side, near, passive, GTC))
     if aggressive > 0 and level == 0:
-        sim.submit(agent, AgentOrder(AGENT_MARKET, side, qty=aggressive))
+        sim.submit(agent, AgentOrder(AGENT_MARKET, side, size=aggressive))
     elif aggressive > 0:
         opposite = book.depth(level)[2 if side > 0 else 0]
         prices = opposite[opposite > 0]

@@ -10,6 +10,7 @@ import gymnasium as gym
 
 from mars_gym.data.schema import EventStream
 from mars_gym.envs.scenario import MarketScenario
+from mars_gym.sim.ids import AGENT_ID
 from mars_gym.sim.simulator import Simulator
 
 
@@ -21,7 +22,7 @@ class ScenarioEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 4}  # noqa: RUF012
     # info keys whose value is None until defined (object arrays in the vector env)
     optional_info: ClassVar[tuple[str, ...]] = ()
-    agent_id: ClassVar[int] = 1
+    agent_id: ClassVar[int] = AGENT_ID
     render_mode: str | None = None
     window = None
     scenario: MarketScenario

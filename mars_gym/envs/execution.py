@@ -22,9 +22,9 @@ from mars_gym.envs.metrics import OPTIONAL_INFO, execution_metrics
 from mars_gym.envs.observations import MAX_SPREAD_TICKS, Feature, ObservationSpec, touch_features
 from mars_gym.envs.rewards import execution_reward
 from mars_gym.envs.scenario import MarketScenario
+from mars_gym.sim.ids import AGENT_ID
 from mars_gym.sim.simulator import AGENT_CANCEL, AGENT_MARKET, AgentOrder
 
-AGENT = 1
 # Lot counts stay exact in the float32 action and observation spaces.
 MAX_QUANTITY = 2**24
 EXECUTION_OBSERVATION = ObservationSpec((
@@ -76,7 +76,7 @@ class ExecutionEnv(ScenarioEnv):
     ## Rewards
     ``reward="price_advantage"`` (default): price advantage in basis points against the
     arrival mid, weighted by the filled fraction: for each fill,
-    ``side * (arrival_mid - price) / arrival_mid * 1e4 * qty / quantity`` (side = +1 buy,
+    ``side * (arrival_mid - price) / arrival_mid * 1e4 * size / quantity`` (side = +1 buy,
     -1 sell). At the horizon what is left is sent at market (its fills count the same way)
     and anything still unfilled costs ``unfilled_penalty_bps * left / quantity``.
     ``reward="implementation_shortfall"``: minus the change of the whole parent's shortfall,
@@ -118,7 +118,6 @@ class ExecutionEnv(ScenarioEnv):
     | continuous | False | Box actions instead of MultiDiscrete |
     | action_mode | "ratio" | "ratio" (the MarS action) or "lots" (see Action Space) |
     | depth_ladder | True | keep levels behind the touch for level-1 sources (see Starting State) |
-    | lmm_recompute | False | benchmarks only: the LMM without KV cache (MarS-style loop) |
     | lmm_observes_agents | False | ``lmm`` / ``ensemble``: the agent's orders join the model's sequence (as in MarS) |
     | lmm_checkpoint | None | ``lmm`` / ``ensemble``: another checkpoint (a name or a path) than the flow's shipped one |
     | render_mode | None | "rgb_array" (a frame of the book, the mid path and the agent's orders and fills) or "human" (the same in a window after every step) |
@@ -140,15 +139,15 @@ class ExecutionEnv(ScenarioEnv):
 
     optional_info = OPTIONAL_INFO
     reset_options = ("start_index", "side", "quantity")
-    agent_id = AGENT
+    agent_id = AGENT_ID
 
     def __init__(self, side: str = "buy", quantity: int | Sequence[int] = 2_000,
                  horizon_s: float = 300.0, step_s: float = 30.0, flow: Any = "lmm",
                  source: str = DEFAULT_SOURCE.name, split: str = "train", latency_ns: int = 1_000_000,
                  latency_sigma: float = 0.0, unfilled_penalty_bps: float = 10.0,
                  continuous: bool = False, action_mode: str = "ratio", data_dir=None,
-                 depth_ladder: bool = True, lmm_recompute: bool = False,
-                 lmm_observes_agents: bool = False, generator_service=None,
+                 depth_ladder: bool = True, lmm_observes_agents: bool = False,
+                 generator_service=None,
                  flow_target: str | None = None, flow_guidance: float | None = None,
                  reward: Any = "price_advantage", risk_penalty_bps: float = 0.0,
                  lmm_checkpoint: str | None = None,
@@ -177,8 +176,8 @@ class ExecutionEnv(ScenarioEnv):
         self.observation_space = EXECUTION_OBSERVATION.space
         self.scenario = MarketScenario(
             source, split, self.horizon_ns, flow,
-            {"recompute": lmm_recompute, "observe_agents": lmm_observes_agents,
-             "target": flow_target, "guidance": flow_guidance, "checkpoint": lmm_checkpoint},
+            {"observe_agents": lmm_observes_agents, "target": flow_target,
+             "guidance": flow_guidance, "checkpoint": lmm_checkpoint},
             latency_ns, latency_sigma, depth_ladder, data_dir, generator_service)
 
     # -- episode ---------------------------------------------------------------------------
@@ -216,7 +215,7 @@ class ExecutionEnv(ScenarioEnv):
 
     @property
     def filled(self) -> int:
-        return self.sim.account(AGENT).filled
+        return self.sim.account(AGENT_ID).filled
 
     @property
     def mid(self) -> float:
@@ -231,7 +230,7 @@ class ExecutionEnv(ScenarioEnv):
     def send_orders(self, orders: tuple[int, int, int]) -> None:
         """Send the orders :meth:`plan` gave for this decision."""
         sim = self.sim
-        self.passive_id = send_parent_orders(sim, AGENT, self.side, self.passive_id, *orders)
+        self.passive_id = send_parent_orders(sim, AGENT_ID, self.side, self.passive_id, *orders)
         self.decision += 1
         self.step_end = self.start_ns + min(self.decision * self.step_ns, self.horizon_ns)
         self.target = self.step_end
@@ -248,9 +247,9 @@ class ExecutionEnv(ScenarioEnv):
             if not last or self.completing or self.filled >= self.quantity:
                 return True
             if self.passive_id is not None:
-                self.sim.submit(AGENT, AgentOrder(AGENT_CANCEL, order_id=self.passive_id))
+                self.sim.submit(AGENT_ID, AgentOrder(AGENT_CANCEL, order_id=self.passive_id))
                 self.passive_id = None
-            self.sim.submit(AGENT, AgentOrder(AGENT_MARKET, self.side, qty=self.quantity - self.filled))
+            self.sim.submit(AGENT_ID, AgentOrder(AGENT_MARKET, self.side, size=self.quantity - self.filled))
             self.target = self.step_end + self.scenario.arrival_bound_ns
             self.completing = True
 
@@ -259,7 +258,7 @@ class ExecutionEnv(ScenarioEnv):
         sim = self.sim
         last = self.decision >= self.n_decisions or self.filled >= self.quantity
         self.last_volume = sim.traded_volume - self.volume_before
-        fills = sim.account(AGENT).fills[self.fills_seen:]
+        fills = sim.account(AGENT_ID).fills[self.fills_seen:]
         self.fills_seen += len(fills)
         terminated = self.filled >= self.quantity
         truncated = last and not terminated

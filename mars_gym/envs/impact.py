@@ -21,8 +21,8 @@ from mars_gym.envs.execution import MAX_QUANTITY
 from mars_gym.envs.observations import Feature, ObservationSpec
 from mars_gym.envs.rewards import fill_advantage_bps
 from mars_gym.envs.scenario import MarketScenario
+from mars_gym.sim.ids import AGENT_ID
 
-AGENT = 1
 IMPACT_OBSERVATION = ObservationSpec((
     Feature("time_left", 0, 1, "time left, fraction of execution and decay"),
     Feature("quantity_left", 0, 1, "quantity left, fraction of the parent (0 without one)"),
@@ -40,7 +40,7 @@ class ImpactEnv(ScenarioEnv):
     of the parent); the episode terminates after the decay. ``reset`` options:
     ``start_index``, ``side`` ("buy"/"sell") and ``quantity`` (0 allowed)."""
 
-    agent_id = AGENT
+    agent_id = AGENT_ID
     reset_options = ("start_index", "side", "quantity")
 
     def __init__(self, source: str = "AMZN", split: str = "test", flow: Any = "lmm",
@@ -96,7 +96,7 @@ class ImpactEnv(ScenarioEnv):
 
     @property
     def filled(self) -> int:
-        return self.sim.account(AGENT).filled
+        return self.sim.account(AGENT_ID).filled
 
     def plan(self, action) -> tuple[int, int, int]:
         """The actor's orders during the execution, the rest at market at the first decision
@@ -110,13 +110,13 @@ class ImpactEnv(ScenarioEnv):
         return 0, 0, 0
 
     def send_orders(self, orders: tuple[int, int, int]) -> None:
-        self.passive_id = send_parent_orders(self.sim, AGENT, self.side, self.passive_id,
+        self.passive_id = send_parent_orders(self.sim, AGENT_ID, self.side, self.passive_id,
                                              *orders)
         self.decision += 1
         self.target = self.start_ns + self.decision * self.step_ns
 
     def finish_step(self):
-        fills = self.sim.account(AGENT).fills[self.fills_seen:]
+        fills = self.sim.account(AGENT_ID).fills[self.fills_seen:]
         self.fills_seen += len(fills)
         reward = fill_advantage_bps(self, fills) if self.quantity else 0.0
         self.last_mid = self.sim.mid() or self.last_mid

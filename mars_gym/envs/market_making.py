@@ -19,9 +19,9 @@ from mars_gym.envs.base import ScenarioEnv
 from mars_gym.envs.execution import MAX_QUANTITY
 from mars_gym.envs.observations import MAX_SPREAD_TICKS, Feature, ObservationSpec, touch_features
 from mars_gym.envs.scenario import MarketScenario
+from mars_gym.sim.ids import AGENT_ID
 from mars_gym.sim.simulator import AGENT_CANCEL, AGENT_LIMIT, AGENT_MARKET, AgentOrder
 
-AGENT = 1
 MARKET_MAKING_OBSERVATION = ObservationSpec((
     Feature("time_left", 0, 1, "time left, fraction of the horizon"),
     Feature("inventory", -1, 1, "inventory / inventory limit (+ = long)"),
@@ -102,7 +102,7 @@ class MarketMakingEnv(ScenarioEnv):
     * v0: initial version.
     """
 
-    agent_id = AGENT
+    agent_id = AGENT_ID
 
     def __init__(self, source: str = DEFAULT_SOURCE.name, split: str = "train", flow: Any = "lmm",
                  horizon_s: float = 300.0, step_s: float = 10.0, max_offset_ticks: int = 20,
@@ -176,7 +176,7 @@ class MarketMakingEnv(ScenarioEnv):
         for side, size in ((1, bid_size), (-1, ask_size)):
             if size > 0 and prices[side] > 0:
                 self.quote_ids[side] = self.sim.submit(
-                    AGENT, AgentOrder(AGENT_LIMIT, side, prices[side], size, GTC))
+                    AGENT_ID, AgentOrder(AGENT_LIMIT, side, prices[side], size, GTC))
         self.decision += 1
         self.step_end = self.start_ns + min(self.decision * self.step_ns, self.horizon_ns)
         self.target = self.step_end
@@ -186,16 +186,16 @@ class MarketMakingEnv(ScenarioEnv):
     def _cancel_quotes(self) -> None:
         for side, order_id in self.quote_ids.items():
             if order_id is not None:
-                self.sim.submit(AGENT, AgentOrder(AGENT_CANCEL, order_id=order_id))
+                self.sim.submit(AGENT_ID, AgentOrder(AGENT_CANCEL, order_id=order_id))
                 self.quote_ids[side] = None
 
     def _book_fills(self) -> None:
-        fills = self.sim.account(AGENT).fills[self.fills_seen:]
+        fills = self.sim.account(AGENT_ID).fills[self.fills_seen:]
         self.fills_seen += len(fills)
         for fill in fills:
-            self.inventory += fill.side * fill.qty
-            self.cash -= fill.side * fill.price * fill.qty
-            self.volume += fill.qty
+            self.inventory += fill.side * fill.size
+            self.cash -= fill.side * fill.price * fill.size
+            self.volume += fill.size
             self.max_abs_inventory = max(self.max_abs_inventory, abs(self.inventory))
 
     def advance(self) -> bool:
@@ -209,7 +209,7 @@ class MarketMakingEnv(ScenarioEnv):
             self._book_fills()  # fills up to now decide what is left to close
             if self.inventory:
                 side = -1 if self.inventory > 0 else 1
-                self.sim.submit(AGENT, AgentOrder(AGENT_MARKET, side, qty=abs(self.inventory)))
+                self.sim.submit(AGENT_ID, AgentOrder(AGENT_MARKET, side, size=abs(self.inventory)))
             self.target = self.step_end + self.scenario.arrival_bound_ns
             self.closing = True
 

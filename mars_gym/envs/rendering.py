@@ -45,7 +45,7 @@ def draw_episode(figure, sim: Simulator, agent_id: int, source, title: str = "")
             if fills:
                 path_axis.scatter([(f.time_ns - start) / 1e9 for f in fills],
                                   [f.price for f in fills], marker=marker, color=colour,
-                                  s=[12 + 30 * f.qty / max(g.qty for g in fills) for f in fills],
+                                  s=[12 + 30 * f.size / max(g.size for g in fills) for f in fills],
                                   label="agent buys" if side > 0 else "agent sells", zorder=3)
     for axis in (book_axis, path_axis):
         axis.ticklabel_format(axis="y", useOffset=False, style="plain")

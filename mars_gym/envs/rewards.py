@@ -27,7 +27,7 @@ class ExecutionReward(Protocol):
 def fill_advantage_bps(env, fills: Sequence) -> float:
     """Price advantage of ``fills`` against the arrival mid, bps, weighted by their share of
     the parent order (+ = better than the arrival mid)."""
-    return sum(env.side * (env.arrival_mid - f.price) / env.arrival_mid * BPS * f.qty
+    return sum(env.side * (env.arrival_mid - f.price) / env.arrival_mid * BPS * f.size
                for f in fills) / env.quantity
 
 

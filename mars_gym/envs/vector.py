@@ -3,12 +3,13 @@ scenario): N simulations, one batched LMM call per generation round.
 
 With a flow that runs on an LMM checkpoint (``lmm``, ``ensemble``: its registry entry names
 the checkpoint) every simulation's background is one stream of a shared
-:class:`~mars_gym.lmm.serve.GeneratorService`. A step sends every agent's orders, then runs
-rounds: each simulation advances until its background needs its next token (or the step ends);
-the tokens of all waiting simulations come from one batched forward pass; repeat until every
-simulation has reached the end of the step. Each stream's sampling noise is keyed by its
-simulation's seed (:mod:`mars_gym.lmm.keyed_draws`), so a simulation runs as it would alone (up
-to the rounding of a batched forward, see :meth:`ScenarioVectorEnv.play`). Other
+:class:`~mars_gym.lmm.serve.GeneratorService`, served by one
+:class:`~mars_gym.sim.generation_round.GenerationRound`. A step sends every agent's orders,
+then runs rounds: each simulation advances until its background needs its next token (or the
+step ends); the round gives all waiting simulations their tokens from one batched forward pass;
+repeat until every simulation has reached the end of the step. Each stream's sampling noise is
+keyed by its simulation's seed (:mod:`mars_gym.lmm.keyed_draws`), so a simulation runs as it would
+alone (up to the rounding of a batched forward, see :meth:`ScenarioVectorEnv.play`). Other
 flows need no rounds. Finished episodes are reset on the next step (Gymnasium's next-step
 autoreset). :meth:`ScenarioVectorEnv.play` (the studies' path) runs whole episodes without
 that lockstep: each simulation goes on to its next decision, and an env to its next episode,
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -32,10 +33,11 @@ from mars_gym.envs.base import ScenarioEnv
 from mars_gym.envs.execution import ExecutionEnv
 from mars_gym.envs.impact import ImpactEnv
 from mars_gym.envs.market_making import MarketMakingEnv
-from mars_gym.sim.flows.base import BatchedFlow
 from mars_gym.sim.flows.registry import flow_checkpoint
+from mars_gym.sim.generation_round import GenerationRound
 
-GENERATION_OPTIONS = {"device", "precision", "step_mode"}
+if TYPE_CHECKING:
+    from mars_gym.lmm.serve import GeneratorService
 
 
 class ScenarioVectorEnv(VectorEnv):
@@ -53,7 +55,7 @@ class ScenarioVectorEnv(VectorEnv):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.num_envs = num_envs
-        self.service = None
+        self.generation_round: GenerationRound | None = None  # for a flow that runs on an LMM
         named = kwargs.pop("lmm_checkpoint", None)  # the tasks' own name for it
         if checkpoint is not None and named is not None and checkpoint != named:
             raise ValueError(f"checkpoint {checkpoint!r} and lmm_checkpoint {named!r} differ: "
@@ -62,15 +64,7 @@ class ScenarioVectorEnv(VectorEnv):
         flow = kwargs.get("flow", inspect.signature(self.env_class).parameters["flow"].default)
         model_name = checkpoint or flow_checkpoint(flow)
         if model_name is not None:
-            from mars_gym.lmm.serve import GeneratorService
-            from mars_gym.sim.flows.factory import lmm_model
-
-            model, _ = lmm_model(model_name)
-            unknown = set(generation or {}) - GENERATION_OPTIONS
-            if unknown:
-                raise ValueError(f"unknown generation options {sorted(unknown)}; known: "
-                                 f"{sorted(GENERATION_OPTIONS)}")
-            self.service = GeneratorService(model, capacity=num_envs, **(generation or {}))
+            self.generation_round = GenerationRound.for_checkpoint(model_name, num_envs, generation)
         elif generation:
             raise ValueError(f"generation options {sorted(generation)} need a flow that runs on "
                              f"an LMM; {flow!r} does not")
@@ -83,6 +77,12 @@ class ScenarioVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.autoreset = np.zeros(num_envs, dtype=bool)
+
+    @property
+    def service(self) -> GeneratorService | None:
+        """The :class:`~mars_gym.lmm.serve.GeneratorService` the simulations' flows share
+        (``None``: a flow that needs none)."""
+        return None if self.generation_round is None else self.generation_round.service
 
     def reset(self, *, seed: int | list[int] | None = None,
               options: dict[str, Any] | None = None):
@@ -148,14 +148,9 @@ class ScenarioVectorEnv(VectorEnv):
                 self._serve(waiting)
 
     def _serve(self, blocked: list[int]) -> None:
-        """One generation round: the tokens of the simulations ``blocked`` on their flow."""
-        assert self.service is not None  # only a served flow waits for a token
-        flows = [cast(BatchedFlow, self.envs[i].sim.flow) for i in blocked]
-        type(flows[0]).submit_waiting(flows, self.service)  # each returned no order
-        served = self.service.run()  # one forward pass for every waiting simulation
-        for flow in flows:
-            assert flow.stream is not None
-            flow.deliver(served[flow.stream])
+        """One generation round for the simulations ``blocked`` on their flow's token."""
+        assert self.generation_round is not None  # only a served flow waits for a token
+        self.generation_round.serve([self.envs[i].sim for i in blocked])
 
     def play(self, episodes: list[dict], make_actor: Callable[[ScenarioEnv], Callable]
              ) -> Iterator[tuple[int, dict, ScenarioEnv, dict, float]]:

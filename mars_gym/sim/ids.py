@@ -1,4 +1,5 @@
-"""Order-id ranges of a simulated book, defined once: whose order an id is can be read off it.
+"""Order-id ranges of a simulated book and the agent ids, defined once: whose order an id is can
+be read off it.
 
 | range | whose |
 |---|---|
@@ -8,6 +9,12 @@
 | ``FIRST_AGENT_ORDER_ID`` .. | the agents' orders |
 """
 
-FIRST_FLOW_ORDER_ID = 1 << 40  # above the ids of any real data the book is seeded with
+from mars_gym.data.schema import MAX_REAL_ORDER_ID
+
+FIRST_FLOW_ORDER_ID = MAX_REAL_ORDER_ID + 1  # 2**40: above the ids of any real data
 FIRST_LADDER_ORDER_ID = 1 << 45  # between the flows' ids and the agents'
 FIRST_AGENT_ORDER_ID = 1 << 50  # agents' ids never meet real data or flow ids
+
+# agent ids (who placed an order: lob_core's agent_id); 0 is the background flow's
+# (mars_gym.sim._event_loop.BACKGROUND_AGENT)
+AGENT_ID = 1  # the trading agent of a single-agent task (the envs')

@@ -46,7 +46,7 @@ class AgentOrder(NamedTuple):
     kind: str           # "limit", "market" or "cancel"
     side: int = 1       # +1 buy / -1 sell
     price: int = 0      # ticks
-    qty: int = 0        # lots
+    size: int = 0       # lots
     tif: int = GTC      # limit orders: GTC or IOC (lob_core constants)
     order_id: int = -1  # cancels: the agent's order to cancel
 
@@ -57,7 +57,7 @@ class AgentFill:
     order_id: int
     side: int
     price: int
-    qty: int
+    size: int
     passive: bool  # the agent's order was resting (maker)
 
 
@@ -71,8 +71,8 @@ class AgentAccount:
 
     def add(self, fill: AgentFill) -> None:
         self.fills.append(fill)
-        self.filled += fill.qty
-        self.notional += fill.price * fill.qty
+        self.filled += fill.size
+        self.notional += fill.price * fill.size
 
 
 class Simulator:
@@ -146,8 +146,8 @@ class Simulator:
         if order.kind not in (AGENT_LIMIT, AGENT_MARKET, AGENT_CANCEL):
             raise ValueError("order kind must be 'limit', 'market' or 'cancel', got "
                              f"{order.kind!r}")
-        if order.kind != AGENT_CANCEL and (order.side not in (1, -1) or order.qty <= 0):
-            raise ValueError(f"an order needs side +1/-1 and qty > 0, got {order}")
+        if order.kind != AGENT_CANCEL and (order.side not in (1, -1) or order.size <= 0):
+            raise ValueError(f"an order needs side +1/-1 and size > 0, got {order}")
         if order.kind == AGENT_LIMIT and order.price <= 0:
             raise ValueError(f"a limit order needs a positive price, got {order.price}")
         if order.kind == AGENT_LIMIT and order.tif not in (GTC, IOC):
@@ -158,7 +158,7 @@ class Simulator:
         else:
             order_id = self.next_agent_id
             self.next_agent_id += 1
-            order = AgentOrder(order.kind, order.side, order.price, order.qty, order.tif,
+            order = AgentOrder(order.kind, order.side, order.price, order.size, order.tif,
                                order_id)
         arrival = self.now + int(self.latency.sample(self.rng))
         heapq.heappush(self.in_flight, (arrival, self.sequence, agent_id, order))
@@ -173,8 +173,8 @@ class Simulator:
         if order.kind == AGENT_CANCEL:
             seen = None
             if order.order_id in account.resting and order.order_id in book:
-                side, price, qty, _, _ = book.order(order.order_id)
-                seen = FlowOrder(time_ns, CANCEL_ORDER, side, price, qty)
+                side, price, size, _, _ = book.order(order.order_id)
+                seen = FlowOrder(time_ns, CANCEL_ORDER, side, price, size)
                 self.recording.cancel(order.order_id, time_ns)
             account.resting.discard(order.order_id)
             return seen
@@ -182,18 +182,18 @@ class Simulator:
         if order.kind == AGENT_MARKET:
             price = (book.best_ask if order.side > 0 else book.best_bid) or 0
             worst = 1 << 40 if order.side > 0 else 1
-            self._limit(order.side, worst if price else 0, order.qty, order.order_id, agent_id,
+            self._limit(order.side, worst if price else 0, order.size, order.order_id, agent_id,
                         time_ns, IOC)
-            return FlowOrder(time_ns, kind, order.side, price, order.qty) if price else None
-        self._limit(order.side, order.price, order.qty, order.order_id, agent_id, time_ns,
+            return FlowOrder(time_ns, kind, order.side, price, order.size) if price else None
+        self._limit(order.side, order.price, order.size, order.order_id, agent_id, time_ns,
                     order.tif)
-        return FlowOrder(time_ns, kind, order.side, order.price, order.qty)
+        return FlowOrder(time_ns, kind, order.side, order.price, order.size)
 
-    def _limit(self, side, price, qty, order_id, agent_id, time_ns, tif) -> None:
+    def _limit(self, side, price, size, order_id, agent_id, time_ns, tif) -> None:
         if price <= 0:
             return  # a market order into an empty side: nothing to trade with
         book = self.book
-        self.recording.limit(side, price, qty, order_id, time_ns, agent_id=agent_id)
+        self.recording.limit(side, price, size, order_id, time_ns, agent_id=agent_id)
         self.loop.count_fills(time_ns)
         if tif == IOC and order_id in book:
             self.recording.cancel(order_id, time_ns)
@@ -203,16 +203,16 @@ class Simulator:
     # -- the clock ---------------------------------------------------------------------------
     def _agent_fills(self, time_ns: int) -> None:
         """Hand the book's last fills to the accounts of the agents in them."""
-        for price, qty, maker, taker, maker_agent, taker_agent, _, taker_side in (
+        for price, size, maker, taker, maker_agent, taker_agent, _, taker_side in (
                 self.book.fills.tolist()):
             if maker_agent in self.accounts:
                 account = self.accounts[maker_agent]
-                account.add(AgentFill(time_ns, maker, -taker_side, price, qty, True))
+                account.add(AgentFill(time_ns, maker, -taker_side, price, size, True))
                 if maker not in self.book:
                     account.resting.discard(maker)
             if taker_agent in self.accounts:
                 self.accounts[taker_agent].add(
-                    AgentFill(time_ns, taker, taker_side, price, qty, False))
+                    AgentFill(time_ns, taker, taker_side, price, size, False))
 
     def run_until(self, time_ns: int) -> bool:
         """Apply every background and agent order due at or before ``time_ns``; return True.

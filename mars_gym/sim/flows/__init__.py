@@ -11,7 +11,9 @@ from mars_gym.sim.flows.factory import make_flow  # registers the built-in flows
 from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
 from mars_gym.sim.flows.noise import NoiseFlow
 from mars_gym.sim.flows.registry import flow_names, flow_spec, register_flow
-from mars_gym.sim.flows.run import run_flow
+from mars_gym.sim.flows.run import run_alone
+
+run_flow = run_alone  # the old name, until every caller says run_alone
 
 __all__ = [
            "AgentObservingFlow",
@@ -26,5 +28,5 @@ __all__ = [
            "flow_spec",
            "make_flow",
            "register_flow",
-           "run_flow",
+           "run_alone",
 ]

@@ -45,8 +45,9 @@ class BatchedFlow(Protocol):
     """A flow that can draw from a shared batched generator
     (:class:`~mars_gym.lmm.serve.GeneratorService`): while it waits for a token its
     ``next_order()`` returns ``None`` and ``request`` holds what its class's
-    :meth:`submit_waiting` submits to the service; :meth:`deliver` hands it the sampled token.
-    Built without a service it draws alone."""
+    :meth:`submit_waiting` submits to the service; :meth:`deliver` hands it the sampled token
+    (a :class:`~mars_gym.sim.generation_round.GenerationRound` does both). Built without a
+    service it draws alone."""
 
     service: object | None
     stream: int | None  # the flow's stream in its service

@@ -20,6 +20,7 @@ import numpy as np
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.orders import CANCEL_ORDER, events_to_orders
 from mars_gym.data.schema import EventStream
+from mars_gym.sim.flow_names import ENSEMBLE, HAWKES, LMM, NOISE, REPLAY
 from mars_gym.sim.flows.base import BackgroundFlow
 from mars_gym.sim.flows.hawkes import HawkesCalibration, HawkesFlow
 from mars_gym.sim.flows.noise import NoiseFlow
@@ -30,18 +31,18 @@ LMM_HISTORY_EVENTS = 4_000  # real events handed to the LMM flow before the star
 
 def calibration(name: str, train: EventStream):
     """What a model-free baseline flow learns from a training stream."""
-    if name == "noise":
+    if name == NOISE:
         orders = events_to_orders(train)
         sizes = orders["size"][orders["kind"] != CANCEL_ORDER]
         return {"interval_ns": int(np.diff(orders["time_ns"]).mean()),
                 "volume_scale": float(np.median(sizes))}
-    if name == "hawkes":
+    if name == HAWKES:
         return HawkesCalibration.fit(train)
     raise ValueError(f"unknown baseline flow {name!r}; choose 'noise' or 'hawkes'")
 
 
 def _build(name: str, fitted) -> BackgroundFlow:
-    return NoiseFlow(**fitted) if name == "noise" else HawkesFlow(fitted)
+    return NoiseFlow(**fitted) if name == NOISE else HawkesFlow(fitted)
 
 
 @lru_cache(maxsize=16)
@@ -94,11 +95,11 @@ def _baseline_builder(name: str):
 
 
 def _lmm_flow(source: str, start: int, data_dir=None, checkpoint: str | None = None,
-              history_orders: int = 256, recompute: bool = False, service=None,
+              history_orders: int = 256, service=None,
               observe_agents: bool = False, unseen_cancels: bool = True,
               planner_options: dict | None = None) -> BackgroundFlow:
     from mars_gym.lmm.sources import bind_source
-    from mars_gym.sim.flows.lmm import LMMFlow
+    from mars_gym.sim.flows.lmm import LMMFlow, LMMFlowOptions
 
     model, tokenizer = lmm_model(checkpoint or "default")
     tokenizer, stream = bind_source(tokenizer, load_source(source, data_dir),
@@ -106,11 +107,10 @@ def _lmm_flow(source: str, start: int, data_dir=None, checkpoint: str | None = N
     history = stream[max(0, start - LMM_HISTORY_EVENTS):start]
     planner = (None if planner_options is None else
                _planner(stream, start, order_tokenizer=tokenizer, **planner_options))
-    return LMMFlow(model, tokenizer, history, history_orders=history_orders,
-                   recompute=recompute, service=service, planner=planner,
-                   observe_agents=observe_agents,
-                   unseen_cancel_rate=unseen_cancel_rate(source, data_dir) if unseen_cancels
-                   else 0.0)
+    options = LMMFlowOptions(
+        history_orders=history_orders, observe_agents=observe_agents,
+        unseen_cancel_rate=unseen_cancel_rate(source, data_dir) if unseen_cancels else 0.0)
+    return LMMFlow(model, tokenizer, history, options, service=service, planner=planner)
 
 
 def _ensemble_flow(source: str, start: int, data_dir=None, checkpoint: str | None = None,
@@ -122,17 +122,16 @@ def _ensemble_flow(source: str, start: int, data_dir=None, checkpoint: str | Non
                      **lmm_options)
 
 
-LMM_OPTIONS = ("checkpoint", "history_orders", "recompute", "service", "observe_agents",
-               "unseen_cancels")
-register_flow("lmm", _lmm_flow, options=LMM_OPTIONS, checkpoint="default",
+LMM_OPTIONS = ("checkpoint", "history_orders", "service", "observe_agents", "unseen_cancels")
+register_flow(LMM, _lmm_flow, options=LMM_OPTIONS, checkpoint="default",
               description="the Large Market Model, primed with the real orders before the start")
-register_flow("ensemble", _ensemble_flow,
+register_flow(ENSEMBLE, _ensemble_flow,
               options=(*LMM_OPTIONS, "target", "candidates", "guidance"), checkpoint="ensemble",
               description="the order model reading minute plans of the batch model")
-register_flow("replay", _replay_flow, description="the recorded orders from the start on")
-register_flow("noise", _baseline_builder("noise"),
+register_flow(REPLAY, _replay_flow, description="the recorded orders from the start on")
+register_flow(NOISE, _baseline_builder(NOISE),
               description="random orders around the touch (training rate and size)")
-register_flow("hawkes", _baseline_builder("hawkes"),
+register_flow(HAWKES, _baseline_builder(HAWKES),
               description="a Hawkes process fitted on the training split")
 
 
@@ -141,10 +140,9 @@ def make_flow(flow, source: str, start: int, data_dir=None, **options) -> Backgr
     :func:`~mars_gym.sim.flows.registry.resolve_flow`) for ``source``, to run from event index
     ``start`` of its stream. Options of the built-in flows: ``lmm`` and ``ensemble`` take
     ``checkpoint`` (a name or a path; ``None``: the flow's shipped model), ``history_orders``,
-    ``recompute`` (the LMM without a KV cache, the
-    MarS-style baseline of the benchmarks), ``service`` (one stream of a shared batched
-    generator service) and ``observe_agents`` (the agents' orders join the model's sequence,
-    :meth:`~mars_gym.sim.flows.lmm.LMMFlow.observe`) and ``unseen_cancels`` (default True:
+    ``service`` (one stream of a shared batched generator service), ``observe_agents`` (the
+    agents' orders join the model's sequence, :meth:`~mars_gym.sim.flows.lmm.LMMFlow.observe`)
+    and ``unseen_cancels`` (default True:
     orders behind the touch are cancelled at the rate the source's touch-only messages hide,
     :mod:`mars_gym.data.unseen_cancels`; none for sources that show deeper levels);
     ``ensemble`` also ``target`` (a

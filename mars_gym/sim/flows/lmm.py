@@ -16,17 +16,29 @@ with a target, chose) for the current minute, and the planner counts each emitte
 the minute's image. When a target picked the plan, the planner's guidance tilts every draw
 towards it (:mod:`mars_gym.ensemble.tilt`).
 
-A model whose tokenizer reads the trade memory (``trade_memory_s``,
-:mod:`mars_gym.tokens.trade_memory`) also conditions on the recent executed volume, the agents'
-trades included: the flow reads the executions from the recording of its book, which the event
-loop hands it (:meth:`LMMFlow.follow`); it starts from the history's executions.
+The flow's parts, each a small class of this module:
 
-With ``observe_agents`` the agents' orders join the sequence too (:meth:`LMMFlow.observe`,
-called by the simulator), as in MarS: the model reads them like any order, so what it generates
-next answers them, not only the book they changed.
+* where its tokens come from: :class:`OwnGeneration` (the flow draws alone, its own KV-cached
+  generator) or :class:`ServedGeneration` (one stream of a shared
+  :class:`~mars_gym.lmm.serve.GeneratorService`, drawn by a
+  :class:`~mars_gym.sim.generation_round.GenerationRound`);
+* :class:`TradeMemoryFeed`: a model whose tokenizer reads the trade memory (``trade_memory_s``,
+  :mod:`mars_gym.tokens.trade_memory`) also conditions on the recent executed volume, the
+  agents' trades included: the feed reads the executions from the recording of the flow's book,
+  which the event loop hands it (:meth:`LMMFlow.follow`); it starts from the history's
+  executions;
+* :class:`AgentOrderReader`: with ``observe_agents`` the agents' orders join the sequence too
+  (:meth:`LMMFlow.observe`, called by the simulator), as in MarS: the model reads them like any
+  order, so what it generates next answers them, not only the book they changed.
+
+The flow's settings are one :class:`LMMFlowOptions`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,25 +46,155 @@ import torch
 from lob_core import OrderBook
 from mars_gym.data.schema import BOOK_TICKS, EventStream
 from mars_gym.lmm.data import history_inputs, torch_conditions
-from mars_gym.lmm.generate import BatchedGenerator, FullRecomputeGenerator
-from mars_gym.lmm.model import LMM
+from mars_gym.lmm.generate import BatchedGenerator
+from mars_gym.lmm.model import LMM, ConditionTensors
 from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.tokens import OrderTokenizer
 from mars_gym.tokens.trade_memory import TradeMemory
 
 
+@dataclass(frozen=True)
+class LMMFlowOptions:
+    """How an :class:`LMMFlow` draws."""
+
+    temperature: float = 1.0  # of its own generator (a service samples at its own)
+    top_k: int | None = None  # likewise
+    history_orders: int | None = None  # real orders primed; None: half the model's context
+    observe_agents: bool = False  # the agents' orders join the sequence (AgentOrderReader)
+    # the event loop cancels orders behind the touch at this rate (per second), which a model
+    # learnt from touch-only messages never does (mars_gym.data.unseen_cancels)
+    unseen_cancel_rate: float = 0.0
+
+
+class OwnGeneration:
+    """The flow draws alone: a KV-cached generator of its own (one stream), new at every
+    reset. Subclasses may draw from another generator (:meth:`new_generator`)."""
+
+    service = None
+    stream = None
+
+    def __init__(self, model: LMM, temperature: float = 1.0, top_k: int | None = None) -> None:
+        self.model, self.temperature, self.top_k = model, temperature, top_k
+
+    def new_generator(self) -> Any:
+        """The generator of an episode (``prime``, ``step`` and keyed ``noise``, as
+        :class:`~mars_gym.lmm.generate.BatchedGenerator`)."""
+        return BatchedGenerator(self.model, temperature=self.temperature, top_k=self.top_k)
+
+    def start(self, tokens: torch.Tensor, cond: ConditionTensors, bias, key: int) -> int:
+        """Prime a new generator with the history; the first token."""
+        self.generator = self.new_generator()
+        return int(self.generator.prime(tokens, cond, bias=bias, keys=[key])[0])
+
+    def draw(self, token: int, cond: ConditionTensors, bias) -> int:
+        """The token after ``token`` (the order just applied), read with its conditions."""
+        return int(self.generator.step(torch.tensor([token]), cond, bias=bias)[0])
+
+    def withdraw(self) -> None:
+        """The last token was not used: the next draw reuses its noise."""
+        assert self.generator.noise is not None  # keyed noise: set by prime()
+        self.generator.noise.withdraw([0])
+
+    def close(self) -> None:
+        """Nothing to give back."""
+
+
+class ServedGeneration:
+    """The flow is one stream of a shared ``service`` (a
+    :class:`~mars_gym.lmm.serve.GeneratorService`): when it needs a token it leaves a request
+    that a generation round submits (:meth:`LMMFlow.submit_waiting`) and answers
+    (:meth:`LMMFlow.deliver`)."""
+
+    def __init__(self, service) -> None:
+        self.service = service
+        self.stream: int | None = None
+
+    def start(self, tokens: torch.Tensor, cond: ConditionTensors, bias, key: int) -> int:
+        """Open a stream primed with the history (the previous episode's is closed); its first
+        token."""
+        if self.stream is not None:
+            self.service.close(self.stream)
+        self.stream, first = self.service.open(tokens, cond, bias, key=key)
+        return first
+
+    def withdraw(self) -> None:
+        """The stream's last token was not used: its next draw reuses that noise."""
+        self.service.withdraw(self.stream)
+
+    def close(self) -> None:
+        """Give the stream back to the service."""
+        if self.stream is not None:
+            self.service.close(self.stream)
+            self.stream = None
+
+
+class TradeMemoryFeed:
+    """The trade memory of the flow's book (:class:`~mars_gym.tokens.trade_memory.TradeMemory`
+    on the tokenizer's timescales), started from a real history and fed with the executions the
+    book's recording holds."""
+
+    def __init__(self, tokenizer: OrderTokenizer) -> None:
+        self.memory = TradeMemory(tokenizer.trade_memory_s)
+        self.recording = None  # the book's RecordingBook, once followed
+        self.seen = 0  # the recording's events counted so far
+
+    def start(self, history_events: np.ndarray, at_ns: int) -> None:
+        """The memory of the history's executions at ``at_ns``; no recording until
+        :meth:`follow`."""
+        self.recording = None
+        self.memory.start(history_events, at_ns)
+
+    def follow(self, recording) -> None:
+        """Count what ``recording`` (a :class:`~mars_gym.data.recording.RecordingBook`) holds
+        from now on."""
+        self.recording, self.seen = recording, len(recording)
+
+    @property
+    def following(self) -> bool:
+        return self.recording is not None
+
+    def at(self, time_ns: int) -> np.ndarray:
+        """The memory at ``time_ns``, ``(1, timescales)``, counting what the recording holds
+        that was not counted yet."""
+        if self.recording is not None:
+            self.memory.add(self.recording.events_since(self.seen))
+            self.seen = len(self.recording)
+        return self.memory.at(time_ns)[None]
+
+
+class AgentOrderReader:
+    """The ``observe_agents`` option's memory: the time and random state before the flow's
+    last draw and the order it drew, which an agent's order that reaches the book first
+    replaces (:meth:`LMMFlow.observe`)."""
+
+    def __init__(self) -> None:
+        self.before: tuple[int, Mapping[str, Any]] | None = None  # time, rng state before the draw
+        self.drawn: FlowOrder | None = None
+
+    def before_draw(self, time_ns: int, rng: np.random.Generator) -> None:
+        self.before = (time_ns, rng.bit_generator.state)
+
+    def withdraw(self, rng: np.random.Generator) -> tuple[int, FlowOrder]:
+        """Restore ``rng`` to before the last draw; that draw's time and order."""
+        assert self.before is not None and self.drawn is not None
+        previous_ns, rng.bit_generator.state = self.before
+        return previous_ns, self.drawn
+
+
 class LMMFlow:
-    """With ``service`` (a shared :class:`~mars_gym.lmm.serve.GeneratorService`) the flow is one
-    stream of a batch: when it needs a token, ``next_order`` returns ``None`` and leaves
-    ``request = (stream, last_token, live tick state, trade memory or None)``; whoever drives
-    the batch submits the waiting flows' requests with :meth:`submit_waiting`, runs the service
-    once for every waiting stream and hands each its token with :meth:`deliver`."""
+    """A background flow drawing from an LMM ``model`` read through ``tokenizer``, primed with
+    ``history`` (see the module docstring). With ``service`` (a shared
+    :class:`~mars_gym.lmm.serve.GeneratorService`) the flow is one stream of a batch: when it
+    needs a token, ``next_order`` returns ``None`` and leaves ``request = (stream, last_token,
+    live tick state, trade memory or None)``; a
+    :class:`~mars_gym.sim.generation_round.GenerationRound` submits the waiting flows' requests
+    with :meth:`submit_waiting`, runs the service once for every waiting stream and hands each
+    its token with :meth:`deliver`. Without one it draws alone. ``planner``: the ensemble's
+    (see the module docstring)."""
 
     def __init__(self, model: LMM, tokenizer: OrderTokenizer, history: EventStream,
-                 temperature: float = 1.0, top_k: int | None = None,
-                 history_orders: int | None = None, recompute: bool = False,
-                 service=None, planner=None, observe_agents: bool = False,
-                 unseen_cancel_rate: float = 0.0) -> None:
+                 options: LMMFlowOptions | None = None, service=None, planner=None) -> None:
+        options = options or LMMFlowOptions()
         if tokenizer.book_features != model.config.book_features:
             raise ValueError(f"the tokenizer gives {tokenizer.book_features} book features, the "
                              f"model reads {model.config.book_features}")
@@ -60,40 +202,45 @@ class LMMFlow:
             raise ValueError("an ensemble order model (plan_features > 0) needs a planner, and "
                              "a planner needs an ensemble order model")
         self.model, self.tokenizer, self.history = model, tokenizer, history
-        self.temperature, self.top_k = temperature, top_k
-        self.history_orders = history_orders or model.config.context // 2
-        self.recompute = recompute  # the MarS-style loop (benchmarks only): no KV cache
-        self.service = service
-        self.stream: int | None = None
+        self.history_orders = options.history_orders or model.config.context // 2
+        self.generation: OwnGeneration | ServedGeneration = (
+            OwnGeneration(model, options.temperature, options.top_k) if service is None
+            else ServedGeneration(service))
         self.request: tuple | None = None
         self.last_token = 0  # the previous order's token
         self.next_token = 0  # the token of the order drawn next (once ``fed``)
         self.planner = planner
-        self.observe_agents = observe_agents  # the simulator then calls observe()
-        # the event loop cancels orders behind the touch at this rate (per second), which a
-        # model learnt from touch-only messages never does (mars_gym.data.unseen_cancels)
-        self.unseen_cancel_rate = unseen_cancel_rate
+        self.agent_orders = AgentOrderReader() if options.observe_agents else None
+        self.unseen_cancel_rate = options.unseen_cancel_rate  # read by the event loop
         self.source = history.source.source_id
         self.open_mid = history.open_mid or float(np.nanmean(history.mid))
-        self.trade_memory = (TradeMemory(tokenizer.trade_memory_s)
-                             if tokenizer.reads_trades else None)
-        self.recording = None  # the book's RecordingBook, once followed
+        self.trade_feed = TradeMemoryFeed(tokenizer) if tokenizer.reads_trades else None
+
+    @property
+    def service(self):
+        """The shared generator service this flow draws from (``None``: it draws alone)."""
+        return self.generation.service
+
+    @property
+    def stream(self) -> int | None:
+        """The flow's stream in its service (``None`` without one or once closed)."""
+        return self.generation.stream
+
+    @property
+    def observe_agents(self) -> bool:
+        """Whether the simulator hands this flow the agents' orders (:meth:`observe`)."""
+        return self.agent_orders is not None
 
     def follow(self, recording) -> None:
         """Read the executions on this flow's book from ``recording`` (a
         :class:`~mars_gym.data.recording.RecordingBook` of the book it was reset on), from
         what it holds now on; the event loop calls this after :meth:`reset`."""
-        self.recording, self.recording_seen = recording, len(recording)
+        if self.trade_feed is not None:
+            self.trade_feed.follow(recording)
 
     def _memory(self) -> np.ndarray | None:
-        """The trade memory now, ``(1, timescales)`` (``None``: the model does not read it),
-        counting what the recording holds that this flow has not read yet."""
-        if self.trade_memory is None:
-            return None
-        if self.recording is not None:
-            self.trade_memory.add(self.recording.events_since(self.recording_seen))
-            self.recording_seen = len(self.recording)
-        return self.trade_memory.at(self.time_ns)[None]
+        """The trade memory now, ``(1, timescales)`` (``None``: the model does not read it)."""
+        return None if self.trade_feed is None else self.trade_feed.at(self.time_ns)
 
     def _live(self):
         state = self.book.tick_state(BOOK_TICKS)
@@ -124,9 +271,8 @@ class LMMFlow:
         self.last_mid = self.open_mid
         self.last_touch = (np.floor(self.open_mid - 0.5), np.floor(self.open_mid) + 1)
         self.rng = np.random.default_rng(seed)
-        self.recording = None  # until the event loop hands over the new book's
-        if self.trade_memory is not None:
-            self.trade_memory.start(self.history.events, self.time_ns)
+        if self.trade_feed is not None:  # followed again once the event loop hands it over
+            self.trade_feed.start(self.history.events, self.time_ns)
         state, live = self._live()
         plans, bias = None, None
         if self.planner is not None:
@@ -135,23 +281,14 @@ class LMMFlow:
             bias = self.planner.bias(self.last_mid)
         tokens, cond = history_inputs(self.tokenizer, self.history, live, self.history_orders,
                                       plans)
-        if self.service is not None:
-            if self.stream is not None:
-                self.service.close(self.stream)
-            self.stream, first = self.service.open(tokens, cond, bias, key=seed)
-            self.next_token = first
-        else:
-            kind = FullRecomputeGenerator if self.recompute else BatchedGenerator
-            self.generator = kind(self.model, temperature=self.temperature, top_k=self.top_k)
-            self.next_token = int(self.generator.prime(tokens, cond, bias=bias, keys=[seed])[0])
+        self.next_token = self.generation.start(tokens, cond, bias, seed)
         self.fed = True  # the token about to be decoded has already been sampled
         self.request = None
 
     def close(self) -> None:
         """Give this flow's stream back to its service (nothing without a service)."""
-        if self.service is not None and self.stream is not None:
-            self.service.close(self.stream)
-            self.stream, self.request = None, None
+        self.generation.close()
+        self.request = None
 
     @staticmethod
     def submit_waiting(flows: list[LMMFlow], service) -> None:
@@ -173,7 +310,7 @@ class LMMFlow:
         for group in groups.values():
             first = group[0][0]
             memory = (np.concatenate([request[3] for _, request in group])
-                      if first.trade_memory is not None else None)
+                      if first.trade_feed is not None else None)
             live = first.tokenizer.live_conditions(
                 np.stack([request[2] for _, request in group]),
                 np.array([flow.time_ns for flow, _ in group]),
@@ -187,24 +324,23 @@ class LMMFlow:
 
     def next_order(self) -> FlowOrder | None:
         if not self.fed:  # the next token needs the live conditions
-            if self.trade_memory is not None and self.recording is None:
+            if self.trade_feed is not None and not self.trade_feed.following:
                 raise RuntimeError("this model reads the trades on its book: run the flow in an "
-                                   "event loop (Simulator, run_flow), which hands it the book's "
-                                   "recording (follow)")
+                                   "event loop (Simulator, run_alone), which hands it the "
+                                   "book's recording (follow)")
             state, memory = self.book.tick_state(BOOK_TICKS), self._memory()
-            if self.service is not None:  # its driver computes them: submit_waiting()
+            if isinstance(self.generation, ServedGeneration):  # a round draws it: submit_waiting()
                 self.request = (self.stream, self.last_token, state, memory)
                 return None
             cond, bias = self._inputs(self._conditions(state, memory))
-            self.next_token = int(self.generator.step(torch.tensor([self.last_token]), cond,
-                                                      bias=bias)[0])
+            self.next_token = self.generation.draw(self.last_token, cond, bias)
         else:  # sampled already (primed, or delivered by the service): the touch is enough
             state = self.book.tick_state(BOOK_TICKS)
         token = self.next_token
         self._track_touch(state)
         mid = self.last_mid
-        if self.observe_agents:  # what observe() restores if an agent's order comes first
-            self.drawn_after = (self.time_ns, self.rng.bit_generator.state)
+        if self.agent_orders is not None:  # what observe() restores if an agent's order is first
+            self.agent_orders.before_draw(self.time_ns, self.rng)
         kind, side, price, size, interval_ns = self.tokenizer.decode_one(
             token, *self.last_touch, self.source, self.rng)
         self.time_ns += interval_ns
@@ -213,8 +349,8 @@ class LMMFlow:
         if self.planner is not None:
             self.planner.plan(self.time_ns, mid)  # the order may open a new minute
             self.planner.record(flow_order.kind, flow_order.price, flow_order.size)
-        if self.observe_agents:
-            self.drawn = flow_order
+        if self.agent_orders is not None:
+            self.agent_orders.drawn = flow_order
         return flow_order
 
     def observe(self, order: FlowOrder, touch: tuple[int, int] | None) -> None:
@@ -225,19 +361,15 @@ class LMMFlow:
         decoding draws are used again by the next draw (common random numbers: where the
         agent's order changes little, the flow draws what it would have drawn), its count in
         the minute's plan is taken back — and the next order is drawn after the agent's."""
-        if not self.observe_agents:
+        if self.agent_orders is None:
             raise RuntimeError("this flow does not read agents' orders; build it with "
-                               "observe_agents=True")
+                               "LMMFlowOptions(observe_agents=True)")
         if self.fed:
             raise RuntimeError("observe() needs a drawn order to withdraw; call next_order()")
-        previous_ns, self.rng.bit_generator.state = self.drawn_after
+        previous_ns, drawn = self.agent_orders.withdraw(self.rng)
         if self.planner is not None:
-            self.planner.record(self.drawn.kind, self.drawn.price, self.drawn.size, count=-1)
-        if self.service is not None:
-            self.service.withdraw(self.stream)
-        else:
-            assert self.generator.noise is not None  # keyed noise: set by prime()
-            self.generator.noise.withdraw([0])
+            self.planner.record(drawn.kind, drawn.price, drawn.size, count=-1)
+        self.generation.withdraw()
         self.last_token = int(self.tokenizer.encode_order(
             order.kind, order.side, order.price, order.size, order.time_ns - previous_ns,
             *(self.last_touch if touch is None else touch), self.source))

@@ -15,8 +15,8 @@ from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
 SECOND_NS = 10**9
 
 
-def run_flow(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, source: Source,
-             seed: int = 0, progress: bool = False, depth=None) -> EventStream:
+def run_alone(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, source: Source,
+              seed: int = 0, progress: bool = False, depth=None) -> EventStream:
     """Run a flow alone on ``book`` from ``start_ns`` to ``end_ns``; return its events
     (``depth``: a :class:`~mars_gym.sim.depth.DepthLadder` already prepared on ``book``, kept
     full after every order). The stream's report counts the flow's ``orders``, its

@@ -7,7 +7,7 @@ from lob_core.replay import replay
 from mars_gym.data import SOURCES, load_source, split_by_time
 from mars_gym.data.lobster_export import to_lobster, write_lobster
 from mars_gym.data.schema import CANCEL, EVENT_DTYPE, EXECUTE, NEW, seed_book_from_state
-from mars_gym.sim.flows import HawkesCalibration, HawkesFlow, run_flow
+from mars_gym.sim.flows import HawkesCalibration, HawkesFlow, run_alone
 
 
 def _events(rows):
@@ -51,7 +51,7 @@ def test_exported_flow_replays_with_full_agreement(lobster_dir, tmp_path, level)
     seed_book_from_state(book, stream.book[-1])
     initial = book.copy()
     start = int(stream.events["time_ns"][-1])
-    generated = run_flow(HawkesFlow(HawkesCalibration.fit(train)), book, start,
+    generated = run_alone(HawkesFlow(HawkesCalibration.fit(train)), book, start,
                          start + 120 * 10**9, SOURCES["AAPL"], seed=3)
     messages, orderbook = to_lobster(initial, generated.events, level)
     paths = write_lobster(tmp_path, "AAPL_gen", messages, orderbook)

@@ -36,7 +36,7 @@ class BuyOneLotOrWait(ScenarioEnv):
 
     def send_orders(self, buy):
         if buy:
-            self.sim.submit(1, AgentOrder(AGENT_MARKET, 1, qty=1))
+            self.sim.submit(1, AgentOrder(AGENT_MARKET, 1, size=1))
         self.decision += 1
         self.target = self.sim.now + self.step_ns
 

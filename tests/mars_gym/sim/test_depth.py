@@ -165,7 +165,7 @@ def test_simulator_keeps_the_ladder_full_and_is_deterministic(amzn, lobster_dir)
     def run(seed):
         sim = Simulator(NoiseFlow(interval_ns=50_000_000), depth=source_ladder("AMZN", lobster_dir))
         sim.reset(amzn.book_before(start), start_ns, seed)
-        sim.submit(1, AgentOrder("market", side=1, qty=2_000))  # sweeps several ask levels
+        sim.submit(1, AgentOrder("market", side=1, size=2_000))  # sweeps several ask levels
         for k in range(1, 31):
             sim.run_until(start_ns + k * 1_000_000_000)
             assert sim.book.n_levels(1) >= LADDER_LEVELS and sim.book.n_levels(-1) >= LADDER_LEVELS

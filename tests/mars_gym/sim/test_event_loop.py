@@ -23,7 +23,7 @@ from mars_gym.data.orders import (
 from mars_gym.data.recording import RecordingBook
 from mars_gym.sim._event_loop import BACKGROUND_AGENT, SEARCH_LEVELS, EventLoop
 from mars_gym.sim.depth import DepthLadder, DepthProfile
-from mars_gym.sim.flows import FlowOrder, HawkesCalibration, HawkesFlow, NoiseFlow, run_flow
+from mars_gym.sim.flows import FlowOrder, HawkesCalibration, HawkesFlow, NoiseFlow, run_alone
 from mars_gym.sim.flows.replay import ReplayFlow
 from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
 from tests.mars_gym.sim.books import seeded_book
@@ -147,7 +147,7 @@ def _calibration() -> HawkesCalibration:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_compiled_noise_records_what_the_numpy_noise_flow_records(seed):
-    compiled = run_flow(NoiseFlow(interval_ns=50_000_000, volume_scale=70), seeded_book(), 0,
+    compiled = run_alone(NoiseFlow(interval_ns=50_000_000, volume_scale=70), seeded_book(), 0,
                         90 * 10**9, AMZN, seed=seed).events
     reference = reference_run(NumpyNoise(interval_ns=50_000_000, volume_scale=70), seeded_book(), 0,
                               90 * 10**9, seed)
@@ -158,7 +158,7 @@ def test_compiled_noise_records_what_the_numpy_noise_flow_records(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_compiled_hawkes_records_what_the_numpy_hawkes_flow_records(seed):
-    compiled = run_flow(HawkesFlow(_calibration()), seeded_book(), 0, 150 * 10**9, AMZN,
+    compiled = run_alone(HawkesFlow(_calibration()), seeded_book(), 0, 150 * 10**9, AMZN,
                         seed=seed).events
     reference = reference_run(NumpyHawkes(_calibration()), seeded_book(), 0, 150 * 10**9, seed)
     assert len(reference) > 500
@@ -177,10 +177,10 @@ def test_the_loop_tops_the_ladder_up_exactly_when_it_would_add_levels(seed):
         return book, ladder
 
     flow = NoiseFlow(interval_ns=50_000_000, volume_scale=300)
-    compiled = run_flow(flow, *ladder_book()[:1], 0, 60 * 10**9, AMZN, seed=seed,
+    compiled = run_alone(flow, *ladder_book()[:1], 0, 60 * 10**9, AMZN, seed=seed,
                         depth=None).events  # no ladder: the comparison below must differ
     book, ladder = ladder_book()
-    laddered = run_flow(flow, book, 0, 60 * 10**9, AMZN, seed=seed, depth=ladder).events
+    laddered = run_alone(flow, book, 0, 60 * 10**9, AMZN, seed=seed, depth=ladder).events
     book, ladder = ladder_book()
     reference = reference_run(NumpyNoise(interval_ns=50_000_000, volume_scale=300), book, 0,
                               60 * 10**9, seed, depth=ladder)
@@ -211,7 +211,7 @@ def test_compiled_replay_records_what_the_recorded_orders_give():
                              ioc=kind != CANCEL_ORDER and order_id < 0)
 
     assert flow.orders.dtype == TOKEN_ORDER_DTYPE
-    compiled = run_flow(flow, stream.book_before(start), begin, end, AMZN).events
+    compiled = run_alone(flow, stream.book_before(start), begin, end, AMZN).events
     reference = reference_run(ListReplay(), stream.book_before(start), begin, end, 0)
     assert len(reference) > 300
     np.testing.assert_array_equal(compiled, reference)
@@ -230,7 +230,7 @@ def test_a_replay_read_in_place_from_the_whole_parse_equals_its_own_parse():
     assert np.shares_memory(in_place.tail, whole)  # not copied
     begin = int(stream.events["time_ns"][start])
     for first_ns in (begin, int(in_place.tail["time_ns"][50])):
-        runs = [run_flow(flow, stream.book_before(start), first_ns, first_ns + 60 * 10**9,
+        runs = [run_alone(flow, stream.book_before(start), first_ns, first_ns + 60 * 10**9,
                          AMZN).events for flow in (in_place, parsed)]
         assert len(runs[0]) > 200
         np.testing.assert_array_equal(runs[0], runs[1])
@@ -239,7 +239,7 @@ def test_a_replay_read_in_place_from_the_whole_parse_equals_its_own_parse():
 def test_a_python_flow_goes_through_the_same_loop():
     """A flow without compiled draws (here the numpy noise flow) is called from the loop:
     the same events as the compiled flow from the same seed."""
-    python, compiled = (run_flow(flow, seeded_book(), 0, 30 * 10**9, AMZN, seed=4)
+    python, compiled = (run_alone(flow, seeded_book(), 0, 30 * 10**9, AMZN, seed=4)
                         for flow in (NumpyNoise(interval_ns=50_000_000),
                                      NoiseFlow(interval_ns=50_000_000)))
     np.testing.assert_array_equal(python.events, compiled.events)
@@ -284,7 +284,7 @@ def test_a_hawkes_arrival_past_the_end_of_time_never_comes():
     book = seeded_book()
     flow.reset(0, book, 0)
     assert flow.next_order().time_ns == np.iinfo(np.int64).max
-    stream = run_flow(flow, seeded_book(), 0, 10**10, AMZN)
+    stream = run_alone(flow, seeded_book(), 0, 10**10, AMZN)
     assert stream.report["orders"] == 0 and len(stream) == 0
 
 
@@ -397,7 +397,7 @@ def test_unseen_cancels_stay_in_time_order_around_agent_orders():
     sim = Simulator(SparseFlow())
     sim.reset(_deep_book(), 0, seed=5)
     for k in range(10):  # an agent's order every half second, between the flow's
-        sim.submit(7, AgentOrder(AGENT_LIMIT, side=1, price=9_000 + k, qty=1))
+        sim.submit(7, AgentOrder(AGENT_LIMIT, side=1, price=9_000 + k, size=1))
         sim.run_until((k + 1) * 500_000_000)
     events = sim.stream(AMZN).events
     assert (np.diff(events["time_ns"]) >= 0).all()

@@ -5,7 +5,7 @@ from lob_core import OrderBook
 from mars_gym.data import SOURCES, load_source, split_by_time
 from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from mars_gym.data.schema import seed_book_from_state
-from mars_gym.sim.flows import HawkesCalibration, HawkesFlow, NoiseFlow, run_flow
+from mars_gym.sim.flows import HawkesCalibration, HawkesFlow, NoiseFlow, run_alone
 from mars_gym.sim.flows.hawkes import fit_hawkes, hawkes_log_likelihood
 from tests.mars_gym.sim.books import seeded_book
 
@@ -53,10 +53,10 @@ def test_log_likelihood_of_poisson_case_matches_closed_form():
                                        CANCEL_ORDER: np.array([100])}, np.array([1, -1])))],
                          ids=["noise", "hawkes"])
 def test_same_seed_gives_the_same_stream_and_the_book_stays_valid(flow):
-    streams = [run_flow(flow, seeded_book(), 0, 120 * 10**9, AMZN, seed=7) for _ in range(2)]
+    streams = [run_alone(flow, seeded_book(), 0, 120 * 10**9, AMZN, seed=7) for _ in range(2)]
     assert np.array_equal(streams[0].events, streams[1].events)
     assert np.array_equal(streams[0].book, streams[1].book)
-    other = run_flow(flow, seeded_book(), 0, 120 * 10**9, AMZN, seed=8)
+    other = run_alone(flow, seeded_book(), 0, 120 * 10**9, AMZN, seed=8)
     assert not np.array_equal(other.events[:50], streams[0].events[:50])
     book = streams[0].book
     both = (book["bid"] > 0) & (book["ask"] > 0)
@@ -103,6 +103,6 @@ def test_seed_book_from_a_real_state(lobster_dir):
 def test_the_progress_bar_counts_whole_seconds_and_reaches_the_end(capsys):
     """A window of 90.5 s whose last order comes well before its end: 91/91, 100 %."""
     flow = NoiseFlow(interval_ns=3 * 10**9, volume_scale=100)
-    run_flow(flow, seeded_book(), 0, 90_500_000_000, AMZN, seed=1, progress=True)
+    run_alone(flow, seeded_book(), 0, 90_500_000_000, AMZN, seed=1, progress=True)
     final = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
     assert "100%" in final and "91/91" in final and "." not in final.split("|")[2].split("[")[0]

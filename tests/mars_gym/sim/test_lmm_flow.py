@@ -8,8 +8,8 @@ from mars_gym.data import load_source, split_by_time
 from mars_gym.data.orders import BUY_ORDER
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.lmm.checkpoint import load_lmm
-from mars_gym.sim.flows import run_flow
-from mars_gym.sim.flows.lmm import LMMFlow
+from mars_gym.sim.flows import run_alone
+from mars_gym.sim.flows.lmm import LMMFlow, LMMFlowOptions
 from mars_gym.sim.simulator import AGENT_MARKET, AgentOrder, Simulator
 
 SECONDS = 120
@@ -31,8 +31,8 @@ def _run(setup, seed, agent_order=False):
         book.limit(BUY, int(test.book["bid"][len(history)]), 5_000, order_id=10**12,
                    agent_id=7)
     start = int(test.events["time_ns"][len(history)])
-    flow = LMMFlow(model, tokenizer, history, history_orders=256)
-    return run_flow(flow, book, start, start + SECONDS * 10**9, test.source, seed=seed)
+    flow = LMMFlow(model, tokenizer, history, LMMFlowOptions(history_orders=256))
+    return run_alone(flow, book, start, start + SECONDS * 10**9, test.source, seed=seed)
 
 
 def test_lmm_flow_generates_valid_realistic_orders(setup):
@@ -69,16 +69,18 @@ def test_agent_orders_join_the_flows_sequence(setup):
     book = OrderBook(1)
     seed_book_from_state(book, test.book[len(history)])
     start = int(test.events["time_ns"][len(history)])
-    flow = LMMFlow(model, tokenizer, history, history_orders=256, observe_agents=True)
+    flow = LMMFlow(model, tokenizer, history,
+                   LMMFlowOptions(history_orders=256, observe_agents=True))
     sim = Simulator(flow)
     sim.reset(book, start, seed=4)
     sim.run_until(start + 2 * 10**9)
-    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
+    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, size=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival - 1)  # the flow's drawn order now lies at or after the arrival
-    withdrawn, previous_ns = sim.loop.pending, flow.drawn_after[0]
+    withdrawn, previous_ns = sim.loop.pending, flow.agent_orders.before[0]
     assert withdrawn.time_ns >= arrival
-    position = int(flow.generator.lengths[0])  # where the next token the model reads goes
+    generator = flow.generation.generator
+    position = int(generator.lengths[0])  # where the next token the model reads goes
     assert book.best_ask is not None  # the market buy has asks to hit
     # the touch the model reads the agent's order against: the flow's last two-sided one
     # while a side is empty (LMMFlow.observe)
@@ -86,9 +88,9 @@ def test_agent_orders_join_the_flows_sequence(setup):
                                       *(sim.touch() or flow.last_touch), test.source.source_id)
     offered = int(book.depth(1 << 10)[3].sum())  # the market order takes what the asks hold
     sim.run_until(arrival)
-    assert int(flow.generator.history.tokens[0, position]) == expected
+    assert int(generator.history.tokens[0, position]) == expected
     assert flow.time_ns >= arrival and sim.loop.pending.time_ns >= arrival
-    assert sum(f.qty for f in sim.account(1).fills) == min(300, offered)
+    assert sum(f.size for f in sim.account(1).fills) == min(300, offered)
 
 
 def test_encode_order_matches_the_stream_encoder(setup):
@@ -114,11 +116,11 @@ def test_without_the_option_the_flow_does_not_read_agent_orders(setup):
     book = OrderBook(1)
     seed_book_from_state(book, test.book[len(history)])
     start = int(test.events["time_ns"][len(history)])
-    flow = LMMFlow(model, tokenizer, history, history_orders=256)
+    flow = LMMFlow(model, tokenizer, history, LMMFlowOptions(history_orders=256))
     sim = Simulator(flow)
     sim.reset(book, start, seed=4)
     sim.run_until(start + 2 * 10**9)
-    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
+    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, size=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival - 1)
     drawn = sim.loop.pending
@@ -148,7 +150,7 @@ def test_on_a_touch_only_source_the_lmm_flow_cancels_orders_behind_the_touch(lob
         ladder = source_ladder("AMZN", lobster_dir)
         ladder.prepare(book, 0)
         begin = int(stream.events["time_ns"][start])
-        reports[unseen] = run_flow(flow, book, begin, begin + 60 * 10**9, stream.source, 0,
+        reports[unseen] = run_alone(flow, book, begin, begin + 60 * 10**9, stream.source, 0,
                                    depth=ladder).report
         orders = book.orders_array()
         near = np.where(orders["side"] > 0, book.best_bid, book.best_ask)

@@ -8,7 +8,7 @@ import pytest
 from lob_core import OrderBook
 from mars_gym.data.orders import BUY_ORDER, SELL_ORDER
 from mars_gym.data.schema import Source
-from mars_gym.sim.flows import FlowOrder, FlowStalledError, run_flow
+from mars_gym.sim.flows import FlowOrder, FlowStalledError, run_alone
 from mars_gym.sim.flows.base import (
     MAX_ORDERS_AT_ONE_TIME,
     AgentObservingFlow,
@@ -65,7 +65,7 @@ def test_a_flow_that_never_advances_time_raises_instead_of_hanging():
 
 def test_run_flow_also_refuses_a_frozen_clock():
     with pytest.raises(FlowStalledError, match="without advancing time"):
-        run_flow(FrozenClockFlow(), _book(), 0, 10, Source("X", 0, 0.01, 1.0, "USD", "test"))
+        run_alone(FrozenClockFlow(), _book(), 0, 10, Source("X", 0, 0.01, 1.0, "USD", "test"))
 
 
 def test_bursts_at_one_time_below_the_limit_are_fine():
@@ -87,10 +87,10 @@ def test_an_agents_account_totals_its_fills_as_they_come():
     book.limit(-1, 201, 5, 3)
     simulator = Simulator(QuietFlow())
     simulator.reset(book, 0, seed=0)
-    simulator.submit(7, AgentOrder(AGENT_MARKET, 1, qty=12))
+    simulator.submit(7, AgentOrder(AGENT_MARKET, 1, size=12))
     simulator.run_until(10**9)
     account = simulator.account(7)
-    assert [(f.price, f.qty) for f in account.fills] == [(200, 10), (201, 2)]
+    assert [(f.price, f.size) for f in account.fills] == [(200, 10), (201, 2)]
     assert account.filled == 12 and account.notional == 200 * 10 + 201 * 2
 
 

@@ -10,7 +10,7 @@ from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import EXECUTE, seed_book_from_state
 from mars_gym.lmm.checkpoint import save_checkpoint
 from mars_gym.lmm.model import LMM, LMMConfig
-from mars_gym.sim.flows.lmm import LMMFlow
+from mars_gym.sim.flows.lmm import LMMFlow, LMMFlowOptions
 from mars_gym.sim.simulator import AGENT_MARKET, AgentOrder, Simulator
 from mars_gym.tokens import OrderTokenizer
 from mars_gym.tokens.conditions import TRADE_MEMORY_S
@@ -36,7 +36,7 @@ def _simulator(setup, seed):
     book = OrderBook(1)
     seed_book_from_state(book, test.book[len(history)])
     start = int(test.events["time_ns"][len(history)])
-    flow = LMMFlow(model, tokenizer, history, history_orders=64)
+    flow = LMMFlow(model, tokenizer, history, LMMFlowOptions(history_orders=64))
     sim = Simulator(flow)
     sim.reset(book, start, seed=seed)
     return sim, flow, start
@@ -48,19 +48,19 @@ def test_the_live_memory_is_the_training_memory_of_history_and_simulation(setup)
     _, _, _, history = setup
     sim, flow, start = _simulator(setup, seed=2)
     sim.run_until(start + S)
-    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, qty=300))
+    sim.submit(1, AgentOrder(AGENT_MARKET, side=1, size=300))
     arrival = sim.in_flight[0][0]
     sim.run_until(arrival)
     sim.run_until(sim.loop.pending.time_ns)  # the flow draws again after the agent's trade
     recorded = sim.recording.events()
-    bought = sum(f.qty for f in sim.account(1).fills)
-    assert bought > 0 and flow.recording_seen > int(np.flatnonzero(
+    bought = sum(f.size for f in sim.account(1).fills)
+    assert bought > 0 and flow.trade_feed.seen > int(np.flatnonzero(
         (recorded["type"] == EXECUTE) & (recorded["time_ns"] == arrival))[-1])
-    events = np.concatenate([history.events, recorded[:flow.recording_seen]])
+    events = np.concatenate([history.events, recorded[:flow.trade_feed.seen]])
     _, times, signed = executions(events)
     expected = memory_at(times, signed, np.array([len(signed)]), np.array([flow.time_ns]),
                          TRADE_MEMORY_S)[0]
-    np.testing.assert_allclose(flow.trade_memory.at(flow.time_ns), expected, rtol=1e-9)
+    np.testing.assert_allclose(flow.trade_feed.memory.at(flow.time_ns), expected, rtol=1e-9)
     # the agent's buy is in it: without its executions the memory is lower by its decayed size
     agent = (events["type"] == EXECUTE) & (events["time_ns"] == arrival) & (events["side"] < 0)
     _, times, signed = executions(events[~agent])
@@ -74,7 +74,7 @@ def test_a_flow_that_reads_trades_needs_its_book_s_recording(setup):
     model, tokenizer, test, history = setup
     book = OrderBook(1)
     seed_book_from_state(book, test.book[len(history)])
-    flow = LMMFlow(model, tokenizer, history, history_orders=64)
+    flow = LMMFlow(model, tokenizer, history, LMMFlowOptions(history_orders=64))
     flow.reset(0, book, int(test.events["time_ns"][len(history)]))
     flow.next_order()  # primed at the reset, from the history's memory
     with pytest.raises(RuntimeError, match="reads the trades on its book"):

@@ -7,7 +7,7 @@ from lob_core import OrderBook
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.data.schema import seed_book_from_state
-from mars_gym.sim.flows import NoiseFlow, run_flow
+from mars_gym.sim.flows import NoiseFlow, run_alone
 from mars_gym.tokens.images import IMAGE_SHAPE, MINUTE_NS, OrderImager
 
 
@@ -57,7 +57,7 @@ def test_simulated_streams_make_images_too(amzn, imager):
     book = OrderBook(1)
     seed_book_from_state(book, amzn["test"].book[0])
     start = int(amzn["test"].events["time_ns"][0])
-    generated = run_flow(NoiseFlow(interval_ns=100_000_000, volume_scale=100), book, start,
+    generated = run_alone(NoiseFlow(interval_ns=100_000_000, volume_scale=100), book, start,
                          start + 150 * 10**9, amzn["test"].source, seed=0)
     images = imager.images(generated)
     _check_counts(images, generated)
