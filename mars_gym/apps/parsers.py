@@ -56,13 +56,27 @@ def module_doc(module: str) -> str:
     return ast.get_docstring(ast.parse(Path(spec.origin).read_text(encoding="utf-8"))) or ""
 
 
-def _command(name: str, module: str, whole_doc: bool = False) -> argparse.ArgumentParser:
+class _DocAndDefaults(argparse.RawDescriptionHelpFormatter):
+    """The description as written, and each option's default at the end of its help (unless
+    the default is None or the help already speaks of its default)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, argparse.SUPPRESS) or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _command(name: str, module: str, whole_doc: bool = False,
+             show_defaults: bool = False) -> argparse.ArgumentParser:
     """A parser named ``mars-gym NAME`` described by ``module``'s docstring (all of it, as
-    written, or its first paragraph)."""
+    written, or its first paragraph); with ``show_defaults``, each option's help ends with
+    its default."""
     doc = module_doc(module)
     if whole_doc:
+        formatter = _DocAndDefaults if show_defaults else argparse.RawDescriptionHelpFormatter
         return argparse.ArgumentParser(prog=f"mars-gym {name}", description=doc,
-                                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                                       formatter_class=formatter)
     return argparse.ArgumentParser(prog=f"mars-gym {name}", description=first_paragraph(doc))
 
 
@@ -115,12 +129,13 @@ def generate() -> argparse.ArgumentParser:
 def train_lmm() -> argparse.ArgumentParser:
     """``mars-gym train-lmm``: every option a field of :class:`~mars_gym.lmm.recipe.TrainConfig`
     (its defaults: the shipped default's recipe), and the ensemble's plan inputs."""
-    p = _command("train-lmm", "mars_gym.apps.train_lmm", whole_doc=True)
+    p = _command("train-lmm", "mars_gym.apps.train_lmm", whole_doc=True, show_defaults=True)
     d = TrainConfig()
-    p.add_argument("--out", type=Path, default=d.out)
+    p.add_argument("--out", type=Path, default=d.out,
+                   help="folder of last.pt, best.pt, metrics.json and tb/")
     p.add_argument("--sources", nargs="+", default=list(d.sources),
                    help="source names or paths of order-flow files (LOBSTER message files, "
-                        "plain order-event CSVs, ob-analytics files); default: the shared ones")
+                        "plain order-event CSVs, ob-analytics files)")
     p.add_argument("--source-dropout", type=float, default=d.source_dropout,
                    help="share of training windows read through the generic source row, which "
                         "then serves instruments the model was not trained on")
@@ -128,7 +143,7 @@ def train_lmm() -> argparse.ArgumentParser:
     p.add_argument("--data-fraction", type=float, default=d.data_fraction,
                    help="use the first fraction of each training split")
     p.add_argument("--price-reference", choices=PRICE_REFERENCES, default=d.price_reference,
-                   help="prices of a new tokenizer against the touch (default) or the mid "
+                   help="prices of a new tokenizer against the touch or the mid "
                         "(mars_gym.tokens.order_tokenizer)")
     p.add_argument("--trade-memory", action=argparse.BooleanOptionalAction,
                    default=d.trade_memory,
@@ -139,24 +154,27 @@ def train_lmm() -> argparse.ArgumentParser:
                    help="also train on each training split seen in a mirror (buyers and "
                         "sellers exchanged, mars_gym.data.mirror), so the model learns no "
                         "direction from the days it saw")
-    p.add_argument("--n-layer", type=int, default=d.n_layer)
-    p.add_argument("--n-head", type=int, default=d.n_head)
-    p.add_argument("--n-embd", type=int, default=d.n_embd)
+    p.add_argument("--n-layer", type=int, default=d.n_layer, help="transformer blocks")
+    p.add_argument("--n-head", type=int, default=d.n_head, help="attention heads")
+    p.add_argument("--n-embd", type=int, default=d.n_embd, help="embedding width")
     p.add_argument("--tod-frequencies", type=int, default=d.tod_frequencies,
                    help="Fourier frequencies of the time-of-day input (0: the model reads no "
                         "time of day)")
     p.add_argument("--price-change", action=argparse.BooleanOptionalAction,
                    default=d.price_change,
                    help="the model reads the change of the mid since the open (a price level)")
-    p.add_argument("--context", type=int, default=d.context)
-    p.add_argument("--dropout", type=float, default=d.dropout)
-    p.add_argument("--batch", type=int, default=d.batch)
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--min-lr-ratio", type=float, default=d.min_lr_ratio)
-    p.add_argument("--warmup", type=int, default=d.warmup)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--eval-every", type=int, default=d.eval_every)
+    p.add_argument("--context", type=int, default=d.context, help="orders per training window")
+    p.add_argument("--dropout", type=float, default=d.dropout, help="dropout while training")
+    p.add_argument("--batch", type=int, default=d.batch, help="windows per step")
+    p.add_argument("--steps", type=int, default=d.steps, help="optimizer steps")
+    p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (AdamW)")
+    p.add_argument("--min-lr-ratio", type=float, default=d.min_lr_ratio,
+                   help="the cosine decays to this share of --lr")
+    p.add_argument("--warmup", type=int, default=d.warmup, help="steps of linear warm-up")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay,
+                   help="AdamW weight decay of the matrices")
+    p.add_argument("--eval-every", type=int, default=d.eval_every,
+                   help="steps between validations (and checkpoints)")
     p.add_argument("--eval-windows", type=int, default=d.eval_windows,
                    help="validation windows per source per evaluation (spread evenly)")
     p.add_argument("--init", default=d.init,
@@ -168,8 +186,8 @@ def train_lmm() -> argparse.ArgumentParser:
                    help="batch model: also score validation with predicted minute plans")
     p.add_argument("--plan-lr-scale", type=float, default=d.plan_lr_scale,
                    help="learning-rate multiplier of the plan input (ensemble)")
-    p.add_argument("--device", default=d.device)
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device, help="auto: CUDA when present, else CPU")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of weights and windows")
     p.add_argument("--resume", action="store_true", default=d.resume,
                    help="continue from OUT/last.pt")
     p.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=d.tensorboard,

@@ -1,7 +1,7 @@
 """Train or fine-tune the LMM: ``mars-gym train-lmm``.
 
 With no arguments it trains the shipped default's recipe again
-(:class:`~mars_gym.lmm.recipe.TrainConfig`: touch prices, trade memory, every day also seen in
+(mars_gym.lmm.recipe.TrainConfig: touch prices, trade memory, every day also seen in
 its mirror, no time-of-day or price-change input, 4 x 4 x 128 over 512 orders, 2,250 steps of 8
 windows). Every option overrides one field of that recipe.
 

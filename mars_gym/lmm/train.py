@@ -1,31 +1,23 @@
-"""Train the LMM: :func:`train` runs a :class:`~mars_gym.lmm.recipe.TrainConfig` (``mars-gym
-train-lmm``, :mod:`mars_gym.apps.train_lmm`, is its command; with no arguments it trains the
-shipped default's recipe again).
+"""Train the LMM: :func:`train` runs one :class:`~mars_gym.lmm.recipe.TrainConfig` (its
+defaults: the shipped default's recipe; the command is ``mars-gym train-lmm``,
+:mod:`mars_gym.apps.train_lmm`).
 
-On the shared sources by default, or on any sources given by name or path (``--sources
-AMZN my/ZZZZ_2012-06-21_34200000_57600000_message_1.csv``): each reads its own row of the
-source embedding (:mod:`mars_gym.lmm.sources`), and ``--source-dropout`` of the training windows
-read the generic row instead, which then serves instruments the model never saw. Fine-tune the
-shipped model on your own data with ``--init default --sources PATH``.
-
-The tokenizer is fitted on the training splits, the model learns next-token prediction on
-random training windows (sources drawn in proportion to their size), and every ``--eval-every``
-steps the validation NLL of each source is measured next to two baselines on the same targets
+Each source (a name or a path) reads its own row of the source embedding
+(:mod:`mars_gym.lmm.sources`), and ``config.source_dropout`` of the training windows read the
+generic row instead, which then serves instruments the model never saw; ``config.init`` starts
+from a checkpoint's weights and tokenizer (fine-tuning; an added plan input starts at zero: the
+same predictions as the checkpoint). The tokenizer is fitted on the training splits
+(:func:`prepare_tokenizer`), the model learns next-token prediction on random training windows
+(sources drawn in proportion to their size), and every ``config.eval_every`` steps the
+validation NLL of each source is measured next to two baselines on the same targets
 (:mod:`mars_gym.lmm.baselines`). AdamW with linear warm-up then cosine decay; bf16 autocast on
-CUDA. Writes into ``--out``: ``last.pt`` (resumable), ``best.pt`` (best validation loss),
+CUDA. Writes into ``config.out``: ``last.pt`` (resumable), ``best.pt`` (best validation loss),
 ``metrics.json`` and tensorboard scalars (``tb/``: loss, val loss, tokens/s, lr).
 
-Example (CPU, a couple of minutes)::
-
-    mars-gym train-lmm --out runs/lmm --steps 600 --context 128
-
 The ensemble's order model trains the same way given minute plans (a :class:`PlanSequences`,
-:mod:`mars_gym.ensemble.training`; ``--plan-tokenizer T.pt`` on the command line): every
-position then reads the real plan of its minute; with a batch model too (``--plan-model M.pt``)
-each evaluation also scores the validation split with plans the batch model predicted
-(``val_predicted``), the honest measure, and the best checkpoint is chosen on it. ``--init
-CKPT`` starts from a checkpoint's weights and tokenizer (an added plan input starts at zero:
-the same predictions as the checkpoint).
+:mod:`mars_gym.ensemble.training`): every position then reads the real plan of its minute;
+with predicted plans too, each evaluation also scores the validation split with them
+(``val_predicted``), the honest measure, and the best checkpoint is chosen on it.
 """
 
 from __future__ import annotations
@@ -35,7 +27,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -66,6 +58,7 @@ __all__ = [
     "model_config",
     "pick_device",
     "prepare_data",
+    "prepare_tokenizer",
     "trade_memory_timescales",
     "train",
 ]
@@ -224,8 +217,8 @@ def train(config: TrainConfig | None = None, plans: PlanSequences | None = None)
         log.info("resumed from step %d", step)
     writer = _tensorboard(out / "tb", config.tensorboard)
     train_tokens = sum(len(s) for s in train_seqs)
-    metrics = {"config": model.config.to_dict(), "params": model.n_params(),
-               "train_tokens": train_tokens, "baselines": baselines, "history": []}
+    metrics: dict[str, Any] = {"config": model.config.to_dict(), "params": model.n_params(),
+                               "train_tokens": train_tokens, "baselines": baselines, "history": []}
     bar = tqdm(total=config.steps, initial=step, desc="train-lmm", disable=not config.progress)
     window_start = time.perf_counter()
     while step < config.steps:
