@@ -10,9 +10,11 @@ Writes ``benchmarks/results/market_making/leaderboard.{md,json}``; see
 import sys
 from pathlib import Path
 
-from agents.market_making import main
-
 HERE = Path(__file__).resolve().parent
+# benchmarks/agents/market_making (saved makers, no code) must not be found as the module
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+from agents.market_making import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["--agents", str(HERE / "agents" / "market_making"),
