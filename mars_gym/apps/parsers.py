@@ -3,6 +3,12 @@
 This module imports nothing heavy (no torch, scipy or plotting): ``mars-gym COMMAND --help`` and
 a usage error answer from it before the command's own module is loaded. Each command's ``main``
 parses its arguments with the same function, so the help and the command cannot disagree.
+
+Where the library function a command calls takes a config dataclass (``train-lmm``:
+:class:`~mars_gym.lmm.recipe.TrainConfig`, ``serve``: :class:`~mars_gym.lmm.options.ServeConfig`,
+``batch-tokenizer`` and ``batch-train``: :mod:`mars_gym.batch.recipe`), the options' defaults are
+read from its fields and :func:`config_from_arguments` turns the parsed arguments back into it:
+the numbers of a recipe are written once, in the dataclass.
 """
 
 from __future__ import annotations
