@@ -11,11 +11,10 @@ opens a stream and on every later call: no client can feed or close another's st
 is checked before it joins a batch; a bad one fails alone (:class:`BadRequestError` on that
 client) while the batch and the service go on.
 
-:func:`start` (``mars-gym serve [--checkpoint default] [--capacity 256] [--host
-127.0.0.1] [--port 8000]``, :mod:`mars_gym.apps.serve`) starts a local Ray instance and the
-deployment; clients use
+:func:`start` (the command: ``mars-gym serve``, :mod:`mars_gym.apps.serve`) starts a local Ray
+instance and the deployment as a :class:`~mars_gym.lmm.options.ServeConfig` says; clients use
 ``serve.get_app_handle("mars_gym_lmm")``. Ray and Serve's HTTP proxy bind to the loopback
-address by default, so only this machine can reach the model; ``--host 0.0.0.0`` (or a given
+address by default, so only this machine can reach the model; ``host="0.0.0.0"`` (or a given
 interface) exposes it to the network deliberately — anyone who reaches it can then drive it.
 """
 
