@@ -1,7 +1,7 @@
 """The leaderboard: every baseline and every saved SB3 agent on the test protocol, per flow.
 
-    python -m benchmarks.leaderboard [--flows lmm hawkes replay] [--agents benchmarks/agents]
-    mars-gym leaderboard --out-dir /tmp/lb
+    mars-gym leaderboard [--agents DIR] [--out-dir /tmp/lb]
+    python -m benchmarks.leaderboard [--flows lmm hawkes replay]   # the repository's table
 
 For each background flow it runs :data:`agents.evaluation.TEST_PROTOCOL` for each policy and
 reports mean, std and 95 % interval of every metric, and the paired difference of the price
@@ -27,8 +27,8 @@ from agents import parsers
 from agents.evaluation import TEST_PROTOCOL, Protocol, compare, evaluate, summarize
 from agents.parsers import LEADERBOARD_FLOWS
 from agents.policies import ExecutionPolicy, FixedAction, SB3Policy, baselines
-from mars_gym.apps.fanout import fan_out
 from mars_gym.data.calibration import calibrate
+from mars_gym.parallel import fan_out
 
 PA = "price_advantage_vs_twap_bps"
 
@@ -74,7 +74,7 @@ def run(found: list[ExecutionPolicy], flows=LEADERBOARD_FLOWS, protocol: Protoco
     returns the JSON document of the leaderboard. ``cache``: a folder of earlier evaluations
     to reuse (the rows are deterministic; delete it after changing the env, the flows or a
     policy). With ``ray`` the evaluations not in the cache run as Ray tasks, one per policy
-    and flow (:mod:`mars_gym.apps.fanout`), with the same rows."""
+    and flow (:mod:`mars_gym.parallel`), with the same rows."""
     document = {"protocol": {**protocol.as_dict(), "sizes": protocol.sizes(data_dir)},
                 "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
                             "platform": platform.platform()},

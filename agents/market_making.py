@@ -9,14 +9,14 @@
   source's training split (:class:`MakerCalibration`).
 
 A policy is ``reset(env)`` at each episode and maps ``(observation, info)`` to an action.
-``python -m agents.market_making`` evaluates the baselines and the saved makers of
-``benchmarks/agents/market_making/`` (``examples/train_market_maker.py --out``) under several
-flows on the test split and writes a leaderboard.
+``mars-gym market-making [--agents DIR]`` evaluates the baselines and the saved makers of a
+folder (``examples/train_market_maker.py --out``) under several flows on the test split and
+writes a leaderboard (``python benchmarks/market_making.py``: the repository's, with its saved
+makers).
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
@@ -28,6 +28,7 @@ import numpy as np
 from scipy import stats
 from tqdm.auto import tqdm
 
+from agents import parsers
 from mars_gym.data import EXECUTE, load_source, split_by_time
 from mars_gym.data.schema import EventStream
 from mars_gym.envs.market_making import MARKET_MAKING_OBSERVATION
@@ -241,25 +242,23 @@ def leaderboard_markdown(document: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Evaluate the market-making baselines.")
-    parser.add_argument("--flows", nargs="+", default=["lmm", "hawkes", "replay"])
-    parser.add_argument("--n-starts", type=int, default=MAKER_PROTOCOL["n_starts"])
-    parser.add_argument("--source", default=MAKER_PROTOCOL["source"])
-    parser.add_argument("--agents", type=Path, default=Path("benchmarks/agents/market_making"),
-                        help="folder of saved SB3 makers (*.zip listed in its SHA256SUMS)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/market_making"))
-    parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args(argv)
-    protocol = {**MAKER_PROTOCOL, "n_starts": args.n_starts, "source": args.source}
+    """``mars-gym market-making``: the leaderboard of the baselines and a folder's saved makers
+    under each flow, written as ``leaderboard.json`` and ``leaderboard.md`` into ``--out``."""
+    args = parsers.market_making().parse_args(argv)
+    chosen = {"n_starts": args.n_starts, "source": args.source}
+    protocol = {**MAKER_PROTOCOL, **{key: value for key, value in chosen.items()
+                                     if value is not None}}
+    source = protocol["source"]
     document = {"protocol": protocol,
-                "calibration": maker_calibration(args.source, args.data_dir).as_dict(),
+                "calibration": maker_calibration(source, args.data_dir).as_dict(),
                 "flows": {}}
-    saved = [SB3Maker.load(path) for path in sorted(args.agents.glob("*.zip"))]
+    saved = ([] if args.agents is None else
+             [SB3Maker.load(path) for path in sorted(args.agents.glob("*.zip"))])
     for flow in args.flows:
         document["flows"][flow] = {
             policy.name: summarize_maker(evaluate_maker(policy, flow, protocol, args.data_dir,
                                                         progress=True))
-            for policy in [*baselines(args.source, args.data_dir), *saved]}
+            for policy in [*baselines(source, args.data_dir), *saved]}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "leaderboard.json").write_text(json.dumps(document, indent=1))
     markdown = leaderboard_markdown(document)

@@ -1,4 +1,5 @@
-"""The argument parsers of ``mars-gym train`` and ``mars-gym leaderboard``.
+"""The argument parsers of ``mars-gym train``, ``mars-gym leaderboard`` and ``mars-gym
+market-making``.
 
 Importing nothing heavy (no stable-baselines3, torch or scipy), so that ``--help`` and a usage
 error answer before the command's module is loaded; each command's ``main`` parses with them.
@@ -46,8 +47,9 @@ def leaderboard() -> argparse.ArgumentParser:
         description=first_paragraph(module_doc("agents.leaderboard")))
     parser.add_argument("--flows", nargs="+", choices=LEADERBOARD_FLOWS,
                         default=list(LEADERBOARD_FLOWS))
-    parser.add_argument("--agents", type=Path, default=Path("benchmarks/agents"),
-                        help="directory of saved SB3 agents (*.zip with .json sidecars)")
+    parser.add_argument("--agents", type=Path, default=None,
+                        help="directory of saved SB3 agents (*.zip with .json sidecars; "
+                             "default: none, the baselines only)")
     parser.add_argument("--trust-agent", type=Path, action="append", default=[],
                         metavar="PATH", help="load this agent zip although it is not listed "
                         "in its folder's SHA256SUMS (loading an SB3 zip runs code stored in it)")
@@ -58,11 +60,31 @@ def leaderboard() -> argparse.ArgumentParser:
                         help="start times of the protocol (default: the test protocol's; "
                              "smaller: a quicker, rougher table)")
     parser.add_argument("--num-envs", type=int, default=36)
-    parser.add_argument("--out-dir", type=Path, default=Path("benchmarks"))
+    parser.add_argument("--out-dir", type=Path, default=Path("leaderboard"),
+                        help="folder of LEADERBOARD.md and leaderboard.json")
     parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     parser.add_argument("--cache", type=Path, default=None,
                         help="reuse (and store) evaluations in this folder")
     parser.add_argument("--only", nargs="+", default=None,
                         help="evaluate only the policies of these names")
     add_ray_options(parser)
+    return parser
+
+
+def market_making() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mars-gym market-making",
+        description=first_paragraph(module_doc("agents.market_making")))
+    parser.add_argument("--flows", nargs="+", default=list(LEADERBOARD_FLOWS),
+                        help="the background flows to evaluate under")
+    parser.add_argument("--n-starts", type=int, default=None,
+                        help="start times of the protocol (default: the maker protocol's)")
+    parser.add_argument("--source", default=None,
+                        help="the source quoted on (default: the maker protocol's)")
+    parser.add_argument("--agents", type=Path, default=None,
+                        help="folder of saved SB3 makers (*.zip listed in its SHA256SUMS; "
+                             "default: none, the baselines only)")
+    parser.add_argument("--out", type=Path, default=Path("market_making"),
+                        help="folder of leaderboard.md and leaderboard.json")
+    parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     return parser

@@ -32,8 +32,8 @@ from agents import parsers
 from agents.evaluation import VALIDATION_PROTOCOL, Protocol, evaluate, summarize
 from agents.policies import SB3Policy, unflatten_actions
 from agents.saved import algorithm, save
+from agents.sb3_env import SB3VecEnv
 from mars_gym.envs.actions import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
-from mars_gym.envs.sb3 import SB3VecEnv
 from mars_gym.envs.vector import VectorExecutionEnv
 
 log = logging.getLogger(__name__)
@@ -60,14 +60,14 @@ def make_training_env(algo: str, flow: str, num_envs: int, seed: int,
                       protocol: Protocol = VALIDATION_PROTOCOL, data_dir=None,
                       ray: str | None = None, workers: int | None = None):
     """The SB3 vector env on the training split with the protocol's sizes and both sides; with
-    ``ray``, its envs are shards on Ray workers (:class:`~mars_gym.envs.sb3_ray.RayVecEnv`:
+    ``ray``, its envs are shards on Ray workers (:class:`~agents.sb3_ray.RayVecEnv`:
     the same rollouts)."""
     kwargs = {**protocol.env_kwargs(data_dir), "split": "train", "continuous": algo == "sac"}
     make_shard = partial(_execution_envs, flow, kwargs)
     if ray is None:
         env = make_shard(num_envs)
     else:
-        from mars_gym.envs.sb3_ray import RayVecEnv
+        from agents.sb3_ray import RayVecEnv
 
         env = RayVecEnv(make_shard, num_envs, ray, workers)
     env.seed(seed)

@@ -23,6 +23,7 @@ import torch
 from benchmarks.common import emit, machine
 from mars_gym.batch.data import N_FEATURES
 from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig, save_batch_model
+from mars_gym.batch.recipe import BatchModelTraining
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.batch.train import train_batch_model
 
@@ -76,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     rows, models = [], []
     for size in SIZES:
         config = BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size, **size)
-        model, report = train_batch_model(tokenizer, steps=args.steps, batch=args.batch,
-                                          config=config, eval_every=args.eval_every)
+        training = BatchModelTraining(steps=args.steps, batch=args.batch,
+                                      eval_every=args.eval_every)
+        model, report = train_batch_model(tokenizer, training, config)
         rows.append(report)
         models.append(model)
     best = min(range(len(rows)),

@@ -13,6 +13,7 @@ e.g. fine-tuning the shipped model for the same steps with and without
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import DATA_SOURCES
 from mars_gym.ensemble.plan import Planner
+from mars_gym.ensemble.training import EnsemblePlans
 from mars_gym.lmm.checkpoint import load_lmm
-from mars_gym.lmm.train import evaluate, prepare_data
+from mars_gym.lmm.train import TrainConfig, evaluate, prepare_data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,14 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     ensemble, ensemble_tokenizer = load_lmm(args.ensemble)
     if ensemble.config.plan_features == 0:
         raise ValueError(f"{args.ensemble} reads no plans: not an ensemble order model")
-    planner = Planner(BatchTokenizer.load(args.tokenizer), load_batch_model(args.batch_model))
+    plans = EnsemblePlans(Planner(BatchTokenizer.load(args.tokenizer),
+                                  load_batch_model(args.batch_model)))
     sources = sorted(DATA_SOURCES)
-    _, _, val, _ = prepare_data(sources, tokenizer=tokenizer)
+    # the sources as trained, nothing mirrored, no generic row added to the given tokenizers
+    data = TrainConfig(sources=tuple(sources), source_dropout=0.0, mirror=False)
+    _, _, val, _ = prepare_data(data, tokenizer)
     scores = {s.name: {"tokens": len(s), "plain": evaluate(plain, s, args.context, device)}
               for s in val}
     for draw in range(args.draws):
-        _, _, real, predicted = prepare_data(sources, tokenizer=ensemble_tokenizer,
-                                             planner=planner, seed=draw)
+        _, _, real, predicted = prepare_data(dataclasses.replace(data, seed=draw),
+                                             ensemble_tokenizer, plans)
         for r, p in zip(real, predicted, strict=False):
             scores[r.name]["real_plans"] = evaluate(ensemble, r, args.context, device)
             scores[p.name].setdefault("predicted_plans_draws", []).append(

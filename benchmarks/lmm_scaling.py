@@ -1,7 +1,9 @@
 """Scaling sweep of the LMM: validation loss over model sizes x training-data fractions.
 
-Every run trains from scratch with the same recipe (``mars_gym.lmm.train``: steps, batch,
-context, learning-rate schedule) on the first ``fraction`` of each source's training split, and
+Every run trains from scratch with the same recipe (:class:`mars_gym.lmm.train.TrainConfig`:
+steps, batch, context, learning-rate schedule; the tokenizer and conditions of the committed
+sweep: no trade memory, no mirror, time of day and price change read) on the first
+``fraction`` of each source's training split, and
 reports the token-weighted validation NLL over all sources. CPU-sized by default; pass larger
 ``--widths`` / ``--steps`` on a GPU. Prints one JSON object and writes ``scaling.json``,
 ``scaling.md`` and ``scaling.png`` (log-log: validation loss against parameters, one line per
@@ -26,9 +28,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from benchmarks.common import emit, machine
-from mars_gym.apps.parsers import train_lmm as train_parser
 from mars_gym.lmm.serve import resolve_device
-from mars_gym.lmm.train import train
+from mars_gym.lmm.train import TrainConfig, train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,13 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         for fraction in args.fractions:
             run = args.out / f"d{width}_f{fraction}"
             start = time.perf_counter()
-            metrics = train(train_parser().parse_args([
-                "--out", str(run), "--n-embd", str(width), "--n-head", str(max(1, width // 16)),
-                "--n-layer", str(args.layers), "--context", str(args.context),
-                "--batch", str(args.batch), "--steps", str(args.steps),
-                "--eval-every", str(args.steps), "--warmup", str(max(10, args.steps // 10)),
-                "--data-fraction", str(fraction), "--device", args.device,
-                "--no-progress", "--no-tensorboard"]))
+            metrics = train(TrainConfig(
+                out=run, n_embd=width, n_head=max(1, width // 16), n_layer=args.layers,
+                context=args.context, batch=args.batch, steps=args.steps,
+                eval_every=args.steps, warmup=max(10, args.steps // 10),
+                data_fraction=fraction, device=args.device, progress=False, tensorboard=False,
+                trade_memory=False, mirror=False, tod_frequencies=8, price_change=True))
             last = metrics["history"][-1]
             rows.append({"n_embd": width, "n_layer": args.layers, "params": metrics["params"],
                          "data_fraction": fraction, "train_tokens": metrics["train_tokens"],

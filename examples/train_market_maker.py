@@ -22,7 +22,7 @@ from agents.market_making import (
     summarize_maker,
 )
 from agents.saved import save
-from mars_gym.envs.sb3 import SB3VecEnv
+from agents.sb3_env import SB3VecEnv
 from mars_gym.envs.vector import VectorMarketMakingEnv
 
 EPISODE = {"source": MAKER_PROTOCOL["source"], "horizon_s": MAKER_PROTOCOL["horizon_s"],

@@ -46,8 +46,8 @@ from lob_core.lobster import (
 )
 
 __all__ = [
-    "ReplaySnapshots",
     "ReplayReport",
+    "ReplaySnapshots",
     "apply_messages",
     "check_messages",
     "check_orderbook_row",

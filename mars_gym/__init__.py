@@ -29,7 +29,7 @@ _PUBLIC = {
     "ImplementationShortfall": "mars_gym.envs.rewards",
     "VectorExecutionEnv": "mars_gym.envs.vector",
     "VectorMarketMakingEnv": "mars_gym.envs.vector",
-    "SB3VecEnv": "mars_gym.envs.sb3",
+    "SB3VecEnv": "agents.sb3_env",
     # the market
     "Simulator": "mars_gym.sim.simulator",
     "AgentOrder": "mars_gym.sim.simulator",

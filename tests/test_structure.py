@@ -86,3 +86,14 @@ def test_the_public_api_resolves_and_importing_it_loads_no_torch():
     assert light == "True" and missing == "[]" and int(count) > 20
     for package in PACKAGES:
         assert (ROOT / package / "py.typed").is_file()
+
+
+def test_library_code_imports_no_command():
+    """Commands (:mod:`mars_gym.apps`, :mod:`mars_gym.cli`) and the agents sit on top: no
+    library module imports them."""
+    modules = module_names()
+    top = ("mars_gym.apps", "mars_gym.cli", "agents")
+    library = [name for name in modules if name != "mars_gym" and not name.startswith(top)]
+    upward = {name: sorted(t for t in runtime_imports(modules[name], modules)
+                           if t.startswith(top)) for name in library}
+    assert {name: targets for name, targets in upward.items() if targets} == {}

@@ -33,11 +33,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mars_gym.apps import parsers
-from mars_gym.apps.fanout import fan_out, ray_workers, split_runs
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import EventStream
 from mars_gym.envs.scenario import MarketScenario
 from mars_gym.envs.vector import VectorImpactEnv
+from mars_gym.parallel import fan_out, ray_workers, split_runs
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def generate_futures(study: ForecastStudy, flow: str, starts: np.ndarray, data_d
                      workers: int | None = None) -> np.ndarray:
     """Mid returns (bps) of ``futures`` generated continuations per start, shape
     ``(starts, futures, horizons)``. With ``ray`` the futures are shared out over Ray workers
-    (:mod:`mars_gym.apps.fanout`), with the same result."""
+    (:mod:`mars_gym.parallel`), with the same result."""
     episodes = [{"seed": study.seed + i * study.futures + j,
                  "options": {"start_index": int(s)}}
                 for i, s in enumerate(starts) for j in range(study.futures)]

@@ -45,10 +45,10 @@ import numpy as np
 from scipy import optimize, stats
 
 from mars_gym.apps import parsers
-from mars_gym.apps.fanout import fan_out, ray_workers, split_runs
 from mars_gym.data.calibration import calibrate
 from mars_gym.envs.schedules import scheduled_action
 from mars_gym.envs.vector import VectorImpactEnv
+from mars_gym.parallel import fan_out, ray_workers, split_runs
 from mars_gym.sim.flows.registry import flow_spec
 
 STYLES = ("aggressive", "passive_then_cross")
@@ -131,7 +131,7 @@ def _play_runs(study: ImpactStudy, flow: str, data_dir, sizes: list[int],
 def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True,
              ray: str | None = None, workers: int | None = None) -> dict:
     """Every run of one flow: impact paths (bps) per style and size. With ``ray`` the runs
-    are shared out over Ray workers (:mod:`mars_gym.apps.fanout`), with the same result."""
+    are shared out over Ray workers (:mod:`mars_gym.parallel`), with the same result."""
     calibration = calibrate(study.source, study.execution_s, study.step_s, data_dir)
     volume = calibration.horizon_volume
     sizes = [max(1, round(f * volume)) for f in study.size_fractions]

@@ -3,26 +3,50 @@
 This module imports nothing heavy (no torch, scipy or plotting): ``mars-gym COMMAND --help`` and
 a usage error answer from it before the command's own module is loaded. Each command's ``main``
 parses its arguments with the same function, so the help and the command cannot disagree.
+
+Where the library function a command calls takes a config dataclass (``train-lmm``:
+:class:`~mars_gym.lmm.recipe.TrainConfig`, ``serve``: :class:`~mars_gym.lmm.options.ServeConfig`,
+``batch-tokenizer`` and ``batch-train``: :mod:`mars_gym.batch.recipe`), the options' defaults are
+read from its fields and :func:`config_from_arguments` turns the parsed arguments back into it:
+the numbers of a recipe are written once, in the dataclass.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import importlib.util
+import json
 from pathlib import Path
+from typing import TypeVar
 
 from lob_core.lobster import LOBSTER_TICK
+from mars_gym.batch.recipe import BatchModelTraining, TokenizerTraining
 from mars_gym.data import DATA_SOURCES
-from mars_gym.lmm.options import PRECISIONS, STEP_MODES
+from mars_gym.lmm.options import PRECISIONS, STEP_MODES, ServeConfig
+from mars_gym.lmm.recipe import TrainConfig
+from mars_gym.parallel import LOCAL_RAY
 from mars_gym.sim.flow_names import FLOWS
 from mars_gym.tokens.order_tokenizer import PRICE_REFERENCES
 
 SOURCE_HELP = "a source name or the path of an order-flow file (LOBSTER, order-event CSV)"
 DATA_DIR_HELP = "the shared data folder (default: $MARS_GYM_DATA or ../shared/data/lobster)"
+Config = TypeVar("Config")  # a dataclass of a command's settings
 STUDY_FLOWS = ("lmm", "hawkes", "noise", "replay")  # the flows forecast and impact compare
-LOOPBACK = "127.0.0.1"
-LOCAL_RAY = "local"  # --ray without an address: a Ray started on this machine
+
+
+def config_from_arguments(config_class: type[Config], args: argparse.Namespace) -> Config:
+    """A config dataclass with the value of each of its fields from the parsed ``args`` (a
+    list becomes a tuple); the arguments that are no field are not read."""
+    values = {field.name: getattr(args, field.name) for field in dataclasses.fields(config_class)}
+    return config_class(**{name: tuple(value) if isinstance(value, list) else value
+                           for name, value in values.items()})
+
+
+def print_report(report: dict, checkpoint: Path) -> None:
+    """Print a training command's report as one JSON object, with the checkpoint it wrote."""
+    print(json.dumps({**report, "checkpoint": str(checkpoint)}, indent=1))
 
 
 def first_paragraph(doc: str | None) -> str:
@@ -38,13 +62,27 @@ def module_doc(module: str) -> str:
     return ast.get_docstring(ast.parse(Path(spec.origin).read_text(encoding="utf-8"))) or ""
 
 
-def _command(name: str, module: str, whole_doc: bool = False) -> argparse.ArgumentParser:
+class _DocAndDefaults(argparse.RawDescriptionHelpFormatter):
+    """The description as written, and each option's default at the end of its help (unless
+    the default is None or the help already speaks of its default)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, argparse.SUPPRESS) or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _command(name: str, module: str, whole_doc: bool = False,
+             show_defaults: bool = False) -> argparse.ArgumentParser:
     """A parser named ``mars-gym NAME`` described by ``module``'s docstring (all of it, as
-    written, or its first paragraph)."""
+    written, or its first paragraph); with ``show_defaults``, each option's help ends with
+    its default."""
     doc = module_doc(module)
     if whole_doc:
+        formatter = _DocAndDefaults if show_defaults else argparse.RawDescriptionHelpFormatter
         return argparse.ArgumentParser(prog=f"mars-gym {name}", description=doc,
-                                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                                       formatter_class=formatter)
     return argparse.ArgumentParser(prog=f"mars-gym {name}", description=first_paragraph(doc))
 
 
@@ -95,84 +133,94 @@ def generate() -> argparse.ArgumentParser:
 
 
 def train_lmm() -> argparse.ArgumentParser:
-    p = _command("train-lmm", "mars_gym.lmm.train", whole_doc=True)
-    p.add_argument("--out", type=Path, default=Path("runs/lmm"))
-    p.add_argument("--sources", nargs="+", default=sorted(DATA_SOURCES),
+    """``mars-gym train-lmm``: every option a field of :class:`~mars_gym.lmm.recipe.TrainConfig`
+    (its defaults: the shipped default's recipe), and the ensemble's plan inputs."""
+    p = _command("train-lmm", "mars_gym.apps.train_lmm", whole_doc=True, show_defaults=True)
+    d = TrainConfig()
+    p.add_argument("--out", type=Path, default=d.out,
+                   help="folder of last.pt, best.pt, metrics.json and tb/")
+    p.add_argument("--sources", nargs="+", default=list(d.sources),
                    help="source names or paths of order-flow files (LOBSTER message files, "
-                        "plain order-event CSVs, ob-analytics files); default: the shared ones")
-    p.add_argument("--source-dropout", type=float, default=0.1,
+                        "plain order-event CSVs, ob-analytics files)")
+    p.add_argument("--source-dropout", type=float, default=d.source_dropout,
                    help="share of training windows read through the generic source row, which "
                         "then serves instruments the model was not trained on")
-    p.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
-    p.add_argument("--data-fraction", type=float, default=1.0,
+    p.add_argument("--data-dir", type=Path, default=d.data_dir, help=DATA_DIR_HELP)
+    p.add_argument("--data-fraction", type=float, default=d.data_fraction,
                    help="use the first fraction of each training split")
-    p.add_argument("--price-reference", choices=PRICE_REFERENCES, default="touch",
-                   help="prices of a new tokenizer against the touch (default) or the mid "
+    p.add_argument("--price-reference", choices=PRICE_REFERENCES, default=d.price_reference,
+                   help="prices of a new tokenizer against the touch or the mid "
                         "(mars_gym.tokens.order_tokenizer)")
-    p.add_argument("--trade-memory", action="store_true",
+    p.add_argument("--trade-memory", action=argparse.BooleanOptionalAction,
+                   default=d.trade_memory,
                    help="a new tokenizer's conditions also read the recent executed volume "
                         "signed by the aggressor (mars_gym.tokens.trade_memory), so the model "
                         "can tell a swept book from a cancelled one")
-    p.add_argument("--trade-rate", nargs="*", type=float, default=None, metavar="SECONDS",
-                   help="a new tokenizer's conditions also read how many executions the last "
-                        "minutes held (mars_gym.tokens.trade_memory), so the model can tell a "
-                        "busy market from a quiet one without a clock; on these timescales "
-                        "(default, the flag alone: 60 600)")
-    p.add_argument("--mirror", action="store_true",
+    p.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=d.mirror,
                    help="also train on each training split seen in a mirror (buyers and "
                         "sellers exchanged, mars_gym.data.mirror), so the model learns no "
                         "direction from the days it saw")
-    p.add_argument("--n-layer", type=int, default=4)
-    p.add_argument("--n-head", type=int, default=4)
-    p.add_argument("--n-embd", type=int, default=128)
-    p.add_argument("--tod-frequencies", type=int, default=8,
+    p.add_argument("--n-layer", type=int, default=d.n_layer, help="transformer blocks")
+    p.add_argument("--n-head", type=int, default=d.n_head, help="attention heads")
+    p.add_argument("--n-embd", type=int, default=d.n_embd, help="embedding width")
+    p.add_argument("--tod-frequencies", type=int, default=d.tod_frequencies,
                    help="Fourier frequencies of the time-of-day input (0: the model reads no "
                         "time of day)")
-    p.add_argument("--no-price-change", dest="price_change", action="store_false",
-                   help="the model reads no change of the mid since the open (no price level)")
-    p.add_argument("--context", type=int, default=256)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--min-lr-ratio", type=float, default=0.1)
-    p.add_argument("--warmup", type=int, default=100)
-    p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--eval-every", type=int, default=200)
-    p.add_argument("--eval-windows", type=int, default=64,
+    p.add_argument("--price-change", action=argparse.BooleanOptionalAction,
+                   default=d.price_change,
+                   help="the model reads the change of the mid since the open (a price level)")
+    p.add_argument("--context", type=int, default=d.context, help="orders per training window")
+    p.add_argument("--dropout", type=float, default=d.dropout, help="dropout while training")
+    p.add_argument("--batch", type=int, default=d.batch, help="windows per step")
+    p.add_argument("--steps", type=int, default=d.steps, help="optimizer steps")
+    p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (AdamW)")
+    p.add_argument("--min-lr-ratio", type=float, default=d.min_lr_ratio,
+                   help="the cosine decays to this share of --lr")
+    p.add_argument("--warmup", type=int, default=d.warmup, help="steps of linear warm-up")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay,
+                   help="AdamW weight decay of the matrices")
+    p.add_argument("--eval-every", type=int, default=d.eval_every,
+                   help="steps between validations (and checkpoints)")
+    p.add_argument("--eval-windows", type=int, default=d.eval_windows,
                    help="validation windows per source per evaluation (spread evenly)")
-    p.add_argument("--init", default=None,
+    p.add_argument("--init", default=d.init,
                    help="start from this checkpoint (path or 'default') and its tokenizer")
     p.add_argument("--plan-tokenizer", type=Path, default=None,
-                   help="batch tokenizer: train the ensemble's order model on minute plans")
+                   help="batch tokenizer: train the ensemble's order model on minute plans "
+                        "(with --no-mirror)")
     p.add_argument("--plan-model", type=Path, default=None,
                    help="batch model: also score validation with predicted minute plans")
-    p.add_argument("--plan-lr-scale", type=float, default=1.0,
+    p.add_argument("--plan-lr-scale", type=float, default=d.plan_lr_scale,
                    help="learning-rate multiplier of the plan input (ensemble)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--device", default=d.device, help="auto: CUDA when present, else CPU")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of weights and windows")
+    p.add_argument("--resume", action="store_true", default=d.resume,
+                   help="continue from OUT/last.pt")
+    p.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=d.tensorboard,
+                   help="write tensorboard scalars into OUT/tb")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=d.progress,
+                   help="show a progress bar")
     return p
 
 
 def serve() -> argparse.ArgumentParser:
-    parser = _command("serve", "mars_gym.lmm.ray_serve", whole_doc=True)
-    parser.add_argument("--checkpoint", default="default", help="a checkpoint path or name")
-    parser.add_argument("--capacity", type=int, default=256,
+    """``mars-gym serve``: the fields of :class:`~mars_gym.lmm.options.ServeConfig`."""
+    parser = _command("serve", "mars_gym.apps.serve", whole_doc=True)
+    d = ServeConfig()
+    parser.add_argument("--checkpoint", default=d.checkpoint, help="a checkpoint path or name")
+    parser.add_argument("--capacity", type=int, default=d.capacity,
                         help="streams generated together in one batch")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-k", type=int, default=None)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", default="float32", choices=PRECISIONS,
+    parser.add_argument("--temperature", type=float, default=d.temperature)
+    parser.add_argument("--top-k", type=int, default=d.top_k)
+    parser.add_argument("--device", default=d.device)
+    parser.add_argument("--precision", default=d.precision, choices=PRECISIONS,
                         help="the model's dtype while generating")
-    parser.add_argument("--step-mode", default="dynamic", choices=STEP_MODES,
+    parser.add_argument("--step-mode", default=d.step_mode, choices=STEP_MODES,
                         help="how a round's forward runs (cuda_graph: captured once, CUDA only)")
-    parser.add_argument("--host", default=LOOPBACK,
+    parser.add_argument("--host", default=d.host,
                         help="address Ray and the HTTP proxy bind to (default: loopback only; "
                              "0.0.0.0 exposes the model to the network)")
-    parser.add_argument("--port", type=int, default=8000, help="HTTP proxy port")
+    parser.add_argument("--port", type=int, default=d.port, help="HTTP proxy port")
     return parser
 
 
@@ -234,30 +282,58 @@ def impact() -> argparse.ArgumentParser:
 
 
 def batch_tokenizer() -> argparse.ArgumentParser:
-    parser = _command("batch-tokenizer", "mars_gym.batch.tokenizer", whole_doc=True)
-    parser.add_argument("--sources", nargs="+", default=list(DATA_SOURCES), choices=DATA_SOURCES)
-    parser.add_argument("--steps", type=int, default=2_000)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--codebook", type=int, default=512, help="number of minute codes")
-    parser.add_argument("--seed", type=int, default=0)
+    """``mars-gym batch-tokenizer``: the fields of
+    :class:`~mars_gym.batch.recipe.TokenizerTraining`."""
+    parser = _command("batch-tokenizer", "mars_gym.apps.batch_tokenizer", whole_doc=True)
+    d = TokenizerTraining()
+    parser.add_argument("--sources", nargs="+", default=list(d.sources), choices=DATA_SOURCES)
+    parser.add_argument("--steps", type=int, default=d.steps)
+    parser.add_argument("--batch", type=int, default=d.batch)
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--codebook", type=int, default=d.codebook, help="number of minute codes")
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--data-dir", type=Path, default=d.data_dir, help=DATA_DIR_HELP)
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=d.progress,
+                        help="show a progress bar")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
     return parser
 
 
 def batch_train() -> argparse.ArgumentParser:
-    parser = _command("batch-train", "mars_gym.batch.train", whole_doc=True)
+    """``mars-gym batch-train``: the fields of
+    :class:`~mars_gym.batch.recipe.BatchModelTraining`."""
+    parser = _command("batch-train", "mars_gym.apps.batch_train", whole_doc=True)
+    d = BatchModelTraining()
     parser.add_argument("--tokenizer", type=Path, required=True,
                         help="the batch tokenizer checkpoint (mars-gym batch-tokenizer)")
-    parser.add_argument("--sources", nargs="+", default=None,
+    parser.add_argument("--sources", nargs="+", default=d.sources,
                         help="sources to train on (default: the tokenizer's)")
-    parser.add_argument("--steps", type=int, default=1_500)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--width", type=int, default=128)
-    parser.add_argument("--eval-every", type=int, default=100,
+    parser.add_argument("--steps", type=int, default=d.steps)
+    parser.add_argument("--batch", type=int, default=d.batch)
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--layers", type=int, default=d.layers)
+    parser.add_argument("--width", type=int, default=d.width)
+    parser.add_argument("--eval-every", type=int, default=d.eval_every,
                         help="validation every N steps; the best model is kept")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--data-dir", type=Path, default=d.data_dir, help=DATA_DIR_HELP)
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=d.progress,
+                        help="show a progress bar")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    return parser
+
+
+def evaluate_lmm() -> argparse.ArgumentParser:
+    """``mars-gym evaluate-lmm``: a checkpoint's scores against the baselines."""
+    parser = _command("evaluate-lmm", "mars_gym.apps.evaluate_lmm", whole_doc=True)
+    parser.add_argument("checkpoint", nargs="?", default="default",
+                        help="a checkpoint path or name")
+    parser.add_argument("--split", choices=["val", "test"], default="val")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--sources", nargs="+", default=None,
+                        help="source names or paths (default: the ones it was trained on)")
+    parser.add_argument("--max-windows", type=int, default=None,
+                        help="score at most this many context windows per source")
+    parser.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser

@@ -21,13 +21,13 @@ from typing import Any
 
 from lob_core.lobster import read_messages, read_orderbook
 from mars_gym.apps import parsers
-from mars_gym.apps.fanout import fan_out
 from mars_gym.apps.generate import generate_window
 from mars_gym.apps.realism import plot_distributions
 from mars_gym.data import load_source
 from mars_gym.data.sources import lobster_files
 from mars_gym.data.splits import split_bounds
 from mars_gym.metrics.realism import LobsterStream, compare, stylized_facts, summary
+from mars_gym.parallel import fan_out
 from mars_gym.sim.flow_names import FLOWS
 
 
@@ -42,7 +42,7 @@ def build(source: str = "AMZN", flows=FLOWS, minutes: float = 30.0, level: int =
           seed: int = 0, data_dir=None, out: Path | None = None, ray: str | None = None,
           workers: int | None = None) -> dict:
     """Score every flow's window against the real one; PNGs into ``out`` when given. With
-    ``ray`` the flows run on Ray workers, one task each (:mod:`mars_gym.apps.fanout`)."""
+    ``ray`` the flows run on Ray workers, one task each (:mod:`mars_gym.parallel`)."""
     stream = load_source(source, data_dir)
     start_ns = int(stream.events["time_ns"][split_bounds(stream)["test"][0]])
     end_ns = start_ns + int(minutes * 60e9)

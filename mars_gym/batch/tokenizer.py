@@ -1,16 +1,14 @@
 """Training, scoring and saving the batch tokenizer (image slots of each source + the VQ-VAE).
 
-``python -m mars_gym.batch.tokenizer --out runs/batch_tokenizer.pt`` (= ``mars-gym
-batch-tokenizer``) trains on every source's training minutes (several minute phases) and
-prints the validation report: Poisson NLL per cell, the mean absolute count error per image,
-the share of cells whose decoded count rounds to the true one, and codebook usage (entries
-used, perplexity of the code distribution).
+:func:`train_tokenizer` (``mars-gym batch-tokenizer --out runs/batch_tokenizer.pt``:
+:mod:`mars_gym.apps.batch_tokenizer`) trains on every source's training minutes (several
+minute phases) and reports on validation: Poisson NLL per cell, the mean absolute count error
+per image, the share of cells whose decoded count rounds to the true one, and codebook usage
+(entries used, perplexity of the code distribution).
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from pathlib import Path
 
@@ -18,12 +16,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mars_gym.apps import parsers
 from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
 from mars_gym.batch.data import load_minutes, source_imager
+from mars_gym.batch.recipe import TokenizerTraining
 from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
 from mars_gym.checkpoint import CheckpointError, build_module, config_from
-from mars_gym.data import DATA_SOURCES, SOURCES, Source
+from mars_gym.data import SOURCES, Source
 from mars_gym.tokens.images import OrderImager
 
 
@@ -109,20 +107,23 @@ def score(model: VQVAE, images: np.ndarray, mean_image: np.ndarray, batch: int =
             "perplexity": float(torch.exp(-(p * p.log()).sum()))}
 
 
-def train_tokenizer(sources=DATA_SOURCES, steps: int = 2_000, batch: int = 64,
-                    lr: float = 2e-3, seed: int = 0, config: VQVAEConfig | None = None,
-                    data_dir=None, progress: bool = True) -> tuple[BatchTokenizer, dict]:
-    """Train on the sources' training minutes; return the tokenizer and its validation report
-    (per source and pooled)."""
+def train_tokenizer(config: TokenizerTraining | None = None,
+                    vqvae: VQVAEConfig | None = None) -> tuple[BatchTokenizer, dict]:
+    """Train as ``config`` says (None: :class:`TokenizerTraining`'s defaults) on the sources'
+    training minutes (a VQ-VAE of ``vqvae``'s shape, default: of ``config.codebook`` codes);
+    return the tokenizer and its validation report (per source and pooled)."""
+    config = config or TokenizerTraining()
+    sources, data_dir, seed = config.sources, config.data_dir, config.seed
+    steps, batch = config.steps, config.batch
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     train = _images(load_minutes(sources, "train", data_dir))
-    model = VQVAE(config or VQVAEConfig())
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    model = VQVAE(vqvae or VQVAEConfig(codebook_size=config.codebook))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     started = time.perf_counter()
     model.train()
-    bar = tqdm(range(steps), desc="batch tokenizer", disable=not progress)
+    bar = tqdm(range(steps), desc="batch tokenizer", disable=not config.progress)
     for _ in bar:
         counts = torch.as_tensor(train[rng.integers(len(train), size=batch)])
         loss, parts = model(counts)
@@ -143,18 +144,3 @@ def train_tokenizer(sources=DATA_SOURCES, steps: int = 2_000, batch: int = 64,
               "params": sum(p.numel() for p in model.parameters()),
               "config": model.config.to_dict(), "validation": validation}
     return tokenizer, report
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parsers.batch_tokenizer().parse_args(argv)
-    tokenizer, report = train_tokenizer(args.sources, args.steps, args.batch, args.lr, args.seed,
-                                        VQVAEConfig(codebook_size=args.codebook))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tokenizer.save(args.out)
-    report["checkpoint"] = str(args.out)
-    print(json.dumps(report, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

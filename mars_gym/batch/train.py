@@ -1,9 +1,9 @@
 """Training the batch model on code series, and its two reference points.
 
-``python -m mars_gym.batch.train --tokenizer T.pt --out M.pt`` (= ``mars-gym batch-train``)
-encodes every source's minutes with the tokenizer, trains on random windows of the training
-series and reports the validation cross-entropy (nats per code, next minute given the
-previous ones) per source and pooled, next to
+:func:`train_batch_model` (``mars-gym batch-train --tokenizer T.pt --out M.pt``:
+:mod:`mars_gym.apps.batch_train`) encodes every source's minutes with the tokenizer, trains on
+random windows of the training series and reports the validation cross-entropy (nats per
+code, next minute given the previous ones) per source and pooled, next to
 
 * ``unconditional``: each cell's code frequencies in the source's training minutes (add-0.5
   smoothing);
@@ -14,15 +14,12 @@ previous ones) per source and pooled, next to
 from __future__ import annotations
 
 import copy
-import json
-import sys
 import time
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mars_gym.apps import parsers
 from mars_gym.batch.codes import (
     CodeSeries,
     code_batch,
@@ -35,8 +32,8 @@ from mars_gym.batch.model import (
     GRID_CELLS,
     BatchModel,
     BatchModelConfig,
-    save_batch_model,
 )
+from mars_gym.batch.recipe import BatchModelTraining
 from mars_gym.batch.tokenizer import BatchTokenizer
 
 SMOOTHING = 0.5
@@ -100,33 +97,37 @@ def validation_report(model: BatchModel, baselines: CodeBaselines,
     return out
 
 
-def train_batch_model(tokenizer: BatchTokenizer, sources=None, steps: int = 1_500,
-                      batch: int = 16, lr: float = 1e-3, seed: int = 0,
-                      config: BatchModelConfig | None = None, data_dir=None,
-                      progress: bool = True, eval_every: int = 100) -> tuple[BatchModel, dict]:
-    """Train on the sources' training code series; return the model of the best validation
-    loss (measured every ``eval_every`` steps: a few thousand training minutes are overfitted
-    quickly) and its report, with the test split scored once at the end."""
-    sources = list(sources or tokenizer.imagers)
+def train_batch_model(tokenizer: BatchTokenizer, training: BatchModelTraining | None = None,
+                      config: BatchModelConfig | None = None) -> tuple[BatchModel, dict]:
+    """Train as ``training`` says (None: :class:`BatchModelTraining`'s defaults) on the
+    sources' training code series (a model of ``config``'s shape, default: ``training.layers``
+    x ``training.width``); return the model of the best validation loss (measured every
+    ``training.eval_every`` steps: a few thousand training minutes are overfitted quickly) and
+    its report, with the test split scored once at the end."""
+    training = training or BatchModelTraining()
+    sources = list(training.sources or tokenizer.imagers)
+    data_dir, seed, steps, eval_every = (training.data_dir, training.seed, training.steps,
+                                         training.eval_every)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     train = encode_series(tokenizer, load_minutes(sources, "train", data_dir))
     val = encode_series(tokenizer, load_minutes(sources, "val", data_dir))
     test = encode_series(tokenizer, load_minutes(sources, "test", data_dir))
-    config = config or BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size)
+    config = config or BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size,
+                                        n_layer=training.layers, n_embd=training.width)
     baselines = CodeBaselines(train, config.codebook_size)
     model = BatchModel(config)
     model.set_prior({k: np.log(v) for k, v in baselines.unigram.items()})
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.1)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=training.lr, weight_decay=0.1)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     weights = np.array([len(s) - 1 for s in train], dtype=float)
     best = (model_nll(model, val), 0, copy.deepcopy(model.state_dict()))
     history = [{"step": 0, "val": best[0]}]
     started = time.perf_counter()
-    bar = tqdm(range(1, steps + 1), desc="batch model", disable=not progress)
+    bar = tqdm(range(1, steps + 1), desc="batch model", disable=not training.progress)
     for step in bar:
         model.train()
-        picks = rng.choice(len(train), size=batch, p=weights / weights.sum())
+        picks = rng.choice(len(train), size=training.batch, p=weights / weights.sum())
         windows, ids = [], []
         for i in picks:
             s = train[i]
@@ -154,21 +155,3 @@ def train_batch_model(tokenizer: BatchTokenizer, sources=None, steps: int = 1_50
               "validation_nats_per_code": validation_report(model, baselines, val),
               "test_nats_per_code": validation_report(model, baselines, test)}
     return model.eval(), report
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parsers.batch_train().parse_args(argv)
-    tokenizer = BatchTokenizer.load(args.tokenizer)
-    config = BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size,
-                              n_layer=args.layers, n_embd=args.width)
-    model, report = train_batch_model(tokenizer, args.sources, args.steps, args.batch, args.lr,
-                                      args.seed, config, eval_every=args.eval_every)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_batch_model(model, args.out)
-    report["checkpoint"] = str(args.out)
-    print(json.dumps(report, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,17 +1,15 @@
-"""Score a checkpoint: ``python -m mars_gym.lmm.evaluate [default|PATH] [--split val|test]``.
+"""Score a checkpoint (:func:`score`; its command: ``mars-gym evaluate-lmm [default|PATH]
+[--split val|test]``, :mod:`mars_gym.apps.evaluate_lmm`).
 
 For every source, the mean next-token NLL and perplexity of the LMM over the whole split (in
 consecutive windows of the model's context), next to the unigram and factorized baselines
 fitted on the training split with the checkpoint's own tokenizer and measured on the same
-targets. Prints a table, or one JSON object with ``--json``.
+targets.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
 
 import numpy as np
 
@@ -52,33 +50,3 @@ def score(checkpoint: str = "default", split: str = "val", sources: list[str] | 
             table[name]["unigram_ppl"], table[name]["factorized_ppl"])
     return {"checkpoint": str(checkpoint), "split": split, "params": model.n_params(),
             "sources": table}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mars_gym.lmm.evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("checkpoint", nargs="?", default="default")
-    parser.add_argument("--split", choices=["val", "test"], default="val")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--sources", nargs="+", default=None,
-                        help="source names or paths (default: the ones it was trained on)")
-    parser.add_argument("--max-windows", type=int, default=None,
-                        help="score at most this many context windows per source")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    result = score(args.checkpoint, args.split, args.sources, device=args.device,
-                   max_windows=args.max_windows)
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    print(f"{result['checkpoint']} ({result['params']:,} parameters), {args.split} split")
-    print(f"{'source':12s} {'tokens':>8s} {'LMM ppl':>9s} {'unigram':>9s} {'factorized':>11s}")
-    for name, row in result["sources"].items():
-        print(f"{name:12s} {row['tokens']:8,d} {row['lmm_ppl']:9.1f} {row['unigram_ppl']:9.1f} "
-              f"{row['factorized_ppl']:11.1f}  {'beats both' if row['beats_both'] else 'NO'}"
-              + ("  (generic row)" if row["generic"] else ""))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

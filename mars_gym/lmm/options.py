@@ -2,7 +2,30 @@
 
 ``STEP_MODES``: how a batched generation step runs (:mod:`mars_gym.lmm.generate`).
 ``PRECISIONS``: the dtype generation casts the model to (:mod:`mars_gym.lmm.serve`).
+``LOOPBACK``: the address a server binds to unless told otherwise (this machine only).
+:class:`ServeConfig`: what the Ray Serve deployment serves, and where
+(:func:`mars_gym.lmm.ray_serve.start`, ``mars-gym serve``).
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 STEP_MODES = ("dynamic", "static", "cuda_graph")
 PRECISIONS = ("float32", "bfloat16", "float16")
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """The generation service over Ray Serve (:func:`mars_gym.lmm.ray_serve.start`)."""
+
+    checkpoint: str = "default"   # a checkpoint path or name
+    capacity: int = 256           # streams generated together in one batch
+    temperature: float = 1.0
+    top_k: int | None = None
+    device: str = "auto"
+    precision: str = "float32"    # the model's dtype while generating (PRECISIONS)
+    step_mode: str = "dynamic"    # how a round's forward runs (STEP_MODES)
+    host: str = LOOPBACK          # the address Ray and the HTTP proxy bind to
+    port: int = 8000              # the HTTP proxy's port

@@ -11,26 +11,22 @@ opens a stream and on every later call: no client can feed or close another's st
 is checked before it joins a batch; a bad one fails alone (:class:`BadRequestError` on that
 client) while the batch and the service go on.
 
-``mars-gym serve [--checkpoint default] [--capacity 256] [--host 127.0.0.1] [--port 8000]``
-starts a local Ray instance and the deployment and blocks; clients use
+:func:`start` (the command: ``mars-gym serve``, :mod:`mars_gym.apps.serve`) starts a local Ray
+instance and the deployment as a :class:`~mars_gym.lmm.options.ServeConfig` says; clients use
 ``serve.get_app_handle("mars_gym_lmm")``. Ray and Serve's HTTP proxy bind to the loopback
-address by default, so only this machine can reach the model; ``--host 0.0.0.0`` (or a given
+address by default, so only this machine can reach the model; ``host="0.0.0.0"`` (or a given
 interface) exposes it to the network deliberately — anyone who reaches it can then drive it.
 """
 
 from __future__ import annotations
 
-import sys
-import time
-
 import ray
 import torch
 from ray import serve
 
-from mars_gym.apps import parsers
-from mars_gym.apps.parsers import LOOPBACK
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.model import ConditionTensors
+from mars_gym.lmm.options import ServeConfig
 from mars_gym.lmm.serve import BadRequestError, GeneratorService
 
 APP_NAME = "mars_gym_lmm"
@@ -113,31 +109,15 @@ class LMMDeployment:
         return self.service.rounds
 
 
-def start(checkpoint: str = "default", capacity: int = 256, temperature: float = 1.0,
-          top_k: int | None = None, device: str = "auto", host: str = LOOPBACK,
-          port: int = 8000, precision: str = "float32", step_mode: str = "dynamic"):
-    """Start Ray (bound to ``host``, unless it runs already) and the deployment, with Serve's
-    HTTP proxy on ``host:port``; return the app's handle."""
+def start(config: ServeConfig | None = None):
+    """Start Ray (bound to ``config.host``, unless it runs already) and the deployment, with
+    Serve's HTTP proxy on ``host:port`` (None: :class:`ServeConfig`'s defaults); return the
+    app's handle."""
+    config = config or ServeConfig()
+    host = config.host
     if not ray.is_initialized():
         ray.init(_node_ip_address=None if host == "0.0.0.0" else host, include_dashboard=False)
-    serve.start(http_options={"host": host, "port": port})
-    return serve.run(LMMDeployment.bind(checkpoint, capacity, temperature, top_k, 0, device,
-                                        precision, step_mode), name=APP_NAME)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parsers.serve().parse_args(argv)
-    start(args.checkpoint, args.capacity, args.temperature, args.top_k, args.device, args.host,
-          args.port, args.precision, args.step_mode)
-    print(f"serving {args.checkpoint} as Ray Serve app {APP_NAME!r} on {args.host}; "
-          "Ctrl-C to stop", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        serve.shutdown()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    serve.start(http_options={"host": host, "port": config.port})
+    return serve.run(LMMDeployment.bind(config.checkpoint, config.capacity, config.temperature,
+                                        config.top_k, 0, config.device, config.precision,
+                                        config.step_mode), name=APP_NAME)

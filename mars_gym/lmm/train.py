@@ -1,55 +1,46 @@
-"""Train the LMM: ``python -m mars_gym.lmm.train`` or ``mars-gym train-lmm``.
+"""Train the LMM: :func:`train` runs one :class:`~mars_gym.lmm.recipe.TrainConfig` (its
+defaults: the shipped default's recipe; the command is ``mars-gym train-lmm``,
+:mod:`mars_gym.apps.train_lmm`).
 
-On the shared sources by default, or on any sources given by name or path (``--sources
-AMZN my/ZZZZ_2012-06-21_34200000_57600000_message_1.csv``): each reads its own row of the
-source embedding (:mod:`mars_gym.lmm.sources`), and ``--source-dropout`` of the training windows
-read the generic row instead, which then serves instruments the model never saw. Fine-tune the
-shipped model on your own data with ``--init default --sources PATH``.
-
-The tokenizer is fitted on the training splits, the model learns next-token prediction on
-random training windows (sources drawn in proportion to their size), and every ``--eval-every``
-steps the validation NLL of each source is measured next to two baselines on the same targets
+Each source (a name or a path) reads its own row of the source embedding
+(:mod:`mars_gym.lmm.sources`), and ``config.source_dropout`` of the training windows read the
+generic row instead, which then serves instruments the model never saw; ``config.init`` starts
+from a checkpoint's weights and tokenizer (fine-tuning; an added plan input starts at zero: the
+same predictions as the checkpoint). The tokenizer is fitted on the training splits
+(:func:`prepare_tokenizer`), the model learns next-token prediction on random training windows
+(sources drawn in proportion to their size), and every ``config.eval_every`` steps the
+validation NLL of each source is measured next to two baselines on the same targets
 (:mod:`mars_gym.lmm.baselines`). AdamW with linear warm-up then cosine decay; bf16 autocast on
-CUDA. Writes into ``--out``: ``last.pt`` (resumable), ``best.pt`` (best validation loss),
+CUDA. Writes into ``config.out``: ``last.pt`` (resumable), ``best.pt`` (best validation loss),
 ``metrics.json`` and tensorboard scalars (``tb/``: loss, val loss, tokens/s, lr).
 
-Example (CPU, a couple of minutes)::
-
-    python -m mars_gym.lmm.train --out runs/lmm --steps 600 --context 128
-
-The ensemble's order model (:mod:`mars_gym.batch`) trains the same way with
-``--plan-tokenizer T.pt``: every position then reads the real plan of its minute
-(:mod:`mars_gym.batch.plan`); with ``--plan-model M.pt`` each evaluation also scores the
-validation split with plans the batch model predicted (``val_predicted``), the honest measure,
-and the best checkpoint is chosen on it. ``--init CKPT`` starts from a checkpoint's weights and
-tokenizer (an added plan input starts at zero: the same predictions as the checkpoint).
+The ensemble's order model trains the same way given minute plans (a :class:`PlanSequences`,
+:mod:`mars_gym.ensemble.training`): every position then reads the real plan of its minute;
+with predicted plans too, each evaluation also scores the validation split with them
+(``val_predicted``), the honest measure, and the best checkpoint is chosen on it.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
-import sys
 import time
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mars_gym.apps import parsers
-from mars_gym.batch.data import minute_series
-from mars_gym.batch.model import load_batch_model
-from mars_gym.batch.plan import PLAN_FEATURES, Planner
-from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.mirror import mirrored
+from mars_gym.data.schema import EventStream
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.data import TokenSequence, build_sequence, evaluation_windows, sample_batch
 from mars_gym.lmm.model import LMM, LMMConfig
+from mars_gym.lmm.recipe import TrainConfig
 from mars_gym.lmm.sources import (
     GENERIC_SOURCE_ROW,
     assign_rows,
@@ -58,9 +49,38 @@ from mars_gym.lmm.sources import (
     with_row,
 )
 from mars_gym.tokens import OrderTokenizer
-from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, TRADE_MEMORY_S, TRADE_RATE_S
+from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, TRADE_MEMORY_S
+
+__all__ = [
+    "PlanSequences",
+    "TrainConfig",
+    "evaluate",
+    "model_config",
+    "pick_device",
+    "prepare_data",
+    "prepare_tokenizer",
+    "trade_memory_timescales",
+    "train",
+]
 
 log = logging.getLogger(__name__)
+
+
+class PlanSequences(Protocol):
+    """Minute plans for training the ensemble's order model
+    (:class:`mars_gym.ensemble.training.EnsemblePlans`): the width of the model's plan input,
+    and each source's sequences whose positions read the plan of their minute."""
+
+    features: int
+
+    def sequences(self, tokenizer: OrderTokenizer, name: str, parts: dict,
+                  data_fraction: float, generator: torch.Generator,
+                  ) -> tuple[TokenSequence, TokenSequence, TokenSequence | None]:
+        """Source ``name``'s training sequence (real plans, its first ``data_fraction``), its
+        validation sequence (real plans) and its validation sequence with predicted plans
+        (None without a batch model, else drawn with ``generator``); ``parts``: the source's
+        splits by name."""
+        ...
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -95,54 +115,57 @@ def learning_rate(step: int, base: float, warmup: int, total: int, floor: float)
     return floor * base + (1 - floor) * base * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def prepare_data(source_names: list[str], data_fraction: float = 1.0, data_dir=None,
-                 tokenizer: OrderTokenizer | None = None, planner: Planner | None = None,
-                 seed: int = 0, price_reference: str = "touch", source_dropout: float = 0.0,
-                 trade_memory_s=(), mirror: bool = False, trade_rate_s=()):
-    """Tokenizer (fitted on the training splits with ``price_reference``, ``trade_memory_s``
-    and ``trade_rate_s`` unless given; with ``mirror``, on each split and its mirror,
-    :mod:`mars_gym.data.mirror`, which then join the training sequences too; a given
-    one learns the volume scale of sources new to it); per-source train and validation
-    sequences (with real minute plans when there is a ``planner``) and validation sequences
-    with predicted plans (empty unless the planner has a batch model). Sources are names or
-    paths; each reads its embedding row (:func:`~mars_gym.lmm.sources.assign_rows`)."""
-    streams = [load_source(name, data_dir) for name in source_names]
+def prepare_tokenizer(config: TrainConfig, tokenizer: OrderTokenizer | None = None,
+                      plans: PlanSequences | None = None,
+                      ) -> tuple[OrderTokenizer, dict[str, dict[str, EventStream]]]:
+    """Each source's splits by time (with ``config.mirror``, its training split's mirror too,
+    :mod:`mars_gym.data.mirror`) and the tokenizer: fitted on the training splits (and mirrors)
+    with ``config``'s price reference and trade memory unless given; a given one learns the
+    volume scale of sources new to it. Sources are names or paths; each reads its embedding row
+    (:func:`~mars_gym.lmm.sources.assign_rows`)."""
+    streams = [load_source(name, config.data_dir) for name in config.sources]
     rows = assign_rows(streams, {} if tokenizer is None else trained_rows(tokenizer))
     splits = {s.source.name: split_by_time(with_row(s, rows[s.source.name])) for s in streams}
-    if mirror:
-        if planner is not None:
-            raise ValueError("mirrored training streams have no minute plans: --mirror does not "
-                             "go with --plan-tokenizer")
+    if config.mirror:
+        if plans is not None:
+            raise ValueError("mirrored training streams have no minute plans: --mirror (on by "
+                             "default) does not go with --plan-tokenizer; add --no-mirror")
         for parts in splits.values():
             parts["mirror"] = mirrored(parts["train"])
     if tokenizer is None:
         tokenizer = OrderTokenizer.fit([parts[split] for parts in splits.values()
                                         for split in ("train", "mirror") if split in parts],
-                                       price_reference, trade_memory_s, trade_rate_s)
+                                       config.price_reference, trade_memory_timescales(config))
     for name, parts in splits.items():
         tokenizer.volume_scale.setdefault(rows[name], median_order_size(parts["train"]))
     tokenizer.source_rows = rows
-    tokenizer.generic_source = tokenizer.generic_source or source_dropout > 0
-    generator = torch.Generator().manual_seed(seed)
+    tokenizer.generic_source = tokenizer.generic_source or config.source_dropout > 0
+    return tokenizer, splits
+
+
+def prepare_data(config: TrainConfig, tokenizer: OrderTokenizer | None = None,
+                 plans: PlanSequences | None = None):
+    """The tokenizer (:func:`prepare_tokenizer`); per-source train (with ``config.mirror``,
+    the mirrors' too) and validation sequences (with real minute plans when there are
+    ``plans``) and validation sequences with predicted plans (empty unless the plans have a
+    batch model)."""
+    tokenizer, splits = prepare_tokenizer(config, tokenizer, plans)
+    generator = torch.Generator().manual_seed(config.seed)
     train, val, val_predicted = [], [], []
     for name, parts in splits.items():
-        if planner is None:
-            train.append(build_sequence(tokenizer, parts["train"]).head(data_fraction))
-            if mirror:
-                train.append(build_sequence(tokenizer, parts["mirror"]).head(data_fraction))
+        if plans is None:
+            train.append(build_sequence(tokenizer, parts["train"]).head(config.data_fraction))
+            if config.mirror:
+                train.append(build_sequence(tokenizer, parts["mirror"])
+                             .head(config.data_fraction))
             val.append(build_sequence(tokenizer, parts["val"]))
             continue
-        if name not in planner.tokenizer.imagers:
-            raise KeyError(f"the batch tokenizer was not trained on {name}; it knows "
-                           f"{sorted(planner.tokenizer.imagers)}")
-        imager = planner.tokenizer.imagers[name]
-        minutes = {split: minute_series(imager, parts[split]) for split in ("train", "val")}
-        train.append(build_sequence(tokenizer, parts["train"], planner.real(minutes["train"]))
-                     .head(data_fraction))
-        val.append(build_sequence(tokenizer, parts["val"], planner.real(minutes["val"])))
-        if planner.model is not None:
-            val_predicted.append(build_sequence(
-                tokenizer, parts["val"], planner.predicted(minutes["val"], generator)))
+        train_seq, val_seq, predicted = plans.sequences(tokenizer, name, parts,
+                                                        config.data_fraction, generator)
+        train.append(train_seq)
+        val.append(val_seq)
+        if predicted is not None:
+            val_predicted.append(predicted)
     return tokenizer, train, val, val_predicted
 
 
@@ -166,47 +189,45 @@ def configure_optimizer(model: LMM, lr: float, weight_decay: float,
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
 
 
-def train(args: argparse.Namespace) -> dict:
-    """Run training as configured by the command-line arguments; return the metrics."""
-    out = Path(args.out)
+def train(config: TrainConfig | None = None, plans: PlanSequences | None = None) -> dict:
+    """Run the training ``config`` describes (None: :class:`TrainConfig`'s defaults, the shipped
+    default's recipe), on minute plans when given (the ensemble's order model); return the
+    metrics."""
+    config = config or TrainConfig()
+    out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    device = pick_device(args.device)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    model, tokenizer = _initial_model(args)
-    planner = _planner(args)
-    tokenizer, train_seqs, val_seqs, predicted_seqs = prepare_data(
-        args.sources, args.data_fraction, args.data_dir, tokenizer, planner, args.seed,
-        args.price_reference, args.source_dropout, _trade_memory(args), args.mirror,
-        _trade_rate(args))
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    model, tokenizer = _initial_model(config, 0 if plans is None else plans.features)
+    tokenizer, train_seqs, val_seqs, predicted_seqs = prepare_data(config, tokenizer, plans)
     if tokenizer.book_features != model.config.book_features:
         raise ValueError(f"the tokenizer gives {tokenizer.book_features} book features, the model "
                          f"reads {model.config.book_features}")
     baselines = baseline_report(train_seqs, val_seqs)
-    config = model.config
     model = model.to(device)
-    optimizer = configure_optimizer(model, args.lr, args.weight_decay, args.plan_lr_scale)
+    optimizer = configure_optimizer(model, config.lr, config.weight_decay, config.plan_lr_scale)
     step, best = 0, float("inf")
-    if args.resume:
+    if config.resume:
         state = read_checkpoint(out / "last.pt")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, best = int(state["step"]), float(state["best_val"])
         rng.bit_generator.state = state["rng"]
         log.info("resumed from step %d", step)
-    writer = _tensorboard(out / "tb", args.tensorboard)
+    writer = _tensorboard(out / "tb", config.tensorboard)
     train_tokens = sum(len(s) for s in train_seqs)
-    metrics = {"config": config.to_dict(), "params": model.n_params(),
-               "train_tokens": train_tokens, "baselines": baselines, "history": []}
-    bar = tqdm(total=args.steps, initial=step, desc="train-lmm", disable=not args.progress)
+    metrics: dict[str, Any] = {"config": model.config.to_dict(), "params": model.n_params(),
+                               "train_tokens": train_tokens, "baselines": baselines, "history": []}
+    bar = tqdm(total=config.steps, initial=step, desc="train-lmm", disable=not config.progress)
     window_start = time.perf_counter()
-    while step < args.steps:
-        lr = learning_rate(step, args.lr, args.warmup, args.steps, args.min_lr_ratio)
+    while step < config.steps:
+        lr = learning_rate(step, config.lr, config.warmup, config.steps, config.min_lr_ratio)
         for group in optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
-        tokens, cond, targets = sample_batch(train_seqs, args.batch, args.context, rng)
-        if args.source_dropout > 0:  # these windows teach the generic row
-            cond.source[torch.from_numpy(rng.random(args.batch) < args.source_dropout)] = (
+        tokens, cond, targets = sample_batch(train_seqs, config.batch, config.context, rng)
+        if config.source_dropout > 0:  # these windows teach the generic row
+            cond.source[torch.from_numpy(rng.random(config.batch) < config.source_dropout)] = (
                 GENERIC_SOURCE_ROW)
         with _autocast(device):
             _, loss = model(tokens.to(device), cond.to(device), targets.to(device))
@@ -220,17 +241,17 @@ def train(args: argparse.Namespace) -> dict:
         if writer:
             writer.add_scalar("loss/train", loss.item(), step)
             writer.add_scalar("lr", lr, step)
-        if step % args.eval_every == 0 or step == args.steps:
+        if step % config.eval_every == 0 or step == config.steps:
             elapsed = time.perf_counter() - window_start
-            tokens_per_s = args.eval_every * args.batch * args.context / max(elapsed, 1e-9)
-            val = {s.name: evaluate(model, s, args.context, device, args.eval_windows)
+            tokens_per_s = config.eval_every * config.batch * config.context / max(elapsed, 1e-9)
+            val = {s.name: evaluate(model, s, config.context, device, config.eval_windows)
                    for s in val_seqs}
             val_loss = float(np.average(list(val.values()), weights=[len(s) for s in val_seqs]))
             row = {"step": step, "train_loss": loss.item(), "val_loss": val_loss, "val": val,
                    "tokens_per_s": tokens_per_s}
             if predicted_seqs:  # the ensemble as it runs: select on predicted plans
                 row["val_predicted"] = {
-                    s.name: evaluate(model, s, args.context, device, args.eval_windows)
+                    s.name: evaluate(model, s, config.context, device, config.eval_windows)
                     for s in predicted_seqs}
                 row["val_loss_real_plans"] = val_loss
                 val_loss = row["val_loss"] = float(np.average(
@@ -262,61 +283,42 @@ def train(args: argparse.Namespace) -> dict:
     return metrics
 
 
-def _initial_model(args: argparse.Namespace) -> tuple[LMM, OrderTokenizer | None]:
-    """A new model as configured, or the ``--init`` checkpoint's (and its tokenizer); with
-    ``--plan-tokenizer``, with a plan input."""
-    plan_features = PLAN_FEATURES if args.plan_tokenizer else 0
-    if args.init is None:
-        return LMM(LMMConfig(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
-                             context=args.context, dropout=args.dropout,
-                             tod_frequencies=args.tod_frequencies,
-                             price_change=args.price_change,
-                             plan_features=plan_features,
-                             book_features=BOOK_FEATURES + (args.price_reference == "touch")
-                             + len(_trade_memory(args)) + len(_trade_rate(args)))), None
-    trained, tokenizer = load_lmm(args.init)
-    if args.trade_memory and tokenizer.trade_memory_s != TRADE_MEMORY_S:
-        raise ValueError(f"--trade-memory: {args.init} reads no trade memory on "
+def trade_memory_timescales(config: TrainConfig) -> tuple[float, ...]:
+    """The trade memory timescales of a new tokenizer (none without ``config.trade_memory``)."""
+    return TRADE_MEMORY_S if config.trade_memory else ()
+
+
+def model_config(config: TrainConfig, plan_features: int = 0) -> LMMConfig:
+    """The shape of the new model ``config`` trains (with a plan input of ``plan_features``)."""
+    return LMMConfig(n_layer=config.n_layer, n_head=config.n_head, n_embd=config.n_embd,
+                     context=config.context, dropout=config.dropout,
+                     tod_frequencies=config.tod_frequencies, price_change=config.price_change,
+                     plan_features=plan_features,
+                     book_features=BOOK_FEATURES + (config.price_reference == "touch")
+                     + len(trade_memory_timescales(config)))
+
+
+def _initial_model(config: TrainConfig, plan_features: int) -> tuple[LMM, OrderTokenizer | None]:
+    """A new model as configured, or the ``init`` checkpoint's (and its tokenizer); with a plan
+    input of ``plan_features`` when that is not 0."""
+    if config.init is None:
+        return LMM(model_config(config, plan_features)), None
+    trained, tokenizer = load_lmm(config.init)
+    if config.trade_memory and tokenizer.trade_memory_s != TRADE_MEMORY_S:
+        raise ValueError(f"--trade-memory (on by default): {config.init} reads no trade memory on "
                          f"{TRADE_MEMORY_S} s (its tokenizer's conditions are kept when "
-                         "fine-tuning); train a new model instead")
-    if _trade_rate(args) and tokenizer.trade_rate_s != _trade_rate(args):
-        raise ValueError(f"--trade-rate: {args.init} reads no trade rate on "
-                         f"{_trade_rate(args)} s "
-                         "(its tokenizer's conditions are kept when fine-tuning); train a new "
-                         "model instead")
-    if args.context > trained.config.context:
-        raise ValueError(f"--context {args.context} exceeds the context of {args.init} "
+                         "fine-tuning); add --no-trade-memory, or train a new model instead")
+    if config.context > trained.config.context:
+        raise ValueError(f"--context {config.context} exceeds the context of {config.init} "
                          f"({trained.config.context})")
-    config = LMMConfig(**{**trained.config.to_dict(), "dropout": args.dropout,
-                          "plan_features": plan_features or trained.config.plan_features})
-    model = LMM(config)
+    shape = LMMConfig(**{**trained.config.to_dict(), "dropout": config.dropout,
+                         "plan_features": plan_features or trained.config.plan_features})
+    model = LMM(shape)
     missing, unexpected = model.load_state_dict(trained.state_dict(), strict=False)
     if unexpected or any(not key.startswith("plan_in.") for key in missing):
-        raise ValueError(f"{args.init}: weights do not fit (missing {missing}, "
+        raise ValueError(f"{config.init}: weights do not fit (missing {missing}, "
                          f"unexpected {unexpected})")
     return model.train(), tokenizer
-
-
-def _trade_memory(args: argparse.Namespace) -> tuple[float, ...]:
-    """The trade memory timescales of a new tokenizer (none without ``--trade-memory``)."""
-    return TRADE_MEMORY_S if args.trade_memory else ()
-
-
-def _trade_rate(args: argparse.Namespace) -> tuple[float, ...]:
-    """The trade rate timescales of a new tokenizer: ``--trade-rate``'s, :data:`TRADE_RATE_S`
-    for the flag alone, none without it."""
-    if args.trade_rate is None:
-        return ()
-    return tuple(args.trade_rate) or TRADE_RATE_S
-
-
-def _planner(args: argparse.Namespace) -> Planner | None:
-    if args.plan_tokenizer is None:
-        if args.plan_model is not None:
-            raise ValueError("--plan-model needs --plan-tokenizer")
-        return None
-    model = None if args.plan_model is None else load_batch_model(args.plan_model)
-    return Planner(BatchTokenizer.load(args.plan_tokenizer), model)
 
 
 def _tensorboard(folder: Path, enabled: bool):
@@ -328,18 +330,3 @@ def _tensorboard(folder: Path, enabled: bool):
         log.warning("tensorboard is not installed: no scalars are written")
         return None
     return SummaryWriter(str(folder))
-
-
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    metrics = train(parsers.train_lmm().parse_args(argv))
-    for name, row in metrics["final"].items():
-        predicted = row.get("val_nll_predicted_plans")
-        print(f"{name:12s} val ppl {row['val_ppl']:9.1f}   unigram {row['unigram_ppl']:9.1f}   "
-              f"factorized {row['factorized_ppl']:9.1f}   beats both: {row['beats_both']}"
-              + ("" if predicted is None else f"   (predicted plans: nll {predicted:.3f})"))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

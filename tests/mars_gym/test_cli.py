@@ -133,3 +133,24 @@ def test_replay_refuses_an_orderbook_shorter_than_the_messages(lobster_dir, tmp_
     err = capsys.readouterr().err
     assert "usage: mars-gym replay" in err
     assert "has 1,000 rows but" in err and "LOBSTER writes one row per message" in err
+
+
+def test_every_command_lives_in_the_apps_or_the_agents():
+    """A command is a thin main over library code: in :mod:`mars_gym.apps`, or beside the agents
+    it evaluates (``lob_core.replay``: the engine's own, torch-free tool)."""
+    for name, (module, parser, _) in COMMANDS.items():
+        if name == "replay":
+            continue
+        assert module.startswith(("mars_gym.apps.", "agents.")), (name, module)
+        assert parser.split(":")[0] in ("mars_gym.apps.parsers", "agents.parsers"), name
+    assert {"market-making", "evaluate-lmm", "train-lmm", "serve"} <= set(COMMANDS)
+
+
+def test_market_making_defaults_to_no_folder_of_the_repository():
+    from agents import parsers
+
+    args = parsers.market_making().parse_args([])
+    assert args.agents is None and args.n_starts is None and args.source is None
+    assert not str(args.out).startswith("benchmarks")
+    board = parsers.leaderboard().parse_args([])
+    assert board.agents is None and not str(board.out_dir).startswith("benchmarks")

@@ -13,6 +13,7 @@ from mars_gym.batch.model import (
     load_batch_model,
     save_batch_model,
 )
+from mars_gym.batch.recipe import BatchModelTraining, TokenizerTraining
 from mars_gym.batch.tokenizer import BatchTokenizer, train_tokenizer
 from mars_gym.batch.train import CodeBaselines, model_nll, train_batch_model
 from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
@@ -24,8 +25,9 @@ SMALL_MODEL = BatchModelConfig(codebook_size=64, n_layer=1, n_head=2, n_embd=32,
 
 @pytest.fixture(scope="module")
 def tokenizer(lobster_dir):
-    tokenizer, report = train_tokenizer(("AMZN",), steps=200, batch=16, seed=0, config=SMALL_VQ,
-                                        data_dir=lobster_dir, progress=False)
+    training = TokenizerTraining(sources=("AMZN",), steps=200, batch=16, seed=0,
+                                 data_dir=lobster_dir, progress=False)
+    tokenizer, report = train_tokenizer(training, SMALL_VQ)
     return tokenizer, report
 
 
@@ -116,8 +118,9 @@ def test_baselines_see_a_repeating_series(lobster_dir):
 
 def test_batch_model_trains_and_reports_against_the_baselines(tokenizer, tmp_path, lobster_dir):
     tokenizer, _ = tokenizer
-    model, report = train_batch_model(tokenizer, ["AMZN"], steps=15, batch=4, seed=0,
-                                      config=SMALL_MODEL, data_dir=lobster_dir, progress=False)
+    training = BatchModelTraining(sources=("AMZN",), steps=15, batch=4, seed=0,
+                                  data_dir=lobster_dir, progress=False)
+    model, report = train_batch_model(tokenizer, training, SMALL_MODEL)
     val = report["validation_nats_per_code"]
     assert set(val) == {"AMZN", "all"} and set(report["test_nats_per_code"]) == {"AMZN", "all"}
     # the model kept is the best one seen on validation, the untrained start included

@@ -19,8 +19,8 @@ from mars_gym.data.default_market import (
     DefaultMarketError,
     load_default_market,
 )
-from mars_gym.data.make_default_market import build, write
 from mars_gym.data.schema import BOOK_TICKS
+from tools.make_default_market import build, write
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

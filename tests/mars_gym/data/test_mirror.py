@@ -6,7 +6,7 @@ import pytest
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.mirror import mirrored
 from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
-from mars_gym.lmm.train import prepare_data
+from mars_gym.lmm.train import TrainConfig, prepare_data
 from mars_gym.tokens import OrderTokenizer, decompose
 from mars_gym.tokens.conditions import BOOK_FEATURES, CHANGE_CLIP_BPS, TRADE_MEMORY_S
 
@@ -60,11 +60,11 @@ def test_a_tokenizer_fitted_on_both_reads_the_mirror_as_the_stream_with_sides_ex
 
 
 def test_training_with_the_mirror_doubles_the_training_sequences(lobster_dir):
-    tokenizer, train, val, _ = prepare_data(["AMZN"], data_dir=lobster_dir,
-                                            trade_memory_s=TRADE_MEMORY_S, mirror=True)
+    config = TrainConfig(sources=("AMZN",), data_dir=lobster_dir, trade_memory=True, mirror=True)
+    tokenizer, train, val, _ = prepare_data(config)
     assert len(train) == 2 and len(val) == 1
     assert len(train[0]) == len(train[1])
     assert np.array_equal(tokenizer.price_bins[BUY_ORDER].lower,
                           tokenizer.price_bins[SELL_ORDER].lower)
-    with pytest.raises(ValueError, match="--mirror does not go with --plan-tokenizer"):
-        prepare_data(["AMZN"], data_dir=lobster_dir, planner=object(), mirror=True)
+    with pytest.raises(ValueError, match=r"--mirror \(on by default\) does not go with --plan"):
+        prepare_data(config, plans=object())

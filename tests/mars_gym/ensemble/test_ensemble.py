@@ -9,6 +9,7 @@ import torch
 
 from lob_core import OrderBook
 from mars_gym.apps.generate import main as generate_main
+from mars_gym.apps.train_lmm import main as train_main
 from mars_gym.batch.data import load_minutes
 from mars_gym.batch.model import load_batch_model
 from mars_gym.batch.tokenizer import BatchTokenizer
@@ -83,12 +84,11 @@ def test_an_added_plan_input_starts_as_the_trained_model(planner, lobster_dir):
 
 
 def test_train_lmm_scores_the_ensemble_with_real_and_predicted_plans(tmp_path):
-    from mars_gym.lmm.train import main as train_main
-
     code = train_main(["--init", "default", "--plan-tokenizer", "default", "--plan-model",
                        "default", "--sources", "AMZN", "--steps", "2", "--batch", "2",
                        "--context", "64", "--eval-every", "2", "--eval-windows", "2",
-                       "--out", str(tmp_path), "--no-progress", "--no-tensorboard"])
+                       "--out", str(tmp_path), "--no-progress", "--no-tensorboard",
+                       "--no-mirror"])
     assert code == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     last = metrics["history"][-1]

@@ -86,7 +86,7 @@ def test_the_static_step_mode_runs_the_same_vector_episode(lobster_dir):
 def test_sb3_trains_on_the_vector_env_through_the_adapter(lobster_dir):
     from stable_baselines3 import PPO
 
-    from mars_gym.envs.sb3 import SB3VecEnv
+    from agents.sb3_env import SB3VecEnv
 
     vec = SB3VecEnv(gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm",
                                  data_dir=lobster_dir, **SHORT))

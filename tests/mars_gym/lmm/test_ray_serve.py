@@ -8,9 +8,9 @@ import pytest
 ray = pytest.importorskip("ray", reason="the serve extra (pip install .[serve]) is not installed")
 from ray import serve  # noqa: E402  (after the extra's check)
 
-from mars_gym.apps.parsers import LOOPBACK  # noqa: E402
 from mars_gym.apps.parsers import serve as parser  # noqa: E402
 from mars_gym.lmm.checkpoint import load_lmm  # noqa: E402
+from mars_gym.lmm.options import LOOPBACK, ServeConfig  # noqa: E402
 from mars_gym.lmm.ray_serve import start  # noqa: E402
 from mars_gym.lmm.serve import BadRequestError  # noqa: E402
 
@@ -30,7 +30,7 @@ def served():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              _node_ip_address=LOOPBACK)
     port = _free_port()
-    app = start("default", 8, 1.0, None, "cpu", LOOPBACK, port)
+    app = start(ServeConfig(capacity=8, device="cpu", host=LOOPBACK, port=port))
     yield app, port
     serve.shutdown()
     ray.shutdown()

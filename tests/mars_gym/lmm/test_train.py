@@ -8,22 +8,28 @@ import numpy as np
 import pytest
 import torch
 
-from mars_gym.apps.parsers import train_lmm as parser
+from mars_gym.apps import parsers
+from mars_gym.apps.train_lmm import main
 from mars_gym.checkpoint import save_checkpoint as save_file
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import CheckpointError, load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
-from mars_gym.lmm.train import learning_rate, main, train
+from mars_gym.lmm.train import TrainConfig, learning_rate, train
 
 TINY = ["--sources", "AMZN", "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
         "--context", "32", "--batch", "8", "--eval-windows", "8", "--no-progress",
-        "--no-tensorboard", "--warmup", "5", "--lr", "1e-2"]
+        "--no-tensorboard", "--warmup", "5", "--lr", "1e-2", "--no-mirror"]
+
+
+def config(argv: list[str]) -> TrainConfig:
+    """The configuration ``mars-gym train-lmm ARGV`` trains."""
+    return parsers.config_from_arguments(TrainConfig, parsers.train_lmm().parse_args(argv))
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, lobster_dir):
     out = tmp_path_factory.mktemp("lmm")
-    args = parser().parse_args(TINY + ["--out", str(out), "--steps", "60", "--eval-every", "30",
+    args = config(TINY + ["--out", str(out), "--steps", "60", "--eval-every", "30",
                                        "--data-dir", str(lobster_dir)])
     return out, train(args)
 
@@ -42,7 +48,7 @@ def test_training_lowers_the_loss_and_writes_everything(trained):
 
 def test_resume_continues_from_the_saved_step(trained, lobster_dir):
     out, _ = trained
-    args = parser().parse_args(TINY + ["--out", str(out), "--steps", "90", "--eval-every", "30",
+    args = config(TINY + ["--out", str(out), "--steps", "90", "--eval-every", "30",
                                        "--data-dir", str(lobster_dir), "--resume"])
     resumed = train(args)
     assert [h["step"] for h in resumed["history"]] == [90]
@@ -140,59 +146,10 @@ def test_a_model_without_time_of_day_and_price_change_reads_neither():
 
 def test_training_without_time_of_day_and_price_change_saves_a_model_that_reads_neither(
         tmp_path, lobster_dir):
-    args = parser().parse_args(TINY + ["--out", str(tmp_path), "--steps", "4", "--eval-every",
+    args = config(TINY + ["--out", str(tmp_path), "--steps", "4", "--eval-every",
                                        "4", "--data-dir", str(lobster_dir),
                                        "--tod-frequencies", "0", "--no-price-change"])
     train(args)
     model, _ = load_lmm(tmp_path / "best.pt")
     assert model.config.tod_frequencies == 0 and model.config.price_change is False
     assert model.time_in is None and model.change_in is None
-
-
-def test_training_with_the_trade_rate_saves_a_model_whose_flow_counts_the_trades(
-        tmp_path, lobster_dir):
-    from lob_core import OrderBook
-    from mars_gym.apps.gate import window_starts
-    from mars_gym.data import load_source
-    from mars_gym.data.schema import seed_book_from_state
-    from mars_gym.sim.flows import run_flow
-    from mars_gym.sim.flows.factory import make_flow
-    from mars_gym.tokens.order_tokenizer import BOOK_FEATURES, TRADE_MEMORY_S, TRADE_RATE_S
-
-    args = parser().parse_args(TINY + ["--out", str(tmp_path), "--steps", "4", "--eval-every",
-                                       "4", "--data-dir", str(lobster_dir), "--trade-memory",
-                                       "--trade-rate"])
-    train(args)
-    model, tokenizer = load_lmm(tmp_path / "best.pt")
-    assert tokenizer.trade_memory_s == TRADE_MEMORY_S and tokenizer.trade_rate_s == TRADE_RATE_S
-    assert model.config.book_features == BOOK_FEATURES + 1 + 2 + 2
-    stream = load_source("AMZN", lobster_dir)
-    first = int(np.searchsorted(stream.events["time_ns"],
-                                window_starts("AMZN", 1, 1.0, lobster_dir)[0]))
-    flow = make_flow("lmm", "AMZN", first, lobster_dir, checkpoint=str(tmp_path / "best.pt"))
-    book = OrderBook(1)
-    seed_book_from_state(book, stream.book[first])
-    start = int(stream.events["time_ns"][first])
-    generated = run_flow(flow, book, start, start + 20 * 10**9, stream.source, seed=0)
-    assert len(generated) > 10
-    rate = flow.trade_memory.at(flow.time_ns)[len(TRADE_MEMORY_S):]
-    # the real minutes before the start held executions: several a minute
-    assert rate.shape == (2,) and (rate / np.array(TRADE_RATE_S) > 0.05).all()
-
-
-def test_the_trade_rate_cannot_be_added_by_fine_tuning(tmp_path, lobster_dir):
-    args = parser().parse_args(TINY + ["--out", str(tmp_path), "--steps", "4", "--init",
-                                       "default", "--trade-rate", "--data-dir", str(lobster_dir)])
-    with pytest.raises(ValueError, match="--trade-rate: default reads no trade rate"):
-        train(args)
-
-
-def test_the_trade_rate_timescales_come_from_the_command_line():
-    from mars_gym.lmm.train import _trade_rate
-    from mars_gym.tokens.order_tokenizer import TRADE_RATE_S
-
-    def rate(*extra):
-        return _trade_rate(parser().parse_args(["--out", "x", *extra]))
-
-    assert rate() == () and rate("--trade-rate") == TRADE_RATE_S
-    assert rate("--trade-rate", "600") == (600.0,)

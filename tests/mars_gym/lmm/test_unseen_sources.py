@@ -7,23 +7,24 @@ import numpy as np
 import pytest
 import torch
 
-from mars_gym.apps.parsers import train_lmm as parser
+from mars_gym.apps import parsers
 from mars_gym.data import load_source, split_by_time
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.evaluate import score
 from mars_gym.lmm.model import LMM
 from mars_gym.lmm.sources import GENERIC_SOURCE_ROW, bind_source, median_order_size, own_row
-from mars_gym.lmm.train import train
+from mars_gym.lmm.train import TrainConfig, train
 from mars_gym.sim.flows.factory import make_flow
 
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--context", "32", "--batch", "8",
         "--eval-windows", "4", "--no-progress", "--no-tensorboard", "--warmup", "2",
-        "--lr", "1e-2", "--steps", "20", "--eval-every", "20"]
+        "--lr", "1e-2", "--steps", "20", "--eval-every", "20", "--no-mirror"]
 
 
 def run(folder, *extra) -> str:
     """Train a tiny model into ``folder``; the path of its best checkpoint."""
-    train(parser().parse_args([*TINY, "--out", str(folder), *map(str, extra)]))
+    argv = [*TINY, "--out", str(folder), *map(str, extra)]
+    train(parsers.config_from_arguments(TrainConfig, parsers.train_lmm().parse_args(argv)))
     return str(folder / "best.pt")
 
 
@@ -97,5 +98,5 @@ def test_source_dropout_is_what_trains_the_generic_row(tmp_path, lobster_dir):
 
 
 def test_trade_memory_cannot_be_added_by_fine_tuning(tmp_path):
-    with pytest.raises(ValueError, match="--trade-memory: mid reads no trade memory"):
+    with pytest.raises(ValueError, match=r"--trade-memory \(on by default\): mid reads no trade"):
         run(tmp_path, "--init", "mid", "--trade-memory")

@@ -2,12 +2,12 @@
 
 ``RayVecEnv(make_shard, num_envs, ray="local")`` cuts ``num_envs`` into one contiguous shard per
 worker; each actor builds its shard with ``make_shard(n)`` — an SB3 ``VecEnv`` of ``n`` envs,
-e.g. :class:`~mars_gym.envs.sb3.SB3VecEnv` over a vector env, which for the LMM flow means one
+e.g. :class:`~agents.sb3_env.SB3VecEnv` over a vector env, which for the LMM flow means one
 batched generator per shard — and steps it when the learner steps. Env ``i`` gets seed
 ``seed + i`` wherever its shard runs, so the rollouts equal those of one ``make_shard(num_envs)``
 in this process (the LMM's draws are keyed by stream, not by batch). ``ray`` is ``"local"`` (a
 Ray on this machine, bound to the loopback interface) or a cluster's address, as for the
-studies' ``--ray`` (:mod:`mars_gym.apps.fanout`). Ray is the ``serve`` extra.
+studies' ``--ray`` (:mod:`mars_gym.parallel`). Ray is the ``serve`` extra.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
-from mars_gym.apps.fanout import ray_workers, split_runs
+from mars_gym.parallel import ray_workers, split_runs
 
 
 class _Shard:

@@ -1,6 +1,6 @@
-"""Build the embedded default market (a maintainer's command; needs the shared data).
+"""Build the embedded default market (a maintainer's command; needs the shared data and a clone).
 
-``python -m mars_gym.data.make_default_market`` regenerates
+``python -m tools.make_default_market`` (from the repository's root) regenerates
 :data:`~mars_gym.data.default_market.DEFAULT_MARKET_FILE` (what it holds and why:
 :mod:`mars_gym.data.default_market`). The same seed rebuilds the same arrays.
 """
@@ -78,7 +78,6 @@ def write(arrays: dict[str, np.ndarray], path: Path = DEFAULT_MARKET_FILE) -> No
     temporary = path.with_suffix(".tmp.npz")
     np.savez_compressed(temporary, **arrays)
     temporary.replace(path)
-
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,10 +20,11 @@ from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
-from mars_gym.apps.parsers import LOCAL_RAY, LOOPBACK
+from mars_gym.lmm.options import LOOPBACK
 
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
+LOCAL_RAY = "local"  # ``ray`` naming a Ray started on this machine
 PROGRESS_POLL_S = 0.5  # how often the bar reads the Ray workers' count of finished runs
 
 

@@ -11,9 +11,9 @@ import pytest
 ray = pytest.importorskip("ray")  # the 'serve' extra, installed by the README's test command
 
 from mars_gym.apps import forecast, report  # noqa: E402
-from mars_gym.apps.fanout import fan_out, split_runs  # noqa: E402
 from mars_gym.apps.impact import ImpactStudy, run_flow  # noqa: E402
-from mars_gym.apps.parsers import LOOPBACK  # noqa: E402
+from mars_gym.lmm.options import LOOPBACK  # noqa: E402
+from mars_gym.parallel import fan_out, split_runs  # noqa: E402
 
 
 def test_runs_are_cut_into_contiguous_nearly_equal_chunks():
