@@ -29,12 +29,12 @@ from lob_core import OrderBook
 from mars_gym.batch.data import source_imager
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import seed_book_from_state
+from mars_gym.data.units import NS_PER_MIN
 from mars_gym.ensemble.control import NAMED_TARGETS, minute_statistic
 from mars_gym.ensemble.flow import ENSEMBLE_GUIDANCE
 from mars_gym.sim.depth import source_ladder
-from mars_gym.sim.flows import run_flow
+from mars_gym.sim.flows import run_alone
 from mars_gym.sim.flows.factory import make_flow
-from mars_gym.tokens.images import MINUTE_NS
 
 TARGETS = (None, "drop", "rise", "quiet", "busy")
 
@@ -51,7 +51,7 @@ def run(source: str, start: int, target: str | None, seed: int, minutes: float, 
     if ladder is not None:
         ladder.prepare(book, seed)
     begin = int(stream.events["time_ns"][start])
-    generated = run_flow(flow, book, begin, begin + int(minutes * MINUTE_NS), stream.source,
+    generated = run_alone(flow, book, begin, begin + int(minutes * NS_PER_MIN), stream.source,
                          seed, depth=ladder)
     imager = source_imager(source, data_dir)
     images = imager.images(generated).images
@@ -67,7 +67,7 @@ def starts_in_test(source: str, count: int, minutes: float, data_dir=None) -> li
     stream = load_source(source, data_dir)
     test = split_by_time(stream)["test"]
     first = len(stream) - len(test)
-    last_time = int(stream.events["time_ns"][-1]) - int(minutes * MINUTE_NS)
+    last_time = int(stream.events["time_ns"][-1]) - int(minutes * NS_PER_MIN)
     last = int(np.searchsorted(stream.events["time_ns"], last_time)) - 1
     return [int(x) for x in np.linspace(first, last, count).round()]
 

@@ -38,6 +38,7 @@ from mars_gym.apps.report import real_window
 from mars_gym.data import load_source
 from mars_gym.data.sources import lobster_files
 from mars_gym.data.splits import split_bounds
+from mars_gym.data.units import NS_PER_MIN
 from mars_gym.metrics import lob_bench
 from mars_gym.metrics.realism import LobsterStream, mid_on_grid
 from mars_gym.sim.flows.registry import flow_names, flow_spec
@@ -48,7 +49,6 @@ GATE_MINUTES = {"AMZN": 10.0, "AAPL": 4.0}
 # by 10 points from one set of seeds to the next (77 % / 67 % of the Hawkes rows)
 GATE_SEEDS = (0, 1, 2, 3, 4, 5)
 BASELINES = ("hawkes", "noise")
-NS_PER_MIN = 60_000_000_000
 # the packages whose code makes a generated window (mars_gym's, then the engine)
 GENERATION_CODE = (*(Path(mars_gym.__file__).parent / name
                      for name in ("sim", "tokens", "data", "lmm", "batch", "ensemble")),

@@ -27,7 +27,7 @@ from mars_gym.data.schema import EventStream, seed_book_from_state
 from mars_gym.ensemble.control import PlanTarget, minute_statistic
 from mars_gym.metrics.realism import LobsterStream
 from mars_gym.sim.depth import source_ladder
-from mars_gym.sim.flows import run_flow
+from mars_gym.sim.flows import run_alone
 from mars_gym.sim.flows.factory import make_flow
 
 
@@ -54,7 +54,7 @@ def run_window(flow_name: str, source_name: str, start_ns: int, duration_ns: int
         ladder.prepare(book, seed)
     initial = book.copy()
     start = int(stream.events["time_ns"][first])
-    generated = run_flow(flow, book, start, start + duration_ns, stream.source, seed, progress,
+    generated = run_alone(flow, book, start, start + duration_ns, stream.source, seed, progress,
                          depth=ladder)
     return initial, generated
 

@@ -128,8 +128,8 @@ def _play_runs(study: ImpactStudy, flow: str, data_dir, sizes: list[int],
     return paths
 
 
-def run_flow(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True,
-             ray: str | None = None, workers: int | None = None) -> dict:
+def run_study(study: ImpactStudy, flow: str, data_dir=None, progress: bool = True,
+              ray: str | None = None, workers: int | None = None) -> dict:
     """Every run of one flow: impact paths (bps) per style and size. With ``ray`` the runs
     are shared out over Ray workers (:mod:`mars_gym.parallel`), with the same result."""
     calibration = calibrate(study.source, study.execution_s, study.step_s, data_dir)
@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     study = ImpactStudy(source=args.source, execution_s=args.execution_s, decay_s=args.decay_s,
                         step_s=args.step_s, size_fractions=tuple(args.sizes),
                         n_starts=args.n_starts, lmm_observes_agents=args.lmm_observes_agents)
-    results = [run_flow(study, flow, args.data_dir, ray=args.ray, workers=args.workers)
+    results = [run_study(study, flow, args.data_dir, ray=args.ray, workers=args.workers)
                for flow in args.flows]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,9 @@ import numpy as np
 
 from mars_gym.data import SOURCES, load_source, split_by_time
 from mars_gym.data.schema import EventStream
-from mars_gym.tokens.images import MINUTE_NS, OrderImager
+from mars_gym.data.units import NS_PER_DAY, NS_PER_MIN
+from mars_gym.tokens.images import OrderImager
 
-DAY_NS = 86_400 * 1_000_000_000
 TOD_FREQUENCIES = 4
 N_FEATURES = 3 + 2 * TOD_FREQUENCIES
 TRAIN_OFFSETS_S = (0, 10, 20, 30, 40, 50)
@@ -48,7 +48,7 @@ def minute_features(minute: np.ndarray, offset_ns: int, open_mid: np.ndarray,
     squares = np.cumsum(returns ** 2)
     count = np.arange(len(minute))
     volatility = np.sqrt(squares / np.maximum(count, 1))
-    phase = ((minute * MINUTE_NS + offset_ns) % DAY_NS) / DAY_NS * 2 * np.pi
+    phase = ((minute * NS_PER_MIN + offset_ns) % NS_PER_DAY) / NS_PER_DAY * 2 * np.pi
     k = np.arange(1, TOD_FREQUENCIES + 1)
     tod = np.concatenate([np.sin(np.outer(phase, k)), np.cos(np.outer(phase, k))], axis=1)
     scaled = np.stack([np.clip(so_far, -200, 200) / 100, np.clip(volatility, 0, 100) / 10,

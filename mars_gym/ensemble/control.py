@@ -26,9 +26,10 @@ from mars_gym.batch.data import minute_features, minute_series
 from mars_gym.batch.model import GRID_CELLS, BatchModel
 from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data.schema import EventStream
+from mars_gym.data.units import NS_PER_MIN
 from mars_gym.ensemble.plan import MinutePlans, code_plans, plan_features
 from mars_gym.ensemble.tilt import PlanTilt
-from mars_gym.tokens.images import IMAGE_SHAPE, MINUTE_NS, OrderImager
+from mars_gym.tokens.images import IMAGE_SHAPE, OrderImager
 
 STATISTICS = ("pressure", "activity")
 RATE_WINDOW_S = 5.0  # seconds of the last minute's rate in the flow's live rate (guidance)
@@ -111,7 +112,7 @@ class LivePlanner:
         """Start at ``start_ns`` with the live mid; the plans of the history's minutes, the
         last row the plan of the minute the start lies in."""
         self.generator = torch.Generator().manual_seed(seed)
-        self.minute, self.time_ns = int(start_ns) // MINUTE_NS, int(start_ns)
+        self.minute, self.time_ns = int(start_ns) // NS_PER_MIN, int(start_ns)
         self.image = np.zeros(IMAGE_SHAPE, dtype=np.int32)
         self.codes = np.zeros((0, GRID_CELLS), dtype=np.int64)
         self.minutes, self.open_mids = [], []
@@ -129,17 +130,17 @@ class LivePlanner:
                 plans.append(code_plans(self.tokenizer, self.codes))
         self._open(self.minute, mid)
         self.rate_before = (series.images[whole][-1].sum() if len(self.codes)
-                            else self.expected_orders) / (MINUTE_NS / 1e9)
+                            else self.expected_orders) / (NS_PER_MIN / 1e9)
         return MinutePlans(np.asarray(self.minutes, dtype=np.int64), 0,
                            np.concatenate(plans + [self.plan_now[None]]))
 
     def plan(self, time_ns: int, mid: float) -> np.ndarray:
         """The plan (PLAN_FEATURES,) of the minute ``time_ns`` lies in, closing the minutes
         that ended before it (``mid``: the live mid, the next minute's origin)."""
-        minute = int(time_ns) // MINUTE_NS
+        minute = int(time_ns) // NS_PER_MIN
         self.time_ns = int(time_ns)
         if minute > self.minute:
-            self.rate_before = self.image.sum() / (MINUTE_NS / 1e9)
+            self.rate_before = self.image.sum() / (NS_PER_MIN / 1e9)
             while self.minute < minute:  # close the minute, then any empty ones after it
                 code = self.tokenizer.encode(self.image[None]).reshape(1, GRID_CELLS)
                 self.codes = np.concatenate([self.codes, code])
@@ -178,8 +179,8 @@ class LivePlanner:
         tilt or a target."""
         if self.shares_now is None:
             return None
-        seconds_in = (self.time_ns - self.minute * MINUTE_NS) / 1e9
-        left = max(MINUTE_NS / 1e9 - seconds_in, RATE_WINDOW_S)
+        seconds_in = (self.time_ns - self.minute * NS_PER_MIN) / 1e9
+        left = max(NS_PER_MIN / 1e9 - seconds_in, RATE_WINDOW_S)
         done = float(self.image.sum())
         needed = max(float(self.chosen[-1].sum()) - done, 0.0) / left
         # the flow's rate: this minute's orders, with the last minute's rate as a short prior

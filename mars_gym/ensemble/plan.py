@@ -25,7 +25,8 @@ from mars_gym.batch.codes import CodeSeries, next_minute_logits
 from mars_gym.batch.data import MinuteSeries
 from mars_gym.batch.model import GRID_CELLS, BatchModel
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.tokens.images import MINUTE_NS, N_CHANNELS, N_PRICE_SLOTS, N_VOLUME_SLOTS
+from mars_gym.data.units import NS_PER_MIN
+from mars_gym.tokens.images import N_CHANNELS, N_PRICE_SLOTS, N_VOLUME_SLOTS
 
 PLAN_FEATURES = N_CHANNELS * (N_PRICE_SLOTS + N_VOLUME_SLOTS)
 
@@ -54,7 +55,7 @@ class MinutePlans:
     def rows(self, time_ns: np.ndarray) -> np.ndarray:
         """The plan row of each time: its minute's, else the last minute before it (the first
         minute for times before them all)."""
-        minute = (np.asarray(time_ns, dtype=np.int64) - self.offset_ns) // MINUTE_NS
+        minute = (np.asarray(time_ns, dtype=np.int64) - self.offset_ns) // NS_PER_MIN
         return np.clip(np.searchsorted(self.minute, minute, side="right") - 1, 0,
                        len(self.minute) - 1)
 

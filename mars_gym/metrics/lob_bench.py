@@ -59,6 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import wasserstein_distance
 
+from mars_gym.data.units import NS_PER_S
 from mars_gym.metrics.realism import LobsterStream
 
 NEW, PARTIAL_CANCEL, DELETE, EXECUTE = 1, 2, 3, 4
@@ -67,7 +68,6 @@ VOLUME_LEVELS = 10
 LEVEL_SCORE_LEVELS = 2  # with one visible level every order sits at level 1: no information
 MAX_BINS = 10_000
 MIN_BUCKET_NS = 100_000_000  # 0.1 s: shorter edge buckets of volume_per_minute are dropped
-NS_PER_S = 1_000_000_000
 TINY = 1e-9  # LOB-Bench's stand-in for a zero time before the log
 
 

@@ -32,12 +32,12 @@ import numpy as np
 from scipy.stats import kurtosis, wasserstein_distance
 
 from lob_core.lobster import LOBSTER_TICK
+from mars_gym.data.units import NS_PER_MIN
 
 HISTOGRAM_BINS = 50
 RETURN_HORIZONS_MIN = (1, 2, 3, 4, 5)
 GAUSSIANITY_HORIZONS_MIN = (1, 2, 5, 10)
 ACF_LAGS = (1, 2, 3, 4, 5)
-NS_PER_MIN = 60_000_000_000
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,11 @@ import numpy as np
 
 from mars_gym.data.orders import CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.data.schema import EventStream
+from mars_gym.data.units import NS_PER_MIN
 from mars_gym.tokens.bins import QuantileBins
 
 N_CHANNELS, N_PRICE_SLOTS, N_VOLUME_SLOTS = 3, 32, 32
 IMAGE_SHAPE = (N_CHANNELS, N_PRICE_SLOTS, N_VOLUME_SLOTS)
-MINUTE_NS = 60_000_000_000
 CHANNEL_NAMES = ("buy", "sell", "cancel")
 
 
@@ -41,7 +41,7 @@ CHANNEL_NAMES = ("buy", "sell", "cancel")
 class MinuteImages:
     """The order images of consecutive clock minutes of one stream."""
 
-    minute: np.ndarray     # int64 (n,): minute index ((time_ns - offset) // MINUTE_NS)
+    minute: np.ndarray     # int64 (n,): minute index ((time_ns - offset) // NS_PER_MIN)
     images: np.ndarray     # int32 (n, 3, 32, 32): order counts
     open_mid: np.ndarray   # float (n,): mid (ticks) at each minute's start (the price origin)
     close_mid: np.ndarray  # float (n,): mid after the minute's last event
@@ -100,19 +100,20 @@ def _minutes(stream: EventStream, offset_ns: int = 0):
     mids, its orders and each order's row (minute index)."""
     if len(stream) == 0:
         raise ValueError(f"{stream.source.name}: an empty stream has no minutes")
-    if not 0 <= offset_ns < MINUTE_NS:
-        raise ValueError(f"offset_ns must be in [0, {MINUTE_NS}), got {offset_ns}")
+    if not 0 <= offset_ns < NS_PER_MIN:
+        raise ValueError(f"offset_ns must be in [0, {NS_PER_MIN}), got {offset_ns}")
     orders = events_to_orders(stream)
     times = stream.events["time_ns"] - offset_ns
-    first, last = int(times[0]) // MINUTE_NS, int(times[-1]) // MINUTE_NS
+    first, last = int(times[0]) // NS_PER_MIN, int(times[-1]) // NS_PER_MIN
     minute = np.arange(first, last + 1, dtype=np.int64)
     mid = _filled_mid(stream)
-    starts = np.searchsorted(times, minute * MINUTE_NS, side="left")
-    ends = np.searchsorted(times, (minute + 1) * MINUTE_NS, side="left")
+    starts = np.searchsorted(times, minute * NS_PER_MIN, side="left")
+    ends = np.searchsorted(times, (minute + 1) * NS_PER_MIN, side="left")
     after = np.append(mid[1:], mid[-1])  # the mid after each event (the last: unknown, kept)
     # an empty minute opens and closes on the book that the next event finds
     open_mid, close_mid = mid[starts], after[ends - 1]
-    return minute, open_mid, close_mid, orders, (orders["time_ns"] - offset_ns) // MINUTE_NS - first
+    minutes = (orders["time_ns"] - offset_ns) // NS_PER_MIN - first
+    return minute, open_mid, close_mid, orders, minutes
 
 
 def _filled_mid(stream: EventStream) -> np.ndarray:

@@ -22,8 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from mars_gym.data.schema import EXECUTE
-
-SECOND_NS = 1_000_000_000
+from mars_gym.data.units import NS_PER_S
 
 
 def executions(events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -37,7 +36,7 @@ def executions(events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _decay(elapsed_ns, timescales_s: np.ndarray) -> np.ndarray:
     """``exp(-elapsed / tau)`` per timescale (last axis); an execution after the evaluation
     time (none in a well-ordered stream) counts undecayed."""
-    elapsed_s = np.maximum(np.asarray(elapsed_ns, dtype=np.float64), 0.0) / SECOND_NS
+    elapsed_s = np.maximum(np.asarray(elapsed_ns, dtype=np.float64), 0.0) / NS_PER_S
     return np.exp(-elapsed_s[..., None] / timescales_s)
 
 
@@ -98,5 +97,5 @@ class TradeMemory:
 
     def at(self, time_ns: int) -> np.ndarray:
         """The memory at ``time_ns`` (not before the last execution counted: undecayed then)."""
-        elapsed_s = max(time_ns - self.time_ns, 0) / SECOND_NS  # _decay's, for one moment
+        elapsed_s = max(time_ns - self.time_ns, 0) / NS_PER_S  # _decay's, for one moment
         return self.value * np.exp(-elapsed_s / self.timescales_s)

@@ -11,7 +11,7 @@ import pytest
 ray = pytest.importorskip("ray")  # the 'serve' extra, installed by the README's test command
 
 from mars_gym.apps import forecast, report  # noqa: E402
-from mars_gym.apps.impact import ImpactStudy, run_flow  # noqa: E402
+from mars_gym.apps.impact import ImpactStudy, run_study  # noqa: E402
 from mars_gym.lmm.options import LOOPBACK  # noqa: E402
 from mars_gym.parallel import fan_out, split_runs  # noqa: E402
 
@@ -70,8 +70,8 @@ def test_an_lmm_impact_study_on_two_ray_workers_equals_the_local_one(lobster_dir
     """The hardest case: each worker batches its own runs through its own copy of the model."""
     study = ImpactStudy(execution_s=30, decay_s=15, step_s=15, size_fractions=(0.2,),
                         styles=("aggressive",), n_starts=1)
-    here = run_flow(study, "lmm", lobster_dir, progress=False)
-    shared = run_flow(study, "lmm", lobster_dir, ray="local", workers=2)
+    here = run_study(study, "lmm", lobster_dir, progress=False)
+    shared = run_study(study, "lmm", lobster_dir, ray="local", workers=2)
     assert json.dumps(shared) == json.dumps(here)  # bit for bit, every run's path included
     peaks = here["styles"]["aggressive"]["runs"]["peak"]
     assert len(peaks) == 2 and peaks[0] != peaks[1]  # two different runs, one per worker

@@ -13,8 +13,6 @@ from mars_gym.sim.flows.noise import NoiseFlow
 from mars_gym.sim.flows.registry import flow_names, flow_spec, register_flow
 from mars_gym.sim.flows.run import run_alone
 
-run_flow = run_alone  # the old name, until every caller says run_alone
-
 __all__ = [
            "AgentObservingFlow",
            "BackgroundFlow",

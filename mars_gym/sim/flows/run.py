@@ -8,11 +8,10 @@ from tqdm.auto import tqdm
 from lob_core import OrderBook
 from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream, Source
+from mars_gym.data.units import NS_PER_S
 from mars_gym.sim._event_loop import EventLoop
 from mars_gym.sim.flows.base import BackgroundFlow
 from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
-
-SECOND_NS = 10**9
 
 
 def run_alone(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int, source: Source,
@@ -26,10 +25,10 @@ def run_alone(flow: BackgroundFlow, book: OrderBook, start_ns: int, end_ns: int,
     flow.reset(seed, book, start_ns)
     # seed + 1: the cancel rule's draws, apart from the flow's
     loop = EventLoop(flow, recording, np.random.default_rng(seed + 1), depth)
-    total_s = -(-(end_ns - start_ns) // SECOND_NS)  # whole simulated seconds, rounded up
+    total_s = -(-(end_ns - start_ns) // NS_PER_S)  # whole simulated seconds, rounded up
     with tqdm(total=total_s, unit="sim s", disable=not progress) as bar:
         for second in range(1, total_s + 1):
-            if not loop.run(min(end_ns, start_ns + second * SECOND_NS)):
+            if not loop.run(min(end_ns, start_ns + second * NS_PER_S)):
                 raise RuntimeError(f"{type(flow).__name__} waits for a batched token; a flow "
                                    "run alone must be built without a generator service")
             bar.update(1)

@@ -12,7 +12,7 @@ from mars_gym.apps.impact import (
     ImpactStudy,
     fit_impact_law,
     main,
-    run_flow,
+    run_study,
     twap_actor,
 )
 
@@ -62,7 +62,7 @@ def test_twap_actor_slices_then_leaves_the_rest_to_the_task():
 
 @pytest.mark.parametrize("flow", ["replay", "hawkes"])
 def test_big_aggressive_parents_move_the_price_only_where_the_flow_reacts(flow, lobster_dir):
-    result = run_flow(SMALL, flow, lobster_dir, progress=False)
+    result = run_study(SMALL, flow, lobster_dir, progress=False)
     aggressive = result["styles"]["aggressive"]
     assert set(aggressive["curves"]) == {str(q) for q in result["sizes"]}
     n_times = round((SMALL.execution_s + SMALL.decay_s) / SMALL.step_s) + 1  # arrival to end
@@ -79,8 +79,8 @@ def test_big_aggressive_parents_move_the_price_only_where_the_flow_reacts(flow, 
 def test_an_lmm_reading_the_parents_orders_answers_them(lobster_dir):
     study = ImpactStudy(execution_s=30, decay_s=30, step_s=15, size_fractions=(0.2,),
                         styles=("aggressive",), n_starts=1)
-    plain = run_flow(study, "lmm", lobster_dir, progress=False)
-    reading = run_flow(replace(study, lmm_observes_agents=True), "lmm", lobster_dir,
+    plain = run_study(study, "lmm", lobster_dir, progress=False)
+    reading = run_study(replace(study, lmm_observes_agents=True), "lmm", lobster_dir,
                        progress=False)
     size = str(plain["sizes"][0])
     assert np.array(plain["styles"]["aggressive"]["runs"]["peak"]).shape == (2, 1)

@@ -79,12 +79,12 @@ def test_generate_and_report_take_a_path(new_ticker, tmp_path, capsys):
 def test_forecast_and_impact_studies_take_a_path(new_ticker):
     from mars_gym.apps.forecast import ForecastStudy
     from mars_gym.apps.forecast import run as forecast
-    from mars_gym.apps.impact import ImpactStudy, run_flow
+    from mars_gym.apps.impact import ImpactStudy, run_study
 
     study = ForecastStudy(source=str(new_ticker), horizons_s=(30.0, 60.0), n_starts=2, futures=2)
     document = forecast(study, flows=("hawkes",), progress=False)
     assert "hawkes" in document["scores"] and "linear" in document["scores"]
-    impact = run_flow(ImpactStudy(source=str(new_ticker), execution_s=30, decay_s=20,
+    impact = run_study(ImpactStudy(source=str(new_ticker), execution_s=30, decay_s=20,
                                   size_fractions=(0.2,), styles=("aggressive",), n_starts=1),
                       "hawkes", progress=False)
     assert impact["sizes"][0] > 0 and len(impact["times_s"]) == 6

@@ -16,6 +16,7 @@ from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.orders import SELL_ORDER
 from mars_gym.data.schema import seed_book_from_state
+from mars_gym.data.units import NS_PER_MIN
 from mars_gym.ensemble.control import LivePlanner, PlanTarget, minute_statistic
 from mars_gym.ensemble.plan import PLAN_FEATURES, MinutePlans, Planner, plan_features
 from mars_gym.envs.execution import ExecutionEnv
@@ -23,10 +24,9 @@ from mars_gym.envs.vector import VectorExecutionEnv
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.data import build_sequence, history_inputs
 from mars_gym.lmm.model import LMM
-from mars_gym.sim.flows import run_flow
+from mars_gym.sim.flows import run_alone
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.sim.flows.lmm import LMMFlow
-from mars_gym.tokens.images import MINUTE_NS
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_every_order_reads_its_minutes_real_or_predicted_plan(planner, lobster_d
     tokenizer = load_lmm("ensemble")[1]
     sequence = build_sequence(tokenizer, stream, real)
     times = tokenizer.encode(stream).orders["time_ns"][:-1]
-    np.testing.assert_array_equal(series.minute[sequence.plan_row], times // MINUTE_NS)
+    np.testing.assert_array_equal(series.minute[sequence.plan_row], times // NS_PER_MIN)
 
 
 def test_an_added_plan_input_starts_as_the_trained_model(planner, lobster_dir):
@@ -114,18 +114,18 @@ def _planned_minutes(target, lobster_dir, minutes=12):
     start = int(len(stream) * 0.8)
     tokenizer, model = BatchTokenizer.load("default"), load_batch_model("default")
     times = stream.events["time_ns"]
-    first = int(np.searchsorted(times, times[start] - 30 * MINUTE_NS))
+    first = int(np.searchsorted(times, times[start] - 30 * NS_PER_MIN))
     live = LivePlanner(tokenizer, model, stream[first:start], stream.open_mid, target,
                        candidates=16)
     start_ns, mid = int(times[start]), float(stream.mid[start])
     plans = live.reset(seed=3, start_ns=start_ns, mid=mid)
-    assert plans.plans.shape[1] == PLAN_FEATURES and plans.minute[-1] == start_ns // MINUTE_NS
+    assert plans.plans.shape[1] == PLAN_FEATURES and plans.minute[-1] == start_ns // NS_PER_MIN
     before = live.image.copy()
     live.record(SELL_ORDER, int(mid) + 1, 100)  # counted into the open minute's image
     (cell,) = np.argwhere(live.image != before)
     assert live.image.sum() == before.sum() + 1 and cell[0] == 1
     for k in range(1, minutes):
-        live.plan(start_ns + k * MINUTE_NS, mid)
+        live.plan(start_ns + k * NS_PER_MIN, mid)
     assert len(live.chosen) == minutes and len(live.codes) == len(live.minutes) - 1
     return np.array(live.chosen), live.imager
 
@@ -154,7 +154,7 @@ def test_the_ensemble_flow_generates_reproducibly_and_records_its_minutes(lobste
         book = OrderBook(1)
         seed_book_from_state(book, stream.book[start])
         begin = int(stream.events["time_ns"][start])
-        out = run_flow(flow, book, begin, begin + 70 * 10**9, stream.source, seed)
+        out = run_alone(flow, book, begin, begin + 70 * 10**9, stream.source, seed)
         return flow, out
 
     flow, first = run(0)
@@ -197,5 +197,5 @@ def test_generate_command_writes_lobster_files_and_a_minute_summary(tmp_path, ca
 
 def test_plan_rows_follow_the_minutes_even_across_a_gap():
     plans = MinutePlans(np.array([10, 11, 14]), 0, np.zeros((3, PLAN_FEATURES), np.float32))
-    times = np.array([5, 10, 11.5, 12, 13.9, 14, 20]) * MINUTE_NS
+    times = np.array([5, 10, 11.5, 12, 13.9, 14, 20]) * NS_PER_MIN
     np.testing.assert_array_equal(plans.rows(times.astype(np.int64)), [0, 0, 1, 1, 1, 2, 2])

@@ -15,7 +15,7 @@ from mars_gym.ensemble.tilt import MAX_BIAS, PlanTilt
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.keyed_draws import StreamNoise
 from mars_gym.lmm.model import LMM, LMMConfig
-from mars_gym.sim.flows import run_flow
+from mars_gym.sim.flows import run_alone
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.tokens.scheme import N_PRICE_BINS
 
@@ -85,7 +85,7 @@ def _pressure(guidance, seed, lobster_dir):
     book = OrderBook(1)
     seed_book_from_state(book, stream.book[start])
     begin = int(stream.events["time_ns"][start])
-    generated = run_flow(flow, book, begin, begin + 60 * 10**9, stream.source, seed)
+    generated = run_alone(flow, book, begin, begin + 60 * 10**9, stream.source, seed)
     imager = flow.planner.imager
     return minute_statistic("pressure", imager.images(generated).images, imager).mean()
 

@@ -63,7 +63,7 @@ def test_a_flow_that_never_advances_time_raises_instead_of_hanging():
     assert simulator.loop.stall_count == MAX_ORDERS_AT_ONE_TIME + 1
 
 
-def test_run_flow_also_refuses_a_frozen_clock():
+def test_run_alone_also_refuses_a_frozen_clock():
     with pytest.raises(FlowStalledError, match="without advancing time"):
         run_alone(FrozenClockFlow(), _book(), 0, 10, Source("X", 0, 0.01, 1.0, "USD", "test"))
 

@@ -7,8 +7,9 @@ from lob_core import OrderBook
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.data.schema import seed_book_from_state
+from mars_gym.data.units import NS_PER_MIN
 from mars_gym.sim.flows import NoiseFlow, run_alone
-from mars_gym.tokens.images import IMAGE_SHAPE, MINUTE_NS, OrderImager
+from mars_gym.tokens.images import IMAGE_SHAPE, OrderImager
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def imager(amzn):
 
 def _check_counts(images, stream, offset_ns=0):
     orders = events_to_orders(stream)
-    minute = (orders["time_ns"] - offset_ns) // MINUTE_NS
+    minute = (orders["time_ns"] - offset_ns) // NS_PER_MIN
     assert images.images.shape[1:] == IMAGE_SHAPE
     assert images.images.sum() == len(orders)
     for channel, kind in enumerate((BUY_ORDER, SELL_ORDER, CANCEL_ORDER)):
@@ -43,7 +44,7 @@ def test_real_minutes_count_every_order_once(amzn, imager):
 def test_shifted_minutes_count_the_same_orders(amzn, imager):
     _check_counts(imager.images(amzn["val"], offset_ns=30 * 10**9), amzn["val"], 30 * 10**9)
     with pytest.raises(ValueError, match="offset_ns"):
-        imager.images(amzn["val"], offset_ns=MINUTE_NS)
+        imager.images(amzn["val"], offset_ns=NS_PER_MIN)
 
 
 def test_buys_sit_below_sells_in_price_slots(amzn, imager):
