@@ -38,7 +38,7 @@ setup(  # metadata, dependencies and scripts: pyproject.toml
                   "agents": ["py.typed"], "mars_gym.sim": ["*.pyx"],
                   "mars_gym.sim.flows": ["*.pyx"],
                   "mars_gym.lmm": ["assets/*.pt", "assets/*.json"],
-                  "mars_gym.batch": ["assets/*.pt", "assets/*.json"],
+                  "mars_gym.minutes": ["assets/*.pt"],
                   "mars_gym.data": ["*.pxd", "*.pyx", "assets/*.npz"]},
     ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
     zip_safe=False,

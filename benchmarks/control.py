@@ -5,8 +5,8 @@ For start points spread over a source's test split, the ``ensemble`` flow genera
 once without a target and once per target (``drop``, ``rise``, ``quiet``, ``busy``), with the
 same seeds. For every run it measures, on the *generated* events (not on the plans), each
 minute's pressure and number of orders (:func:`mars_gym.ensemble.control.minute_statistic`) and the
-mid's return over the window; and, on the plans the batch model chose, the same statistics, to
-tell the batch model's choice from the order model's following it. The distance to a target is
+mid's return over the window; and, on the plans the minute model chose, the same statistics, to
+tell the minute model's choice from the order model's following it. The distance to a target is
 ``|statistic - value|`` (``busy``: minus the orders per minute, so lower is closer). With
 several ``--guidance`` values, one result block per value (how strongly the orders are tilted
 towards the chosen minutes: :mod:`mars_gym.ensemble.tilt`; 0 is selection alone).
@@ -26,12 +26,12 @@ from tqdm.auto import tqdm
 
 from benchmarks.common import emit
 from lob_core import OrderBook
-from mars_gym.batch.data import source_imager
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.data.units import NS_PER_MIN
 from mars_gym.ensemble.control import NAMED_TARGETS, minute_statistic
 from mars_gym.ensemble.flow import ENSEMBLE_GUIDANCE
+from mars_gym.minutes.data import source_imager
 from mars_gym.sim.depth import source_ladder
 from mars_gym.sim.flows import run_alone
 from mars_gym.sim.flows.factory import make_flow

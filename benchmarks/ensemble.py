@@ -2,7 +2,7 @@
 
 Scores, on every source's validation split (all windows), the order model without plans and
 the ensemble's order model with the real minute plans (an oracle: the minute's own orders) and
-with plans the batch model predicted from the minutes before (what generation uses; one draw
+with plans the minute model predicted from the minutes before (what generation uses; one draw
 per minute, ``--draws`` seeds averaged). Both order models should come from the same recipe,
 e.g. fine-tuning the shipped model for the same steps with and without
 ``--plan-tokenizer`` (``mars-gym train-lmm --init default ...``).
@@ -21,13 +21,13 @@ import numpy as np
 import torch
 
 from benchmarks.common import emit
-from mars_gym.batch.model import load_batch_model
-from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import DATA_SOURCES
 from mars_gym.ensemble.plan import Planner
 from mars_gym.ensemble.training import EnsemblePlans
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.train import TrainConfig, evaluate, prepare_data
+from mars_gym.minutes.model import load_minute_model
+from mars_gym.minutes.tokenizer import MinuteTokenizer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plain", required=True, help="order model without plans")
     parser.add_argument("--ensemble", default="ensemble", help="order model with plans")
-    parser.add_argument("--tokenizer", default="default", help="batch tokenizer")
-    parser.add_argument("--batch-model", default="default")
+    parser.add_argument("--tokenizer", default="default", help="minute tokenizer")
+    parser.add_argument("--minute-model", default="default")
     parser.add_argument("--context", type=int, default=512)
     parser.add_argument("--draws", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     ensemble, ensemble_tokenizer = load_lmm(args.ensemble)
     if ensemble.config.plan_features == 0:
         raise ValueError(f"{args.ensemble} reads no plans: not an ensemble order model")
-    plans = EnsemblePlans(Planner(BatchTokenizer.load(args.tokenizer),
-                                  load_batch_model(args.batch_model)))
+    plans = EnsemblePlans(Planner(MinuteTokenizer.load(args.tokenizer),
+                                  load_minute_model(args.minute_model)))
     sources = sorted(DATA_SOURCES)
     # the sources as trained, nothing mirrored, no generic row added to the given tokenizers
     data = TrainConfig(sources=tuple(sources), source_dropout=0.0, mirror=False)

@@ -40,10 +40,10 @@ COMMANDS = {  # name -> (module with main(argv), its parser "module:function", o
                     "evaluate baselines and saved agents on the protocol"),
     "market-making": ("agents.market_making", "agents.parsers:market_making",
                       "evaluate market-making baselines and saved makers under each flow"),
-    "batch-tokenizer": ("mars_gym.apps.batch_tokenizer", f"{APPS}:batch_tokenizer",
+    "minute-tokenizer": ("mars_gym.apps.minute_tokenizer", f"{APPS}:minute_tokenizer",
                         "train the VQ-VAE that turns minute order images into codes"),
-    "batch-train": ("mars_gym.apps.batch_train", f"{APPS}:batch_train",
-                    "train the batch model over minutes of codes"),
+    "minute-train": ("mars_gym.apps.minute_train", f"{APPS}:minute_train",
+                    "train the minute model over minutes of codes"),
 }
 DISTRIBUTION = "mars-market-gym"
 EXTRAS = {"ray": "serve", "stable_baselines3": "agents"}  # top-level module -> extra

@@ -51,7 +51,7 @@ GATE_SEEDS = (0, 1, 2, 3, 4, 5)
 BASELINES = ("hawkes", "noise")
 # the packages whose code makes a generated window (mars_gym's, then the engine)
 GENERATION_CODE = (*(Path(mars_gym.__file__).parent / name
-                     for name in ("sim", "tokens", "data", "lmm", "batch", "ensemble")),
+                     for name in ("sim", "tokens", "data", "lmm", "minutes", "ensemble")),
                    Path(lob_core.__file__).parent)
 SOURCE_SUFFIXES = (".py", ".pyx", ".pxd")
 

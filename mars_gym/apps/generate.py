@@ -20,12 +20,12 @@ import numpy as np
 
 from lob_core import OrderBook
 from mars_gym.apps import parsers
-from mars_gym.batch.data import source_imager
 from mars_gym.data import load_source
 from mars_gym.data.lobster_export import to_lobster, write_lobster
 from mars_gym.data.schema import EventStream, seed_book_from_state
 from mars_gym.ensemble.control import PlanTarget, minute_statistic
 from mars_gym.metrics.realism import LobsterStream
+from mars_gym.minutes.data import source_imager
 from mars_gym.sim.depth import source_ladder
 from mars_gym.sim.flows import run_alone
 from mars_gym.sim.flows.factory import make_flow

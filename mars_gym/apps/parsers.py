@@ -6,9 +6,9 @@ parses its arguments with the same function, so the help and the command cannot 
 
 Where the library function a command calls takes a config dataclass (``train-lmm``:
 :class:`~mars_gym.lmm.recipe.TrainConfig`, ``serve``: :class:`~mars_gym.lmm.options.ServeConfig`,
-``batch-tokenizer`` and ``batch-train``: :mod:`mars_gym.batch.recipe`), the options' defaults are
-read from its fields and :func:`config_from_arguments` turns the parsed arguments back into it:
-the numbers of a recipe are written once, in the dataclass.
+``minute-tokenizer`` and ``minute-train``: :mod:`mars_gym.minutes.recipe`), the options'
+defaults are read from its fields and :func:`config_from_arguments` turns the parsed arguments
+back into it: the numbers of a recipe are written once, in the dataclass.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from lob_core.lobster import LOBSTER_TICK
-from mars_gym.batch.recipe import BatchModelTraining, TokenizerTraining
 from mars_gym.data import DATA_SOURCES
 from mars_gym.lmm.options import PRECISIONS, STEP_MODES, ServeConfig
 from mars_gym.lmm.recipe import TrainConfig
+from mars_gym.minutes.recipe import MinuteModelTraining, TokenizerTraining
 from mars_gym.parallel import LOCAL_RAY
 from mars_gym.sim.flow_names import FLOWS
 from mars_gym.tokens.order_tokenizer import PRICE_REFERENCES
@@ -186,10 +186,10 @@ def train_lmm() -> argparse.ArgumentParser:
     p.add_argument("--init", default=d.init,
                    help="start from this checkpoint (path or 'default') and its tokenizer")
     p.add_argument("--plan-tokenizer", type=Path, default=None,
-                   help="batch tokenizer: train the ensemble's order model on minute plans "
+                   help="minute tokenizer: train the ensemble's order model on minute plans "
                         "(with --no-mirror)")
     p.add_argument("--plan-model", type=Path, default=None,
-                   help="batch model: also score validation with predicted minute plans")
+                   help="minute model: also score validation with predicted minute plans")
     p.add_argument("--plan-lr-scale", type=float, default=d.plan_lr_scale,
                    help="learning-rate multiplier of the plan input (ensemble)")
     p.add_argument("--device", default=d.device, help="auto: CUDA when present, else CPU")
@@ -281,10 +281,10 @@ def impact() -> argparse.ArgumentParser:
     return parser
 
 
-def batch_tokenizer() -> argparse.ArgumentParser:
-    """``mars-gym batch-tokenizer``: the fields of
-    :class:`~mars_gym.batch.recipe.TokenizerTraining`."""
-    parser = _command("batch-tokenizer", "mars_gym.apps.batch_tokenizer", whole_doc=True)
+def minute_tokenizer() -> argparse.ArgumentParser:
+    """``mars-gym minute-tokenizer``: the fields of
+    :class:`~mars_gym.minutes.recipe.TokenizerTraining`."""
+    parser = _command("minute-tokenizer", "mars_gym.apps.minute_tokenizer", whole_doc=True)
     d = TokenizerTraining()
     parser.add_argument("--sources", nargs="+", default=list(d.sources), choices=DATA_SOURCES)
     parser.add_argument("--steps", type=int, default=d.steps)
@@ -299,13 +299,13 @@ def batch_tokenizer() -> argparse.ArgumentParser:
     return parser
 
 
-def batch_train() -> argparse.ArgumentParser:
-    """``mars-gym batch-train``: the fields of
-    :class:`~mars_gym.batch.recipe.BatchModelTraining`."""
-    parser = _command("batch-train", "mars_gym.apps.batch_train", whole_doc=True)
-    d = BatchModelTraining()
+def minute_train() -> argparse.ArgumentParser:
+    """``mars-gym minute-train``: the fields of
+    :class:`~mars_gym.minutes.recipe.MinuteModelTraining`."""
+    parser = _command("minute-train", "mars_gym.apps.minute_train", whole_doc=True)
+    d = MinuteModelTraining()
     parser.add_argument("--tokenizer", type=Path, required=True,
-                        help="the batch tokenizer checkpoint (mars-gym batch-tokenizer)")
+                        help="the minute tokenizer checkpoint (mars-gym minute-tokenizer)")
     parser.add_argument("--sources", nargs="+", default=d.sources,
                         help="sources to train on (default: the tokenizer's)")
     parser.add_argument("--steps", type=int, default=d.steps)

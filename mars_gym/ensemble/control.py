@@ -1,9 +1,9 @@
-"""Steering generation: the live batch half of the ensemble and the targets it steers towards.
+"""Steering generation: the live minute half of the ensemble and the targets it steers towards.
 
 A :class:`LivePlanner` follows one generated stream minute by minute. It starts from the real
 minutes before the start (their codes, and their real plans for the order model's history)
 and keeps the image of the minute being generated from the orders the flow emits. When a
-minute starts it draws ``candidates`` next minutes from the batch model given the minutes so
+minute starts it draws ``candidates`` next minutes from the minute model given the minutes so
 far, decodes them, and hands the order model the plan of the candidate closest to the
 :class:`PlanTarget` (without a target: the first draw, i.e. a plain sample).
 
@@ -22,13 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mars_gym.batch.data import minute_features, minute_series
-from mars_gym.batch.model import GRID_CELLS, BatchModel
-from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data.schema import EventStream
 from mars_gym.data.units import NS_PER_MIN
 from mars_gym.ensemble.plan import MinutePlans, code_plans, plan_features
 from mars_gym.ensemble.tilt import PlanTilt
+from mars_gym.minutes.data import minute_features, minute_series
+from mars_gym.minutes.model import GRID_CELLS, MinuteModel
+from mars_gym.minutes.tokenizer import MinuteTokenizer
 from mars_gym.tokens.images import IMAGE_SHAPE, OrderImager
 
 STATISTICS = ("pressure", "activity")
@@ -89,13 +89,13 @@ class PlanTarget:
 
 
 class LivePlanner:
-    """The batch half of the ensemble for one generated stream (see the module docstring).
+    """The minute half of the ensemble for one generated stream (see the module docstring).
 
-    ``history`` holds the real events before the start (its whole minutes are the batch
+    ``history`` holds the real events before the start (its whole minutes are the minute
     model's context; its source is the stream's); ``session_open``: the mid the minutes'
     returns since the open start from (the day's open)."""
 
-    def __init__(self, tokenizer: BatchTokenizer, model: BatchModel, history: EventStream,
+    def __init__(self, tokenizer: MinuteTokenizer, model: MinuteModel, history: EventStream,
                  session_open: float, target: PlanTarget | None = None,
                  candidates: int = 16, tilt: PlanTilt | None = None) -> None:
         self.imager = tokenizer.imager_for(history.source)

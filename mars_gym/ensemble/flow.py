@@ -1,5 +1,5 @@
-"""The batch half of the ensemble flow, built for a stream: the shipped batch tokenizer and
-batch model (loaded once per process) following the generated stream minute by minute from
+"""The minute half of the ensemble flow, built for a stream: the shipped minute tokenizer and
+minute model (loaded once per process) following the generated stream minute by minute from
 the real minutes before the start (:class:`~mars_gym.ensemble.control.LivePlanner`), steered
 towards a target when given (:class:`~mars_gym.ensemble.control.PlanTarget`), its orders
 tilted towards the chosen minutes with plan guidance :data:`ENSEMBLE_GUIDANCE` unless told
@@ -16,22 +16,22 @@ from functools import lru_cache
 
 import numpy as np
 
-from mars_gym.batch.model import BatchModel, load_batch_model
-from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data.schema import EventStream
 from mars_gym.ensemble.control import LivePlanner, PlanTarget
 from mars_gym.ensemble.tilt import PlanTilt
+from mars_gym.minutes.model import MinuteModel, load_minute_model
+from mars_gym.minutes.tokenizer import MinuteTokenizer
 from mars_gym.tokens.order_tokenizer import OrderTokenizer
 
-PLANNER_HISTORY_NS = 64 * 60 * 1_000_000_000  # real minutes handed to the batch model
+PLANNER_HISTORY_NS = 64 * 60 * 1_000_000_000  # real minutes handed to the minute model
 ENSEMBLE_GUIDANCE = 1.0  # tilt towards the chosen minutes (benchmarks/control.py: 3 overshoots)
 
 
 @lru_cache(maxsize=2)
-def batch_models(tokenizer: str = "default", model: str = "default"
-                 ) -> tuple[BatchTokenizer, BatchModel]:
-    """The batch tokenizer and batch model, loaded once per process."""
-    return BatchTokenizer.load(tokenizer), load_batch_model(model)
+def minute_models(tokenizer: str = "default", model: str = "default"
+                 ) -> tuple[MinuteTokenizer, MinuteModel]:
+    """The minute tokenizer and minute model, loaded once per process."""
+    return MinuteTokenizer.load(tokenizer), load_minute_model(model)
 
 
 def live_planner(stream: EventStream, start: int, order_tokenizer: OrderTokenizer,
@@ -43,7 +43,7 @@ def live_planner(stream: EventStream, start: int, order_tokenizer: OrderTokenize
     :data:`ENSEMBLE_GUIDANCE`) tilts the orders towards the picks."""
     if isinstance(target, str):
         target = PlanTarget.parse(target)
-    tokenizer, model = batch_models()
+    tokenizer, model = minute_models()
     times = stream.events["time_ns"]
     first = int(np.searchsorted(times, int(times[start]) - PLANNER_HISTORY_NS)) if start else 0
     tilt = PlanTilt(order_tokenizer, tokenizer.imager_for(stream.source),

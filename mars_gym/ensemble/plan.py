@@ -6,9 +6,9 @@ slot (3 x 32): where the minute's buys, sells and cancels sit and how large they
 order position of the minute reads its minute's plan (:class:`mars_gym.lmm.model.LMMConfig`
 ``plan_features``).
 
-* The **real** plan of a minute is its image as the batch tokenizer sees it: its codes,
+* The **real** plan of a minute is its image as the minute tokenizer sees it: its codes,
   decoded to expected counts. The order model is trained on these.
-* A **predicted** plan is the same thing for codes the batch model samples from the real
+* A **predicted** plan is the same thing for codes the minute model samples from the real
   minutes before it (the first minute of a series, with no history, from the source's code
   frequencies). This is what the order model reads when it generates, so its validation loss
   with predicted plans is the honest measure of the ensemble; with real plans it is an oracle.
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mars_gym.batch.codes import CodeSeries, next_minute_logits
-from mars_gym.batch.data import MinuteSeries
-from mars_gym.batch.model import GRID_CELLS, BatchModel
-from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data.units import NS_PER_MIN
+from mars_gym.minutes.codes import CodeSeries, next_minute_logits
+from mars_gym.minutes.data import MinuteSeries
+from mars_gym.minutes.model import GRID_CELLS, MinuteModel
+from mars_gym.minutes.tokenizer import MinuteTokenizer
 from mars_gym.tokens.images import N_CHANNELS, N_PRICE_SLOTS, N_VOLUME_SLOTS
 
 PLAN_FEATURES = N_CHANNELS * (N_PRICE_SLOTS + N_VOLUME_SLOTS)
@@ -39,7 +39,7 @@ def plan_features(counts: np.ndarray) -> np.ndarray:
     return np.log1p(np.concatenate([by_price, by_volume], axis=1)).astype(np.float32)
 
 
-def code_plans(tokenizer: BatchTokenizer, codes: np.ndarray) -> np.ndarray:
+def code_plans(tokenizer: MinuteTokenizer, codes: np.ndarray) -> np.ndarray:
     """Plans (n, PLAN_FEATURES) of minutes given their codes (n, 64): decoded, summarised."""
     return plan_features(tokenizer.decode(np.asarray(codes).reshape(len(codes), 8, 8)))
 
@@ -63,7 +63,7 @@ class MinutePlans:
 class Planner:
     """Real and predicted plans of minute series (see the module docstring)."""
 
-    def __init__(self, tokenizer: BatchTokenizer, model: BatchModel | None = None) -> None:
+    def __init__(self, tokenizer: MinuteTokenizer, model: MinuteModel | None = None) -> None:
         self.tokenizer, self.model = tokenizer, model
 
     def plans(self, series: MinuteSeries, codes: np.ndarray) -> MinutePlans:
@@ -77,7 +77,7 @@ class Planner:
     def predicted_codes(self, series: MinuteSeries, generator: torch.Generator) -> np.ndarray:
         """One sample (n, 64) of every minute's codes from the real minutes before it."""
         if self.model is None:
-            raise ValueError("predicted plans need the batch model")
+            raise ValueError("predicted plans need the minute model")
         self.model.eval()
         real = self.tokenizer.encode(series.images).reshape(len(series), GRID_CELLS)
         prior = self.model.prior[series.source_id]  # (64, K) log frequencies

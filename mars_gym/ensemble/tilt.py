@@ -2,14 +2,14 @@
 
 The ensemble's order model reads its minute plan but, trained on real data where the recent
 orders already tell most of what the next minute holds, follows it only weakly. When a target
-picks one of the batch model's candidate minutes, guidance makes the orders follow the pick:
+picks one of the minute model's candidate minutes, guidance makes the orders follow the pick:
 every token part is drawn from the model's logits plus
 
     guidance * log( q_chosen(cell) / q_expected(cell) )
 
 where ``q`` are the shares of the minute's orders by channel, by price slot within a channel
 and by volume slot within a channel, of the chosen minute and of the mean of all candidates
-(what the batch model expected; both smoothed with :data:`PSEUDO_ORDERS` of the expected
+(what the minute model expected; both smoothed with :data:`PSEUDO_ORDERS` of the expected
 minute). A token's cell is its kind's channel, the price slot of its price bin's mean offset
 shifted from the live mid to the minute's opening mid, and the volume slot of its volume bin's
 mean size. The interval part is closed-loop: it gets the log-likelihood ratio of exponential

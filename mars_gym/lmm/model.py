@@ -27,7 +27,7 @@ since the open (embedding of the clipped basis-point bucket) and the source id (
 A model built with ``plan_features > 0`` is the order half of the ensemble: it also reads the
 *plan* of the minute each position lies in (features of that minute's order image, linear
 projection initialised at zero, :mod:`mars_gym.ensemble.plan`) — the real minute in training, the
-batch model's sample when generating.
+minute model's sample when generating.
 """
 
 from __future__ import annotations

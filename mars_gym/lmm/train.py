@@ -78,7 +78,7 @@ class PlanSequences(Protocol):
                   ) -> tuple[TokenSequence, TokenSequence, TokenSequence | None]:
         """Source ``name``'s training sequence (real plans, its first ``data_fraction``), its
         validation sequence (real plans) and its validation sequence with predicted plans
-        (None without a batch model, else drawn with ``generator``); ``parts``: the source's
+        (None without a minute model, else drawn with ``generator``); ``parts``: the source's
         splits by name."""
         ...
 
@@ -148,7 +148,7 @@ def prepare_data(config: TrainConfig, tokenizer: OrderTokenizer | None = None,
     """The tokenizer (:func:`prepare_tokenizer`); per-source train (with ``config.mirror``,
     the mirrors' too) and validation sequences (with real minute plans when there are
     ``plans``) and validation sequences with predicted plans (empty unless the plans have a
-    batch model)."""
+    minute model)."""
     tokenizer, splits = prepare_tokenizer(config, tokenizer, plans)
     generator = torch.Generator().manual_seed(config.seed)
     train, val, val_predicted = [], [], []

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from mars_gym.batch.checkpoint import ASSETS as BATCH_ASSETS
-from mars_gym.batch.model import load_batch_model
-from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from mars_gym.lmm.checkpoint import NAMED, load_lmm
+from mars_gym.minutes.checkpoint import ASSETS as MINUTE_ASSETS
+from mars_gym.minutes.model import load_minute_model
+from mars_gym.minutes.tokenizer import MinuteTokenizer
 
 
 class Payload:
@@ -28,11 +28,11 @@ class Payload:
 
 LOADERS = {
     "lmm": load_lmm,
-    "batch tokenizer": BatchTokenizer.load,
-    "batch model": load_batch_model,
+    "minute tokenizer": MinuteTokenizer.load,
+    "minute model": load_minute_model,
 }
-SHIPPED = {"lmm": NAMED["default"], "batch tokenizer": BATCH_ASSETS / "batch_tokenizer.pt",
-           "batch model": BATCH_ASSETS / "batch_model.pt"}
+SHIPPED = {"lmm": NAMED["default"], "minute tokenizer": MINUTE_ASSETS / "minute_tokenizer.pt",
+           "minute model": MINUTE_ASSETS / "minute_model.pt"}
 
 
 @pytest.mark.parametrize("kind", sorted(LOADERS))

@@ -5,7 +5,7 @@ noise agent's interval is the mean time between training orders and its size uni
 training order size; the Hawkes flow is fitted by maximum likelihood. The ``lmm`` flow loads the
 shipped default model (or ``checkpoint``) and is primed with the real orders before ``start``;
 ``replay`` replays the real orders from ``start`` on. ``ensemble`` is the two-series model: the
-shipped ensemble order model reading minute plans that the shipped batch model draws from the
+shipped ensemble order model reading minute plans that the shipped minute model draws from the
 real minutes before the start and the generated ones after it (steered towards ``target``, when
 given, and its orders tilted towards the chosen minute: the planner is
 :func:`mars_gym.ensemble.flow.live_planner`'s).
@@ -69,7 +69,7 @@ def lmm_model(checkpoint: str = "default"):
 
 def _planner(stream: EventStream, start: int, order_tokenizer, **options):
     """The live planner of the ensemble flow: :func:`mars_gym.ensemble.flow.live_planner`
-    (imported here: the batch model's code and torch load only for the ensemble)."""
+    (imported here: the minute model's code and torch load only for the ensemble)."""
     from mars_gym.ensemble.flow import live_planner
 
     return live_planner(stream, start, order_tokenizer, **options)
@@ -127,7 +127,7 @@ register_flow(LMM, _lmm_flow, options=LMM_OPTIONS, checkpoint="default",
               description="the Large Market Model, primed with the real orders before the start")
 register_flow(ENSEMBLE, _ensemble_flow,
               options=(*LMM_OPTIONS, "target", "candidates", "guidance"), checkpoint="ensemble",
-              description="the order model reading minute plans of the batch model")
+              description="the order model reading minute plans of the minute model")
 register_flow(REPLAY, _replay_flow, description="the recorded orders from the start on")
 register_flow(NOISE, _baseline_builder(NOISE),
               description="random orders around the touch (training rate and size)")

@@ -11,7 +11,7 @@ time of the order. A cancel token cancels a
 background order near its price (:mod:`mars_gym.sim._event_loop`).
 
 With a ``planner`` (:class:`mars_gym.ensemble.control.LivePlanner`) the flow is the ensemble: an
-order model trained on minute plans reads, at every order, the plan the batch model drew (and,
+order model trained on minute plans reads, at every order, the plan the minute model drew (and,
 with a target, chose) for the current minute, and the planner counts each emitted order into
 the minute's image. When a target picked the plan, the planner's guidance tilts every draw
 towards it (:mod:`mars_gym.ensemble.tilt`).

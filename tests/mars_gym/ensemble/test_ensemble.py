@@ -10,9 +10,6 @@ import torch
 from lob_core import OrderBook
 from mars_gym.apps.generate import main as generate_main
 from mars_gym.apps.train_lmm import main as train_main
-from mars_gym.batch.data import load_minutes
-from mars_gym.batch.model import load_batch_model
-from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.orders import SELL_ORDER
 from mars_gym.data.schema import seed_book_from_state
@@ -24,6 +21,9 @@ from mars_gym.envs.vector import VectorExecutionEnv
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.data import build_sequence, history_inputs
 from mars_gym.lmm.model import LMM
+from mars_gym.minutes.data import load_minutes
+from mars_gym.minutes.model import load_minute_model
+from mars_gym.minutes.tokenizer import MinuteTokenizer
 from mars_gym.sim.flows import run_alone
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.sim.flows.lmm import LMMFlow
@@ -31,7 +31,7 @@ from mars_gym.sim.flows.lmm import LMMFlow
 
 @pytest.fixture(scope="module")
 def planner():
-    return Planner(BatchTokenizer.load("default"), load_batch_model("default"))
+    return Planner(MinuteTokenizer.load("default"), load_minute_model("default"))
 
 
 def test_plan_features_are_log_counts_per_price_and_volume_slot():
@@ -112,7 +112,7 @@ def test_plan_targets_parse_and_reject_bad_text():
 def _planned_minutes(target, lobster_dir, minutes=12):
     stream = load_source("AMZN", lobster_dir)
     start = int(len(stream) * 0.8)
-    tokenizer, model = BatchTokenizer.load("default"), load_batch_model("default")
+    tokenizer, model = MinuteTokenizer.load("default"), load_minute_model("default")
     times = stream.events["time_ns"]
     first = int(np.searchsorted(times, times[start] - 30 * NS_PER_MIN))
     live = LivePlanner(tokenizer, model, stream[first:start], stream.open_mid, target,

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from lob_core import OrderBook
-from mars_gym.batch.tokenizer import BatchTokenizer
 from mars_gym.data import load_source
 from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from mars_gym.data.schema import seed_book_from_state
@@ -15,6 +14,7 @@ from mars_gym.ensemble.tilt import MAX_BIAS, PlanTilt
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.keyed_draws import StreamNoise
 from mars_gym.lmm.model import LMM, LMMConfig
+from mars_gym.minutes.tokenizer import MinuteTokenizer
 from mars_gym.sim.flows import run_alone
 from mars_gym.sim.flows.factory import make_flow
 from mars_gym.tokens.scheme import N_PRICE_BINS
@@ -23,7 +23,7 @@ from mars_gym.tokens.scheme import N_PRICE_BINS
 @pytest.fixture(scope="module")
 def tilt():
     tokenizer = load_lmm("ensemble")[1]
-    imager = BatchTokenizer.load("default").imagers["AMZN"]
+    imager = MinuteTokenizer.load("default").imagers["AMZN"]
     source = load_source("AMZN").source.source_id
     return PlanTilt(tokenizer, imager, source, guidance=1.0)
 

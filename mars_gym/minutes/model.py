@@ -1,12 +1,12 @@
-"""The batch model: an autoregressive transformer over minutes, each minute its 8 x 8 code grid.
+"""The minute model: an autoregressive transformer over minutes, each minute its 8 x 8 code grid.
 
 Position t reads the codes of minute t and what is known as minute t + 1 starts (its time of
 day, the return since the open, the volatility so far and the last minute's return:
-:mod:`mars_gym.batch.data`), plus the source, and predicts the 64 codes of minute t + 1. The
+:mod:`mars_gym.minutes.data`), plus the source, and predicts the 64 codes of minute t + 1. The
 codes of a minute are predicted independently given the history (one shared head over the
 hidden state plus a learned embedding of the cell), so a next minute is sampled in one
 forward pass. The head's logits are added to the log frequencies of each source's codes per
-cell in the training minutes (:meth:`BatchModel.set_prior`; the head starts at zero), so the
+cell in the training minutes (:meth:`MinuteModel.set_prior`; the head starts at zero), so the
 model starts from the unconditional code distribution and learns what the history adds —
 with a few thousand training minutes, learning that distribution from scratch costs most of
 the training budget. The blocks are the order model's (:class:`mars_gym.lmm.model.Block`: RMSNorm,
@@ -22,16 +22,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
-from mars_gym.batch.data import N_FEATURES
 from mars_gym.checkpoint import build_module, check_config_ranges, config_from
 from mars_gym.lmm.model import Block, LMMConfig, RMSNorm, rotary_tables, rotation
+from mars_gym.minutes.checkpoint import read_checkpoint, save_checkpoint
+from mars_gym.minutes.data import N_FEATURES
 
 GRID_CELLS = 64  # 8 x 8 codes per minute
 
 
 @dataclass
-class BatchModelConfig:
+class MinuteModelConfig:
     codebook_size: int = 512  # the tokenizer's
     n_layer: int = 2
     n_head: int = 4
@@ -53,10 +53,10 @@ class BatchModelConfig:
         return asdict(self)
 
 
-class BatchModel(nn.Module):
+class MinuteModel(nn.Module):
     """See the module docstring."""
 
-    def __init__(self, config: BatchModelConfig) -> None:
+    def __init__(self, config: MinuteModelConfig) -> None:
         super().__init__()
         self.config = config
         d, blocks = config.n_embd, config.blocks()
@@ -121,11 +121,11 @@ class BatchModel(nn.Module):
         return drawn.T.reshape(n, codes.shape[0], GRID_CELLS)
 
 
-def save_batch_model(model: BatchModel, path: Path | str) -> None:
-    save_checkpoint(path, "batch_model", config=model.config.to_dict(), state=model.state_dict())
+def save_minute_model(model: MinuteModel, path: Path | str) -> None:
+    save_checkpoint(path, "model", config=model.config.to_dict(), state=model.state_dict())
 
 
-def load_batch_model(path: Path | str) -> BatchModel:
-    saved = read_checkpoint(path, "batch_model")
-    config = config_from(BatchModelConfig, saved.get("config"), path)
-    return build_module(lambda: BatchModel(config), saved.get("state"), str(path)).eval()
+def load_minute_model(path: Path | str) -> MinuteModel:
+    saved = read_checkpoint(path, "model")
+    config = config_from(MinuteModelConfig, saved.get("config"), path)
+    return build_module(lambda: MinuteModel(config), saved.get("state"), str(path)).eval()

@@ -1,4 +1,4 @@
-"""Code series: a source's minutes with their batch-tokenizer codes, the model's training
+"""Code series: a source's minutes with their minute-tokenizer codes, the model's training
 windows over them, and the model's next-minute logits along a series (used by training,
 evaluation and the live planner alike)."""
 
@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mars_gym.batch.data import MinuteSeries
-from mars_gym.batch.model import GRID_CELLS, BatchModel
-from mars_gym.batch.tokenizer import BatchTokenizer
+from mars_gym.minutes.data import MinuteSeries
+from mars_gym.minutes.model import GRID_CELLS, MinuteModel
+from mars_gym.minutes.tokenizer import MinuteTokenizer
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class CodeSeries:
         return len(self.codes)
 
 
-def encode_series(tokenizer: BatchTokenizer, series: list[MinuteSeries]) -> list[CodeSeries]:
+def encode_series(tokenizer: MinuteTokenizer, series: list[MinuteSeries]) -> list[CodeSeries]:
     return [CodeSeries(s, tokenizer.encode(s.images).reshape(len(s), GRID_CELLS))
             for s in series if len(s) >= 2]
 
@@ -50,7 +50,7 @@ def code_batch(windows, source_ids):
     return codes, features, torch.as_tensor(source_ids), targets
 
 
-def next_minute_logits(model: BatchModel, s: CodeSeries):
+def next_minute_logits(model: MinuteModel, s: CodeSeries):
     """``(first, logits)`` pieces covering every next minute 1..n-1 of a series: ``logits``
     (m, 64, K) of minutes ``first .. first + m - 1``, each read from at most a context of
     history (after the first window, each keeps half a context before the minutes it covers)."""

@@ -1,9 +1,9 @@
-"""The settings of the batch tokenizer's and the batch model's training runs, importable
+"""The settings of the minute tokenizer's and the minute model's training runs, importable
 without torch (the commands' parsers read their defaults from here).
 
-The defaults are the recipes of the shipped batch assets (``mars_gym/batch/assets``):
-:class:`TokenizerTraining` for the VQ-VAE over minute images (``mars-gym batch-tokenizer``),
-:class:`BatchModelTraining` for the model over minutes of codes (``mars-gym batch-train``).
+The defaults are the recipes of the shipped batch assets (``mars_gym/minutes/assets``):
+:class:`TokenizerTraining` for the VQ-VAE over minute images (``mars-gym minute-tokenizer``),
+:class:`MinuteModelTraining` for the model over minutes of codes (``mars-gym minute-train``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from mars_gym.data import DATA_SOURCES
 
 @dataclass(frozen=True)
 class TokenizerTraining:
-    """One training run of the batch tokenizer
-    (:func:`mars_gym.batch.tokenizer.train_tokenizer`)."""
+    """One training run of the minute tokenizer
+    (:func:`mars_gym.minutes.tokenizer.train_tokenizer`)."""
 
     sources: tuple[str, ...] = tuple(DATA_SOURCES)  # shared source names
     steps: int = 2_000
@@ -30,8 +30,8 @@ class TokenizerTraining:
 
 
 @dataclass(frozen=True)
-class BatchModelTraining:
-    """One training run of the batch model (:func:`mars_gym.batch.train.train_batch_model`)."""
+class MinuteModelTraining:
+    """One training run of the minute model (:func:`mars_gym.minutes.train.train_minute_model`)."""
 
     sources: tuple[str, ...] | None = None  # None: the tokenizer's
     steps: int = 1_500

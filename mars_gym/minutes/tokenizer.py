@@ -1,7 +1,7 @@
-"""Training, scoring and saving the batch tokenizer (image slots of each source + the VQ-VAE).
+"""Training, scoring and saving the minute tokenizer (image slots of each source + the VQ-VAE).
 
-:func:`train_tokenizer` (``mars-gym batch-tokenizer --out runs/batch_tokenizer.pt``:
-:mod:`mars_gym.apps.batch_tokenizer`) trains on every source's training minutes (several
+:func:`train_tokenizer` (``mars-gym minute-tokenizer --out runs/minute_tokenizer.pt``:
+:mod:`mars_gym.apps.minute_tokenizer`) trains on every source's training minutes (several
 minute phases) and reports on validation: Poisson NLL per cell, the mean absolute count error
 per image, the share of cells whose decoded count rounds to the true one, and codebook usage
 (entries used, perplexity of the code distribution).
@@ -16,16 +16,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mars_gym.batch.checkpoint import read_checkpoint, save_checkpoint
-from mars_gym.batch.data import load_minutes, source_imager
-from mars_gym.batch.recipe import TokenizerTraining
-from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
 from mars_gym.checkpoint import CheckpointError, build_module, config_from
 from mars_gym.data import SOURCES, Source
+from mars_gym.minutes.checkpoint import read_checkpoint, save_checkpoint
+from mars_gym.minutes.data import load_minutes, source_imager
+from mars_gym.minutes.recipe import TokenizerTraining
+from mars_gym.minutes.vqvae import VQVAE, VQVAEConfig
 from mars_gym.tokens.images import OrderImager
 
 
-class BatchTokenizer:
+class MinuteTokenizer:
     """A VQ-VAE and the image slots of the sources it was trained on."""
 
     def __init__(self, model: VQVAE, imagers: dict[str, OrderImager]) -> None:
@@ -39,7 +39,7 @@ class BatchTokenizer:
         for name in self.imagers:
             if name in SOURCES and SOURCES[name].source_id == source.source_id >= 0:
                 return self.imagers[name]
-        raise KeyError(f"the batch tokenizer was not trained on {source.name}; it knows "
+        raise KeyError(f"the minute tokenizer was not trained on {source.name}; it knows "
                        f"{sorted(self.imagers)}")
 
     def encode(self, images: np.ndarray) -> np.ndarray:
@@ -56,13 +56,13 @@ class BatchTokenizer:
         arrays = {}
         for name, imager in self.imagers.items():
             arrays.update(imager.to_arrays(name))
-        save_checkpoint(path, "batch_tokenizer", config=self.model.config.to_dict(),
+        save_checkpoint(path, "tokenizer", config=self.model.config.to_dict(),
                         state=self.model.state_dict(), sources=list(self.imagers),
                         imagers=arrays)
 
     @classmethod
-    def load(cls, path: Path | str) -> BatchTokenizer:
-        saved = read_checkpoint(path, "batch_tokenizer")
+    def load(cls, path: Path | str) -> MinuteTokenizer:
+        saved = read_checkpoint(path, "tokenizer")
         config = config_from(VQVAEConfig, saved.get("config"), path)
         model = build_module(lambda: VQVAE(config), saved.get("state"), str(path)).eval()
         try:
@@ -108,7 +108,7 @@ def score(model: VQVAE, images: np.ndarray, mean_image: np.ndarray, batch: int =
 
 
 def train_tokenizer(config: TokenizerTraining | None = None,
-                    vqvae: VQVAEConfig | None = None) -> tuple[BatchTokenizer, dict]:
+                    vqvae: VQVAEConfig | None = None) -> tuple[MinuteTokenizer, dict]:
     """Train as ``config`` says (None: :class:`TokenizerTraining`'s defaults) on the sources'
     training minutes (a VQ-VAE of ``vqvae``'s shape, default: of ``config.codebook`` codes);
     return the tokenizer and its validation report (per source and pooled)."""
@@ -123,7 +123,7 @@ def train_tokenizer(config: TokenizerTraining | None = None,
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     started = time.perf_counter()
     model.train()
-    bar = tqdm(range(steps), desc="batch tokenizer", disable=not config.progress)
+    bar = tqdm(range(steps), desc="minute tokenizer", disable=not config.progress)
     for _ in bar:
         counts = torch.as_tensor(train[rng.integers(len(train), size=batch)])
         loss, parts = model(counts)
@@ -132,7 +132,7 @@ def train_tokenizer(config: TokenizerTraining | None = None,
         optimizer.step()
         schedule.step()
         bar.set_postfix(nll=f"{float(parts['nll']):.4f}")
-    tokenizer = BatchTokenizer(model, {name: source_imager(name, data_dir) for name in sources})
+    tokenizer = MinuteTokenizer(model, {name: source_imager(name, data_dir) for name in sources})
     seconds = time.perf_counter() - started
     val = {name: _images(load_minutes([name], "val", data_dir)) for name in sources}
     means = {name: np.broadcast_to(_images(load_minutes([name], "train", data_dir)).mean(axis=0),

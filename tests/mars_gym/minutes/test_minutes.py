@@ -1,25 +1,25 @@
-"""The order-batch series at small sizes on the real data: VQ-VAE, batch model, baselines."""
+"""The order-batch series at small sizes on the real data: VQ-VAE, minute model, baselines."""
 
 import numpy as np
 import pytest
 import torch
 
-from mars_gym.batch.codes import CodeSeries, encode_series
-from mars_gym.batch.data import N_FEATURES, load_minutes
-from mars_gym.batch.model import (
+from mars_gym.minutes.codes import CodeSeries, encode_series
+from mars_gym.minutes.data import N_FEATURES, load_minutes
+from mars_gym.minutes.model import (
     GRID_CELLS,
-    BatchModel,
-    BatchModelConfig,
-    load_batch_model,
-    save_batch_model,
+    MinuteModel,
+    MinuteModelConfig,
+    load_minute_model,
+    save_minute_model,
 )
-from mars_gym.batch.recipe import BatchModelTraining, TokenizerTraining
-from mars_gym.batch.tokenizer import BatchTokenizer, train_tokenizer
-from mars_gym.batch.train import CodeBaselines, model_nll, train_batch_model
-from mars_gym.batch.vqvae import VQVAE, VQVAEConfig
+from mars_gym.minutes.recipe import MinuteModelTraining, TokenizerTraining
+from mars_gym.minutes.tokenizer import MinuteTokenizer, train_tokenizer
+from mars_gym.minutes.train import CodeBaselines, model_nll, train_minute_model
+from mars_gym.minutes.vqvae import VQVAE, VQVAEConfig
 
 SMALL_VQ = VQVAEConfig(codebook_size=64, code_dim=16, hidden=32, restart_after=20)
-SMALL_MODEL = BatchModelConfig(codebook_size=64, n_layer=1, n_head=2, n_embd=32, code_embd=4,
+SMALL_MODEL = MinuteModelConfig(codebook_size=64, n_layer=1, n_head=2, n_embd=32, code_embd=4,
                                context=16, dropout=0.0)
 
 
@@ -74,19 +74,19 @@ def test_tokenizer_report_and_checkpoint_round_trip(tokenizer, tmp_path, lobster
     assert amzn["nll_per_cell"] < amzn["nll_per_cell_mean_image"]  # beats the mean image
     path = tmp_path / "tokenizer.pt"
     tokenizer.save(path)
-    again = BatchTokenizer.load(path)
+    again = MinuteTokenizer.load(path)
     images = load_minutes(["AMZN"], "val", lobster_dir)[0].images
     np.testing.assert_array_equal(again.encode(images), tokenizer.encode(images))
     np.testing.assert_allclose(again.decode(tokenizer.encode(images[:2])),
                                tokenizer.decode(tokenizer.encode(images[:2])), rtol=1e-6)
     torch.save({"kind": "something else"}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not a batch tokenizer"):
-        BatchTokenizer.load(tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a minute tokenizer"):
+        MinuteTokenizer.load(tmp_path / "other.pt")
 
 
 def test_batch_model_is_causal_and_samples_reproducibly():
     torch.manual_seed(0)
-    model = BatchModel(SMALL_MODEL).eval()
+    model = MinuteModel(SMALL_MODEL).eval()
     codes = torch.randint(64, (2, 6, GRID_CELLS))
     features = torch.randn(2, 6, N_FEATURES)
     source = torch.tensor([0, 1])
@@ -118,9 +118,9 @@ def test_baselines_see_a_repeating_series(lobster_dir):
 
 def test_batch_model_trains_and_reports_against_the_baselines(tokenizer, tmp_path, lobster_dir):
     tokenizer, _ = tokenizer
-    training = BatchModelTraining(sources=("AMZN",), steps=15, batch=4, seed=0,
+    training = MinuteModelTraining(sources=("AMZN",), steps=15, batch=4, seed=0,
                                   data_dir=lobster_dir, progress=False)
-    model, report = train_batch_model(tokenizer, training, SMALL_MODEL)
+    model, report = train_minute_model(tokenizer, training, SMALL_MODEL)
     val = report["validation_nats_per_code"]
     assert set(val) == {"AMZN", "all"} and set(report["test_nats_per_code"]) == {"AMZN", "all"}
     # the model kept is the best one seen on validation, the untrained start included
@@ -132,8 +132,8 @@ def test_batch_model_trains_and_reports_against_the_baselines(tokenizer, tmp_pat
     assert val["AMZN"]["model"] == pytest.approx(val["AMZN"]["unconditional"], abs=0.5)
     assert val["AMZN"]["minutes"] == len(load_minutes(["AMZN"], "val", lobster_dir)[0]) - 1
     path = tmp_path / "batch.pt"
-    save_batch_model(model, path)
-    again = load_batch_model(path)
+    save_minute_model(model, path)
+    again = load_minute_model(path)
     series = encode_series(tokenizer, load_minutes(["AMZN"], "val", lobster_dir))[0]
     codes = torch.as_tensor(series.codes[None, :8])
     features = torch.as_tensor(series.minutes.features[None, 1:9])
@@ -149,7 +149,7 @@ def test_model_scores_every_minute_of_a_series_longer_than_its_context(tokenizer
     series = encode_series(tokenizer, load_minutes(["AMZN"], "train", lobster_dir, (0,)))
     assert len(series[0]) > 4 * SMALL_MODEL.context
     baselines = CodeBaselines(series, SMALL_MODEL.codebook_size)
-    model = BatchModel(SMALL_MODEL)
+    model = MinuteModel(SMALL_MODEL)
     model.set_prior({k: np.log(v) for k, v in baselines.unigram.items()})
     assert model_nll(model, series) == pytest.approx(baselines.nll(series)["unconditional"],
                                                      rel=1e-5)

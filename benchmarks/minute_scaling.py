@@ -1,14 +1,14 @@
-"""Batch-model scaling table and generation speed (minutes/s).  Prints JSON, writes a table.
+"""Minute-model scaling table and generation speed (minutes/s).  Prints JSON, writes a table.
 
-Every size trains with the same recipe on the shipped batch tokenizer's codes (the best
-validation step kept, :func:`mars_gym.batch.train.train_batch_model`); the table gives the
+Every size trains with the same recipe on the shipped minute tokenizer's codes (the best
+validation step kept, :func:`mars_gym.minutes.train.train_minute_model`); the table gives the
 validation and test nats per code of each size next to the unconditional and repeat-last
-references. Generation speed: next minutes drawn per second by the batch model (a forward
+references. Generation speed: next minutes drawn per second by the minute model (a forward
 pass over a full 64-minute context, a draw of the 64 codes, the decode to expected counts) for
 1 and ``--streams`` streams at once, measured on the largest size. The size with the best
-validation loss is saved (``batch_model_best.pt``).
+validation loss is saved (``minute_model_best.pt``).
 
-    python -m benchmarks.batch_scaling --steps 600 --out benchmarks/results/batch
+    python -m benchmarks.minute_scaling --steps 600 --out benchmarks/results/minutes
 """
 
 from __future__ import annotations
@@ -21,18 +21,18 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import emit, machine
-from mars_gym.batch.data import N_FEATURES
-from mars_gym.batch.model import GRID_CELLS, BatchModel, BatchModelConfig, save_batch_model
-from mars_gym.batch.recipe import BatchModelTraining
-from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.batch.train import train_batch_model
+from mars_gym.minutes.data import N_FEATURES
+from mars_gym.minutes.model import GRID_CELLS, MinuteModel, MinuteModelConfig, save_minute_model
+from mars_gym.minutes.recipe import MinuteModelTraining
+from mars_gym.minutes.tokenizer import MinuteTokenizer
+from mars_gym.minutes.train import train_minute_model
 
 SIZES = ({"n_layer": 1, "n_embd": 32}, {"n_layer": 2, "n_embd": 64},
          {"n_layer": 2, "n_embd": 128})
 
 
 @torch.no_grad()
-def minutes_per_second(model: BatchModel, tokenizer: BatchTokenizer, streams: int,
+def minutes_per_second(model: MinuteModel, tokenizer: MinuteTokenizer, streams: int,
                        repeats: int = 5) -> float:
     """Next minutes generated per second for ``streams`` streams with a full context."""
     model.eval()
@@ -71,15 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--streams", type=int, default=64)
     parser.add_argument("--out", type=Path, default=None,
-                        help="folder for batch_scaling.{json,md} and the best model")
+                        help="folder for minute_scaling.{json,md} and the best model")
     args = parser.parse_args(argv)
-    tokenizer = BatchTokenizer.load(args.tokenizer)
+    tokenizer = MinuteTokenizer.load(args.tokenizer)
     rows, models = [], []
     for size in SIZES:
-        config = BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size, **size)
-        training = BatchModelTraining(steps=args.steps, batch=args.batch,
+        config = MinuteModelConfig(codebook_size=tokenizer.model.config.codebook_size, **size)
+        training = MinuteModelTraining(steps=args.steps, batch=args.batch,
                                       eval_every=args.eval_every)
-        model, report = train_batch_model(tokenizer, training, config)
+        model, report = train_minute_model(tokenizer, training, config)
         rows.append(report)
         models.append(model)
     best = min(range(len(rows)),
@@ -90,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
               "sizes": rows, "best_size": best, "generation": speed, "machine": machine("cpu")}
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "batch_scaling.md").write_text(markdown(rows))
-        save_batch_model(models[best], args.out / "batch_model_best.pt")
-    emit(result, args.out / "batch_scaling.json" if args.out else None)
+        (args.out / "minute_scaling.md").write_text(markdown(rows))
+        save_minute_model(models[best], args.out / "minute_model_best.pt")
+    emit(result, args.out / "minute_scaling.json" if args.out else None)
     return 0
 
 

@@ -1,7 +1,7 @@
-"""Training the batch model on code series, and its two reference points.
+"""Training the minute model on code series, and its two reference points.
 
-:func:`train_batch_model` (``mars-gym batch-train --tokenizer T.pt --out M.pt``:
-:mod:`mars_gym.apps.batch_train`) encodes every source's minutes with the tokenizer, trains on
+:func:`train_minute_model` (``mars-gym minute-train --tokenizer T.pt --out M.pt``:
+:mod:`mars_gym.apps.minute_train`) encodes every source's minutes with the tokenizer, trains on
 random windows of the training series and reports the validation cross-entropy (nats per
 code, next minute given the previous ones) per source and pooled, next to
 
@@ -20,21 +20,21 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mars_gym.batch.codes import (
+from mars_gym.minutes.codes import (
     CodeSeries,
     code_batch,
     code_window,
     encode_series,
     next_minute_logits,
 )
-from mars_gym.batch.data import load_minutes
-from mars_gym.batch.model import (
+from mars_gym.minutes.data import load_minutes
+from mars_gym.minutes.model import (
     GRID_CELLS,
-    BatchModel,
-    BatchModelConfig,
+    MinuteModel,
+    MinuteModelConfig,
 )
-from mars_gym.batch.recipe import BatchModelTraining
-from mars_gym.batch.tokenizer import BatchTokenizer
+from mars_gym.minutes.recipe import MinuteModelTraining
+from mars_gym.minutes.tokenizer import MinuteTokenizer
 
 SMOOTHING = 0.5
 EPS_GRID = np.geomspace(1e-3, 0.999, 40)
@@ -74,7 +74,7 @@ class CodeBaselines:
 
 
 @torch.no_grad()
-def model_nll(model: BatchModel, series: list[CodeSeries]) -> float:
+def model_nll(model: MinuteModel, series: list[CodeSeries]) -> float:
     """Mean nats per code over every next minute of the series (:func:`next_minute_logits`)."""
     model.eval()
     total, count = 0.0, 0
@@ -87,7 +87,7 @@ def model_nll(model: BatchModel, series: list[CodeSeries]) -> float:
     return total / count
 
 
-def validation_report(model: BatchModel, baselines: CodeBaselines,
+def validation_report(model: MinuteModel, baselines: CodeBaselines,
                       val: list[CodeSeries]) -> dict:
     out = {}
     for name in sorted({s.minutes.source for s in val}) + ["all"]:
@@ -97,14 +97,14 @@ def validation_report(model: BatchModel, baselines: CodeBaselines,
     return out
 
 
-def train_batch_model(tokenizer: BatchTokenizer, training: BatchModelTraining | None = None,
-                      config: BatchModelConfig | None = None) -> tuple[BatchModel, dict]:
-    """Train as ``training`` says (None: :class:`BatchModelTraining`'s defaults) on the
+def train_minute_model(tokenizer: MinuteTokenizer, training: MinuteModelTraining | None = None,
+                      config: MinuteModelConfig | None = None) -> tuple[MinuteModel, dict]:
+    """Train as ``training`` says (None: :class:`MinuteModelTraining`'s defaults) on the
     sources' training code series (a model of ``config``'s shape, default: ``training.layers``
     x ``training.width``); return the model of the best validation loss (measured every
     ``training.eval_every`` steps: a few thousand training minutes are overfitted quickly) and
     its report, with the test split scored once at the end."""
-    training = training or BatchModelTraining()
+    training = training or MinuteModelTraining()
     sources = list(training.sources or tokenizer.imagers)
     data_dir, seed, steps, eval_every = (training.data_dir, training.seed, training.steps,
                                          training.eval_every)
@@ -113,10 +113,10 @@ def train_batch_model(tokenizer: BatchTokenizer, training: BatchModelTraining | 
     train = encode_series(tokenizer, load_minutes(sources, "train", data_dir))
     val = encode_series(tokenizer, load_minutes(sources, "val", data_dir))
     test = encode_series(tokenizer, load_minutes(sources, "test", data_dir))
-    config = config or BatchModelConfig(codebook_size=tokenizer.model.config.codebook_size,
+    config = config or MinuteModelConfig(codebook_size=tokenizer.model.config.codebook_size,
                                         n_layer=training.layers, n_embd=training.width)
     baselines = CodeBaselines(train, config.codebook_size)
-    model = BatchModel(config)
+    model = MinuteModel(config)
     model.set_prior({k: np.log(v) for k, v in baselines.unigram.items()})
     optimizer = torch.optim.AdamW(model.parameters(), lr=training.lr, weight_decay=0.1)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -124,7 +124,7 @@ def train_batch_model(tokenizer: BatchTokenizer, training: BatchModelTraining | 
     best = (model_nll(model, val), 0, copy.deepcopy(model.state_dict()))
     history = [{"step": 0, "val": best[0]}]
     started = time.perf_counter()
-    bar = tqdm(range(1, steps + 1), desc="batch model", disable=not training.progress)
+    bar = tqdm(range(1, steps + 1), desc="minute model", disable=not training.progress)
     for step in bar:
         model.train()
         picks = rng.choice(len(train), size=training.batch, p=weights / weights.sum())

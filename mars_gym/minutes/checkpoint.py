@@ -1,7 +1,7 @@
-"""Batch tokenizer and batch model files, in the format of :mod:`mars_gym.checkpoint`.
+"""Minute tokenizer and minute model files, in the format of :mod:`mars_gym.checkpoint`.
 
 ``"default"`` in place of a path reads the small checkpoint of that kind shipped in
-``mars_gym/batch/assets`` (trained on the shared data's training splits on CPU). Numpy arrays
+``mars_gym/minutes/assets`` (trained on the shared data's training splits on CPU). Numpy arrays
 in a payload are stored as tensors and come back as numpy arrays.
 """
 
@@ -17,14 +17,19 @@ from mars_gym.checkpoint import save_checkpoint as save_file
 
 FORMAT_VERSION = 2  # 2: the shared format (sha256, no pickled objects)
 ASSETS = Path(__file__).resolve().parent / "assets"
+# kind -> the format name written into every file of that kind (the package's earlier name,
+# "batch", stays in it: changing it would make every saved file unreadable)
+FORMATS = {"tokenizer": "mars_gym.batch_tokenizer", "model": "mars_gym.batch_model"}
 
 
 def _format(kind: str) -> str:
-    return f"mars_gym.{kind}"
+    if kind not in FORMATS:
+        raise ValueError(f"unknown minute checkpoint kind {kind!r}; one of {sorted(FORMATS)}")
+    return FORMATS[kind]
 
 
 def save_checkpoint(path: Path | str, kind: str, **payload) -> None:
-    """Write a ``kind`` checkpoint (``batch_tokenizer`` or ``batch_model``)."""
+    """Write a ``kind`` checkpoint (``"tokenizer"`` or ``"model"``)."""
     def stored(value):
         if isinstance(value, np.ndarray):
             return torch.from_numpy(np.array(value, copy=True))
@@ -37,5 +42,5 @@ def save_checkpoint(path: Path | str, kind: str, **payload) -> None:
 
 def read_checkpoint(path: Path | str, kind: str) -> dict:
     """The saved dictionary of a ``kind`` checkpoint, after every check of the format."""
-    path = ASSETS / f"{kind}.pt" if str(path) == "default" else Path(path)
-    return read_file(path, _format(kind), FORMAT_VERSION)
+    path = ASSETS / f"minute_{kind}.pt" if str(path) == "default" else Path(path)
+    return read_file(path, _format(kind), FORMAT_VERSION, f"minute {kind}")

@@ -1,4 +1,4 @@
-"""The batch tokenizer: a small VQ-VAE from a [3, 32, 32] order image to an 8 x 8 grid of codes.
+"""The minute tokenizer: a small VQ-VAE from a [3, 32, 32] order image to an 8 x 8 grid of codes.
 
 Encoder: two stride-2 convolutions (32 -> 16 -> 8) and a residual block to ``code_dim``
 channels; each of the 8 x 8 vectors is replaced by its nearest codebook entry (van den Oord et
