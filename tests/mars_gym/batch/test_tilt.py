@@ -9,7 +9,7 @@ from lob_core import OrderBook
 from mars_gym.batch.control import minute_statistic
 from mars_gym.batch.tilt import MAX_BIAS, PlanTilt
 from mars_gym.batch.tokenizer import BatchTokenizer
-from mars_gym.data import load_source
+from mars_gym.data import SOURCES, load_source
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.model import LMM, LMMConfig
@@ -24,7 +24,7 @@ from mars_gym.tokens.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 def tilt():
     tokenizer = load_lmm("ensemble")[1]
     imager = BatchTokenizer.load("default").imagers["AMZN"]
-    source = load_source("AMZN").source.source_id
+    source = SOURCES["AMZN"].source_id
     return PlanTilt(tokenizer, imager, source, guidance=1.0)
 
 
