@@ -1,4 +1,5 @@
-"""The code's shape: no import cycles between modules, and simulating never loads training."""
+"""The code's shape: imports point down the layers, no import cycles between modules, and
+simulating never loads training."""
 
 from __future__ import annotations
 
@@ -7,8 +8,29 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("lob_core", "mars_gym", "agents")
+LAYERS = (
+    # bottom to top; a module belongs to the longest prefix that names it (the prefix itself or
+    # a module under it) and imports only from its own layer or those below
+    "lob_core",
+    "mars_gym.checkpoint",  # the one file format
+    "mars_gym.data",
+    "mars_gym.tokens",
+    "mars_gym.lmm",
+    "mars_gym.batch",
+    "mars_gym.ensemble",
+    "mars_gym.sim",
+    "mars_gym.envs",
+    "mars_gym.metrics",
+    "mars_gym.parallel",  # the Ray fan-out helpers
+    "mars_gym.apps",
+    "agents",
+    "mars_gym.cli",
+    "mars_gym",  # the package __init__, on top: it imports envs to register them
+)
 
 
 def module_names() -> dict[str, Path]:
@@ -40,6 +62,26 @@ def runtime_imports(path: Path, modules: dict[str, Path]) -> set[str]:
 
     Visitor().visit(ast.parse(path.read_text()))
     return {name for name in found if name in modules}
+
+
+def layer_of(module: str) -> int | None:
+    """The index in :data:`LAYERS` of the longest prefix naming ``module``; None if none does."""
+    prefixes = [prefix for prefix in LAYERS
+                if module == prefix or module.startswith(f"{prefix}.")]
+    return LAYERS.index(max(prefixes, key=len)) if prefixes else None
+
+
+def test_imports_point_down_the_layers():
+    modules = module_names()
+    unplaced = sorted(name for name in modules if layer_of(name) is None)
+    upward = sorted(f"{name} -> {target}"
+                    for name, path in modules.items() if name not in unplaced
+                    for target in runtime_imports(path, modules)
+                    if target not in unplaced and layer_of(target) > layer_of(name))
+    assert len(modules) > 60 and not unplaced, f"modules in no layer of LAYERS: {unplaced}"
+    if upward:
+        pytest.fail(f"{len(upward)} imports point up the layers (LAYERS, bottom to top: "
+                    f"{', '.join(LAYERS)}):\n  " + "\n  ".join(upward), pytrace=False)
 
 
 def test_no_module_imports_itself_through_others():

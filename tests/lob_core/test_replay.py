@@ -164,6 +164,7 @@ def _same_book(a: OrderBook, b: OrderBook) -> bool:
     return np.array_equal(a.orders_array(), b.orders_array())
 
 
+@pytest.mark.real_data  # its fixtures come through request.getfixturevalue
 @pytest.mark.parametrize("name", ["amzn", "aapl"])
 def test_kept_books_give_the_book_a_replay_from_the_start_holds(name, request):
     messages, orderbook = request.getfixturevalue(name)[:2]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mars_gym.data import load_source
+from mars_gym.data import SOURCES, load_source
 from mars_gym.data.default_market import (
     DEFAULT_MARKET_FILE,
     DefaultMarketError,
@@ -37,7 +37,7 @@ def test_it_is_a_source_that_needs_no_data_folder(tmp_path):
     stream = load_source("DEFAULT", data_dir=tmp_path / "no_such_folder")
     span_minutes = (stream.events["time_ns"][-1] - stream.events["time_ns"][0]) / 60e9
     assert 69 < span_minutes <= 70 and len(stream) > 100_000
-    assert stream.source.source_id == load_source("AAPL").source.source_id  # the LMM's row
+    assert stream.source.source_id == SOURCES["AAPL"].source_id  # the LMM's row
 
 
 def test_book_before_is_the_exact_book_the_rows_describe():
@@ -53,6 +53,7 @@ def test_book_before_is_the_exact_book_the_rows_describe():
     assert stream.events["order_id"].max() < 1 << 40
 
 
+@pytest.mark.real_data
 def test_the_session_is_generated_not_copied_from_the_exchange_data():
     generated, real = load_default_market(), load_source("AAPL")
 

@@ -83,6 +83,7 @@ def test_an_added_plan_input_starts_as_the_trained_model(planner, lobster_dir):
         torch.testing.assert_close(ensemble.hidden(tokens, planned), trained.hidden(tokens, cond))
 
 
+@pytest.mark.real_data
 def test_train_lmm_scores_the_ensemble_with_real_and_predicted_plans(tmp_path):
     code = train_main(["--init", "default", "--plan-tokenizer", "default", "--plan-model",
                        "default", "--sources", "AMZN", "--steps", "2", "--batch", "2",

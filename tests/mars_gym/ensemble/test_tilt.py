@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lob_core import OrderBook
-from mars_gym.data import load_source
+from mars_gym.data import SOURCES, load_source
 from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.ensemble.control import minute_statistic
@@ -24,7 +24,7 @@ from mars_gym.tokens.scheme import N_PRICE_BINS
 def tilt():
     tokenizer = load_lmm("ensemble")[1]
     imager = MinuteTokenizer.load("default").imagers["AMZN"]
-    source = load_source("AMZN").source.source_id
+    source = SOURCES["AMZN"].source_id
     return PlanTilt(tokenizer, imager, source, guidance=1.0)
 
 

@@ -39,13 +39,13 @@ def make(**kwargs):
     ({"reward": "pnl"}, "reward must be one of"),
     ({"risk_penalty_bps": -1.0}, r"risk_penalty_bps must be in \[0.0"),
 ])
-def test_bad_arguments_name_the_argument(kwargs, fragment, lobster_dir):
+def test_bad_arguments_name_the_argument(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
-        make(data_dir=lobster_dir, **kwargs)
+        make(**kwargs)
 
 
-def test_integral_floats_are_accepted_as_whole_numbers(lobster_dir):
-    env = make(data_dir=lobster_dir, quantity=500.0, latency_ns=1e6)
+def test_integral_floats_are_accepted_as_whole_numbers():
+    env = make(quantity=500.0, latency_ns=1e6)
     assert env.quantity == 500 and isinstance(env.quantity, int)
 
 
@@ -56,8 +56,8 @@ def test_integral_floats_are_accepted_as_whole_numbers(lobster_dir):
     ({"quantity": 2**70}, r"options\['quantity'\] must be in"),
     ({"sizes": 3}, "unknown options"),
 ])
-def test_bad_options_name_the_option(options, fragment, lobster_dir):
-    env = make(data_dir=lobster_dir)
+def test_bad_options_name_the_option(options, fragment):
+    env = make()
     with pytest.raises(ValueError, match=fragment):
         env.reset(seed=0, options=options)
 
@@ -69,16 +69,16 @@ def test_bad_options_name_the_option(options, fragment, lobster_dir):
     (np.array([True, False]), "finite real numbers"),
     ("ab", "finite real numbers"),
 ])
-def test_bad_actions_are_refused_and_nothing_is_sent(action, fragment, lobster_dir):
-    env = make(data_dir=lobster_dir)
+def test_bad_actions_are_refused_and_nothing_is_sent(action, fragment):
+    env = make()
     env.reset(seed=0)
     with pytest.raises(ValueError, match=fragment):
         env.step(action)
     assert env.decision == 0 and not env.sim.in_flight  # nothing sent, no decision used
 
 
-def test_step_after_termination_raises_like_after_truncation(lobster_dir):
-    env = make(data_dir=lobster_dir)
+def test_step_after_termination_raises_like_after_truncation():
+    env = make()
     env.reset(seed=0)
     _, _, terminated, truncated, _ = env.step(np.array([0, 5]))  # crosses for the slice...
     while not (terminated or truncated):
@@ -90,8 +90,8 @@ def test_step_after_termination_raises_like_after_truncation(lobster_dir):
     env.step(np.array([0, 0]))  # a reset makes the env steppable again
 
 
-def test_a_bad_action_in_a_vector_step_leaves_every_env_unstepped(lobster_dir):
-    vec = VectorExecutionEnv(num_envs=3, flow="noise", data_dir=lobster_dir, **SHORT)
+def test_a_bad_action_in_a_vector_step_leaves_every_env_unstepped():
+    vec = VectorExecutionEnv(num_envs=3, flow="noise", **SHORT)
     vec.reset(seed=0)
     with pytest.raises(ValueError, match="env 2: .*outside the action space"):
         vec.step(np.array([[5, 1], [5, 1], [11, 0]]))
@@ -101,10 +101,10 @@ def test_a_bad_action_in_a_vector_step_leaves_every_env_unstepped(lobster_dir):
         vec.step(np.array([[5, 1], [5, 1]]))
 
 
-def test_undefined_metrics_are_none_in_the_single_and_the_vector_env(lobster_dir):
-    env = make(data_dir=lobster_dir)
+def test_undefined_metrics_are_none_in_the_single_and_the_vector_env():
+    env = make()
     _, info = env.reset(seed=0)
-    vec = VectorExecutionEnv(num_envs=2, flow="noise", data_dir=lobster_dir, **SHORT)
+    vec = VectorExecutionEnv(num_envs=2, flow="noise", **SHORT)
     _, infos = vec.reset(seed=0)
     for key in OPTIONAL_INFO:
         if key == "market_vwap":

@@ -1,4 +1,5 @@
-"""MarS-Execution-v0 with every background flow, on the real AAPL test split."""
+"""MarS-Execution-v0 with every background flow, on the embedded default market's test split
+(the impact and depth-ladder tests on the real AAPL and AMZN data)."""
 
 import gymnasium as gym
 import numpy as np
@@ -30,31 +31,30 @@ def run_episode(env, policy, seed):
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-def test_gymnasium_and_sb3_env_checkers_pass(flow, lobster_dir):
+def test_gymnasium_and_sb3_env_checkers_pass(flow):
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-    env = make(flow, data_dir=lobster_dir)
+    env = make(flow)
     check_env(env.unwrapped, skip_render_check=True)
     sb3_check_env(env.unwrapped, warn=True)
-    lots = make(flow, action_mode="lots", quantity=(100, 500), side="both",
-                data_dir=lobster_dir)
+    lots = make(flow, action_mode="lots", quantity=(100, 500), side="both")
     check_env(lots.unwrapped, skip_render_check=True)
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-def test_same_seed_gives_the_same_episode(flow, lobster_dir):
+def test_same_seed_gives_the_same_episode(flow):
     def policy(obs):
         return np.array([int(obs[1] * 10) % 11, 1])
 
-    a = run_episode(make(flow, data_dir=lobster_dir), policy, seed=5)
-    b = run_episode(make(flow, data_dir=lobster_dir), policy, seed=5)
+    a = run_episode(make(flow), policy, seed=5)
+    b = run_episode(make(flow), policy, seed=5)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert a[2] == b[2]
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-def test_episode_keeps_the_book_consistent_and_fills_the_order(flow, lobster_dir):
-    env = make(flow, data_dir=lobster_dir)
+def test_episode_keeps_the_book_consistent_and_fills_the_order(flow):
+    env = make(flow)
     _, rewards, info = run_episode(env, lambda obs: np.array([3, 2]), seed=1)
     sim = env.unwrapped.sim
     stream = sim.stream(sim.flow.history.source if flow == "lmm" else
@@ -69,8 +69,8 @@ def test_episode_keeps_the_book_consistent_and_fills_the_order(flow, lobster_dir
     assert info["implementation_shortfall_bps"] is not None
 
 
-def test_bad_actions_are_clear_errors(lobster_dir):
-    env = make("noise", data_dir=lobster_dir)
+def test_bad_actions_are_clear_errors():
+    env = make("noise")
     env.reset(seed=0)
     with pytest.raises(ValueError, match="outside the action space"):
         env.step(np.array([11, 0]))
@@ -78,21 +78,20 @@ def test_bad_actions_are_clear_errors(lobster_dir):
         env.step(np.array([np.nan, 1.0]))
     with pytest.raises(ValueError, match="2 finite real numbers"):
         env.step(np.array([1, 2, 3]))
-    continuous = gym.make("MarS-ExecutionContinuous-v0", flow="noise", data_dir=lobster_dir,
-                          **SHORT)
+    continuous = gym.make("MarS-ExecutionContinuous-v0", flow="noise", **SHORT)
     continuous.reset(seed=0)
     continuous.step(np.array([0.5, 2.0], dtype=np.float32))
     with pytest.raises(ValueError, match="outside the action space"):
         continuous.step(np.array([1.5, 2.0], dtype=np.float32))
 
 
-def test_bad_arguments_are_clear_errors(lobster_dir):
+def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="side must be"):
-        make("noise", side="hold", data_dir=lobster_dir)
+        make("noise", side="hold")
     with pytest.raises(ValueError, match="unknown flow .gan.; choose one of"):
-        make("gan", data_dir=lobster_dir)
+        make("gan")
     with pytest.raises(ValueError, match="shorter than the horizon"):
-        make("noise", horizon_s=3_600, data_dir=lobster_dir)
+        make("noise", horizon_s=3_600)
 
 
 def _impact_bps(flow, quantity, seed, lobster_dir):
@@ -124,10 +123,10 @@ def test_replay_shows_no_lasting_impact(lobster_dir):
     assert _impact_bps("replay", 5_000, 0, lobster_dir) == pytest.approx(0.0, abs=0.05)
 
 
-def test_lmm_background_reacts_to_the_agent(lobster_dir):
+def test_lmm_background_reacts_to_the_agent():
     """Same seed, with and without the agent's trades: the generated flow differs after them."""
     def flow_events(quantity, action):
-        env = make("lmm", quantity=quantity, data_dir=lobster_dir)
+        env = make("lmm", quantity=quantity)
         env.reset(seed=2, options={"start_index": env.unwrapped.start_range[0] + 500})
         env.step(action)
         events = env.unwrapped.sim.recording.events()
@@ -139,19 +138,18 @@ def test_lmm_background_reacts_to_the_agent(lobster_dir):
     assert n > 20 and not np.array_equal(quiet[:n], active[:n])
 
 
-def test_sampled_latency_is_seeded(lobster_dir):
+def test_sampled_latency_is_seeded():
     def policy(obs):
         return np.array([5, 2])
 
-    a = run_episode(make("noise", latency_sigma=0.8, data_dir=lobster_dir), policy, seed=3)
-    b = run_episode(make("noise", latency_sigma=0.8, data_dir=lobster_dir), policy, seed=3)
+    a = run_episode(make("noise", latency_sigma=0.8), policy, seed=3)
+    b = run_episode(make("noise", latency_sigma=0.8), policy, seed=3)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert a[2]["fill_rate"] == 1.0 or a[1][-1] < 0
 
 
-def test_lots_mode_and_per_episode_side_and_quantity(lobster_dir):
-    env = make("replay", action_mode="lots", quantity=(100, 300), side="both",
-               data_dir=lobster_dir)
+def test_lots_mode_and_per_episode_side_and_quantity():
+    env = make("replay", action_mode="lots", quantity=(100, 300), side="both")
     assert env.action_space.shape == (3,) and env.action_space.high[0] == 300
     drawn = set()
     for seed in range(12):
@@ -171,20 +169,19 @@ def test_lots_mode_and_per_episode_side_and_quantity(lobster_dir):
         env.step(np.array([10, 0]))
 
 
-def test_split_and_action_mode_arguments(lobster_dir):
-    ranges = {split: make("noise", split=split, data_dir=lobster_dir).unwrapped.start_range
+def test_split_and_action_mode_arguments():
+    ranges = {split: make("noise", split=split).unwrapped.start_range
               for split in ("train", "val", "test")}
     assert ranges["train"][1] < ranges["val"][0] and ranges["val"][1] < ranges["test"][0]
     # a split shorter than two horizons still starts episodes, from its first event on
-    short = gym.make("MarS-Execution-v0", flow="noise", split="test", horizon_s=300,
-                     data_dir=lobster_dir).unwrapped
+    short = gym.make("MarS-Execution-v0", flow="noise", split="test", horizon_s=300).unwrapped
     assert short.start_range[0] < short.start_range[1]
     with pytest.raises(ValueError, match="split must be one of"):
-        make("noise", split="holdout", data_dir=lobster_dir)
+        make("noise", split="holdout")
     with pytest.raises(ValueError, match="action_mode must be one of"):
-        make("noise", action_mode="shares", data_dir=lobster_dir)
+        make("noise", action_mode="shares")
     with pytest.raises(ValueError, match="continuous=True"):
-        make("noise", action_mode="lots", continuous=True, data_dir=lobster_dir)
+        make("noise", action_mode="lots", continuous=True)
 
 
 def test_level_one_sources_start_with_the_depth_ladder(lobster_dir):

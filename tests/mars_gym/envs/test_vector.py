@@ -23,9 +23,8 @@ def run(vec, seed, actions):
             return np.array(rows), np.array(rewards), info
 
 
-def test_make_vec_uses_the_batched_vector_env(lobster_dir):
-    vec = gym.make_vec("MarS-Execution-v0", num_envs=3, flow="lmm", data_dir=lobster_dir,
-                       **SHORT)
+def test_make_vec_uses_the_batched_vector_env():
+    vec = gym.make_vec("MarS-Execution-v0", num_envs=3, flow="lmm", **SHORT)
     assert isinstance(vec, VectorExecutionEnv)
     assert vec.observation_space.shape == (3, 8) and vec.action_space.shape == (3, 2)
     observations, rewards, info = run(vec, 0, np.tile([5, 1], (3, 1)))
@@ -36,45 +35,41 @@ def test_make_vec_uses_the_batched_vector_env(lobster_dir):
     assert vec.service.rounds < 0.7 * orders
 
 
-def test_same_seed_same_vector_episode(lobster_dir):
+def test_same_seed_same_vector_episode():
     def make():
-        return gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm", data_dir=lobster_dir,
-                            **SHORT)
+        return gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm", **SHORT)
 
     actions = np.array([[3, 2], [10, 0]])
     a, b = run(make(), 4, actions), run(make(), 4, actions)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
-def test_finished_episodes_reset_on_the_next_step(lobster_dir):
-    vec = gym.make_vec("MarS-Execution-v0", num_envs=2, flow="hawkes", data_dir=lobster_dir,
-                       **SHORT)
+def test_finished_episodes_reset_on_the_next_step():
+    vec = gym.make_vec("MarS-Execution-v0", num_envs=2, flow="hawkes", **SHORT)
     run(vec, 1, np.tile([0, 5], (2, 1)))
     obs, reward, terminated, truncated, _ = vec.step(np.tile([0, 5], (2, 1)))
     assert (reward == 0).all() and not (terminated | truncated).any()
     assert np.allclose(obs[:, 0], 1.0) and np.allclose(obs[:, 1], 1.0)  # fresh episodes
 
 
-def test_bad_vector_arguments(lobster_dir):
+def test_bad_vector_arguments():
     with pytest.raises(ValueError, match="num_envs must be >= 1"):
-        VectorExecutionEnv(num_envs=0, flow="noise", data_dir=lobster_dir)
+        VectorExecutionEnv(num_envs=0, flow="noise")
     with pytest.raises(ValueError, match="checkpoint 'default' and lmm_checkpoint 'mid' differ"):
-        VectorExecutionEnv(num_envs=1, flow="lmm", data_dir=lobster_dir, checkpoint="default",
+        VectorExecutionEnv(num_envs=1, flow="lmm", checkpoint="default",
                            lmm_checkpoint="mid")
     with pytest.raises(ValueError, match=r"unknown generation options \['threads'\]"):
-        VectorExecutionEnv(num_envs=1, flow="lmm", data_dir=lobster_dir,
-                           generation={"threads": 2})
+        VectorExecutionEnv(num_envs=1, flow="lmm", generation={"threads": 2})
     with pytest.raises(ValueError, match="need a flow that runs on an LMM; 'noise' does not"):
-        VectorExecutionEnv(num_envs=1, flow="noise", data_dir=lobster_dir,
-                           generation={"precision": "bfloat16"})
+        VectorExecutionEnv(num_envs=1, flow="noise", generation={"precision": "bfloat16"})
 
 
-def test_the_static_step_mode_runs_the_same_vector_episode(lobster_dir):
+def test_the_static_step_mode_runs_the_same_vector_episode():
     """The step a CUDA graph captures, run on the CPU: the same episode as the default step;
     the service's options reach its generator."""
     def make(generation):
-        return gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm", data_dir=lobster_dir,
-                            generation=generation, **SHORT)
+        return gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm", generation=generation,
+                            **SHORT)
 
     actions = np.array([[3, 2], [10, 0]])
     static = make({"step_mode": "static"})
@@ -83,13 +78,12 @@ def test_the_static_step_mode_runs_the_same_vector_episode(lobster_dir):
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
-def test_sb3_trains_on_the_vector_env_through_the_adapter(lobster_dir):
+def test_sb3_trains_on_the_vector_env_through_the_adapter():
     from stable_baselines3 import PPO
 
     from agents.sb3_env import SB3VecEnv
 
-    vec = SB3VecEnv(gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm",
-                                 data_dir=lobster_dir, **SHORT))
+    vec = SB3VecEnv(gym.make_vec("MarS-Execution-v0", num_envs=2, flow="lmm", **SHORT))
     model = PPO("MlpPolicy", vec, n_steps=4, batch_size=8, n_epochs=1, seed=0, device="cpu")
     model.learn(total_timesteps=16)
     obs = vec.reset()
@@ -117,19 +111,18 @@ def episode_alone_and_beside_another(**kwargs) -> list:
     return paths
 
 
-def test_an_episode_runs_alike_alone_and_in_a_batch(lobster_dir):
+def test_an_episode_runs_alike_alone_and_in_a_batch():
     """Each simulation's LMM stream draws its own noise (keyed by its seed), so its episode
     does not depend on what shares the batch."""
-    alone, beside = episode_alone_and_beside_another(flow="lmm", data_dir=lobster_dir,
-                                                     action_mode="lots", **SHORT)
+    alone, beside = episode_alone_and_beside_another(flow="lmm", action_mode="lots", **SHORT)
     assert alone == beside
 
 
-def test_play_moves_each_simulation_on_without_waiting_for_the_others(lobster_dir):
+def test_play_moves_each_simulation_on_without_waiting_for_the_others():
     """``play`` starts a waiting episode in the first env that is free and never holds a
     simulation at a decision for the others: the same episodes as stepping the envs together
     (and as each alone), in fewer generation rounds."""
-    kwargs = {"flow": "lmm", "data_dir": lobster_dir, "action_mode": "lots", **SHORT}
+    kwargs = {"flow": "lmm", "action_mode": "lots", **SHORT}
     seeds = (3, 4, 5)
     action = np.array([0, 20, 0], np.float32)
     vec = VectorExecutionEnv(num_envs=2, **kwargs)

@@ -190,6 +190,7 @@ def test_the_loop_tops_the_ladder_up_exactly_when_it_would_add_levels(seed):
     assert len(compiled) != len(laddered)
 
 
+@pytest.mark.real_data
 def test_compiled_replay_records_what_the_recorded_orders_give():
     """A real AMZN stretch replayed on its real book: resting orders, aggressors (IOC when they
     rested nothing) and cancels by id or, for volume seeded before the start, by the rule."""
@@ -217,6 +218,7 @@ def test_compiled_replay_records_what_the_recorded_orders_give():
     np.testing.assert_array_equal(compiled, reference)
 
 
+@pytest.mark.real_data
 def test_a_replay_read_in_place_from_the_whole_parse_equals_its_own_parse():
     """The flow built on the whole stream's orders reads the order the start cuts, then the
     whole parse in place: the same events as parsing the rest of the stream, also when its

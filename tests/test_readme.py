@@ -1,0 +1,61 @@
+"""The README is a guide a user can follow: its two commands lead it, every name it shows
+imports, and every file it points to exists."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+PACKAGES = ("mars_gym", "lob_core", "agents")
+DOTTED = re.compile(r"\b((?:%s)(?:\.[A-Za-z_][A-Za-z0-9_]*)+)" % "|".join(PACKAGES))
+FROM_IMPORT = re.compile(r"^from ((?:%s)[\w.]*) import ([\w, ]+)$" % "|".join(PACKAGES), re.M)
+REPO_PATH = re.compile(r"`((?:benchmarks|examples|tests|tools|mars_gym|agents|lob_core)/[\w./-]+)`")
+
+
+def resolve(dotted: str) -> object:
+    """The module or attribute ``dotted`` names: the longest importable module prefix, then
+    attributes."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[cut:]:
+            found = getattr(found, name)
+        return found
+    raise ModuleNotFoundError(dotted)
+
+
+def test_the_readme_opens_with_the_two_commands_ci_runs():
+    block = README.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert README.index("```bash") < 20
+    assert block[0].endswith("examples/quickstart.py")
+    assert block[1].endswith("-m pytest -q")
+    assert block[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_name_the_readme_shows_is_importable():
+    names = set(DOTTED.findall(README))
+    for module, imported in FROM_IMPORT.findall(README):
+        names.update(f"{module}.{name.strip()}" for name in imported.split(","))
+    missing = []
+    for name in sorted(names):
+        try:
+            resolve(name)
+        except (ImportError, AttributeError):
+            missing.append(name)
+    assert len(names) > 10 and missing == []
+
+
+def test_every_file_the_readme_points_to_exists():
+    paths = set(REPO_PATH.findall(README))
+    assert len(paths) > 3
+    assert sorted(p for p in paths if not (ROOT / p.rstrip("/")).exists()) == []
+
+
+def test_the_readme_is_a_guide_not_a_log():
+    assert len(README.splitlines()) <= 220
