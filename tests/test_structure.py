@@ -20,7 +20,7 @@ LAYERS = (
     "mars_gym.data",
     "mars_gym.tokens",
     "mars_gym.lmm",
-    "mars_gym.batch",
+    "mars_gym.minutes",  # the minute level (MarS's order-batch model)
     "mars_gym.ensemble",
     "mars_gym.sim",
     "mars_gym.envs",

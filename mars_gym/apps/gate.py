@@ -31,7 +31,6 @@ from scipy.stats import kurtosis
 from tqdm.auto import tqdm
 
 import lob_core
-import mars_gym
 from lob_core.lobster import level_from_filename
 from mars_gym.apps.generate import generate_window
 from mars_gym.apps.report import real_window
@@ -50,7 +49,7 @@ GATE_MINUTES = {"AMZN": 10.0, "AAPL": 4.0}
 GATE_SEEDS = (0, 1, 2, 3, 4, 5)
 BASELINES = ("hawkes", "noise")
 # the packages whose code makes a generated window (mars_gym's, then the engine)
-GENERATION_CODE = (*(Path(mars_gym.__file__).parent / name
+GENERATION_CODE = (*(Path(__file__).resolve().parents[1] / name
                      for name in ("sim", "tokens", "data", "lmm", "minutes", "ensemble")),
                    Path(lob_core.__file__).parent)
 SOURCE_SUFFIXES = (".py", ".pyx", ".pxd")
