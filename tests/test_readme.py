@@ -10,9 +10,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 PACKAGES = ("mars_gym", "lob_core", "agents")
-DOTTED = re.compile(r"\b((?:%s)(?:\.[A-Za-z_][A-Za-z0-9_]*)+)" % "|".join(PACKAGES))
-FROM_IMPORT = re.compile(r"^from ((?:%s)[\w.]*) import ([\w, ]+)$" % "|".join(PACKAGES), re.M)
-REPO_PATH = re.compile(r"`((?:benchmarks|examples|tests|tools|mars_gym|agents|lob_core)/[\w./-]+)`")
+NAMES = "|".join(PACKAGES)
+DOTTED = re.compile(rf"\b((?:{NAMES})(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+FROM_IMPORT = re.compile(rf"^from ((?:{NAMES})[\w.]*) import ([\w, ]+)$", re.MULTILINE)
+FOLDERS = "benchmarks|examples|tests|tools|mars_gym|agents|lob_core"
+REPO_PATH = re.compile(rf"`((?:{FOLDERS})/[\w./-]+)`")
 
 
 def resolve(dotted: str) -> object:
@@ -55,6 +57,13 @@ def test_every_file_the_readme_points_to_exists():
     paths = set(REPO_PATH.findall(README))
     assert len(paths) > 3
     assert sorted(p for p in paths if not (ROOT / p.rstrip("/")).exists()) == []
+
+
+def test_the_command_table_lists_every_command():
+    from mars_gym.cli import COMMANDS
+
+    rows = re.findall(r"^\| `([a-z-]+)` \|", README, re.MULTILINE)
+    assert sorted(rows) == sorted(COMMANDS)
 
 
 def test_the_readme_is_a_guide_not_a_log():
