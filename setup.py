@@ -37,7 +37,7 @@ setup(  # metadata, dependencies and scripts: pyproject.toml
     package_data={"lob_core": ["*.pxd", "*.pyx", "py.typed"], "mars_gym": ["py.typed"],
                   "agents": ["py.typed"], "mars_gym.sim": ["*.pyx"],
                   "mars_gym.sim.flows": ["*.pyx"],
-                  "mars_gym.lmm": ["assets/*.pt", "assets/*.json"],
+                  "mars_gym.lmm": ["assets/*.pt"],
                   "mars_gym.minutes": ["assets/*.pt"],
                   "mars_gym.data": ["*.pxd", "*.pyx", "assets/*.npz"]},
     ext_modules=cythonize(extensions, compiler_directives=COMPILER_DIRECTIVES),
