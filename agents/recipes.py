@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 LEADERBOARD_FLOWS = ("lmm", "hawkes", "replay")  # the background flows of both leaderboards
 
@@ -71,6 +72,6 @@ class MarketMakingBoard:
     data_dir: str | Path | None = None
 
 
-def chosen(**settings: object) -> dict[str, object]:
+def chosen(**settings: Any) -> dict[str, Any]:
     """The settings given (not None): what replaces a protocol's own."""
     return {name: value for name, value in settings.items() if value is not None}
