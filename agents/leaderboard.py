@@ -25,8 +25,9 @@ import numpy as np
 
 from agents import parsers
 from agents.evaluation import TEST_PROTOCOL, Protocol, compare, evaluate, summarize
-from agents.parsers import LEADERBOARD_FLOWS
 from agents.policies import ExecutionPolicy, FixedAction, SB3Policy, baselines
+from agents.recipes import LeaderboardConfig, chosen
+from mars_gym.apps.parsers import config_from_arguments
 from mars_gym.data.calibration import calibrate
 from mars_gym.parallel import fan_out
 
@@ -67,8 +68,9 @@ def _evaluate_pair(protocol: Protocol, num_envs: int, data_dir, progress: bool,
     return rows
 
 
-def run(found: list[ExecutionPolicy], flows=LEADERBOARD_FLOWS, protocol: Protocol = TEST_PROTOCOL,
-        num_envs: int = 36, data_dir=None, cache: Path | None = None, ray: str | None = None,
+def run(found: list[ExecutionPolicy], flows=LeaderboardConfig.flows,
+        protocol: Protocol = TEST_PROTOCOL, num_envs: int = LeaderboardConfig.num_envs,
+        data_dir=None, cache: Path | None = None, ray: str | None = None,
         workers: int | None = None) -> dict:
     """Evaluate every policy of ``found`` (TWAP configurations among them) on every flow;
     returns the JSON document of the leaderboard. ``cache``: a folder of earlier evaluations
@@ -148,20 +150,27 @@ def markdown(document: dict) -> str:
     return "\n".join(lines)
 
 
+def write(config: LeaderboardConfig) -> dict:
+    """The leaderboard ``config`` asks for (:func:`run` of :func:`policies` on the test
+    protocol, its source and start times replaced where given), written as
+    ``leaderboard.json`` and ``LEADERBOARD.md`` into ``config.out_dir``; returns its document."""
+    protocol = Protocol(**{**TEST_PROTOCOL.as_dict(),
+                           **chosen(n_starts=config.n_starts, source=config.source)})
+    found = policies(config.agents, protocol, config.data_dir, config.trust_agent)
+    if config.only:
+        found = [p for p in found if p.name in config.only or is_twap(p)]
+    document = run(found, config.flows, protocol, config.num_envs, config.data_dir,
+                   config.cache, ray=config.ray, workers=config.workers)
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    (config.out_dir / "leaderboard.json").write_text(json.dumps(document, indent=1,
+                                                                default=_json_default))
+    (config.out_dir / "LEADERBOARD.md").write_text(markdown(document))
+    return document
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parsers.leaderboard().parse_args(argv)
-    chosen = {"n_starts": args.n_starts, "source": args.source}
-    protocol = Protocol(**{**TEST_PROTOCOL.as_dict(),
-                           **{key: value for key, value in chosen.items() if value is not None}})
-    found = policies(args.agents, protocol, args.data_dir, tuple(args.trust_agent))
-    if args.only:
-        found = [p for p in found if p.name in args.only or is_twap(p)]
-    document = run(found, args.flows, protocol, args.num_envs, args.data_dir, args.cache,
-                   ray=args.ray, workers=args.workers)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "leaderboard.json").write_text(json.dumps(document, indent=1,
-                                                              default=_json_default))
-    (args.out_dir / "LEADERBOARD.md").write_text(markdown(document))
+    document = write(config_from_arguments(LeaderboardConfig, args))
     print(json.dumps({"benchmark": "leaderboard", "machine": document["machine"],
                       "flows": {flow: {"best_twap": e["best_twap"],
                                        "pa_mean": {n: r["summary"][PA]["mean"]

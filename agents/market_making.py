@@ -29,6 +29,8 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from agents import parsers
+from agents.recipes import MarketMakingBoard, chosen
+from mars_gym.apps.parsers import config_from_arguments
 from mars_gym.data import EXECUTE, load_source, split_by_time
 from mars_gym.data.schema import EventStream
 from mars_gym.envs.market_making import MARKET_MAKING_OBSERVATION
@@ -241,29 +243,32 @@ def leaderboard_markdown(document: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``mars-gym market-making``: the leaderboard of the baselines and a folder's saved makers
-    under each flow, written as ``leaderboard.json`` and ``leaderboard.md`` into ``--out``."""
-    args = parsers.market_making().parse_args(argv)
-    chosen = {"n_starts": args.n_starts, "source": args.source}
-    protocol = {**MAKER_PROTOCOL, **{key: value for key, value in chosen.items()
-                                     if value is not None}}
+def write(config: MarketMakingBoard) -> dict:
+    """The leaderboard of the baselines and ``config.agents``' saved makers under each flow on
+    the maker protocol (its source and start times replaced where given), written as
+    ``leaderboard.json`` and ``leaderboard.md`` into ``config.out``; returns its document."""
+    protocol = {**MAKER_PROTOCOL, **chosen(n_starts=config.n_starts, source=config.source)}
     source = protocol["source"]
     document = {"protocol": protocol,
-                "calibration": maker_calibration(source, args.data_dir).as_dict(),
+                "calibration": maker_calibration(source, config.data_dir).as_dict(),
                 "flows": {}}
-    saved = ([] if args.agents is None else
-             [SB3Maker.load(path) for path in sorted(args.agents.glob("*.zip"))])
-    for flow in args.flows:
+    saved = ([] if config.agents is None else
+             [SB3Maker.load(path) for path in sorted(config.agents.glob("*.zip"))])
+    for flow in config.flows:
         document["flows"][flow] = {
-            policy.name: summarize_maker(evaluate_maker(policy, flow, protocol, args.data_dir,
+            policy.name: summarize_maker(evaluate_maker(policy, flow, protocol, config.data_dir,
                                                         progress=True))
-            for policy in [*baselines(source, args.data_dir), *saved]}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "leaderboard.json").write_text(json.dumps(document, indent=1))
-    markdown = leaderboard_markdown(document)
-    (args.out / "leaderboard.md").write_text(markdown)
-    print(markdown)
+            for policy in [*baselines(source, config.data_dir), *saved]}
+    config.out.mkdir(parents=True, exist_ok=True)
+    (config.out / "leaderboard.json").write_text(json.dumps(document, indent=1))
+    (config.out / "leaderboard.md").write_text(leaderboard_markdown(document))
+    return document
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``mars-gym market-making``: :func:`write` with the parsed options, then the table."""
+    args = parsers.market_making().parse_args(argv)
+    print(leaderboard_markdown(write(config_from_arguments(MarketMakingBoard, args))))
     return 0
 
 

@@ -31,8 +31,10 @@ from tqdm.auto import tqdm
 from agents import parsers
 from agents.evaluation import VALIDATION_PROTOCOL, Protocol, evaluate, summarize
 from agents.policies import SB3Policy, unflatten_actions
+from agents.recipes import AgentTraining
 from agents.saved import algorithm, save
 from agents.sb3_env import SB3VecEnv
+from mars_gym.apps.parsers import config_from_arguments
 from mars_gym.envs.actions import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
 from mars_gym.envs.vector import VectorExecutionEnv
 
@@ -151,33 +153,33 @@ def algo_kwargs(algo: str, num_envs: int) -> dict[str, Any]:
     return {"learning_starts": 500, "buffer_size": 50_000, "batch_size": 256}
 
 
-def train(algo: str = "ppo", flow: str = "lmm", timesteps: int = 20_000, num_envs: int = 16,
-          seed: int = 0, out: str | Path = "runs/agent", eval_every: int = 5_000,
-          checkpoint_every: int = 10_000, validation: Protocol = VALIDATION_PROTOCOL,
-          eval_envs: int = 24, data_dir=None, progress: bool = True,
-          ray: str | None = None, workers: int | None = None, **overrides: Any):
-    """Train ``algo`` against ``flow``; returns the final model (see the module docstring)."""
-    if timesteps <= 0 or num_envs <= 0:
+def train(config: AgentTraining, validation: Protocol = VALIDATION_PROTOCOL,
+          **overrides: Any):
+    """Train ``config.algo`` against ``config.flow``, choosing the best model on
+    ``validation``; ``overrides`` replace the algorithm's hyperparameters (:func:`algo_kwargs`).
+    Returns the final model (see the module docstring)."""
+    c = config
+    if c.timesteps <= 0 or c.num_envs <= 0:
         raise ValueError("timesteps and num_envs must be positive")
-    model_class = algorithm(algo)
-    out = Path(out)
+    model_class = algorithm(c.algo)
+    out = Path(c.out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-    env = make_training_env(algo, flow, num_envs, seed, validation, data_dir, ray, workers)
-    model = model_class("MlpPolicy", env, seed=seed, verbose=0, device="cpu",
-                        tensorboard_log=str(out / "tb"),
-                        **{**algo_kwargs(algo, num_envs), **overrides})
-    meta = {"algo": algo, "flow": flow, "source": validation.source, "seed": seed,
-            "num_envs": num_envs, "hyperparameters": {**algo_kwargs(algo, num_envs),
-                                                      **overrides}}
-    callbacks = [CheckpointCallback(max(checkpoint_every // num_envs, 1),
-                                    str(out / "checkpoints"), name_prefix=algo),
-                 ValidationCallback(eval_every, flow, out, meta, validation, eval_envs,
-                                    data_dir)]
-    if progress:
-        callbacks.append(TqdmCallback(timesteps))
+    env = make_training_env(c.algo, c.flow, c.num_envs, c.seed, validation, c.data_dir, c.ray,
+                            c.workers)
+    hyperparameters = {**algo_kwargs(c.algo, c.num_envs), **overrides}
+    model = model_class("MlpPolicy", env, seed=c.seed, verbose=0, device="cpu",
+                        tensorboard_log=str(out / "tb"), **hyperparameters)
+    meta = {"algo": c.algo, "flow": c.flow, "source": validation.source, "seed": c.seed,
+            "num_envs": c.num_envs, "hyperparameters": hyperparameters}
+    callbacks = [CheckpointCallback(max(c.checkpoint_every // c.num_envs, 1),
+                                    str(out / "checkpoints"), name_prefix=c.algo),
+                 ValidationCallback(c.eval_every, c.flow, out, meta, validation, c.eval_envs,
+                                    c.data_dir)]
+    if c.progress:
+        callbacks.append(TqdmCallback(c.timesteps))
     started = time.perf_counter()
-    model.learn(total_timesteps=timesteps, callback=CallbackList(callbacks),
-                tb_log_name=algo)
+    model.learn(total_timesteps=c.timesteps, callback=CallbackList(callbacks),
+                tb_log_name=c.algo)
     save(model, out / "final.zip", {**meta, "timesteps": model.num_timesteps,
                                     "train_seconds": time.perf_counter() - started})
     env.close()
@@ -187,11 +189,10 @@ def train(algo: str = "ppo", flow: str = "lmm", timesteps: int = 20_000, num_env
 def main(argv: list[str] | None = None) -> None:
     args = parsers.train().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    train(args.algo, args.flow, args.timesteps, args.num_envs, args.seed, args.out,
-          args.eval_every, args.checkpoint_every, data_dir=args.data_dir,
-          progress=not args.no_progress, ray=args.ray, workers=args.workers)
-    print(f"saved {Path(args.out) / 'final.zip'} and the validation-best "
-          f"{Path(args.out) / 'best.zip'}")
+    config = config_from_arguments(AgentTraining, args)
+    train(config)
+    print(f"saved {config.out / 'final.zip'} and the validation-best "
+          f"{config.out / 'best.zip'}")
 
 
 if __name__ == "__main__":

@@ -10,25 +10,29 @@ AMZN training split, then the validation protocol for the agent and for TWAP, pa
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from agents.evaluation import VALIDATION_PROTOCOL, compare, evaluate, summarize
 from agents.policies import TWAP, SB3Policy
+from agents.recipes import AgentTraining
 from agents.train import train
 
 PA = "price_advantage_vs_twap_bps"
 
 
 def main() -> None:
+    d = AgentTraining()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--flow", default="lmm", choices=["lmm", "replay", "noise", "hawkes"])
+    parser.add_argument("--flow", default=d.flow, choices=["lmm", "replay", "noise", "hawkes"])
     parser.add_argument("--timesteps", type=int, default=2_048)
-    parser.add_argument("--num-envs", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="runs/ppo_example")
+    parser.add_argument("--num-envs", type=int, default=d.num_envs)
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--out", type=Path, default=Path("runs/ppo_example"))
     args = parser.parse_args()
-    model = train("ppo", args.flow, args.timesteps, args.num_envs, args.seed, args.out,
-                  eval_every=args.timesteps, n_steps=max(8, 512 // args.num_envs),
-                  batch_size=128, learning_rate=1e-3)
+    config = AgentTraining("ppo", args.flow, args.timesteps, args.num_envs, args.seed, args.out,
+                           eval_every=args.timesteps)
+    model = train(config, n_steps=max(8, 512 // args.num_envs), batch_size=128,
+                  learning_rate=1e-3)
     agent = evaluate(SB3Policy(model, "ppo"), args.flow, VALIDATION_PROTOCOL)
     twap = evaluate(TWAP(), args.flow, VALIDATION_PROTOCOL)
     print(f"\nvalidation protocol, {args.flow} background, {len(agent)} episodes "

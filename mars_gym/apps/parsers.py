@@ -62,15 +62,19 @@ def module_doc(module: str) -> str:
     return ast.get_docstring(ast.parse(Path(spec.origin).read_text(encoding="utf-8"))) or ""
 
 
-class _DocAndDefaults(argparse.RawDescriptionHelpFormatter):
-    """The description as written, and each option's default at the end of its help (unless
-    the default is None or the help already speaks of its default)."""
+class DefaultsInHelp(argparse.HelpFormatter):
+    """Each option's default at the end of its help (unless the default is None or the help
+    already speaks of its default)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         if action.default in (None, argparse.SUPPRESS) or "default" in text:
             return text
         return f"{text} (default: %(default)s)"
+
+
+class _DocAndDefaults(DefaultsInHelp, argparse.RawDescriptionHelpFormatter):
+    """The description as written, and each option's default at the end of its help."""
 
 
 def _command(name: str, module: str, whole_doc: bool = False,

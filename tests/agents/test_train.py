@@ -14,6 +14,7 @@ import pytest
 from agents.evaluation import Protocol, evaluate
 from agents.leaderboard import policies
 from agents.policies import SB3Policy, unflatten_actions
+from agents.recipes import AgentTraining
 from agents.saved import load_model
 from agents.train import main, train
 from agents.trust import UntrustedAgentError
@@ -27,9 +28,9 @@ def test_each_algorithm_trains_saves_and_evaluates(algo, tmp_path, lobster_dir):
     out = tmp_path / algo
     overrides = {"n_steps": 8, "batch_size": 32} if algo == "ppo" else (
         {"learning_starts": 16, "batch_size": 16} if algo in ("dqn", "sac") else {"n_steps": 8})
-    train(algo, "replay", timesteps=64, num_envs=4, seed=0, out=out, eval_every=32,
-          checkpoint_every=32, validation=TINY_VALIDATION, eval_envs=6,
-          data_dir=lobster_dir, progress=False, **overrides)
+    train(AgentTraining(algo, "replay", timesteps=64, num_envs=4, seed=0, out=out,
+                        eval_every=32, checkpoint_every=32, eval_envs=6, data_dir=lobster_dir,
+                        progress=False), TINY_VALIDATION, **overrides)
     for name in ("final.zip", "final.json", "best.zip", "best.json", "validation.json"):
         assert (out / name).exists(), name
     assert list((out / "checkpoints").glob("*.zip"))
@@ -45,9 +46,9 @@ def test_each_algorithm_trains_saves_and_evaluates(algo, tmp_path, lobster_dir):
 
 def test_same_seed_same_agent(tmp_path, lobster_dir):
     def weights(out):
-        train("ppo", "replay", timesteps=32, num_envs=4, seed=3, out=out, eval_every=10**6,
-              validation=TINY_VALIDATION, eval_envs=6, data_dir=lobster_dir, progress=False,
-              n_steps=8, batch_size=32)
+        train(AgentTraining("ppo", "replay", timesteps=32, num_envs=4, seed=3, out=out,
+                            eval_every=10**6, eval_envs=6, data_dir=lobster_dir,
+                            progress=False), TINY_VALIDATION, n_steps=8, batch_size=32)
         params = load_model(out / "final.zip").policy.state_dict()
         return np.concatenate([p.numpy().ravel() for p in params.values()])
 
@@ -55,9 +56,9 @@ def test_same_seed_same_agent(tmp_path, lobster_dir):
 
 
 def test_saved_agents_join_the_leaderboard(tmp_path, lobster_dir):
-    train("ppo", "replay", timesteps=32, num_envs=4, out=tmp_path / "run", eval_every=10**6,
-          validation=TINY_VALIDATION, eval_envs=6, data_dir=lobster_dir, progress=False,
-          n_steps=8, batch_size=32)
+    train(AgentTraining("ppo", "replay", timesteps=32, num_envs=4, out=tmp_path / "run",
+                        eval_every=10**6, eval_envs=6, data_dir=lobster_dir, progress=False),
+          TINY_VALIDATION, n_steps=8, batch_size=32)
     agents = tmp_path / "agents"
     agents.mkdir()
     for suffix in (".zip", ".json"):
@@ -73,7 +74,7 @@ def test_saved_agents_join_the_leaderboard(tmp_path, lobster_dir):
 
 def test_bad_inputs_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown algorithm"):
-        train("trpo", "replay", timesteps=10)
+        train(AgentTraining("trpo", "replay", timesteps=10))
     with pytest.raises(FileNotFoundError, match="no saved agent"):
         load_model(tmp_path / "missing.zip")
     (tmp_path / "orphan.zip").write_bytes(b"")
