@@ -1,7 +1,8 @@
-"""The README's performance table, generated from the benchmark JSONs in ``benchmarks/results``.
+"""The performance table of ``benchmarks/RESULTS.md``, generated from the benchmark JSONs in
+``benchmarks/results``.
 
 ``python -m benchmarks.performance_table`` prints the table; ``--write`` puts it into
-``README.md`` between its ``<!-- performance -->`` markers. A test checks that the README's
+``RESULTS.md`` between its ``<!-- performance -->`` markers. A test checks that the committed
 table is the one these JSONs give, so the two cannot drift apart: rerun a benchmark with
 ``--out``, then this script with ``--write``.
 """
@@ -61,21 +62,23 @@ def table() -> str:
     return "\n".join(lines)
 
 
-def with_table(readme: str) -> str:
-    """``readme`` with the text between the markers replaced by :func:`table`."""
-    if START not in readme or END not in readme:
-        raise ValueError(f"README.md has no {START} ... {END} block")
-    head, rest = readme.split(START, 1)
+RESULTS_FILE = ROOT / "benchmarks" / "RESULTS.md"
+
+
+def with_table(document: str) -> str:
+    """``document`` with the text between the markers replaced by :func:`table`."""
+    if START not in document or END not in document:
+        raise ValueError(f"{RESULTS_FILE.name} has no {START} ... {END} block")
+    head, rest = document.split(START, 1)
     return f"{head}{START}\n{table()}\n{END}{rest.split(END, 1)[1]}"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="update README.md in place")
+    parser.add_argument("--write", action="store_true", help="update RESULTS.md in place")
     args = parser.parse_args(argv)
     if args.write:
-        readme = ROOT / "README.md"
-        readme.write_text(with_table(readme.read_text()))
+        RESULTS_FILE.write_text(with_table(RESULTS_FILE.read_text()))
     print(table())
 
 

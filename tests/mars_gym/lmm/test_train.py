@@ -66,7 +66,8 @@ def test_checkpoint_round_trip(trained, tmp_path):
 
 
 def test_bad_checkpoints_are_clear_errors(trained, tmp_path):
-    with pytest.raises(CheckpointError, match="not found.*named checkpoints: clock, default"):
+    with pytest.raises(CheckpointError,
+                       match="not found.*named checkpoints: default, ensemble, mid"):
         load_lmm(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"\x00junk")
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
