@@ -1,5 +1,5 @@
-"""The README is a guide a user can follow: its two commands lead it, every name it shows
-imports, and every file it points to exists."""
+"""The README and the guide are documents a user can follow: the README's two commands lead it,
+every name either shows imports, and every file either points to exists."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import importlib
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+DOCUMENTS = {name: (ROOT / name).read_text() for name in ("README.md", "docs/guide.md")}
 PACKAGES = ("mars_gym", "lob_core", "agents")
 NAMES = "|".join(PACKAGES)
 DOTTED = re.compile(rf"\b((?:{NAMES})(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
@@ -40,9 +43,11 @@ def test_the_readme_opens_with_the_two_commands_ci_runs():
     assert block[1] in (ROOT / ".ci" / "run").read_text()
 
 
-def test_every_name_the_readme_shows_is_importable():
-    names = set(DOTTED.findall(README))
-    for module, imported in FROM_IMPORT.findall(README):
+@pytest.mark.parametrize("document", sorted(DOCUMENTS))
+def test_every_name_a_document_shows_is_importable(document):
+    text = DOCUMENTS[document]
+    names = set(DOTTED.findall(text))
+    for module, imported in FROM_IMPORT.findall(text):
         names.update(f"{module}.{name.strip()}" for name in imported.split(","))
     missing = []
     for name in sorted(names):
@@ -53,8 +58,9 @@ def test_every_name_the_readme_shows_is_importable():
     assert len(names) > 10 and missing == []
 
 
-def test_every_file_the_readme_points_to_exists():
-    paths = set(REPO_PATH.findall(README))
+@pytest.mark.parametrize("document", sorted(DOCUMENTS))
+def test_every_file_a_document_points_to_exists(document):
+    paths = set(REPO_PATH.findall(DOCUMENTS[document]))
     assert len(paths) > 3
     assert sorted(p for p in paths if not (ROOT / p.rstrip("/")).exists()) == []
 
