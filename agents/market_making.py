@@ -11,7 +11,7 @@
 A policy is ``reset(env)`` at each episode and maps ``(observation, info)`` to an action.
 ``mars-gym market-making [--agents DIR]`` evaluates the baselines and the saved makers of a
 folder (``examples/train_market_maker.py --out``) under several flows on the test split and
-writes a leaderboard (``python benchmarks/market_making.py``: the repository's, with its saved
+writes a leaderboard (``python -m benchmarks.market_making``: the repository's, with its saved
 makers).
 """
 

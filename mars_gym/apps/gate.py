@@ -15,7 +15,7 @@ Generated windows are cached as ``.npz`` files (``cache``), so a long gate resum
 stopped. A cached window's name holds a hash of the LMM checkpoint it ran on and one of the code
 that generates windows (:func:`code_tag`: the simulator, the flows, the tokens, the data path,
 the model and the engine), so a change to any of them generates the windows again instead of
-scoring stale ones. ``benchmarks/realism.py`` is the command line.
+scoring stale ones. ``python -m benchmarks.realism`` is the command line.
 """
 
 from __future__ import annotations
