@@ -136,13 +136,18 @@ def read_checkpoint(path: Path | str, format_name: str, version: int,
     return payload
 
 
-def check_config_ranges(config, ranges: dict[str, tuple[int, int]]) -> None:
-    """Raise ValueError unless each named field of ``config`` is an integer in its range."""
+def check_config_ranges(config, ranges: dict[str, tuple[int, int]],
+                        reasons: Mapping[str, str] | None = None) -> None:
+    """Raise ValueError unless each named field of ``config`` is an integer in its range; the
+    message gives the field's entry of ``reasons`` (why the range is what it is) when there is
+    one."""
     for name, (low, high) in ranges.items():
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            reason = (reasons or {}).get(name)
             raise ValueError(f"{type(config).__name__}.{name} must be an integer in "
-                             f"[{low}, {high}], got {value!r}")
+                             f"[{low}, {high}]" + (f" ({reason})" if reason else "")
+                             + f", got {value!r}")
 
 
 def config_from(config_class, fields, path) -> object:

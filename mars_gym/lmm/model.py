@@ -43,6 +43,23 @@ from mars_gym.checkpoint import check_config_ranges
 from mars_gym.tokens.conditions import BOOK_FEATURES, N_CHANGE, N_TIME_OF_DAY
 from mars_gym.tokens.scheme import PART_SIZES, PART_STRIDES, VOCAB_SIZE
 
+MAX_CONTEXT = 8_192  # orders; the shipped models read 512
+MAX_CACHE_BYTES = 64 << 20  # one stream's key/value cache (the shipped models': 2 MiB)
+CONFIG_RANGES = {"n_layer": (1, 256), "n_head": (1, 256), "n_embd": (2, 16_384),
+                 "context": (1, MAX_CONTEXT), "n_sources": (1, 4_096), "tod_frequencies": (0, 256),
+                 "plan_features": (0, 4_096), "book_features": (1, 64)}
+CONFIG_REASONS = {  # why each field has its range (said in the error)
+    "n_layer": "transformer blocks, each of saved weights",
+    "n_head": "attention heads, splitting n_embd",
+    "n_embd": "the width of every saved weight",
+    "context": "the rotary table and every stream's key/value cache are allocated to it, "
+               "and a checkpoint holds neither",
+    "n_sources": "rows of the saved source embedding",
+    "tod_frequencies": "Fourier frequencies of the time of day",
+    "plan_features": "the width of the saved plan input",
+    "book_features": "the width of the tokenizer's book conditions",
+}
+
 
 @dataclass
 class LMMConfig:
@@ -61,11 +78,17 @@ class LMMConfig:
     book_features: int = BOOK_FEATURES  # width of the book conditions (the tokenizer's)
 
     def __post_init__(self) -> None:
-        # Bounds before anything is allocated: a config read from a file decides the sizes.
-        check_config_ranges(self, {"n_layer": (1, 256), "n_head": (1, 256), "n_embd": (2, 16_384),
-                                   "context": (1, 1 << 16), "n_sources": (1, 4_096),
-                                   "tod_frequencies": (0, 256), "plan_features": (0, 4_096),
-                                   "book_features": (1, 64)})
+        # Bounds before anything is allocated: a config read from a file decides the sizes. The
+        # loader matches every shape with the saved weights, but the context sizes what the file
+        # does not hold (the rotary table, every stream's key/value cache), so it has its own
+        # ceiling, and so does one stream's cache.
+        check_config_ranges(self, CONFIG_RANGES, CONFIG_REASONS)
+        cache = self.cache_bytes()
+        if cache > MAX_CACHE_BYTES:
+            raise ValueError(f"LMMConfig: one stream's key/value cache would take "
+                             f"{cache / 2**20:,.0f} MiB (2 x n_layer x n_embd x context x 4 "
+                             f"bytes), more than {MAX_CACHE_BYTES >> 20} MiB: lower the context "
+                             f"({self.context})")
         if not isinstance(self.price_change, bool):
             raise TypeError(f"price_change must be True or False, got {self.price_change!r}")
         if not 0.0 <= self.dropout < 1.0 or not math.isfinite(self.rope_base) \
@@ -75,6 +98,10 @@ class LMMConfig:
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
             raise ValueError(f"n_embd ({self.n_embd}) must split into n_head ({self.n_head}) "
                              "heads of even size")
+
+    def cache_bytes(self) -> int:
+        """Bytes of one stream's float32 key/value cache (:class:`KVCache`)."""
+        return 2 * self.n_layer * self.n_embd * self.context * 4
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -183,8 +183,46 @@ class QuantileBins:
                 f"{prefix}.weights": np.concatenate(self.weights)}
 
     @classmethod
-    def from_arrays(cls, arrays, prefix: str) -> QuantileBins:
-        splits = np.cumsum(arrays[f"{prefix}.lengths"])[:-1]
-        return cls(np.asarray(arrays[f"{prefix}.lower"]),
-                   tuple(np.split(arrays[f"{prefix}.values"], splits)),
-                   tuple(np.split(arrays[f"{prefix}.weights"], splits)))
+    def from_arrays(cls, arrays, prefix: str, max_bins: int | None = None) -> QuantileBins:
+        """The bins :meth:`to_arrays` saved under ``prefix``, checked first (a ValueError naming
+        the array): 1 to ``max_bins`` lower edges, finite and increasing; one length of at least
+        1 per bin, the lengths adding up to the values and the weights; finite values; finite,
+        non-negative weights adding up to 1 in every bin. A KeyError names a missing array."""
+        lower, lengths, values, weights = (np.asarray(arrays[f"{prefix}.{name}"]) for name in
+                                           ("lower", "lengths", "values", "weights"))
+        check_bin_arrays(prefix, lower, lengths, values, weights, max_bins)
+        splits = np.cumsum(lengths)[:-1]
+        return cls(lower.astype(np.float64), tuple(np.split(values.astype(np.float64), splits)),
+                   tuple(np.split(weights.astype(np.float64), splits)))
+
+
+def check_bin_arrays(prefix: str, lower: np.ndarray, lengths: np.ndarray, values: np.ndarray,
+                     weights: np.ndarray, max_bins: int | None = None) -> None:
+    """Raise a ValueError naming the first of ``prefix``'s saved arrays (:meth:`QuantileBins.
+    to_arrays`) that cannot make bins (see :meth:`QuantileBins.from_arrays`)."""
+    for name, array in (("lower", lower), ("lengths", lengths), ("values", values),
+                        ("weights", weights)):
+        if array.ndim != 1 or array.dtype.kind not in "iuf":
+            raise ValueError(f"{prefix}.{name} must be a 1-d numeric array, got "
+                             f"{array.dtype} of shape {array.shape}")
+    if not 1 <= lower.size <= (max_bins or lower.size or 1):
+        raise ValueError(f"{prefix}.lower holds {lower.size} bins, not 1 to "
+                         f"{max_bins or 'any'}")
+    if not np.isfinite(lower).all() or (np.diff(lower) <= 0).any():
+        raise ValueError(f"{prefix}.lower must be finite and increasing")
+    if lengths.dtype.kind == "f" or lengths.size != lower.size or (lengths < 1).any():
+        raise ValueError(f"{prefix}.lengths must hold one integer >= 1 per bin "
+                         f"({lower.size}), got {lengths.size} of dtype {lengths.dtype}")
+    total = int(lengths.sum())
+    if values.size != total or weights.size != total:
+        raise ValueError(f"{prefix}.lengths add up to {total}, but {prefix}.values holds "
+                         f"{values.size} and {prefix}.weights {weights.size}")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{prefix}.values holds NaN or infinite values")
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError(f"{prefix}.weights must be finite and non-negative")
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    sums = np.add.reduceat(weights.astype(np.float64), starts)
+    off = np.flatnonzero(np.abs(sums - 1) > 1e-6)
+    if off.size:
+        raise ValueError(f"{prefix}.weights of bin {off[0]} add up to {sums[off[0]]:.6g}, not 1")

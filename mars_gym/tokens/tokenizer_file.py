@@ -38,6 +38,7 @@ from mars_gym.tokens.scheme import (
 
 FORMAT_VERSION = 3
 FORMAT_NAME = "mars_gym.order_tokenizer"
+SCHEME = [N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS]  # the header's "scheme"
 
 
 class TokenizerFileError(ValueError):
@@ -59,7 +60,7 @@ def tokenizer_state(scheme: TokenScheme, source_rows: dict[str, int], generic_so
               "volume_scale": {str(k): v for k, v in scheme.volume_scale.items()},
               "source_rows": source_rows, "generic_source": generic_source,
               "trade_memory_s": list(trade_memory_s),
-              "scheme": [N_KINDS, N_PRICE_BINS, N_VOLUME_BINS, N_INTERVAL_BINS]}
+              "scheme": SCHEME}
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     return arrays
 
@@ -82,12 +83,21 @@ def read_state(arrays, origin: str = "<state>") -> dict[str, Any]:
     reference = header.get("price_reference", "mid")  # version 1 knew only the mid
     if reference not in PRICE_REFERENCES:
         raise TokenizerFileError(f"{origin}: unknown price reference {reference!r}")
+    scheme = header.get("scheme", SCHEME)  # every version writes it; the check is on its value
+    if scheme != SCHEME:
+        raise TokenizerFileError(f"{origin}: header field scheme is {scheme!r} (kinds, price, "
+                                 f"volume and interval bins), this code's is {SCHEME}")
     try:
-        price = {k: QuantileBins.from_arrays(arrays, f"price{k}") for k in range(N_KINDS)}
-        volume = {k: QuantileBins.from_arrays(arrays, f"volume{k}") for k in range(N_KINDS)}
-        interval = QuantileBins.from_arrays(arrays, "interval")
+        price = {k: QuantileBins.from_arrays(arrays, f"price{k}", N_PRICE_BINS)
+                 for k in range(N_KINDS)}
+        volume = {k: QuantileBins.from_arrays(arrays, f"volume{k}", N_VOLUME_BINS)
+                  for k in range(N_KINDS)}
+        interval = QuantileBins.from_arrays(arrays, "interval", N_INTERVAL_BINS)
     except KeyError as error:
         raise TokenizerFileError(f"{origin}: missing array {error}") from None
+    except ValueError as error:
+        raise TokenizerFileError(f"{origin}: {error}") from None
+    volume_scale = _volume_scale(header.get("volume_scale"), origin)
     if version == 2 and reference == "touch" and _improving_in_ticks(price):
         # read as shares of the spread, every improving order would jump to one tick from
         # the far touch
@@ -98,6 +108,10 @@ def read_state(arrays, origin: str = "<state>") -> dict[str, Any]:
     rows = header.get("source_rows", {})  # files before source rows: the shared ids
     if not (isinstance(rows, dict) and all(isinstance(r, int) for r in rows.values())):
         raise TokenizerFileError(f"{origin}: source_rows must map names to rows")
+    unscaled = sorted(name for name, row in rows.items() if row not in volume_scale)
+    if unscaled:
+        raise TokenizerFileError(f"{origin}: volume_scale has no entry for the rows of "
+                                 f"source_rows {unscaled}")
     memory = header.get("trade_memory_s", [])  # files before it read no trades
     if not (isinstance(memory, list) and all(
             isinstance(t, (int, float)) and t > 0 and math.isfinite(t) for t in memory)):
@@ -109,7 +123,7 @@ def read_state(arrays, origin: str = "<state>") -> dict[str, Any]:
             "input this code no longer has: train the model again (mars-gym train-lmm) to fit "
             "a tokenizer without it")
     return {"price_bins": price, "volume_bins": volume, "interval_bins": interval,
-            "volume_scale": {int(k): float(v) for k, v in header["volume_scale"].items()},
+            "volume_scale": volume_scale,
             "price_reference": reference, "source_rows": rows,
             "generic_source": bool(header.get("generic_source", False)),
             "trade_memory_s": memory}
@@ -132,6 +146,27 @@ def load_state(path: Path | str) -> dict[str, Any]:
         if isinstance(error, TokenizerFileError):
             raise
         raise TokenizerFileError(f"{path}: not a readable tokenizer file ({error})") from None
+
+
+def _volume_scale(saved, origin: str) -> dict[int, float]:
+    """The header's ``volume_scale`` (source id -> lots) as numbers, or a TokenizerFileError
+    naming ``origin`` unless every id is an integer and every scale finite and positive."""
+    if not isinstance(saved, dict) or not saved:
+        raise TokenizerFileError(f"{origin}: header field volume_scale must map source ids to "
+                                 f"lots, got {saved!r}")
+    scales: dict[int, float] = {}
+    for key, value in saved.items():
+        try:
+            source = int(key)
+        except (TypeError, ValueError):
+            raise TokenizerFileError(f"{origin}: volume_scale has a source id {key!r} that is "
+                                     "not an integer") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value <= 0:
+            raise TokenizerFileError(f"{origin}: volume_scale of source {source} must be a "
+                                     f"finite number of lots > 0, got {value!r}")
+        scales[source] = float(value)
+    return scales
 
 
 def _improving_in_ticks(price_bins: dict[int, QuantileBins]) -> bool:

@@ -91,8 +91,13 @@ def test_non_finite_weights_are_refused(tmp_path):
 
 @pytest.mark.parametrize("config, fragment", [
     ({"n_layer": 10**9}, r"n_layer must be an integer in \[1, 256\]"),
-    ({"n_embd": 16_384, "n_head": 128, "n_layer": 200}, "weights do not fit the model config"),
+    ({"n_embd": 4_096, "n_head": 32, "n_layer": 2}, "weights do not fit the model config"),
     ({"context": 10**7}, "context must be an integer"),
+    # the rotary table and the key/value caches are not in the file: the context has a ceiling
+    ({"context": 65_536}, (r"context must be an integer in \[1, 8192\] \(the rotary table and "
+                           r"every stream's key/value cache are allocated to it")),
+    ({"n_embd": 16_384, "n_head": 128, "n_layer": 200},
+     r"one stream's key/value cache would take 12,800 MiB .* more than 64 MiB"),
     ({"n_embd": "128"}, "n_embd must be an integer"),
 ])
 def test_a_crafted_config_cannot_make_the_loader_allocate(tmp_path, config, fragment):

@@ -1,12 +1,16 @@
 """The order tokenizer on the real shared data."""
 
+import json
+
 import numpy as np
 import pytest
+import torch
 
 from lob_core import OrderBook
 from mars_gym.data import DATA_SOURCES, EXECUTE, NEW, SOURCES, load_source, split_by_time
 from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER, events_to_orders
 from mars_gym.data.recording import RecordingBook
+from mars_gym.lmm.checkpoint import NAMED
 from mars_gym.sim._event_loop import EventLoop
 from mars_gym.sim.flows.base import FlowOrder
 from mars_gym.tokens import (
@@ -285,3 +289,79 @@ def test_decoding_one_token_gives_what_decoding_arrays_gives(tokenizers, referen
         assert one.random() == arrays.random()
     with pytest.raises(ValueError, match="token ids must be in"):
         tokenizer.decode_one(VOCAB_SIZE, 1_000, 1_001, 0, np.random.default_rng(0))
+
+
+def _shipped_arrays() -> dict[str, np.ndarray]:
+    """The shipped default model's tokenizer arrays."""
+    payload = torch.load(NAMED["default"], map_location="cpu", weights_only=True)
+    return {k: v.numpy().copy() for k, v in payload["tokenizer"].items()}
+
+
+def _with_header(arrays: dict[str, np.ndarray], **fields) -> dict[str, np.ndarray]:
+    header = json.loads(bytes(arrays["header"]).decode()) | fields
+    return arrays | {"header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
+
+
+def _bins(arrays, prefix, lower, lengths, values, weights) -> dict[str, np.ndarray]:
+    return arrays | {f"{prefix}.lower": np.asarray(lower, dtype=np.float64),
+                     f"{prefix}.lengths": np.asarray(lengths, dtype=np.int64),
+                     f"{prefix}.values": np.asarray(values, dtype=np.float64),
+                     f"{prefix}.weights": np.asarray(weights, dtype=np.float64)}
+
+
+def _scale(arrays, value):
+    header = json.loads(bytes(arrays["header"]).decode())
+    return _with_header(arrays, volume_scale=header["volume_scale"] | {"2": value})
+
+
+def _shifted(arrays, name, edit):
+    return arrays | {name: edit(arrays[name].copy())}
+
+
+BAD_TOKENIZER_ARRAYS = {
+    "empty bins": (lambda a: _bins(a, "price1", [], [], [], []),
+                   r"price1\.lower holds 0 bins, not 1 to 32"),
+    "overlong bins": (lambda a: _bins(a, "volume0", np.arange(33), np.ones(33), np.arange(33),
+                                      np.ones(33)),
+                      r"volume0\.lower holds 33 bins, not 1 to 32"),
+    "unsorted edges": (lambda a: _shifted(a, "interval.lower", lambda x: x[::-1]),
+                       r"interval\.lower must be finite and increasing"),
+    "NaN edge": (lambda a: _shifted(a, "price0.lower", lambda x: np.r_[x[:-1], np.nan]),
+                 r"price0\.lower must be finite and increasing"),
+    "lengths past the values": (
+        lambda a: _shifted(a, "price2.values", lambda x: x[:-1]),
+        r"price2\.lengths add up to 510, but price2\.values holds 509 and price2\.weights 510"),
+    "NaN value": (lambda a: _shifted(a, "volume1.values", lambda x: np.r_[np.nan, x[1:]]),
+                  r"volume1\.values holds NaN or infinite values"),
+    "negative weight": (lambda a: _shifted(a, "interval.weights", lambda x: -x),
+                        r"interval\.weights must be finite and non-negative"),
+    "weights not adding up to 1": (lambda a: _shifted(a, "interval.weights", lambda x: x / 2),
+                                   r"interval\.weights of bin 0 add up to 0\.5, not 1"),
+    "a part without its bins": (
+        lambda a: {k: v for k, v in a.items() if not k.startswith("volume2.")},
+        r"missing array 'volume2\.lower'"),
+    "NaN volume scale": (lambda a: _scale(a, float("nan")),
+                         r"volume_scale of source 2 must be a finite number of lots > 0, got nan"),
+    "zero volume scale": (lambda a: _scale(a, 0),
+                          r"volume_scale of source 2 must be a finite number of lots > 0, got 0"),
+    "a source without its volume scale": (
+        lambda a: _with_header(a, volume_scale={"0": 100.0}),
+        r"volume_scale has no entry for the rows of source_rows \['AAPL', 'BTCUSD_2015'"),
+    "another scheme": (lambda a: _with_header(a, scheme=[3, 64, 32, 16]),
+                       r"header field scheme is \[3, 64, 32, 16\]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TOKENIZER_ARRAYS))
+def test_bad_tokenizer_arrays_are_refused_at_load_naming_the_file_and_the_field(case, tmp_path):
+    edit, message = BAD_TOKENIZER_ARRAYS[case]
+    path = tmp_path / "bad.npz"
+    np.savez(path, **edit(_shipped_arrays()))
+    with pytest.raises(TokenizerFileError, match=f"^{tmp_path / 'bad.npz'}: {message}"):
+        OrderTokenizer.load(path)
+
+
+def test_the_shipped_tokenizer_arrays_pass_the_load_checks(tmp_path):
+    path = tmp_path / "shipped.npz"
+    np.savez(path, **_shipped_arrays())
+    assert OrderTokenizer.load(path).price_bins[2].n_bins == 23
