@@ -3,8 +3,10 @@
 A checkpoint is a dictionary ``{"format": NAME, "version": N, "sha256": DIGEST, **payload}``
 holding tensors and plain containers (dict, list, tuple, str, int, float, bool, None) only.
 
-* Written atomically: to a temporary file beside the target, then renamed over it, so a crash
-  never leaves a half-written checkpoint.
+* Written atomically: to a temporary file beside the target (``.NAME.XXXXXXXX.tmp``), then
+  renamed over it, so a crash never leaves a half-written checkpoint (a killed writer leaves
+  the temporary file: :func:`remove_stale_temporaries`); a payload with a NaN or infinite
+  tensor is not written.
 * Read with ``torch.load(weights_only=True)``: no pickled code can run.
 * ``sha256`` covers the whole payload (every tensor's dtype, shape and bytes, every other value),
   so flipped bytes are found even where the zip container does not notice; floating tensors must
@@ -16,6 +18,7 @@ holding tensors and plain containers (dict, list, tuple, str, int, float, bool, 
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import pickle
@@ -27,6 +30,7 @@ import torch
 from torch import nn
 
 DIGEST_KEY = "sha256"
+TEMPORARY_SUFFIX = ".tmp"  # of the file a checkpoint is written to before it is renamed
 
 
 class CheckpointError(ValueError):
@@ -73,8 +77,12 @@ def save_checkpoint(path: Path | str, format_name: str, version: int, payload: M
     content = {"format": format_name, "version": version, **payload}
     content[DIGEST_KEY] = payload_digest(content)
     path = Path(path)
+    bad = _non_finite(content)
+    if bad is not None:  # the file would not load, and it would replace one that does
+        raise ValueError(f"{path} is not written: tensor {bad} holds NaN or infinite values")
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX,
+                                   dir=path.parent)
     os.close(handle)
     try:
         torch.save(content, tmp)
@@ -84,6 +92,17 @@ def save_checkpoint(path: Path | str, format_name: str, version: int, payload: M
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_stale_temporaries(path: Path | str) -> list[Path]:
+    """Delete the temporary files :func:`save_checkpoint` leaves beside ``path`` when it is
+    killed mid-write (``.NAME.XXXXXXXX.tmp``, nothing else) and return them. Only for a folder
+    no other process is writing ``path`` into."""
+    path = Path(path)
+    stale = sorted(path.parent.glob(f".{glob.escape(path.name)}.{'?' * 8}{TEMPORARY_SUFFIX}"))
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
 
 
 def _non_finite(value, where: str = "") -> str | None:

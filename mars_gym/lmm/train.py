@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mars_gym.checkpoint import remove_stale_temporaries
 from mars_gym.data import load_source, split_by_time
 from mars_gym.data.mirror import mirrored
 from mars_gym.data.schema import EventStream
@@ -59,6 +60,8 @@ __all__ = [
     "pick_device",
     "prepare_data",
     "prepare_tokenizer",
+    "resume",
+    "rng_state",
     "trade_memory_timescales",
     "train",
 ]
@@ -207,13 +210,13 @@ def train(config: TrainConfig | None = None, plans: PlanSequences | None = None)
     baselines = baseline_report(train_seqs, val_seqs)
     model = model.to(device)
     optimizer = configure_optimizer(model, config.lr, config.weight_decay, config.plan_lr_scale)
-    step, best = 0, float("inf")
+    step, best, saved_step = 0, float("inf"), None
+    for name in ("last.pt", "best.pt"):  # left by a run killed while saving
+        for stale in remove_stale_temporaries(out / name):
+            log.info("removed %s (a checkpoint write that never finished)", stale)
     if config.resume:
-        state = read_checkpoint(out / "last.pt")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, best = int(state["step"]), float(state["best_val"])
-        rng.bit_generator.state = state["rng"]
+        step, best = resume(out / "last.pt", model, optimizer, rng)
+        saved_step = step
         log.info("resumed from step %d", step)
     writer = _tensorboard(out / "tb", config.tensorboard)
     train_tokens = sum(len(s) for s in train_seqs)
@@ -231,6 +234,7 @@ def train(config: TrainConfig | None = None, plans: PlanSequences | None = None)
                 GENERIC_SOURCE_ROW)
         with _autocast(device):
             _, loss = model(tokens.to(device), cond.to(device), targets.to(device))
+        _check_finite("training loss", loss.item(), step + 1, saved_step, config)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -257,6 +261,7 @@ def train(config: TrainConfig | None = None, plans: PlanSequences | None = None)
                 val_loss = row["val_loss"] = float(np.average(
                     list(row["val_predicted"].values()),
                     weights=[len(s) for s in predicted_seqs]))
+            _check_finite("validation loss", val_loss, step, saved_step, config)
             metrics["history"].append(row)
             if writer:
                 writer.add_scalar("loss/val", val_loss, step)
@@ -265,7 +270,8 @@ def train(config: TrainConfig | None = None, plans: PlanSequences | None = None)
                 best = val_loss
                 save_checkpoint(out / "best.pt", model, tokenizer, step=step, val_loss=val_loss)
             save_checkpoint(out / "last.pt", model, tokenizer, step=step, best_val=best,
-                            optimizer=optimizer.state_dict(), rng=rng.bit_generator.state)
+                            optimizer=optimizer.state_dict(), **rng_state(rng))
+            saved_step = step
             window_start = time.perf_counter()
     bar.close()
     if writer:
@@ -281,6 +287,101 @@ def train(config: TrainConfig | None = None, plans: PlanSequences | None = None)
         metrics["final"][name]["val_nll_predicted_plans"] = nll
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
+
+
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    """Every random state a training step draws from, as ``last.pt`` keeps it: the numpy
+    generator of the windows and the source dropout (``rng``), torch's CPU generator (dropout
+    on CPU) and, when CUDA is present, each device's (dropout there). Python's ``random`` is
+    not used in training."""
+    state: dict[str, Any] = {"rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def resume(path: Path, model: LMM, optimizer: torch.optim.Optimizer,
+           rng: np.random.Generator) -> tuple[int, float]:
+    """Load the run ``path`` (a ``last.pt``) saved into ``model``, ``optimizer``, ``rng`` and
+    torch's generators (:func:`rng_state`) and return its step and best validation loss; a
+    ValueError says what differs from this run (the model's config but its dropout, the
+    optimizer's parameter groups) and what to do."""
+    if not path.is_file():
+        raise ValueError(f"--resume: {path} not found (no run was saved there): start it "
+                         "without --resume")
+    state = read_checkpoint(path)
+    missing = [key for key in ("config", "model", "optimizer", "step", "best_val", "rng")
+               if key not in state]
+    if missing:
+        raise ValueError(f"--resume: {path} holds no {', '.join(missing)} (not a last.pt that "
+                         "train-lmm wrote): start a new --out, or fine-tune from it with --init")
+    saved = {**LMMConfig().to_dict(), **state["config"]}  # defaults, as the loader fills them
+    asked = model.config.to_dict()
+    if saved["dropout"] != asked["dropout"]:
+        log.warning("%s trained with dropout %s, this run goes on with %s", path,
+                    saved["dropout"], asked["dropout"])
+    differ = [name for name in asked if name != "dropout" and saved[name] != asked[name]]
+    if differ:
+        raise ValueError(
+            f"--resume: {path} was trained with "
+            + ", ".join(f"{name}={saved.get(name)!r}" for name in differ) + "; this run asks "
+            + ", ".join(f"{name}={asked[name]!r}" for name in differ)
+            + ": resume with the options of that run, or start a new --out")
+    _check_optimizer(path, state["optimizer"], optimizer)
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as error:
+        raise ValueError(f"--resume: {path} does not fit this run ({error}): start a new "
+                         "--out") from None
+    rng.bit_generator.state = state["rng"]
+    if "torch_rng" in state:
+        torch.set_rng_state(state["torch_rng"])
+    else:
+        log.warning("%s keeps no torch random state (written before it was saved): dropout "
+                    "draws differ from an uninterrupted run", path)
+    if "cuda_rng" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return int(state["step"]), float(state["best_val"])
+
+
+def _check_optimizer(path: Path, saved: dict, optimizer: torch.optim.Optimizer) -> None:
+    """A ValueError naming how the optimizer state saved in ``path`` differs from
+    ``optimizer``'s parameter groups (their number, sizes, each parameter's shape)."""
+    groups = optimizer.param_groups
+    saved_groups = saved.get("param_groups", []) if isinstance(saved, dict) else []
+    sizes = [len(g["params"]) for g in groups]
+    saved_sizes = [len(g.get("params", ())) for g in saved_groups]
+    fix = ("resume with the options of that run (a plan input, --plan-lr-scale and the "
+           "model's shape decide the groups), or start a new --out")
+    if saved_sizes != sizes:
+        raise ValueError(f"--resume: the optimizer of {path} has parameter groups of "
+                         f"{saved_sizes} parameters, this run's of {sizes}: {fix}")
+    moments = saved.get("state", {})
+    for number, (group, saved_group) in enumerate(zip(groups, saved_groups, strict=True)):
+        for index, (parameter, key) in enumerate(zip(group["params"], saved_group["params"],
+                                                     strict=True)):
+            moment = moments.get(key, {}).get("exp_avg")
+            if moment is not None and tuple(moment.shape) != tuple(parameter.shape):
+                raise ValueError(f"--resume: the optimizer of {path} holds a moment of shape "
+                                 f"{tuple(moment.shape)} for parameter {index} of group "
+                                 f"{number}, of shape {tuple(parameter.shape)} here: {fix}")
+            if key in moments and moment is None:
+                raise ValueError(f"--resume: the optimizer of {path} is not AdamW's (no "
+                                 f"exp_avg for parameter {index} of group {number}): {fix}")
+
+
+def _check_finite(what: str, value: float, step: int, saved_step: int | None,
+                  config: TrainConfig) -> None:
+    """Stop the run with a ValueError at a NaN or infinite loss, before it reaches the weights
+    or a checkpoint."""
+    if math.isfinite(value):
+        return
+    kept = ("no checkpoint was written" if saved_step is None else
+            f"last.pt and best.pt keep the weights of step {saved_step} or before")
+    raise ValueError(f"step {step}: the {what} is {value} (the run diverged and stops; {kept}): "
+                     f"lower --lr (now {config.lr:g}) or raise --warmup (now {config.warmup}), "
+                     "then start again or --resume")
 
 
 def trade_memory_timescales(config: TrainConfig) -> tuple[float, ...]:

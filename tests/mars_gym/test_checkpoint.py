@@ -3,13 +3,20 @@ non-finite weights, or has a config that asks for more than the file holds."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from mars_gym.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from mars_gym.checkpoint import (
+    CheckpointError,
+    payload_digest,
+    read_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 from mars_gym.lmm.checkpoint import NAMED, load_lmm
 from mars_gym.minutes.checkpoint import ASSETS as MINUTE_ASSETS
 from mars_gym.minutes.model import load_minute_model
@@ -72,11 +79,13 @@ def test_an_edited_weight_fails_the_digest(tmp_path):
 
 
 def _resave(tmp_path: Path, name: str, edit) -> Path:
-    """The shipped model with ``edit`` applied, saved consistently (a valid digest)."""
+    """The shipped model with ``edit`` applied, saved consistently (a valid digest), as a
+    crafted file would be (the writer itself refuses non-finite tensors)."""
     payload = torch.load(NAMED["default"], map_location="cpu", weights_only=True)
     edit(payload)
-    content = {k: v for k, v in payload.items() if k not in ("format", "version", "sha256")}
-    return save_checkpoint(tmp_path / name, payload["format"], payload["version"], content)
+    payload["sha256"] = payload_digest(payload)
+    torch.save(payload, tmp_path / name)
+    return tmp_path / name
 
 
 def test_non_finite_weights_are_refused(tmp_path):
@@ -129,3 +138,21 @@ def test_an_unsupported_object_is_refused_when_saving(tmp_path):
     with pytest.raises(TypeError, match="tensors and plain containers only"):
         save_checkpoint(tmp_path / "y.pt", "test.format", 1, {"array": np.ones(2)})
     assert not list(tmp_path.iterdir())
+
+
+def test_a_non_finite_tensor_is_not_written_and_the_old_file_stays(tmp_path):
+    path = save_checkpoint(tmp_path / "last.pt", "test.format", 1, {"w": torch.ones(3)})
+    with pytest.raises(ValueError, match=r"last\.pt is not written: tensor model\.w holds NaN"):
+        save_checkpoint(path, "test.format", 1, {"model": {"w": torch.tensor([1.0, math.nan])}})
+    assert torch.equal(read_checkpoint(path, "test.format", 1)["w"], torch.ones(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+
+
+def test_stale_temporary_files_of_the_writer_are_removed_and_nothing_else(tmp_path):
+    names = [".last.pt.k3j_9xq2.tmp", ".last.pt.abcdefgh.tmp", ".best.pt.abcdefgh.tmp",
+             ".last.pt.tmp", "last.pt.abcdefgh.tmp", ".last.pt.abcdefgh.tmp.keep", "notes.tmp"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"half")
+    removed = remove_stale_temporaries(tmp_path / "last.pt")
+    assert [p.name for p in removed] == [".last.pt.abcdefgh.tmp", ".last.pt.k3j_9xq2.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])

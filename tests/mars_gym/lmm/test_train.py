@@ -3,6 +3,13 @@
 import itertools
 import json
 import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -11,6 +18,7 @@ import torch
 from mars_gym.apps import parsers
 from mars_gym.apps.train_lmm import main
 from mars_gym.checkpoint import save_checkpoint as save_file
+from mars_gym.cli import main as cli
 from mars_gym.lmm.baselines import FactorizedBaseline, UnigramBaseline
 from mars_gym.lmm.checkpoint import CheckpointError, load_lmm, read_checkpoint, save_checkpoint
 from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
@@ -154,3 +162,85 @@ def test_training_without_time_of_day_and_price_change_saves_a_model_that_reads_
     model, _ = load_lmm(tmp_path / "best.pt")
     assert model.config.tod_frequencies == 0 and model.config.price_change is False
     assert model.time_in is None and model.change_in is None
+
+
+def _weights(path) -> dict[str, torch.Tensor]:
+    return read_checkpoint(path)["model"]
+
+
+def test_a_run_with_dropout_killed_and_resumed_ends_bit_identical_to_a_straight_run(
+        tmp_path, lobster_dir):
+    run = TINY + ["--steps", "60", "--eval-every", "1", "--eval-windows", "1", "--dropout", "0.3",
+                  "--data-dir", str(lobster_dir)]
+    train(config(run + ["--out", str(tmp_path / "straight")]))
+    killed = tmp_path / "killed"
+    threads = {"OMP_NUM_THREADS": str(torch.get_num_threads())}  # the same reduction order
+    process = subprocess.Popen([sys.executable, "-m", "mars_gym.apps.train_lmm", *run, "--out",
+                                str(killed)], env=os.environ | threads,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (killed / "last.pt").exists() or read_checkpoint(killed / "last.pt")["step"] < 3:
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert read_checkpoint(killed / "last.pt")["step"] < 60  # it died mid-run
+    stale = killed / ".last.pt.x1y2z3w4.tmp"  # as a kill during a save leaves it
+    stale.write_bytes(b"half")
+    train(config(run + ["--out", str(killed), "--resume"]))
+    assert not stale.exists()
+    straight, resumed = _weights(tmp_path / "straight" / "last.pt"), _weights(killed / "last.pt")
+    assert all(torch.equal(straight[name], resumed[name]) for name in straight)
+    assert read_checkpoint(killed / "last.pt")["step"] == 60
+
+
+def test_a_diverging_run_stops_at_the_first_non_finite_loss_and_keeps_its_checkpoints(
+        tmp_path, lobster_dir, capsys):
+    run = TINY + ["--out", str(tmp_path), "--eval-every", "5", "--data-dir", str(lobster_dir)]
+    train(config(run + ["--steps", "10"]))
+    before = {name: (tmp_path / name).read_bytes() for name in ("last.pt", "best.pt")}
+    assert cli(["train-lmm", *run, "--steps", "20", "--lr", "1e30", "--resume"]) == 1
+    assert re.search(r"error: step 12: the training loss is nan \(the run diverged and stops; "
+                     r"last\.pt and best\.pt keep the weights of step 10 or before\): lower --lr "
+                     r"\(now 1e\+30\)", capsys.readouterr().err)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+
+
+def test_resume_with_another_model_shape_names_the_fields_that_differ(trained, tmp_path,
+                                                                      lobster_dir):
+    out, _ = trained
+    shutil.copy(out / "last.pt", tmp_path / "last.pt")
+    other = [a if a != "16" else "32" for a in TINY]  # --n-embd 32
+    with pytest.raises(ValueError, match=r"last\.pt was trained with n_embd=16; this run asks "
+                                         r"n_embd=32: resume with the options of that run"):
+        train(config(other + ["--out", str(tmp_path), "--steps", "90", "--resume",
+                              "--data-dir", str(lobster_dir)]))
+
+
+def _edited_last(trained, tmp_path, edit) -> None:
+    """The trained run's last.pt in ``tmp_path``, with ``edit`` applied (a valid digest)."""
+    payload = read_checkpoint(trained[0] / "last.pt")
+    edit(payload)
+    save_file(tmp_path / "last.pt", payload["format"], payload["version"],
+              {k: v for k, v in payload.items() if k not in ("format", "version", "sha256")})
+
+
+def test_resume_with_other_optimizer_groups_says_how_they_differ(trained, tmp_path, lobster_dir):
+    def one_group(payload):
+        payload["optimizer"]["param_groups"] = payload["optimizer"]["param_groups"][:1]
+
+    _edited_last(trained, tmp_path, one_group)
+    with pytest.raises(ValueError, match=r"the optimizer of .*last\.pt has parameter groups of "
+                                         r"\[\d+\] parameters, this run's of \[\d+, \d+\]: "
+                                         r"resume with the options of that run"):
+        train(config(TINY + ["--out", str(tmp_path), "--steps", "90", "--resume",
+                             "--data-dir", str(lobster_dir)]))
+
+
+def test_resume_from_a_file_without_optimizer_names_what_is_missing(trained, tmp_path,
+                                                                    lobster_dir, capsys):
+    _edited_last(trained, tmp_path, lambda payload: payload.pop("optimizer"))
+    assert cli(["train-lmm", *TINY, "--out", str(tmp_path), "--steps", "90", "--resume",
+                "--data-dir", str(lobster_dir)]) == 1
+    assert re.search(r"error: --resume: .*last\.pt holds no optimizer \(not a last\.pt that "
+                     r"train-lmm wrote\): start a new --out", capsys.readouterr().err)
