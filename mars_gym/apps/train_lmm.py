@@ -16,7 +16,10 @@ random training windows (sources drawn in proportion to their size), and every `
 steps the validation NLL of each source is measured next to two baselines on the same targets
 (mars_gym.lmm.baselines). AdamW with linear warm-up then cosine decay; bf16 autocast on CUDA.
 Writes into ``--out``: ``last.pt`` (resumable), ``best.pt`` (best validation loss),
-``metrics.json`` and tensorboard scalars (``tb/``: loss, val loss, tokens/s, lr).
+``metrics.json`` and tensorboard scalars (``tb/``: loss, val loss, tokens/s, lr). A run killed
+and resumed with ``--resume`` (the same model options: it names any that differ) ends
+bit-identical to one that was not; a NaN or infinite loss stops the run with an error and leaves
+``last.pt`` and ``best.pt`` as they were.
 
 Example (CPU, a couple of minutes)::
 

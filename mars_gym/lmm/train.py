@@ -14,6 +14,12 @@ validation NLL of each source is measured next to two baselines on the same targ
 CUDA. Writes into ``config.out``: ``last.pt`` (resumable), ``best.pt`` (best validation loss),
 ``metrics.json`` and tensorboard scalars (``tb/``: loss, val loss, tokens/s, lr).
 
+``last.pt`` keeps every random state a step draws from (:func:`rng_state`), so a run killed
+and resumed (``config.resume``, :func:`resume`) ends bit-identical to one that was not, dropout
+included. A NaN or infinite training or validation loss stops the run with a ValueError before
+it reaches the weights or a checkpoint; a start removes the temporary files a kill during a save
+left (:func:`mars_gym.checkpoint.remove_stale_temporaries`).
+
 The ensemble's order model trains the same way given minute plans (a :class:`PlanSequences`,
 :mod:`mars_gym.ensemble.training`): every position then reads the real plan of its minute;
 with predicted plans too, each evaluation also scores the validation split with them
