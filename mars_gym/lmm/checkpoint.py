@@ -65,7 +65,9 @@ def load_lmm(name_or_path: str | Path = "default", device: str | torch.device = 
     model = build_module(lambda: LMM(config), payload.get("model"), str(name_or_path))
     try:
         tokenizer = OrderTokenizer.from_state(
-            {k: v.numpy() for k, v in payload["tokenizer"].items()}, str(name_or_path))
-    except (KeyError, TypeError, AttributeError, TokenizerFileError) as error:
+            {k: v.numpy() for k, v in payload["tokenizer"].items()}, f"{name_or_path} (tokenizer)")
+    except TokenizerFileError as error:  # it names the file and the field
+        raise CheckpointError(str(error)) from None
+    except (KeyError, TypeError, AttributeError) as error:
         raise CheckpointError(f"{name_or_path}: bad tokenizer in checkpoint ({error})") from None
     return model.to(device).eval(), tokenizer

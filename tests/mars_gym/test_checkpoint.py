@@ -3,6 +3,7 @@ non-finite weights, or has a config that asks for more than the file holds."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -156,3 +157,23 @@ def test_stale_temporary_files_of_the_writer_are_removed_and_nothing_else(tmp_pa
     removed = remove_stale_temporaries(tmp_path / "last.pt")
     assert [p.name for p in removed] == [".last.pt.abcdefgh.tmp", ".last.pt.k3j_9xq2.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+
+
+def _tokenizer_header(payload, **fields) -> None:
+    """Set header ``fields`` of the tokenizer inside a checkpoint ``payload``."""
+    header = json.loads(bytes(payload["tokenizer"]["header"].numpy()).decode()) | fields
+    payload["tokenizer"]["header"] = torch.frombuffer(bytearray(json.dumps(header).encode()),
+                                                      dtype=torch.uint8)
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda p: _tokenizer_header(p, volume_scale={"0": 100.0, "1": 100.0, "2": float("nan"),
+                                                  "3": 7e6}),
+     r"volume_scale of source 2 must be a finite number of lots > 0, got nan"),
+    (lambda p: p["tokenizer"].update({"price1.lower": torch.zeros(0, dtype=torch.float64)}),
+     r"price1\.lower holds 0 bins, not 1 to 32"),
+])
+def test_a_bad_tokenizer_inside_a_checkpoint_is_refused_at_load(tmp_path, edit, fragment):
+    path = _resave(tmp_path, "tokenizer.pt", edit)
+    with pytest.raises(CheckpointError, match=rf"^{path} \(tokenizer\): {fragment}"):
+        load_lmm(path)
