@@ -91,10 +91,12 @@ class LMMConfig:
                              f"({self.context})")
         if not isinstance(self.price_change, bool):
             raise TypeError(f"price_change must be True or False, got {self.price_change!r}")
-        if not 0.0 <= self.dropout < 1.0 or not math.isfinite(self.rope_base) \
-                or self.rope_base <= 1.0:
-            raise ValueError(f"dropout must be in [0, 1) and rope_base > 1, got {self.dropout} "
-                             f"and {self.rope_base}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"LMMConfig.dropout must be in [0, 1) (the share of activations "
+                             f"zeroed in training), got {self.dropout!r}")
+        if not math.isfinite(self.rope_base) or self.rope_base <= 1.0:
+            raise ValueError(f"LMMConfig.rope_base must be finite and > 1 (the base of the "
+                             f"rotary angles), got {self.rope_base!r}")
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
             raise ValueError(f"n_embd ({self.n_embd}) must split into n_head ({self.n_head}) "
                              "heads of even size")

@@ -383,7 +383,7 @@ def _check_finite(what: str, value: float, step: int, saved_step: int | None,
     or a checkpoint."""
     if math.isfinite(value):
         return
-    kept = ("no checkpoint was written" if saved_step is None else
+    kept = ("this run has written no checkpoint" if saved_step is None else
             f"last.pt and best.pt keep the weights of step {saved_step} or before")
     raise ValueError(f"step {step}: the {what} is {value} (the run diverged and stops; {kept}): "
                      f"lower --lr (now {config.lr:g}) or raise --warmup (now {config.warmup}), "

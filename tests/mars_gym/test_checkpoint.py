@@ -109,6 +109,8 @@ def test_non_finite_weights_are_refused(tmp_path):
     ({"n_embd": 16_384, "n_head": 128, "n_layer": 200},
      r"one stream's key/value cache would take 12,800 MiB .* more than 64 MiB"),
     ({"n_embd": "128"}, "n_embd must be an integer"),
+    ({"dropout": float("nan")}, r"dropout must be in \[0, 1\) \(the share of activations"),
+    ({"rope_base": float("inf")}, r"rope_base must be finite and > 1 \(the base of the rotary"),
 ])
 def test_a_crafted_config_cannot_make_the_loader_allocate(tmp_path, config, fragment):
     path = _resave(tmp_path, "config.pt", lambda payload: payload["config"].update(config))
