@@ -48,6 +48,7 @@ from lob_core.lobster import (
 )
 
 __all__ = [
+    "PairLengthError",
     "ReplayReport",
     "ReplaySnapshots",
     "apply_messages",
@@ -59,6 +60,10 @@ __all__ = [
     "replay",
     "seed",
 ]
+
+
+class PairLengthError(LobsterFormatError):
+    """An orderbook file whose row count is not its message file's message count."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +265,8 @@ class ReplaySnapshots:
     instead of from the start: the same book, for at most ``every`` messages of work.
 
     Calling the object with ``index`` (1 .. number of messages) returns a fresh book as it was
-    just before message ``index`` (after messages 0 .. index - 1; message 0 is in the seed).
+    just before message ``index`` (after messages 0 .. index - 1; message 0 is in the seed). The
+    first call refuses messages that rebuild a crossed book, like :func:`replay`.
     """
 
     def __init__(self, messages: np.ndarray, orderbook: np.ndarray, *, stream_level: int,
@@ -272,7 +278,8 @@ class ReplaySnapshots:
             raise ValueError(f"every must be positive, got {every}")
         self.messages, self.orderbook, self.seed_row = _replay_inputs(
             messages, orderbook, seed_row, tick_size, (path, orderbook_path, seed_path))
-        self.stream_level, self.tick_size, self.every = stream_level, tick_size, every
+        self.stream_level, self.tick_size, self.every, self.path = (
+            stream_level, tick_size, every, path)
         self.kept: list[tuple[int, OrderBook, int, int]] = []
         self.starts: list[int] = []
 
@@ -280,8 +287,10 @@ class ReplaySnapshots:
         if not 1 <= index <= len(self.messages):
             raise IndexError(f"message {index} is outside the replay (1..{len(self.messages)})")
         if not self.kept:
-            replay_compare(OrderBook(self.tick_size), self.messages, self.orderbook,
-                           self.seed_row, self.stream_level, None, self.every, self.kept)
+            book, states = OrderBook(self.tick_size), np.empty((len(self.messages), 2), np.int64)
+            replay_compare(book, self.messages, self.orderbook, self.seed_row,
+                           self.stream_level, states, self.every, self.kept)
+            _refuse_crossed(states, book, self.path)
             self.starts = [start for start, *_ in self.kept]
         start, kept, known_bid, known_ask = self.kept[bisect.bisect_right(self.starts, index) - 1]
         book = kept.copy()
@@ -297,12 +306,12 @@ def read_pair(message_file: PathLike, orderbook_file: PathLike,
     stream_level, seed_row)``. ``stream_level`` is ``level``, else the message file name's N,
     else the orderbook's level count; ``seed_row`` the first row of ``seed_orderbook_file``
     (``None`` without one). An orderbook whose row count is not the message count is a
-    :class:`~lob_core.lobster.LobsterFormatError` naming both files (LOBSTER writes one row per
-    message: a shorter file would leave messages no row describes)."""
+    :class:`PairLengthError` naming both files (LOBSTER writes one row per message: a shorter
+    file would leave messages no row describes)."""
     messages = read_messages(message_file)
     orderbook = read_orderbook(orderbook_file)
     if orderbook.shape[0] != messages.shape[0]:
-        raise LobsterFormatError(
+        raise PairLengthError(
             f"{orderbook_file} has {orderbook.shape[0]:,} rows but {message_file} has "
             f"{messages.shape[0]:,} messages: LOBSTER writes one row per message")
     stream_level = level or level_from_filename(message_file) or orderbook.shape[1] // 4
@@ -334,11 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         messages, orderbook, stream_level, seed_row = read_pair(
             args.message_file, args.orderbook, args.seed_orderbook, args.level)
-    except LobsterFormatError as error:
+    except PairLengthError as error:  # a usage error: the wrong file given
         command.error(str(error))
     report, _, _ = replay(messages, orderbook, stream_level=stream_level, seed_row=seed_row,
                           tick_size=args.tick, path=args.message_file,
-                          orderbook_path=args.orderbook, seed_path=args.seed_orderbook)
+                          orderbook_path=args.orderbook,
+                          seed_path=args.seed_orderbook or "<seed row>")
     if args.json:
         print(json.dumps(asdict(report)))
     else:

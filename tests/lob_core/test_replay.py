@@ -217,6 +217,10 @@ def test_messages_that_rebuild_a_crossed_book_are_refused_naming_the_line():
     with pytest.raises(ValueError, match=r"m.csv:3: the book rebuilt after this message is crossed "
                                          r"\(best bid 10200 >= best ask 10100\)"):
         replay(messages, np.array([[10_100, 5, 10_000, 5]]), stream_level=1, path="m.csv")
+    rebuilt = ReplaySnapshots(messages, np.array([[10_100, 5, 10_000, 5]]), stream_level=1,
+                              every=2, path="m.csv")
+    with pytest.raises(ValueError, match=r"m.csv:3: the book rebuilt after this message"):
+        rebuilt(2)
 
 
 def test_an_off_tick_orderbook_row_names_the_orderbook_file_and_row(amzn):
