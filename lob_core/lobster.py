@@ -7,6 +7,10 @@ execution, 6 cross trade, 7 halt), order id, size, price (dollars x 10 000), dir
 
 Orderbook file: row i is the book after message i; for each level k = 1..N the columns are ask
 price, ask size, bid price, bid size. Empty levels hold dummy prices (+-9999999999) with size 0.
+No row may be crossed (its best bid at or above its best ask). A file named ``..._orderbook_N.csv``
+holds at most N levels per row; it may hold fewer (a top-of-book extract of a level-N file, as
+the shared AAPL ``derived/bigfatwhale_juypter/AAPL_2012-06-21_orderbook_50.csv`` is): then only
+the levels it holds are known.
 
 A file that does not follow the format raises :class:`LobsterFormatError` naming the file and
 the 1-based line.
@@ -136,6 +140,19 @@ def _load(path: Path, dtype: np.dtype, parsers) -> np.ndarray:
     return table
 
 
+def check_uncrossed(orderbook: np.ndarray, path: PathLike = "<orderbook>") -> None:
+    """Raise :class:`LobsterFormatError` naming ``path`` and the 1-based row of the first
+    orderbook row (int64 ``(rows, 4 * levels)``) whose best occupied bid is at or above its best
+    occupied ask: no book holds that (the engine would match them)."""
+    asks = np.where(orderbook[:, 1::4] > 0, orderbook[:, 0::4], np.iinfo(np.int64).max).min(axis=1)
+    bids = np.where(orderbook[:, 3::4] > 0, orderbook[:, 2::4], np.iinfo(np.int64).min).max(axis=1)
+    rows = np.flatnonzero(bids >= asks)
+    if rows.size:
+        row = rows[0]
+        raise LobsterFormatError(f"{path}:{row + 1}: crossed book: best bid {bids[row]} >= "
+                                 f"best ask {asks[row]}")
+
+
 def _fail_at(path: Path, bad: np.ndarray, what: str) -> None:
     rows = np.flatnonzero(bad)
     if rows.size:
@@ -174,8 +191,9 @@ def read_messages(path: PathLike) -> np.ndarray:
 def read_orderbook(path: PathLike, levels: int | None = None) -> np.ndarray:
     """Read a LOBSTER orderbook file into an int64 array of shape ``(rows, 4 * levels)``.
 
-    ``levels`` defaults to the column count / 4; a file with fewer columns is an error.
-    Values are parsed exactly as int64.
+    ``levels`` defaults to the column count / 4; a file with fewer columns is an error, and so
+    is one with more levels than its name's N (``..._orderbook_N.csv``; fewer is a top-of-book
+    extract: see the module docstring) or a crossed row. Values are parsed exactly as int64.
     """
     path = Path(path)
     _check_file(path)  # before the first line is read: it may be any length
@@ -186,7 +204,13 @@ def read_orderbook(path: PathLike, levels: int | None = None) -> np.ndarray:
     if n_columns % 4 != 0:
         raise LobsterFormatError(
             f"{path}:1: an orderbook row has 4 columns per level, got {n_columns}")
+    named = level_from_filename(path)
+    if named is not None and n_columns > 4 * named:
+        raise LobsterFormatError(
+            f"{path}:1: {n_columns // 4} levels per row, but the file name says level {named} "
+            f"(at most {4 * named} columns)")
     book = np.ascontiguousarray(_load(path, np.dtype(np.int64), [int] * n_columns))
     sizes = book[:, 1::2]
     _fail_at(path, (sizes < 0).any(axis=1), "sizes must be non-negative")
+    check_uncrossed(book, path)
     return book

@@ -39,22 +39,31 @@ from lob_core.lobster import (
     LOBSTER_TICK,
     MESSAGE_DTYPE,
     NEW,
+    LobsterFormatError,
     PathLike,
+    check_uncrossed,
     level_from_filename,
     read_messages,
     read_orderbook,
 )
 
 __all__ = [
+    "PairLengthError",
     "ReplayReport",
     "ReplaySnapshots",
     "apply_messages",
     "check_messages",
+    "check_orderbook",
     "check_orderbook_row",
     "main",
+    "read_pair",
     "replay",
     "seed",
 ]
+
+
+class PairLengthError(LobsterFormatError):
+    """An orderbook file whose row count is not its message file's message count."""
 
 
 @dataclass(frozen=True)
@@ -102,25 +111,45 @@ def check_messages(messages: np.ndarray, tick_size: int, path: PathLike = "<mess
                 f"size {row['size']}, price {row['price']}, direction {row['direction']})")
 
 
-def check_orderbook_row(row: np.ndarray, tick_size: int) -> np.ndarray:
-    """The row as contiguous int64 after checking that its occupied levels are on tick."""
-    row = np.ascontiguousarray(row, dtype=np.int64)
-    if row.ndim != 1 or row.size == 0 or row.size % 4:
-        raise ValueError(f"an orderbook row has 4 columns per level, got shape {row.shape}")
-    prices, sizes = row[0::2], row[1::2]
+def check_orderbook(orderbook: np.ndarray, tick_size: int,
+                    path: PathLike = "<orderbook>") -> np.ndarray:
+    """The rows as contiguous int64 ``(rows, 4 * levels)`` after checking them: every occupied
+    level a positive multiple of the tick inside the book's domain, and no row crossed (best bid
+    at or above best ask). A ``ValueError`` names ``path`` and the 1-based row."""
+    table = np.ascontiguousarray(orderbook, dtype=np.int64)
+    if table.ndim != 2 or table.shape[1] == 0 or table.shape[1] % 4:
+        raise ValueError(f"{path}: an orderbook row has 4 columns per level, got shape "
+                         f"{table.shape}")
+    prices, sizes = table[:, 0::2], table[:, 1::2]
     bad = (sizes > 0) & ((prices <= 0) | (prices > MAX_PRICE) | (prices % tick_size != 0)
                          | (sizes > MAX_QTY))
     if bad.any():
-        column = int(np.flatnonzero(bad)[0]) * 2 + 1
-        raise ValueError(f"orderbook column {column}: price {prices[bad][0]} (size "
-                         f"{sizes[bad][0]}) is not a positive multiple of the tick size "
-                         f"{tick_size} inside the book's domain")
-    return row
+        row, level = np.argwhere(bad)[0]
+        raise ValueError(f"{path}:{row + 1}: orderbook column {level * 2 + 1}: price "
+                         f"{prices[row, level]} (size {sizes[row, level]}) is not a positive "
+                         f"multiple of the tick size {tick_size} inside the book's domain")
+    check_uncrossed(table, path)
+    return table
+
+
+def check_orderbook_row(row: np.ndarray, tick_size: int,
+                        path: PathLike = "<orderbook row>") -> np.ndarray:
+    """One row as contiguous int64 after the checks of :func:`check_orderbook`."""
+    row = np.asarray(row)
+    if row.ndim != 1:
+        raise ValueError(f"{path}: an orderbook row has 4 columns per level, got shape "
+                         f"{row.shape}")
+    return check_orderbook(row[None, :], tick_size, path)[0]
 
 
 def seed(book: OrderBook, row: np.ndarray, ts: int = 0) -> None:
-    """Add the occupied levels of one LOBSTER orderbook row to ``book`` as anonymous volume."""
-    _replay.seed(book, check_orderbook_row(row, book.tick_size), ts)
+    """Add the occupied levels of one LOBSTER orderbook row to an empty ``book`` as anonymous
+    volume (one order per level). A row that is off tick or crossed, or a book that already
+    holds orders, is refused and the book is left unchanged."""
+    row = check_orderbook_row(row, book.tick_size)
+    if len(book):
+        raise ValueError(f"seed needs an empty book, this one holds {len(book)} orders")
+    _replay.seed(book, row, ts)
 
 
 def apply_messages(book: OrderBook, messages: np.ndarray) -> int:
@@ -132,17 +161,34 @@ def apply_messages(book: OrderBook, messages: np.ndarray) -> int:
 
 
 def _replay_inputs(messages: np.ndarray, orderbook: np.ndarray, seed_row: np.ndarray | None,
-                   tick_size: int, path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   tick_size: int, paths: tuple[PathLike, PathLike, PathLike],
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Checked replay inputs as the compiled replay reads them: the messages as int64 ``(n,
-    6)``, the orderbook rows as int64 and the seed row (default: the first row)."""
+    6)``, the orderbook rows as int64 and the seed row (default: the first row). ``paths``:
+    the message, orderbook and seed files' names for the error messages."""
     if orderbook.shape[0] > messages.shape[0]:
         raise ValueError(
-            f"the orderbook has {orderbook.shape[0]} rows but there are only "
+            f"{paths[1]}: the orderbook has {orderbook.shape[0]} rows but there are only "
             f"{messages.shape[0]} messages; row i must be the book after message i")
-    check_messages(messages, tick_size, path)
-    seed_row = check_orderbook_row(orderbook[0] if seed_row is None else seed_row, tick_size)
-    return (np.ascontiguousarray(messages).view(np.int64).reshape(-1, 6),
-            np.ascontiguousarray(orderbook, dtype=np.int64), seed_row)
+    check_messages(messages, tick_size, paths[0])
+    rows = check_orderbook(orderbook, tick_size, paths[1])
+    seed_row = rows[0] if seed_row is None else check_orderbook_row(seed_row, tick_size, paths[2])
+    return np.ascontiguousarray(messages).view(np.int64).reshape(-1, 6), rows, seed_row
+
+
+def _refuse_crossed(states: np.ndarray, book: OrderBook, path: PathLike) -> None:
+    """Raise ``ValueError`` naming the message file's line after which the rebuilt book is
+    crossed (``states[i]``: best bid and ask just before message i, 0 for an empty side;
+    ``book``: after the last message). The orderbook rows then do not describe the messages
+    (a short or foreign orderbook file leaves the replay nothing to re-synchronise on)."""
+    bids = np.r_[states[1:, 0], book.best_bid or 0]
+    asks = np.r_[states[1:, 1], book.best_ask or 0]
+    crossed = np.flatnonzero((bids > 0) & (asks > 0) & (bids >= asks))
+    if crossed.size:
+        i = crossed[0]
+        raise ValueError(f"{path}:{i + 1}: the book rebuilt after this message is crossed "
+                         f"(best bid {bids[i]} >= best ask {asks[i]}): the orderbook rows do "
+                         "not describe these messages")
 
 
 def replay(
@@ -154,6 +200,8 @@ def replay(
     tick_size: int = LOBSTER_TICK,
     states: np.ndarray | None = None,
     path: PathLike = "<messages>",
+    orderbook_path: PathLike = "<orderbook>",
+    seed_path: PathLike = "<seed row>",
 ) -> tuple[ReplayReport, np.ndarray, OrderBook]:
     """Replay ``messages`` and score them against ``orderbook`` rows.
 
@@ -170,19 +218,29 @@ def replay(
         Price tick of the book (LOBSTER: 100 = one cent).
     states : int64 array ``(n_messages, 2 + 2 * k)``, optional
         Filled with the book's :meth:`OrderBook.tick_state` (k ticks) just before each message.
-    path : str or path
-        The message file's name, used in error messages.
+    path, orderbook_path, seed_path : str or path
+        The message, orderbook and seed files' names, used in error messages.
 
     Returns
     -------
     report, status, book
         The summary, one ``ROW_*`` code per orderbook row, and the final book.
+
+    Raises
+    ------
+    ValueError
+        A message or row the engine cannot apply, a crossed row, or messages that rebuild a
+        crossed book (the orderbook rows do not describe them), naming file and line.
     """
-    as_int64, rows, seed_row = _replay_inputs(messages, orderbook, seed_row, tick_size, path)
+    as_int64, rows, seed_row = _replay_inputs(messages, orderbook, seed_row, tick_size,
+                                              (path, orderbook_path, seed_path))
     book = OrderBook(tick_size)
+    if states is None:  # the best prices only, for the crossed-book check
+        states = np.empty((len(messages), 2), dtype=np.int64)
     start = time.perf_counter()
     status, unresolved = replay_compare(book, as_int64, rows, seed_row, stream_level, states)
     elapsed = time.perf_counter() - start
+    _refuse_crossed(states, book, path)
     matched = int(np.count_nonzero(status == ROW_MATCH))
     mismatched = np.flatnonzero(status == ROW_MISMATCH)
     compared = matched + mismatched.size
@@ -207,17 +265,21 @@ class ReplaySnapshots:
     instead of from the start: the same book, for at most ``every`` messages of work.
 
     Calling the object with ``index`` (1 .. number of messages) returns a fresh book as it was
-    just before message ``index`` (after messages 0 .. index - 1; message 0 is in the seed).
+    just before message ``index`` (after messages 0 .. index - 1; message 0 is in the seed). The
+    first call refuses messages that rebuild a crossed book, like :func:`replay`.
     """
 
     def __init__(self, messages: np.ndarray, orderbook: np.ndarray, *, stream_level: int,
                  seed_row: np.ndarray | None = None, tick_size: int = LOBSTER_TICK,
-                 every: int = 1_024, path: PathLike = "<messages>") -> None:
+                 every: int = 1_024, path: PathLike = "<messages>",
+                 orderbook_path: PathLike = "<orderbook>",
+                 seed_path: PathLike = "<seed row>") -> None:
         if every < 1:
             raise ValueError(f"every must be positive, got {every}")
         self.messages, self.orderbook, self.seed_row = _replay_inputs(
-            messages, orderbook, seed_row, tick_size, path)
-        self.stream_level, self.tick_size, self.every = stream_level, tick_size, every
+            messages, orderbook, seed_row, tick_size, (path, orderbook_path, seed_path))
+        self.stream_level, self.tick_size, self.every, self.path = (
+            stream_level, tick_size, every, path)
         self.kept: list[tuple[int, OrderBook, int, int]] = []
         self.starts: list[int] = []
 
@@ -225,14 +287,37 @@ class ReplaySnapshots:
         if not 1 <= index <= len(self.messages):
             raise IndexError(f"message {index} is outside the replay (1..{len(self.messages)})")
         if not self.kept:
-            replay_compare(OrderBook(self.tick_size), self.messages, self.orderbook,
-                           self.seed_row, self.stream_level, None, self.every, self.kept)
+            book, states = OrderBook(self.tick_size), np.empty((len(self.messages), 2), np.int64)
+            replay_compare(book, self.messages, self.orderbook, self.seed_row,
+                           self.stream_level, states, self.every, self.kept)
+            _refuse_crossed(states, book, self.path)
             self.starts = [start for start, *_ in self.kept]
         start, kept, known_bid, known_ask = self.kept[bisect.bisect_right(self.starts, index) - 1]
         book = kept.copy()
         replay_resume(book, known_bid, known_ask, self.messages, self.orderbook,
                       self.stream_level, start, index)
         return book
+
+
+def read_pair(message_file: PathLike, orderbook_file: PathLike,
+              seed_orderbook_file: PathLike | None = None, level: int | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None]:
+    """Read a LOBSTER message/orderbook pair for :func:`replay`: ``(messages, orderbook,
+    stream_level, seed_row)``. ``stream_level`` is ``level``, else the message file name's N,
+    else the orderbook's level count; ``seed_row`` the first row of ``seed_orderbook_file``
+    (``None`` without one). An orderbook whose row count is not the message count is a
+    :class:`PairLengthError` naming both files (LOBSTER writes one row per message: a shorter
+    file would leave messages no row describes)."""
+    messages = read_messages(message_file)
+    orderbook = read_orderbook(orderbook_file)
+    if orderbook.shape[0] != messages.shape[0]:
+        raise PairLengthError(
+            f"{orderbook_file} has {orderbook.shape[0]:,} rows but {message_file} has "
+            f"{messages.shape[0]:,} messages: LOBSTER writes one row per message")
+    stream_level = level or level_from_filename(message_file) or orderbook.shape[1] // 4
+    seed_row = (None if seed_orderbook_file is None
+                else read_orderbook(seed_orderbook_file)[0])
+    return messages, orderbook, stream_level, seed_row
 
 
 def parser() -> argparse.ArgumentParser:
@@ -255,15 +340,15 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     command = parser()
     args = command.parse_args(argv)
-    messages = read_messages(args.message_file)
-    orderbook = read_orderbook(args.orderbook)
-    if orderbook.shape[0] != messages.shape[0]:  # a truncated file would score a prefix only
-        command.error(f"{args.orderbook} has {orderbook.shape[0]:,} rows but {args.message_file} "
-                     f"has {messages.shape[0]:,} messages: LOBSTER writes one row per message")
-    stream_level = args.level or level_from_filename(args.message_file) or orderbook.shape[1] // 4
-    seed_row = None if args.seed_orderbook is None else read_orderbook(args.seed_orderbook)[0]
+    try:
+        messages, orderbook, stream_level, seed_row = read_pair(
+            args.message_file, args.orderbook, args.seed_orderbook, args.level)
+    except PairLengthError as error:  # a usage error: the wrong file given
+        command.error(str(error))
     report, _, _ = replay(messages, orderbook, stream_level=stream_level, seed_row=seed_row,
-                          tick_size=args.tick, path=args.message_file)
+                          tick_size=args.tick, path=args.message_file,
+                          orderbook_path=args.orderbook,
+                          seed_path=args.seed_orderbook or "<seed row>")
     if args.json:
         print(json.dumps(asdict(report)))
     else:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from lob_core import OrderBook, book_from_orders
-from lob_core.lobster import LOBSTER_TICK, level_from_filename, read_messages, read_orderbook
-from lob_core.replay import ReplaySnapshots, replay
+from lob_core.lobster import LOBSTER_TICK
+from lob_core.replay import ReplaySnapshots, read_pair, replay
 from mars_gym.data.book_states import SNAPSHOT_EVENTS
 from mars_gym.data.schema import (
     BOOK_TICKS,
@@ -43,14 +43,18 @@ def load_lobster_events(
     orderbook_file: Path,
     seed_orderbook_file: Path | None = None,
 ) -> EventStream:
-    """Read a LOBSTER message/orderbook pair into an :class:`EventStream` (prices in cents)."""
-    messages = read_messages(message_file)
-    orderbook = read_orderbook(orderbook_file)
-    stream_level = level_from_filename(message_file) or orderbook.shape[1] // 4
-    seed_row = None if seed_orderbook_file is None else read_orderbook(seed_orderbook_file)[0]
+    """Read a LOBSTER message/orderbook pair into an :class:`EventStream` (prices in cents).
+
+    The pair is refused, naming the file and line, when the orderbook file has not one row per
+    message, a row is crossed, or the messages rebuild a crossed book
+    (:func:`lob_core.replay.read_pair`, :func:`lob_core.replay.replay`)."""
+    messages, orderbook, stream_level, seed_row = read_pair(
+        message_file, orderbook_file, seed_orderbook_file)
+    seed_path = seed_orderbook_file or orderbook_file
     states = np.zeros((len(messages), 2 + 2 * BOOK_TICKS), dtype=np.int64)
     report, _, _ = replay(messages, orderbook, stream_level=stream_level, seed_row=seed_row,
-                          states=states)
+                          states=states, path=message_file, orderbook_path=orderbook_file,
+                          seed_path=seed_path)
     all_messages = messages
     messages, states = messages[1:], states[1:]
     keep = np.isin(messages["type"], list(_TYPE_MAP))
@@ -73,7 +77,8 @@ def load_lobster_events(
                   replay_undetermined_rows=report.undetermined_rows,
                   replay_unresolved_messages=report.unresolved_messages)
     rebuilt = ReplaySnapshots(all_messages, orderbook, stream_level=stream_level,
-                                seed_row=seed_row, every=SNAPSHOT_EVENTS, path=message_file)
+                              seed_row=seed_row, every=SNAPSHOT_EVENTS, path=message_file,
+                              orderbook_path=orderbook_file, seed_path=seed_path)
 
     def full_book(index: int) -> OrderBook:
         """The whole rebuilt book before event ``index`` (prices in ticks, real ids)."""

@@ -120,3 +120,22 @@ def test_replay_errors_name_the_message_file(tmp_path, capsys):
     orderbook.write_text("1000100,10,1000000,10\n" * 2)
     with pytest.raises(ValueError, match="Z_message_1.csv:2: price is not a multiple"):
         main([str(messages), "--orderbook", str(orderbook)])
+
+
+def test_a_crossed_or_locked_orderbook_row_names_file_and_row(tmp_path):
+    path = _write(tmp_path, "ob_1.csv", "10100,1,10000,2\n10000,1,10000,2\n")
+    with pytest.raises(LobsterFormatError, match=r"ob_1.csv:2: crossed book: best bid 10000 >= "
+                                                 r"best ask 10000$"):
+        read_orderbook(path)
+
+
+def test_an_orderbook_with_more_levels_than_its_name_says_is_refused(tmp_path):
+    path = _write(tmp_path, "X_orderbook_1.csv", "10100,1,10000,2,10200,1,9900,2\n")
+    with pytest.raises(LobsterFormatError, match=r"X_orderbook_1.csv:1: 2 levels per row, but the "
+                                                 r"file name says level 1 \(at most 4 columns\)"):
+        read_orderbook(path)
+
+
+def test_a_top_of_book_extract_of_a_deeper_file_reads_its_levels(tmp_path):
+    path = _write(tmp_path, "X_orderbook_50.csv", "10100,1,10000,2\n")
+    assert read_orderbook(path).tolist() == [[10100, 1, 10000, 2]]

@@ -7,7 +7,7 @@ import pytest
 
 from lob_core import OrderBook
 from lob_core._replay import ROW_MATCH, ROW_MISMATCH, ROW_SEED, ROW_UNDETERMINED
-from lob_core.lobster import read_messages, read_orderbook
+from lob_core.lobster import MESSAGE_DTYPE, read_messages, read_orderbook
 from lob_core.replay import (
     ReplaySnapshots,
     apply_messages,
@@ -191,3 +191,41 @@ def test_kept_books_refuse_indices_outside_the_replay(amzn):
             snapshots(index)
     with pytest.raises(ValueError, match="every must be positive"):
         ReplaySnapshots(messages, orderbook, stream_level=1, every=0)
+
+
+def test_seed_refuses_a_crossed_row_and_leaves_the_book_empty():
+    book = OrderBook(100)
+    with pytest.raises(ValueError, match=r"<orderbook row>:1: crossed book: best bid 10100 >= "
+                                         r"best ask 10000$"):
+        seed(book, np.array([10_000, 5, 10_100, 5]))
+    assert len(book) == 0
+
+
+def test_seed_refuses_a_book_that_already_holds_orders():
+    book = OrderBook(100)
+    seed(book, np.array([10_100, 5, 10_000, 5]))
+    with pytest.raises(ValueError, match="seed needs an empty book, this one holds 2 orders"):
+        seed(book, np.array([10_100, 5, 10_000, 5]))
+    assert len(book) == 2
+
+
+def test_messages_that_rebuild_a_crossed_book_are_refused_naming_the_line():
+    messages = np.zeros(3, dtype=MESSAGE_DTYPE)
+    messages["type"], messages["direction"] = 1, 1
+    messages["order_id"], messages["size"] = [1, 2, 3], 5
+    messages["price"] = [10_000, 10_000, 10_200]  # line 3: a bid above the best ask
+    with pytest.raises(ValueError, match=r"m.csv:3: the book rebuilt after this message is crossed "
+                                         r"\(best bid 10200 >= best ask 10100\)"):
+        replay(messages, np.array([[10_100, 5, 10_000, 5]]), stream_level=1, path="m.csv")
+    rebuilt = ReplaySnapshots(messages, np.array([[10_100, 5, 10_000, 5]]), stream_level=1,
+                              every=2, path="m.csv")
+    with pytest.raises(ValueError, match=r"m.csv:3: the book rebuilt after this message"):
+        rebuilt(2)
+
+
+def test_an_off_tick_orderbook_row_names_the_orderbook_file_and_row(amzn):
+    messages, orderbook = amzn
+    bad = orderbook[:50].copy()
+    bad[41, 2] += 1
+    with pytest.raises(ValueError, match=r"^ob.csv:42: orderbook column 3: price \d+ \(size"):
+        replay(messages[:50], bad, stream_level=1, orderbook_path="ob.csv")

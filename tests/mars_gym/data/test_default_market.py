@@ -3,6 +3,7 @@ enough for the main job on a machine without a data folder."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -112,3 +113,88 @@ def test_the_main_job_runs_in_a_folder_without_a_data_folder(tmp_path):
     assert len(rows) == 3
     assert "decision 1/2 done" in result.stdout and "all 3 episodes done" in result.stdout
     assert not (tmp_path / "no_data_here").exists()
+
+
+def _shipped_arrays() -> dict[str, np.ndarray]:
+    with np.load(DEFAULT_MARKET_FILE, allow_pickle=False) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
+def _crafted(tmp_path, **changes) -> Path:
+    """The shipped arrays with ``changes`` (``None`` drops an array), saved compressed."""
+    arrays = {**_shipped_arrays(), **changes}
+    path = tmp_path / "crafted.npz"
+    np.savez_compressed(path, **{name: a for name, a in arrays.items() if a is not None})
+    return path
+
+
+def test_nan_times_are_refused_by_their_dtype(tmp_path):
+    times = _shipped_arrays()["time_ns"].astype(np.float64)
+    times[7] = np.nan
+    with pytest.raises(DefaultMarketError, match=r"crafted.npz: not a readable default market "
+                                                 r"file \(time_ns.npy: dtype float64, expected "
+                                                 r"int64\)"):
+        load_default_market(_crafted(tmp_path, time_ns=times))
+
+
+def test_backwards_times_are_refused_naming_the_event(tmp_path):
+    times = _shipped_arrays()["time_ns"].copy()
+    times[100] = times[99] - 1
+    with pytest.raises(DefaultMarketError, match="crafted.npz: event 100: time_ns goes backwards"):
+        load_default_market(_crafted(tmp_path, time_ns=times))
+
+
+def test_a_missing_array_is_named_not_a_key_error(tmp_path):
+    with pytest.raises(DefaultMarketError, match=r"\(missing arrays: side\)"):
+        load_default_market(_crafted(tmp_path, side=None))
+
+
+def test_start_orders_of_the_wrong_dtype_are_named_not_a_type_error(tmp_path):
+    with pytest.raises(DefaultMarketError, match=r"initial_orders.npy: dtype int64, expected "):
+        load_default_market(_crafted(tmp_path, initial_orders=np.zeros(5, dtype=np.int64)))
+
+
+def test_an_unexpected_member_or_column_lengths_that_differ_are_refused(tmp_path):
+    with pytest.raises(DefaultMarketError, match=r"unexpected members 'extra.npy'"):
+        load_default_market(_crafted(tmp_path, extra=np.zeros(3)))
+    with pytest.raises(DefaultMarketError, match="the event columns differ in length "
+                                                 r"\(time_ns 113,324, type 113,323, "):
+        load_default_market(_crafted(tmp_path, type=_shipped_arrays()["type"][:-1]))
+
+
+def test_a_start_book_that_is_not_a_book_is_refused_naming_the_file(tmp_path):
+    orders = _shipped_arrays()["initial_orders"].copy()
+    orders["side"][3] = 2
+    with pytest.raises(DefaultMarketError, match="crafted.npz: initial_orders: .*side must be"):
+        load_default_market(_crafted(tmp_path, initial_orders=orders))
+
+
+def test_a_huge_declared_shape_is_refused_before_its_data_is_read(tmp_path):
+    """A 2.4 GB column in a small file: the .npy header is read, the data never is."""
+    path = tmp_path / "huge.npz"
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<i8", "fortran_order": False, "shape": (300_000_000,)})
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in _shipped_arrays().items():
+            if name != "time_ns":
+                buffer = io.BytesIO()
+                np.save(buffer, array)
+                archive.writestr(f"{name}.npy", buffer.getvalue())
+        archive.writestr("time_ns.npy", header.getvalue())  # the header only
+    with pytest.raises(DefaultMarketError, match=r"time_ns.npy: shape \(300000000,\), expected one "
+                                                 r"dimension of at most 1,000,000"):
+        load_default_market(path)
+
+
+def test_a_member_shorter_than_its_header_says_is_refused(tmp_path):
+    path = tmp_path / "short.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in _shipped_arrays().items():
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            data = buffer.getvalue()
+            archive.writestr(f"{name}.npy", data[:-8] if name == "price" else data)
+    with pytest.raises(DefaultMarketError, match=r"price.npy: the archive declares 906,712 bytes, "
+                                                 r"its header 906,720"):
+        load_default_market(path)

@@ -124,3 +124,56 @@ def test_the_calibrations_take_a_path(new_ticker):
     # the same market's morning: volatility and volume of the same order as the whole day's
     assert 0.2 < by_path.sigma_bps / shared.sigma_bps < 5
     assert 0.2 < by_path.horizon_volume / shared.horizon_volume < 5
+
+
+def _pair(new_ticker, folder, messages=None, orderbook=None):
+    """A copy of the ZZZZ pair in ``folder``, with its message or orderbook lines replaced."""
+    folder.mkdir()
+    lines = {kind: new_ticker.with_name(new_ticker.name.replace("message", kind)).read_text()
+             .splitlines(keepends=True) for kind in ("message", "orderbook")}
+    for kind, replaced in (("message", messages), ("orderbook", orderbook)):
+        text = "".join(lines[kind] if replaced is None else replaced(lines[kind]))
+        (folder / new_ticker.name.replace("message", kind)).write_text(text)
+    return folder / new_ticker.name
+
+
+def test_an_orderbook_shorter_than_its_messages_is_refused_naming_both_files(new_ticker, tmp_path):
+    short = _pair(new_ticker, tmp_path / "short", orderbook=lambda lines: lines[:200])
+    with pytest.raises(ValueError, match=r"orderbook_1.csv has 200 rows but .*ZZZZ_2012-06-21_"
+                                         rf"34200000_57600000_message_1.csv has {LINES:,} "
+                                         "messages: LOBSTER writes one row per message"):
+        load_source(short)
+
+
+def _cross_row_101(lines):
+    fields = lines[100].strip().split(",")
+    fields[2] = str(int(fields[0]) + 100)  # best bid a cent above the best ask
+    return [*lines[:100], ",".join(fields) + "\n", *lines[101:]]
+
+
+def test_a_crossed_orderbook_row_is_refused_naming_file_and_row(new_ticker, tmp_path):
+    crossed = _pair(new_ticker, tmp_path / "crossed", orderbook=_cross_row_101)
+    with pytest.raises(ValueError, match=r"ZZZZ_2012-06-21_34200000_57600000_orderbook_1.csv:101: "
+                                         r"crossed book: best bid \d+ >= best ask \d+$"):
+        load_source(crossed)
+
+
+def test_an_orderbook_deeper_than_its_name_says_is_refused(new_ticker, tmp_path):
+    empty_levels = ",9999999999,0,-9999999999,0" * 9
+    deep = _pair(new_ticker, tmp_path / "deep",
+                 orderbook=lambda lines: [line.strip() + empty_levels + "\n" for line in lines])
+    with pytest.raises(ValueError, match="orderbook_1.csv:1: 10 levels per row, but the file name "
+                                         r"says level 1 \(at most 4 columns\)"):
+        load_source(deep)
+
+
+def test_a_message_the_engine_cannot_apply_names_the_message_file(new_ticker, tmp_path):
+    def size_0_on_line_101(lines):
+        fields = lines[100].strip().split(",")
+        fields[3] = "0"
+        return [*lines[:100], ",".join(fields) + "\n", *lines[101:]]
+
+    bad = _pair(new_ticker, tmp_path / "size0", messages=size_0_on_line_101)
+    with pytest.raises(ValueError, match=r"ZZZZ_2012-06-21_34200000_57600000_message_1.csv:101: "
+                                         r"size must be in \[1, MAX_QTY\]"):
+        load_source(bad)
