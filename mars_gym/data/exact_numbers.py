@@ -57,30 +57,32 @@ def _decimal_parts(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     digits (signed) and how many of them follow the point; ``fast`` is False for any text
     that is not a plain decimal of at most 18 digits (those two values are then meaningless)."""
     n = len(texts)
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    long = lengths > _FAST_WIDTH
-    if long.any():
-        texts = texts.copy()
-        texts[long] = ""
     chars = texts.astype("U")
+    long = np.zeros(n, dtype=bool)
+    if chars.dtype.itemsize // 4 > _FAST_WIDTH:
+        long = np.fromiter(map(len, texts), dtype=np.int64, count=n) > _FAST_WIDTH
+        chars = np.where(long, "", texts).astype("U")
     width = chars.dtype.itemsize // 4
-    if width == 0:
-        return np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, bool)
-    matrix = chars.view(np.uint32).reshape(n, width)
-    digit = (matrix >= _ZERO) & (matrix <= _NINE)
-    dot = matrix == _DOT
-    pad = matrix == 0
-    negative = matrix[:, 0] == _MINUS
-    allowed = digit | dot | pad
-    allowed[:, 0] |= negative | (matrix[:, 0] == _PLUS)
-    inner_pad = (pad[:, :-1] & ~pad[:, 1:]).any(axis=1)
-    n_digits = digit.sum(axis=1)
-    fast = (allowed.all(axis=1) & (dot.sum(axis=1) <= 1) & (n_digits >= 1)
-            & (n_digits <= _FAST_DIGITS) & ~inner_pad & ~long)
     values = np.zeros(n, dtype=np.int64)
-    for column in range(width):
-        values = np.where(digit[:, column], values * 10 + (matrix[:, column] - _ZERO), values)
-    fraction_digits = (digit & (np.cumsum(dot, axis=1) > 0)).sum(axis=1)
+    fraction_digits = np.zeros(n, dtype=np.int64)
+    if width == 0:
+        return values, fraction_digits, np.zeros(n, dtype=bool)
+    columns = np.ascontiguousarray(chars.view(np.uint32).reshape(n, width).T)  # (width, n)
+    negative = columns[0] == _MINUS
+    signed = negative | (columns[0] == _PLUS)
+    fast, ended, dots = ~long, np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64)
+    n_digits = np.zeros(n, dtype=np.int64)
+    for k, column in enumerate(columns):
+        digit = (column >= _ZERO) & (column <= _NINE)
+        dot, pad = column == _DOT, column == 0
+        fast &= digit | dot | pad | (signed if k == 0 else False)
+        fast &= ~(ended & ~pad)  # nothing after the end of the text
+        ended |= pad
+        values = np.where(digit, values * 10 + (column.astype(np.int64) - _ZERO), values)
+        fraction_digits += digit & (dots > 0)
+        dots += dot
+        n_digits += digit
+    fast &= (dots <= 1) & (n_digits >= 1) & (n_digits <= _FAST_DIGITS)
     return np.where(negative, -values, values), fraction_digits, fast
 
 
