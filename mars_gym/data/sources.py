@@ -25,6 +25,7 @@ embedding (:data:`UNSEEN_SOURCE_ID`): model-free flows run on it, the LMM refuse
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 from collections.abc import Callable
@@ -151,11 +152,12 @@ def file_format(path: Path | str) -> str:
 
 def check_unit(name: str, value: object) -> None:
     """A ``TypeError`` or ``ValueError`` naming ``name`` unless ``value`` is a positive, finite
-    real number (a tick or lot size in currency or instrument units)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    real number (a tick or lot size in currency or instrument units; it is kept as a float, and
+    file values are whole numbers of the decimal that float spells, ``0.01`` exactly)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive number, got {value!r} "
                         f"({type(value).__name__})")
-    if not (math.isfinite(value) and value > 0):
+    if not (math.isfinite(float(value)) and value > 0):
         raise ValueError(f"{name} must be a positive, finite number, got {value!r}")
 
 
@@ -180,16 +182,17 @@ def file_source(path: Path | str, name: str | None = None, *, tick_value: float 
                          f"time_unit {time_unit!r} does not apply")
     if kind == "lobster":
         message_file, orderbook_file, _ = lobster_pair(path)
-        source = lobster_source(message_file, name, tick_value, lot_value, currency, source_id)
+        source = lobster_source(message_file, name, float(tick_value), float(lot_value),
+                                currency, source_id)
         return source, lambda: load_lobster_events(source, message_file, orderbook_file)
     label = {"order_events": "order events", "ob_analytics": "ob-analytics order events"}[kind]
-    source = Source(name or path.name.split(".")[0], source_id, tick_value, lot_value, currency,
-                    f"{label} ({path})")
+    source = Source(name or path.name.split(".")[0], source_id, float(tick_value),
+                    float(lot_value), currency, f"{label} ({path})")
     if kind == "order_events":
         return source, lambda: load_order_events(source, path, time_unit or "s")
     return source, lambda: load_bitstamp_events(
-        source, path, price_scale=1 / exact_fraction(tick_value),
-        size_scale=1 / exact_fraction(lot_value), has_snapshot=snapshot,
+        source, path, price_scale=1 / exact_fraction(source.tick_value),
+        size_scale=1 / exact_fraction(source.lot_value), has_snapshot=snapshot,
         time_unit=time_unit or "ms")
 
 

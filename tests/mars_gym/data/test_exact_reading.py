@@ -216,3 +216,16 @@ def test_the_fast_parse_matches_the_decimal_reference():
     statuses = dict(zip(texts, scaled_integers(array, Fraction(1))[1].tolist(), strict=True))
     assert statuses["9223372036854775807"] == OK and statuses["12345678901234567890"] == OVERFLOW
     assert statuses["1.2.3"] == statuses["-"] == statuses["nan"] == NOT_A_NUMBER
+
+
+def test_a_time_unit_other_than_seconds_is_refused_for_lobster(tmp_path):
+    with pytest.raises(ValueError, match=r"X_2012-06-21_1_2_message_1.csv: a LOBSTER message "
+                                         r"file's times are seconds after midnight; time_unit "
+                                         r"'ms' does not apply"):
+        sources.file_source(tmp_path / "X_2012-06-21_1_2_message_1.csv", time_unit="ms")
+
+
+def test_numpy_and_fraction_units_are_accepted_exactly(tmp_path, registry):
+    path = _csv(tmp_path, "34200,new,buy,0.9,5,1\n")
+    register_source("THIRD", path, tick_value=Fraction(3, 10), lot_value=np.int64(1))
+    assert load_source("THIRD").events["price"].tolist() == [3]
