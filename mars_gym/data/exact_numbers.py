@@ -32,7 +32,7 @@ EPOCH_NS = (315_532_800 * 10**9, 4_102_444_800 * 10**9)  # [1980-01-01, 2100-01-
 AFTER_MIDNIGHT_NS = (0, 7 * 86_400 * 10**9)  # [0, 7 days)
 OK, NOT_A_NUMBER, NOT_WHOLE, OVERFLOW = 0, 1, 2, 3  # the status of a parsed value
 _FAST_DIGITS = 18  # every decimal of at most 18 digits fits an int64
-_FAST_WIDTH = 40  # longer texts take the row-by-row path (the character matrix stays small)
+_FAST_WIDTH = _FAST_DIGITS + 2  # a sign, the digits and a point; longer texts: row by row
 _ZERO, _NINE, _DOT, _MINUS, _PLUS = (ord(c) for c in "09.-+")
 
 
@@ -57,12 +57,11 @@ def _decimal_parts(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     digits (signed) and how many of them follow the point; ``fast`` is False for any text
     that is not a plain decimal of at most 18 digits (those two values are then meaningless)."""
     n = len(texts)
-    chars = texts.astype("U")
-    long = np.zeros(n, dtype=bool)
-    if chars.dtype.itemsize // 4 > _FAST_WIDTH:
-        long = np.fromiter(map(len, texts), dtype=np.int64, count=n) > _FAST_WIDTH
-        chars = np.where(long, "", texts).astype("U")
-    width = chars.dtype.itemsize // 4
+    # a plain decimal has at most _FAST_WIDTH characters: a longer text, cut one character
+    # past it, can only fail the checks below (more digits, points or signs than allowed)
+    chars = texts.astype(f"U{_FAST_WIDTH + 1}")
+    width = int(np.char.str_len(chars).max(initial=0))
+    chars = chars.astype(f"U{max(width, 1)}")
     values = np.zeros(n, dtype=np.int64)
     fraction_digits = np.zeros(n, dtype=np.int64)
     if width == 0:
@@ -70,7 +69,8 @@ def _decimal_parts(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     columns = np.ascontiguousarray(chars.view(np.uint32).reshape(n, width).T)  # (width, n)
     negative = columns[0] == _MINUS
     signed = negative | (columns[0] == _PLUS)
-    fast, ended, dots = ~long, np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64)
+    fast, ended = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    dots = np.zeros(n, dtype=np.int64)
     n_digits = np.zeros(n, dtype=np.int64)
     for k, column in enumerate(columns):
         digit = (column >= _ZERO) & (column <= _NINE)

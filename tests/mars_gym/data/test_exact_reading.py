@@ -199,7 +199,8 @@ def test_the_fast_parse_matches_the_decimal_reference():
     """Array parsing against :class:`~decimal.Decimal` row by row, on many shapes of text."""
     rng = np.random.default_rng(0)
     texts = ["0", "-0", "+7", "5.", ".5", "-.25", "1e3", "7.18e-06", " 3", "", "-", ".", "1.2.3",
-             "nan", "inf", "12345678901234567890", "9223372036854775807", "0.000000000000000001"]
+             "nan", "inf", "12345678901234567890", "9223372036854775807", "0.000000000000000001",
+             "-123456789012345678.", "0" * 30 + "17.50", "1" * 21, "x" * 100_000]
     for _ in range(3_000):
         whole = str(rng.integers(0, 10**int(rng.integers(1, 19))))
         fraction = "".join(rng.choice(list("0123456789"), size=int(rng.integers(0, 12))))
