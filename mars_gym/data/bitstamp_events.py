@@ -60,7 +60,7 @@ _SIDES = {"bid": BUY, "ask": SELL}
 
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise FileNotFoundError(f"order-event file not found: {path}")
+        raise FileNotFoundError(f"{path}: no such file")
     if path.suffix == ".xz":  # pandas infers gzip itself; xz is read through lzma explicitly
         with lzma.open(path, "rt") as handle:
             return pd.read_csv(io.StringIO(handle.read()), dtype=str, keep_default_na=False)

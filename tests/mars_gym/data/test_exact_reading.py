@@ -230,3 +230,9 @@ def test_numpy_and_fraction_units_are_accepted_exactly(tmp_path, registry):
     path = _csv(tmp_path, "34200,new,buy,0.9,5,1\n")
     register_source("THIRD", path, tick_value=Fraction(3, 10), lot_value=np.int64(1))
     assert load_source("THIRD").events["price"].tolist() == [3]
+
+
+def test_a_missing_trades_file_is_named_as_such(tmp_path):
+    rows = "1,1430438404518,1430438404518,236.0,1.0,created,bid\n"
+    with pytest.raises(FileNotFoundError, match=r"trades.csv: no such file"):
+        _ob(tmp_path, rows, trades_file=tmp_path / "trades.csv")
