@@ -157,7 +157,8 @@ def check_unit(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive number, got {value!r} "
                         f"({type(value).__name__})")
-    if not (math.isfinite(float(value)) and value > 0):
+    as_float = float(value)
+    if not (math.isfinite(as_float) and as_float > 0):
         raise ValueError(f"{name} must be a positive, finite number, got {value!r}")
 
 
