@@ -2,7 +2,10 @@
 
 Input columns: ``id, timestamp, exchange[._]timestamp, price, volume, action, direction`` with
 ``action`` in created / changed / deleted and ``direction`` in bid / ask; ``timestamp`` is the
-receive time in epoch milliseconds and is the event time. Each row is applied to a
+receive time in epoch milliseconds (another unit is declared: ``time_unit``) and is the event
+time. Ids, times, prices and volumes are read exactly off the text (an id above 2**53 stays
+itself; a price that is not a whole number of ticks is refused) and a time must be a Unix
+epoch time in 1980-2100 (:mod:`~mars_gym.data.exact_numbers`). Each row is applied to a
 ``lob_core`` book (tick = one price tick of the source, sizes in lots):
 
 * ``created``: submitted as a limit order. If it crosses, the engine's fills become ``EXECUTE``
@@ -31,13 +34,21 @@ from __future__ import annotations
 
 import io
 import lzma
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lob_core import BUY, SELL, OrderBook
-from mars_gym.data.order_events import OrderEventFormatError, coded_column, numeric_column
+from lob_core import BUY, MAX_PRICE, MAX_QTY, SELL, OrderBook
+from mars_gym.data.exact_numbers import (
+    INT64_MAX,
+    OrderEventFormatError,
+    exact_fraction,
+    times_ns,
+    whole_units,
+)
+from mars_gym.data.order_events import coded_column
 from mars_gym.data.recording import RecordingBook
 from mars_gym.data.schema import EventStream, Source
 
@@ -49,29 +60,23 @@ _SIDES = {"bid": BUY, "ask": SELL}
 
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise FileNotFoundError(f"order-event file not found: {path}")
+        raise FileNotFoundError(f"{path}: no such file")
     if path.suffix == ".xz":  # pandas infers gzip itself; xz is read through lzma explicitly
         with lzma.open(path, "rt") as handle:
             return pd.read_csv(io.StringIO(handle.read()), dtype=str, keep_default_na=False)
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def _to_units(path: Path, name: str, values: np.ndarray, scale: float) -> np.ndarray:
-    """Exact conversion to integers (``values * scale``); off-grid values are an error."""
-    scaled = values * scale
-    units = np.rint(scaled)
-    bad = np.flatnonzero(np.abs(scaled - units) > 1e-6 * np.maximum(1.0, np.abs(scaled)))
-    if bad.size:
-        raise OrderEventFormatError(
-            f"{path}:{bad[0] + 2}: {name} {values[bad[0]]} is not a multiple of {1 / scale:g}")
-    return units.astype(np.int64)
-
-
 def read_trade_ids(trades_file: Path) -> tuple[set[int], set[int]]:
     """``(maker_ids, taker_ids)`` of a Bitstamp trades file (``side`` = the taker's side)."""
-    trades = pd.read_csv(trades_file, dtype={"buy_order_id": np.int64, "sell_order_id": np.int64})
-    taker_buys = (trades["side"] == "buy").to_numpy()
-    buys, sells = trades["buy_order_id"].to_numpy(), trades["sell_order_id"].to_numpy()
+    trades_file = Path(trades_file)
+    trades = _read_table(trades_file)
+    missing = {"buy_order_id", "sell_order_id", "side"} - set(trades.columns)
+    if missing:
+        raise OrderEventFormatError(f"{trades_file}:1: missing columns {sorted(missing)}")
+    taker_buys = coded_column(trades_file, trades, "side", {"buy": 1, "sell": 0}) == 1
+    buys, sells = (whole_units(trades_file, column, trades[column], Fraction(1), 0, INT64_MAX)
+                   for column in ("buy_order_id", "sell_order_id"))
     makers = np.where(taker_buys, sells, buys)
     takers = np.where(taker_buys, buys, sells)
     return set(makers.tolist()), set(takers.tolist())
@@ -81,31 +86,32 @@ def load_bitstamp_events(
     source: Source,
     orders_file: Path,
     *,
-    price_scale: float,
-    size_scale: float,
+    price_scale: float | Fraction,
+    size_scale: float | Fraction,
     has_snapshot: bool,
     trades_file: Path | None = None,
+    time_unit: str = "ms",
 ) -> EventStream:
     """Read an ob-analytics order-event file into an :class:`EventStream`.
 
     ``price_scale`` turns a file price into ticks (100 for a 0.01 tick), ``size_scale`` a file
-    volume into lots (1e8 for BTC given in BTC, 1 when the file already holds satoshis).
+    volume into lots (1e8 for BTC given in BTC, 1 when the file already holds satoshis), both
+    exactly (a float is taken as the decimal it spells: pass a :class:`~fractions.Fraction`
+    for a scale no decimal spells). ``time_unit`` is the unit of ``timestamp``.
     """
     path = Path(orders_file)
     table = _read_table(path)
     missing = OB_ANALYTICS_COLUMNS - set(table.columns)
     if missing:
         raise OrderEventFormatError(f"{path}:1: missing columns {sorted(missing)}")
-    ids = _to_units(path, "id", numeric_column(path, table, "id"), 1.0)
-    times = _to_units(path, "timestamp", numeric_column(path, table, "timestamp"), 1.0) * 1_000_000
-    prices = _to_units(path, "price", numeric_column(path, table, "price"), price_scale)
-    sizes = _to_units(path, "volume", numeric_column(path, table, "volume"), size_scale)
+    ids = whole_units(path, "id", table["id"], Fraction(1), 0, INT64_MAX)
+    times = times_ns(path, "timestamp", table["timestamp"], time_unit, after_midnight=False)
+    prices = whole_units(path, "price", table["price"], 1 / exact_fraction(price_scale), 0,
+                         MAX_PRICE)
+    sizes = whole_units(path, "volume", table["volume"], 1 / exact_fraction(size_scale), 0,
+                        MAX_QTY)
     actions = coded_column(path, table, "action", _ACTIONS)
     sides = coded_column(path, table, "direction", _SIDES)
-    for name, values in (("price", prices), ("volume", sizes)):
-        bad = np.flatnonzero(values < 0)
-        if bad.size:
-            raise OrderEventFormatError(f"{path}:{bad[0] + 2}: {name} must be non-negative")
     report = {"rows": len(table), "time_raised": int(np.count_nonzero(np.diff(times) < 0))}
     times = np.maximum.accumulate(times)
 

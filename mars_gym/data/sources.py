@@ -24,6 +24,8 @@ embedding (:data:`UNSEEN_SOURCE_ID`): model-free flows run on it, the LMM refuse
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import re
 from collections.abc import Callable
@@ -33,6 +35,7 @@ import pandas as pd
 
 from mars_gym.data.bitstamp_events import OB_ANALYTICS_COLUMNS, load_bitstamp_events
 from mars_gym.data.default_market import DEFAULT_SOURCE, load_default_market
+from mars_gym.data.exact_numbers import check_time_unit, exact_fraction
 from mars_gym.data.lobster_events import load_lobster_events
 from mars_gym.data.order_events import (
     ORDER_EVENT_COLUMNS,
@@ -147,40 +150,67 @@ def file_format(path: Path | str) -> str:
                      f"{', '.join(sorted(OB_ANALYTICS_COLUMNS))}")
 
 
+def check_unit(name: str, value: object) -> None:
+    """A ``TypeError`` or ``ValueError`` naming ``name`` unless ``value`` is a positive, finite
+    real number (a tick or lot size in currency or instrument units; it is kept as a float, and
+    file values are whole numbers of the decimal that float spells, ``0.01`` exactly)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {value!r} "
+                        f"({type(value).__name__})")
+    as_float = float(value)
+    if not (math.isfinite(as_float) and as_float > 0):
+        raise ValueError(f"{name} must be a positive, finite number, got {value!r}")
+
+
 def file_source(path: Path | str, name: str | None = None, *, tick_value: float = 0.01,
                 lot_value: float = 1.0, currency: str = "USD",
-                source_id: int = UNSEEN_SOURCE_ID,
-                snapshot: bool = False) -> tuple[Source, Callable[[], EventStream]]:
+                source_id: int = UNSEEN_SOURCE_ID, snapshot: bool = False,
+                time_unit: str | None = None) -> tuple[Source, Callable[[], EventStream]]:
     """The :class:`Source` of an order-flow file of any known format (:func:`file_format`) and
     a function that loads it. The name is ``TICKER_DATE`` for LOBSTER, else the file name
     without its suffixes; ``snapshot``: an ob-analytics file's rows at its first time are the
-    book when the capture started."""
+    book when the capture started; ``time_unit``: the unit of the file's times (``"s"``,
+    ``"ms"``, ``"us"``, ``"ns"``; by default the format's: seconds for a plain CSV, epoch
+    milliseconds for ob-analytics; LOBSTER's are seconds)."""
     path = Path(path)
+    check_unit("tick_value", tick_value)
+    check_unit("lot_value", lot_value)
+    if time_unit is not None:
+        check_time_unit(time_unit)
     kind = file_format(path)
+    if kind == "lobster" and time_unit not in (None, "s"):
+        raise ValueError(f"{path}: a LOBSTER message file's times are seconds after midnight; "
+                         f"time_unit {time_unit!r} does not apply")
     if kind == "lobster":
         message_file, orderbook_file, _ = lobster_pair(path)
-        source = lobster_source(message_file, name, tick_value, lot_value, currency, source_id)
+        source = lobster_source(message_file, name, float(tick_value), float(lot_value),
+                                currency, source_id)
         return source, lambda: load_lobster_events(source, message_file, orderbook_file)
     label = {"order_events": "order events", "ob_analytics": "ob-analytics order events"}[kind]
-    source = Source(name or path.name.split(".")[0], source_id, tick_value, lot_value, currency,
-                    f"{label} ({path})")
+    source = Source(name or path.name.split(".")[0], source_id, float(tick_value),
+                    float(lot_value), currency, f"{label} ({path})")
     if kind == "order_events":
-        return source, lambda: load_order_events(source, path)
-    return source, lambda: load_bitstamp_events(source, path, price_scale=1 / tick_value,
-                                                size_scale=1 / lot_value, has_snapshot=snapshot)
+        return source, lambda: load_order_events(source, path, time_unit or "s")
+    return source, lambda: load_bitstamp_events(
+        source, path, price_scale=1 / exact_fraction(source.tick_value),
+        size_scale=1 / exact_fraction(source.lot_value), has_snapshot=snapshot,
+        time_unit=time_unit or "ms")
 
 
 def register_source(name: str, path: Path | str, *, tick_value: float = 0.01,
                     lot_value: float = 1.0, currency: str = "USD",
                     source_id: int = UNSEEN_SOURCE_ID, snapshot: bool = False,
-                    replace: bool = False) -> Source:
+                    time_unit: str | None = None, replace: bool = False) -> Source:
     """Make an order-flow file (:func:`file_format`) loadable by ``name`` everywhere a source is
-    asked for, with its units (tick and lot) and currency."""
+    asked for, with its units (tick and lot: positive, finite numbers; the unit of its times,
+    ``time_unit``, as in :func:`file_source`) and currency. Bad units are refused here, before
+    anything is registered."""
     if name in _BUILT_IN or (name in SOURCES and not replace):
         raise ValueError(f"source {name!r} is already registered"
                          + ("" if name in _BUILT_IN else "; pass replace=True to overwrite"))
     source, load = file_source(path, name, tick_value=tick_value, lot_value=lot_value,
-                               currency=currency, source_id=source_id, snapshot=snapshot)
+                               currency=currency, source_id=source_id, snapshot=snapshot,
+                               time_unit=time_unit)
     SOURCES[name] = source
     _REGISTERED_FILES.pop(name, None)
     if file_format(path) == "lobster":

@@ -11,7 +11,25 @@ HEADER = "id,timestamp,exchange_timestamp,price,volume,action,direction\n"
 SOURCE = SOURCES["BTCUSD_2026"]
 
 
+T0_MS = 1_777_689_380_000  # 2026-05-02 02:36:20 UTC
+
+
+def _at_t0(rows: str) -> str:
+    """``rows`` with their two timestamps, written as milliseconds after T0, made epoch ones."""
+    out = []
+    for row in rows.splitlines():
+        fields = row.split(",")
+        fields[1:3] = (str(T0_MS + int(f)) for f in fields[1:3])
+        out.append(",".join(fields) + "\n")
+    return "".join(out)
+
+
 def _load(tmp_path, rows: str, **kwargs):
+    """Load ``rows`` (timestamps in milliseconds after T0) as a BTCUSD_2026-like file."""
+    return _load_text(tmp_path, _at_t0(rows), **kwargs)
+
+
+def _load_text(tmp_path, rows: str, **kwargs):
     path = tmp_path / "orders.csv.gz"
     with gzip.open(path, "wt") as handle:
         handle.write(HEADER + rows)
@@ -49,7 +67,7 @@ def test_changes_and_deletions(tmp_path):
     ("1,1000,1000,abc,1.0,created,bid\n", "column 'price' is not a number"),
     ("1,1000,1000,100.0,1.0,created,middle\n", "column 'direction' must be one of"),
     ("1,1000,1000,100.0,1.0,opened,bid\n", "column 'action' must be one of"),
-    ("1,1000,1000,100.5,1.0,created,bid\n", "price 100.5 is not a multiple of 1"),
+    ("1,1000,1000,100.5,1.0,created,bid\n", r"price 100.5 must be a whole number in \[0, "),
 ])
 def test_corrupt_rows_name_file_and_line(tmp_path, row, fragment):
     good = "9,999,999,100.0,1.0,created,ask\n"
