@@ -21,9 +21,11 @@ import numpy as np
 from lob_core.lobster import LOBSTER_TICK, read_messages, read_orderbook
 from mars_gym.apps import parsers
 from mars_gym.metrics.realism import (
+    FEATURE_UNITS,
     LobsterStream,
     compare,
     features,
+    format_fact,
     stylized_facts,
     summary,
 )
@@ -58,13 +60,6 @@ def _score_gap(row: dict) -> str | None:
     return None
 
 
-def _fact_cell(name: str, value: float, width: int) -> str:
-    if np.isfinite(value):
-        return f"{value:{width}.3f}"
-    why = "too few returns" if "kurtosis" in name else "too few or constant returns"
-    return f"{'undefined':>{width}s} ({why})"
-
-
 def format_table(result: dict) -> str:
     """The scores and the stylized facts as text; what cannot be computed says why."""
     lines = [f"{'feature':18s} {'L1':>7s} {'W1/std':>8s} {'n real':>8s} {'n gen':>8s}"]
@@ -84,14 +79,34 @@ def format_table(result: dict) -> str:
     lines.append(f"{'stylized fact':26s} {'real':>8s} {'generated':>10s}")
     real, generated = result["stylized_facts"]["real"], result["stylized_facts"]["generated"]
     for name in real:
-        lines.append(f"{name:26s} {_fact_cell(name, real[name], 8)} "
-                     f"{_fact_cell(name, generated[name], 10)}")
+        lines.append(f"{name:26s} {format_fact(real, name, 8)} "
+                     f"{format_fact(generated, name, 10)}")
     return "\n".join(lines)
 
 
+def _window_text(stream: LobsterStream) -> str:
+    """A stream's window as HH:MM:SS-HH:MM:SS (its messages' times of day)."""
+    times = stream.messages["time_ns"]
+    if not len(times):
+        return "empty"
+    clock = [f"{t // 3_600_000_000_000:02d}:{t // 60_000_000_000 % 60:02d}:"
+             f"{t // 1_000_000_000 % 60:02d}" for t in (int(times[0]), int(times[-1]))]
+    return "-".join(clock)
+
+
 def plot_distributions(real: LobsterStream, generated: LobsterStream, path: Path,
-                       labels: tuple[str, str] = ("real", "generated")) -> Path:
-    """One panel per feature: the two distributions as density histograms."""
+                       labels: tuple[str, str] = ("real", "generated"),
+                       title: str | None = None) -> Path:
+    """:func:`distribution_figure` written to ``path``."""
+    return save_figure(distribution_figure(real, generated, labels, title), path, dpi=90)
+
+
+def distribution_figure(real: LobsterStream, generated: LobsterStream,
+                        labels: tuple[str, str] = ("real", "generated"),
+                        title: str | None = None):
+    """One panel per feature: the two distributions as density histograms, each axis in the
+    feature's unit (:data:`~mars_gym.metrics.realism.FEATURE_UNITS`), each panel's title with
+    both sample counts, one legend for the figure, and a title naming both windows."""
     real_features, generated_features = features(real), features(generated)
     names = list(real_features)
     columns = 4
@@ -104,14 +119,22 @@ def plot_distributions(real: LobsterStream, generated: LobsterStream, path: Path
             low, high = np.quantile(both, [0.01, 0.99])
             edges = np.linspace(low, high if high > low else low + 1, 40)
             axis.hist(np.clip(r, edges[0], edges[-1]), edges, density=True, alpha=0.5,
-                      label=labels[0])
+                      label=labels[0], color="tab:blue")
             axis.hist(np.clip(g, edges[0], edges[-1]), edges, density=True, alpha=0.5,
-                      label=labels[1])
-        axis.set_title(name)
+                      label=labels[1], color="tab:orange")
+        else:
+            axis.text(0.5, 0.5, "no values", ha="center", va="center", transform=axis.transAxes)
+        axis.set_title(f"{name} (n = {len(r):,} / {len(g):,})", fontsize=9)
+        axis.set_xlabel(FEATURE_UNITS.get(name, ""), fontsize=8)
+        axis.set_ylabel("density", fontsize=8)
     for axis in list(axes.flat)[len(names):]:
         axis.set_visible(False)
-    axes.flat[0].legend()
-    return save_figure(figure, path, dpi=90)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.5) for c in ("tab:blue", "tab:orange")]
+    figure.legend(handles, labels, loc="lower right")
+    figure.suptitle(title or f"{labels[0]} {_window_text(real)} ({len(real.messages):,} "
+                    f"messages) against {labels[1]} {_window_text(generated)} "
+                    f"({len(generated.messages):,} messages); n = {labels[0]} / {labels[1]}")
+    return figure
 
 
 def save_figure(figure, path: Path, dpi: int) -> Path:

@@ -26,7 +26,13 @@ from mars_gym.apps.realism import plot_distributions
 from mars_gym.data import load_source
 from mars_gym.data.sources import lobster_files
 from mars_gym.data.splits import split_bounds
-from mars_gym.metrics.realism import LobsterStream, compare, stylized_facts, summary
+from mars_gym.metrics.realism import (
+    LobsterStream,
+    compare,
+    format_fact,
+    stylized_facts,
+    summary,
+)
 from mars_gym.parallel import fan_out
 from mars_gym.sim.flow_names import FLOWS
 
@@ -99,7 +105,7 @@ def markdown(document: dict) -> str:
               "| fact | real | " + " | ".join(flows) + " |", "|---|---|" + "---|" * len(flows)]
     facts = document["stylized_facts"]
     for name in facts["real"]:
-        lines.append(f"| {name} | " + " | ".join(f"{facts[k][name]:.3f}"
+        lines.append(f"| {name} | " + " | ".join(format_fact(facts[k], name)
                                                  for k in ["real", *flows]) + " |")
     lines += ["", *[f"![{f}](realism_{f}.png)" for f in flows], ""]
     return "\n".join(lines)

@@ -60,6 +60,14 @@ class Source:
     description: str
     visible_levels: int | None = None  # price levels per side the data shows (None: all)
 
+    def price_in_currency(self, ticks: float) -> float:
+        """A price in ticks as currency per instrument unit (ticks x ``tick_value``)."""
+        return ticks * self.tick_value
+
+    def amount_in_currency(self, tick_lots: float) -> float:
+        """An amount in ticks x lots (a notional, a cash balance, a PnL) in currency."""
+        return tick_lots * self.tick_value * self.lot_value
+
 
 @dataclass
 class EventStream:

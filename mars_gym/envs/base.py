@@ -105,12 +105,21 @@ class ScenarioEnv(gym.Env):
 
         title = f"{type(self).__name__}, {self.scenario.source}, decision {self.decision}"
         source = self.scenario.stream.source
+        extras = self.frame_extras()
         if self.render_mode == "rgb_array":
-            return rendering.episode_frame(self.sim, self.agent_id, source, title)
+            return rendering.episode_frame(self.sim, self.agent_id, source, title, extras)
         if self.window is None:
             self.window = rendering.EpisodeWindow()
-        self.window.show(self.sim, self.agent_id, source, title)
+        self.window.show(self.sim, self.agent_id, source, title, extras)
         return None
+
+    def frame_extras(self):
+        """What this task adds to its frame (:class:`mars_gym.envs.rendering.FrameExtras`):
+        by default the arrival mid, where the task has one."""
+        from mars_gym.envs.rendering import FrameExtras
+
+        arrival = getattr(self, "arrival_mid", None)
+        return FrameExtras(reference=None if arrival is None else ("arrival mid", arrival))
 
     def check_step(self, action) -> Any:
         """Raise unless ``step(action)`` may run now; what it would send. Nothing changes."""

@@ -125,7 +125,10 @@ class ExecutionEnv(ScenarioEnv):
     ``info`` holds the filled quantity, average price, implementation shortfall vs. the arrival
     mid (bps, + = cost), price advantage vs. TWAP of the mid (bps, + = better), fill rate, the
     market VWAP and the slippage against it (bps, + = cost), the market volume traded since
-    the start, and the episode's side (+1 buy, -1 sell) and parent quantity. A metric that is
+    the start, and the episode's side (+1 buy, -1 sell) and parent quantity. Prices are in ticks
+    (``average_price``, ``arrival_mid``, ``market_vwap``) and in currency per instrument unit
+    under the same names with ``_currency`` (``currency`` names it, ``tick_value`` is one
+    tick's worth). A metric that is
     not defined yet (no fill, no market trade: :data:`OPTIONAL_INFO`) is ``None`` — in the
     vector env too, whose arrays of these keys have dtype object.
 

@@ -17,6 +17,7 @@ from mars_gym.envs.actions import check_action
 from mars_gym.envs.arguments import real_number, whole_number
 from mars_gym.envs.base import ScenarioEnv
 from mars_gym.envs.execution import MAX_QUANTITY
+from mars_gym.envs.metrics import currency_prices
 from mars_gym.envs.observations import MAX_SPREAD_TICKS, Feature, ObservationSpec, touch_features
 from mars_gym.envs.scenario import MarketScenario
 from mars_gym.sim.ids import AGENT_ID
@@ -96,7 +97,8 @@ class MarketMakingEnv(ScenarioEnv):
 
     ``info``: ``pnl`` (ticks x lots, marked at the mid), ``inventory``, ``cash``, ``mid``,
     ``fills`` and ``volume`` (the agent's), ``max_abs_inventory``, ``time_ns`` and
-    ``decision``.
+    ``decision``; in currency: ``pnl_currency``, ``cash_currency``, ``mid_currency``
+    (``currency`` names it, ``tick_value`` is one tick's worth).
 
     ## Version History
     * v0: initial version.
@@ -145,6 +147,7 @@ class MarketMakingEnv(ScenarioEnv):
         self.quote_ids: dict[int, int | None] = {1: None, -1: None}
         self.last_pnl = 0.0
         self.last_volume = 0
+        self.path = [(self.sim.now, 0, 0.0)]  # (time ns, inventory lots, PnL ticks x lots)
         return self._observation(self.start_mid), self._info()
 
     @property
@@ -221,11 +224,25 @@ class MarketMakingEnv(ScenarioEnv):
         penalty = self.inventory_penalty * (self.inventory / self.max_quote) ** 2
         reward = (pnl - self.last_pnl) / self.max_quote - penalty
         self.last_pnl = pnl
+        self.path.append((self.sim.now, self.inventory, pnl))
         terminated = self.decision >= self.n_decisions
         self.done = terminated
         observation = self._observation(self.last_mid)
         self.last_mid = mid
         return observation, float(reward), terminated, False, self._info()
+
+    def frame_extras(self):
+        """The frame's panels: the inventory and the PnL (marked at the mid, in currency) at
+        every decision; the reference line is the mid at the start."""
+        from mars_gym.envs.rendering import FrameExtras
+
+        times, inventory, pnl = zip(*self.path, strict=True)
+        source = self.scenario.stream.source
+        return FrameExtras(
+            reference=("mid at the start", self.start_mid),
+            panels={"inventory (lots)": (times, inventory),
+                    f"PnL ({source.currency})": (times, [source.amount_in_currency(p)
+                                                          for p in pnl])})
 
     # -- views -------------------------------------------------------------------------------
     def _resting(self, side: int) -> int:
@@ -246,10 +263,15 @@ class MarketMakingEnv(ScenarioEnv):
         })
 
     def _info(self) -> dict[str, Any]:
-        return {"pnl": self.cash + self.inventory * self.mid, "inventory": self.inventory,
+        pnl = self.cash + self.inventory * self.mid
+        source = self.scenario.stream.source
+        return {"pnl": pnl, "inventory": self.inventory,
                 "cash": self.cash, "mid": self.mid, "fills": self.fills_seen,
                 "volume": self.volume, "max_abs_inventory": self.max_abs_inventory,
-                "time_ns": self.sim.now, "decision": self.decision}
+                "time_ns": self.sim.now, "decision": self.decision,
+                "pnl_currency": source.amount_in_currency(pnl),
+                "cash_currency": source.amount_in_currency(self.cash),
+                **currency_prices(source, mid=self.mid)}
 
 
 MarketMakingEnv.__doc__ = (MarketMakingEnv.__doc__ or "").replace(

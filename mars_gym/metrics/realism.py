@@ -79,6 +79,14 @@ def mid_on_grid(stream: LobsterStream, step_ns: int = NS_PER_MIN) -> np.ndarray:
     return mid[np.searchsorted(t, grid, side="right") - 1]
 
 
+FEATURE_UNITS = {  # the unit of each feature of :func:`features`, for axes and tables
+    "spread": "ticks", "imbalance": "(bid - ask) / (bid + ask) at the touch",
+    "interarrival": "seconds between book changes", "order_size": "lots",
+    "new_order_depth": "ticks behind the own touch", "cancel_depth": "ticks behind the own touch",
+    **{f"return_{h}min": "log return of the mid" for h in RETURN_HORIZONS_MIN},
+}
+
+
 def features(stream: LobsterStream) -> dict[str, np.ndarray]:
     """The 1-D distributions of the module docstring."""
     m, tick = stream.messages, stream.tick
@@ -133,14 +141,22 @@ def compare(real: LobsterStream, generated: LobsterStream) -> dict[str, dict[str
     return table
 
 
+# the fewest samples a stylized fact is computed from: below it an autocorrelation's standard
+# error (~1/sqrt(n)) exceeds 0.22 and an excess kurtosis's (~sqrt(24/n)) exceeds 1.1, so the
+# number would say nothing (two returns give an autocorrelation of exactly +-1)
+MIN_FACT_SAMPLES = 20
+
+
 def _autocorrelation(x: np.ndarray, lag: int) -> float:
-    if len(x) <= lag + 1 or np.std(x) == 0:
+    """NaN (undetermined) for fewer than MIN_FACT_SAMPLES pairs or a constant series."""
+    if len(x) - lag < MIN_FACT_SAMPLES or np.std(x) == 0:
         return float("nan")
     return float(np.corrcoef(x[:-lag], x[lag:])[0, 1])
 
 
 def stylized_facts(stream: LobsterStream) -> dict[str, float]:
-    """Stylized facts of the mid-price returns (see the module docstring)."""
+    """Stylized facts of the mid-price returns (see the module docstring); a fact the window
+    holds too few samples for is NaN (:func:`fact_samples` says how many it had)."""
     minute_mid = mid_on_grid(stream)
     log_mid = np.log(minute_mid[np.isfinite(minute_mid) & (minute_mid > 0)])
     returns = np.diff(log_mid)
@@ -150,13 +166,37 @@ def stylized_facts(stream: LobsterStream) -> dict[str, float]:
         facts[f"acf_abs_return_lag{lag}"] = _autocorrelation(np.abs(returns), lag)
     for h in GAUSSIANITY_HORIZONS_MIN:
         r = log_mid[h::h] - log_mid[:-h:h] if len(log_mid) > h else np.zeros(0)
+        if h > 1:
+            facts[f"n_returns_{h}min"] = len(r)
         facts[f"excess_kurtosis_{h}min"] = _excess_kurtosis(r)
     return facts
 
 
+def fact_samples(facts: dict[str, float], name: str) -> int:
+    """How many samples the fact ``name`` of :func:`stylized_facts` was computed from."""
+    if name.startswith("acf_"):
+        return max(int(facts["n_returns_1min"]) - int(name.rsplit("lag", 1)[1]), 0)
+    if name.startswith("excess_kurtosis_"):
+        return int(facts[f"n_returns_{name.rsplit('_', 1)[1]}"])
+    return int(facts[name])
+
+
+def format_fact(facts: dict[str, float], name: str, width: int = 0) -> str:
+    """A stylized fact as text: its value, or why it has none ("undetermined (n = 4)", or
+    "undetermined (constant returns)")."""
+    value = facts[name]
+    if name.startswith("n_"):
+        return f"{int(value):{width}d}"
+    if np.isfinite(value):
+        return f"{value:{width}.3f}"
+    n = fact_samples(facts, name)
+    why = f"n = {n}" if n < MIN_FACT_SAMPLES else "constant returns"
+    return f"{'undetermined':>{width}s} ({why})"
+
+
 def _excess_kurtosis(returns: np.ndarray) -> float:
-    """NaN (undefined) for fewer than 4 returns or returns that never vary."""
-    if len(returns) <= 3 or np.ptp(returns) == 0:
+    """NaN (undetermined) for fewer than MIN_FACT_SAMPLES returns or returns that never vary."""
+    if len(returns) < MIN_FACT_SAMPLES or np.ptp(returns) == 0:
         return float("nan")
     return float(kurtosis(returns))
 

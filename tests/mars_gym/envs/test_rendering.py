@@ -61,3 +61,44 @@ def test_human_mode_draws_after_every_step(lobster_dir):
     assert env.window is not None and len(env.window.figure.axes) == 2
     env.close()
     assert env.window is None
+
+
+ON_THE_DEFAULT_MARKET = {"flow": "hawkes", "horizon_s": 60, "step_s": 10}
+
+
+def test_info_gives_prices_in_ticks_and_in_the_sources_currency():
+    env = gym.make("MarS-Execution-v0", quantity=1500, **ON_THE_DEFAULT_MARKET)
+    _, info = env.reset(seed=1)
+    assert info["average_price_currency"] is None  # nothing filled yet
+    assert info["currency"] == "USD" and info["tick_value"] == 0.01
+    assert info["arrival_mid_currency"] == pytest.approx(info["arrival_mid"] * 0.01)
+    for _ in range(3):
+        _, _, _, _, info = env.step(np.array([5, 1]))
+    assert info["average_price_currency"] == pytest.approx(info["average_price"] * 0.01)
+    assert 100 < info["average_price_currency"] < 10_000  # dollars a share, not ticks
+    maker = gym.make("MarS-MarketMaking-v0", **ON_THE_DEFAULT_MARKET)
+    maker.reset(seed=0)
+    for _ in range(3):
+        _, _, _, _, info = maker.step(np.array([1, 1, 100, 100], dtype=np.float32))
+    assert info["pnl_currency"] == pytest.approx(info["pnl"] * 0.01)  # lot = one share
+    assert info["mid_currency"] == pytest.approx(info["mid"] * 0.01)
+
+
+def test_frames_mark_the_touch_and_the_arrival_and_the_maker_gets_its_panels():
+    env = gym.make("MarS-Execution-v0", quantity=1500, render_mode="rgb_array",
+                   **ON_THE_DEFAULT_MARKET)
+    env.reset(seed=1)
+    frame = env.render()
+    gray = (127, 127, 127)  # tab:gray: the arrival mid, across both panels
+    assert colour_share(frame, gray, 12) > 0.0005
+    maker = gym.make("MarS-MarketMaking-v0", render_mode="rgb_array",
+                     **ON_THE_DEFAULT_MARKET).unwrapped
+    maker.reset(seed=0)
+    for _ in range(3):
+        maker.step(np.array([1, 1, 100, 100], dtype=np.float32))
+    panels = maker.frame_extras().panels
+    assert list(panels) == ["inventory (lots)", "PnL (USD)"]
+    times, inventory = panels["inventory (lots)"]
+    assert len(times) == 4 and inventory[0] == 0 and inventory[-1] == maker.inventory
+    purple = (148, 103, 189)  # tab:purple: the panels' lines
+    assert colour_share(maker.render(), purple, 30) > colour_share(frame, purple, 30) + 0.0005

@@ -10,9 +10,12 @@ from mars_gym.apps.realism import main as realism_main
 from mars_gym.apps.realism import plot_distributions
 from mars_gym.data.lobster_export import write_lobster
 from mars_gym.metrics.realism import (
+    FEATURE_UNITS,
+    MIN_FACT_SAMPLES,
     LobsterStream,
     compare,
     features,
+    format_fact,
     l1_distance,
     stylized_facts,
     summary,
@@ -109,4 +112,38 @@ def test_a_short_window_says_what_is_undefined_and_why(amzn, lobster_dir, tmp_pa
     assert "nan" not in out.lower()
     rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     assert "(undefined: no real values)" in rows["return_5min"]
-    assert "undefined (too few returns)" in rows["excess_kurtosis_5min"]
+    assert "undetermined (n = 0)" in rows["excess_kurtosis_5min"]
+    assert "undetermined (n = 0)" in rows["acf_return_lag1"]  # one 1-minute return: no pair
+
+
+def test_facts_of_a_few_minutes_are_undetermined_not_plus_or_minus_one(amzn):
+    """Six minutes give five 1-minute returns: a lag-1 autocorrelation of four pairs was
+    reported as a number (+-1 for two pairs); now it says how few samples it had."""
+    facts = stylized_facts(amzn.window(NOON, NOON + 6 * 60 * 10**9))
+    assert facts["n_returns_1min"] < MIN_FACT_SAMPLES
+    assert np.isnan(facts["acf_return_lag1"]) and np.isnan(facts["excess_kurtosis_1min"])
+    n = facts["n_returns_1min"]
+    assert format_fact(facts, "acf_return_lag1") == f"undetermined (n = {n - 1})"
+    assert format_fact(facts, "excess_kurtosis_1min") == f"undetermined (n = {n})"
+    whole_day = stylized_facts(amzn)
+    assert format_fact(whole_day, "acf_return_lag1") == f"{whole_day['acf_return_lag1']:.3f}"
+
+
+def test_every_distribution_panel_names_its_unit_and_sample_counts(amzn):
+    import matplotlib.pyplot as plt
+
+    from mars_gym.apps.realism import distribution_figure
+
+    real, generated = amzn.window(NOON, NOON + 600 * 10**9), amzn.window(0, NOON)
+    figure = distribution_figure(real, generated, ("real AMZN", "other"))
+    shown = {axis.get_title().split(" (n = ")[0]: axis for axis in figure.axes
+             if axis.get_visible()}
+    assert set(shown) == set(FEATURE_UNITS)
+    for name, axis in shown.items():
+        assert axis.get_xlabel() == FEATURE_UNITS[name] and axis.get_ylabel() == "density"
+    spread = shown["spread"].get_title()
+    assert spread == f"spread (n = {len(features(real)['spread']):,} / " \
+                     f"{len(features(generated)['spread']):,})"
+    assert figure.get_suptitle().startswith("real AMZN 12:45:00-12:54:59 (1,398 messages)")
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["real AMZN", "other"]
+    plt.close(figure)
