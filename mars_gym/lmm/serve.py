@@ -181,6 +181,7 @@ class GeneratorService:
         self.round_cond: ConditionTensors | None = None  # shaped on the first request
         self.rounds = 0
         self.tokens_served = 0  # over all rounds: tokens_served / rounds streams a round
+        self.largest_round = 0  # the most streams one round served
 
     @property
     def capacity(self) -> int:
@@ -402,4 +403,5 @@ class GeneratorService:
         out = self.generator.step(self.round_tokens, self.round_cond, active, bias).tolist()
         self.rounds += 1
         self.tokens_served += len(streams)
+        self.largest_round = max(self.largest_round, len(streams))
         return {stream: out[stream] for stream in streams}
