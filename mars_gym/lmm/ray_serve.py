@@ -146,11 +146,13 @@ def exposure_warning(host: str) -> str | None:
             f"(use --host {LOOPBACK} for this machine only)")
 
 
-def start(config: ServeConfig | None = None):
+def start(config: ServeConfig | None = None, max_ongoing_requests: int | None = None):
     """Start Ray (advertising ``config.host``, no dashboard, unless it runs already) and the
     deployment, with Serve's HTTP proxy on ``host:port`` (None: :class:`ServeConfig`'s
     defaults); return the app's handle. A host that is not loopback is warned about; the
-    components in :data:`NOT_ON_LOOPBACK` listen beyond loopback whatever the host."""
+    components in :data:`NOT_ON_LOOPBACK` listen beyond loopback whatever the host.
+    ``max_ongoing_requests`` overrides ``config.max_ongoing_requests`` (a benchmark compares
+    them)."""
     config = config or ServeConfig()
     host = config.host
     if (warning := exposure_warning(host)) is not None:
@@ -159,7 +161,8 @@ def start(config: ServeConfig | None = None):
         ray.init(_node_ip_address=None if host == "0.0.0.0" else host, include_dashboard=False,
                  dashboard_host=LOOPBACK if host == "0.0.0.0" else host)
     serve.start(http_options={"host": host, "port": config.port})
-    deployment = LMMDeployment.options(max_ongoing_requests=config.max_ongoing_requests)
+    deployment = LMMDeployment.options(
+        max_ongoing_requests=max_ongoing_requests or config.max_ongoing_requests)
     return serve.run(deployment.bind(config.checkpoint, config.capacity, config.temperature,
                                      config.top_k, 0, config.device, config.precision,
                                      config.step_mode, config.max_streams_per_owner,
