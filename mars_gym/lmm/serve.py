@@ -163,6 +163,7 @@ class GeneratorService:
         self._delivered: dict[int, int] = {}  # step(): tokens served by another thread's round
         self._failed: dict[int, BaseException] = {}  # step(): its round raised this
         self.last_used: dict[int, float] = {}
+        self._next_sweep = -float("inf")  # idle streams are looked for at most once a second
         self.expired: OrderedDict[tuple[int, object], float] = OrderedDict()  # -> idle seconds
         self.device = resolve_device(device)
         dtype, weights = resolve_precision(precision), next(model.parameters())
@@ -226,14 +227,19 @@ class GeneratorService:
     def _release(self, stream: int) -> None:
         self.pending.pop(stream, None)
         self._delivered.pop(stream, None)
+        self._failed.pop(stream, None)
         del self.owners[stream], self.last_used[stream]
         self.free.append(stream)
 
     def _expire(self) -> None:
-        """Close the streams idle for longer than ``idle_timeout`` (not those in a round)."""
+        """Close the streams idle for longer than ``idle_timeout`` (not those in a round;
+        looked for at most once a second, so a stream may outlive it by up to a second)."""
         if self.idle_timeout is None:
             return
         now = self.clock()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + min(1.0, self.idle_timeout / 4)
         for stream, used in list(self.last_used.items()):
             if now - used > self.idle_timeout and stream not in self.pending \
                     and stream not in self._delivered:

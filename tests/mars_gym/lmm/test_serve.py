@@ -346,3 +346,16 @@ def test_an_idle_stream_expires_and_its_owner_is_told(model):
     with pytest.raises(PermissionError):  # told once; the slot is another client's now
         service.step(idle, 0, _cond(1, 4), owner="idle-owner")
     assert 0 <= service.step(busy, token, _cond(1, 5), owner="busy-owner") < 49_152
+
+
+def test_a_failed_round_under_step_releases_the_round(model, monkeypatch):
+    service = GeneratorService(model, capacity=2, device="cpu", seed=0)
+    stream, token = service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0))
+    monkeypatch.setattr(service.generator, "step", lambda *a, **k: (_ for _ in ()).throw(
+        RuntimeError("device lost")))  # a fault inside the forward pass
+    with pytest.raises(RuntimeError, match="device lost"):
+        service.step(stream, token, _cond(1, 0))
+    monkeypatch.undo()
+    assert 0 <= service.step(stream, token, _cond(1, 0)) < 49_152  # not stuck, not queued twice
+    service.submit(stream, token, _cond(1, 1))  # the round is free for a driving thread again
+    assert list(service.run()) == [stream]
