@@ -287,7 +287,6 @@ def test_threads_each_driving_a_stream_get_the_tokens_it_gets_alone(model):
         thread.join(timeout=60)
     assert not errors
     assert together == alone
-    assert service.rounds < 8 * len(keys)  # threads arriving together shared forwards
 
 
 def test_another_thread_cannot_take_over_a_round_being_collected(model):
