@@ -225,6 +225,10 @@ def serve() -> argparse.ArgumentParser:
                         help="address Ray and the HTTP proxy bind to (default: loopback only; "
                              "0.0.0.0 exposes the model to the network)")
     parser.add_argument("--port", type=int, default=d.port, help="HTTP proxy port")
+    parser.add_argument("--max-streams-per-owner", type=int, default=d.max_streams_per_owner,
+                        help="the most streams one client may hold at once")
+    parser.add_argument("--idle-timeout", type=float, default=d.idle_timeout,
+                        help="seconds after which a stream nobody used is closed")
     return parser
 
 

@@ -4,7 +4,10 @@
 starts a local Ray instance and the deployment (mars_gym.lmm.ray_serve) and blocks; clients use
 ``serve.get_app_handle("mars_gym_lmm")``. Ray and Serve's HTTP proxy bind to the loopback
 address by default, so only this machine can reach the model; ``--host 0.0.0.0`` (or a given
-interface) exposes it to the network deliberately — anyone who reaches it can then drive it.
+interface) exposes it to the network deliberately — anyone who reaches it can then drive it,
+and a warning says so. Some of Ray's own servers listen beyond loopback whatever ``--host``
+says (:data:`mars_gym.lmm.ray_serve.NOT_ON_LOOPBACK`). ``--max-streams-per-owner`` (32) caps
+the streams one client holds; ``--idle-timeout`` (600 s) closes streams nobody uses.
 """
 
 from __future__ import annotations

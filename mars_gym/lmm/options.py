@@ -29,3 +29,11 @@ class ServeConfig:
     step_mode: str = "dynamic"    # how a round's forward runs (STEP_MODES)
     host: str = LOOPBACK          # the address Ray and the HTTP proxy bind to
     port: int = 8000              # the HTTP proxy's port
+    max_streams_per_owner: int | None = 32  # streams one client may hold at once (None: any)
+    idle_timeout: float | None = 600.0      # seconds unused before a stream is closed (None: never)
+
+    @property
+    def max_ongoing_requests(self) -> int:
+        """Requests a replica takes at once: two rounds' worth (one being served, the next
+        gathering), so a round can fill to ``capacity`` (Ray's default, 5, caps it at 5)."""
+        return 2 * self.capacity

@@ -20,13 +20,16 @@ interface) exposes it to the network deliberately — anyone who reaches it can 
 
 from __future__ import annotations
 
+import ipaddress
+import warnings
+
 import ray
 import torch
 from ray import serve
 
 from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.model import ConditionTensors
-from mars_gym.lmm.options import ServeConfig
+from mars_gym.lmm.options import LOOPBACK, ServeConfig
 from mars_gym.lmm.serve import BadRequestError, GeneratorService
 
 APP_NAME = "mars_gym_lmm"
@@ -58,13 +61,19 @@ def _check_owner(owner) -> None:
 
 @serve.deployment
 class LMMDeployment:
+    """One replica: a :class:`GeneratorService` whose rounds gather up to ``capacity``
+    concurrent ``step`` calls (the per-owner cap and idle expiry are the service's)."""
+
     def __init__(self, checkpoint: str = "default", capacity: int = 256,
                  temperature: float = 1.0, top_k: int | None = None, seed: int = 0,
                  device: str = "auto", precision: str = "float32",
-                 step_mode: str = "dynamic") -> None:
+                 step_mode: str = "dynamic", max_streams_per_owner: int | None = 32,
+                 idle_timeout: float | None = 600.0) -> None:
         model, _ = load_lmm(checkpoint)
         self.service = GeneratorService(model, capacity, temperature, top_k, seed, device,
-                                        precision, step_mode)
+                                        precision, step_mode, max_streams_per_owner,
+                                        idle_timeout)
+        self._round.set_max_batch_size(capacity)
 
     async def open(self, tokens: list[int], rows: list[dict], owner: str,
                    key: int | None = None) -> tuple[int, int]:
@@ -108,16 +117,53 @@ class LMMDeployment:
         """Batched forward passes run so far."""
         return self.service.rounds
 
+    async def largest_round(self) -> int:
+        """The most requests one batched forward has served."""
+        return self.service.largest_round
 
-def start(config: ServeConfig | None = None):
-    """Start Ray (bound to ``config.host``, unless it runs already) and the deployment, with
-    Serve's HTTP proxy on ``host:port`` (None: :class:`ServeConfig`'s defaults); return the
-    app's handle."""
+
+# Ray's own servers that a local instance cannot bind to the loopback address with the
+# installed Ray (2.60; ray.init has no such option), named as their command lines name them:
+# gcs_server, the raylet and every worker's gRPC server (the driver's included) listen on all
+# interfaces (::); the dashboard head (started even without its frontend), the autoscaler's
+# monitor.py and the DashboardAgent on 0.0.0.0 (the agent also on the node's address), the
+# RuntimeEnvAgent on the node's address. Ray turns its token authentication on for these;
+# only Serve's HTTP proxy (the model's door) follows ``host``. Firewall the machine when
+# others share its network.
+NOT_ON_LOOPBACK = ("gcs_server", "raylet", "worker gRPC", "dashboard.py", "monitor.py",
+                   "DashboardAgent", "RuntimeEnvAgent")
+
+
+def exposure_warning(host: str) -> str | None:
+    """What serving on ``host`` exposes, or None for a loopback address."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if loopback:
+        return None
+    return (f"serving on {host}: anyone who can reach this address can drive the model "
+            f"(use --host {LOOPBACK} for this machine only)")
+
+
+def start(config: ServeConfig | None = None, max_ongoing_requests: int | None = None):
+    """Start Ray (advertising ``config.host``, no dashboard, unless it runs already) and the
+    deployment, with Serve's HTTP proxy on ``host:port`` (None: :class:`ServeConfig`'s
+    defaults); return the app's handle. A host that is not loopback is warned about; the
+    components in :data:`NOT_ON_LOOPBACK` listen beyond loopback whatever the host.
+    ``max_ongoing_requests`` overrides ``config.max_ongoing_requests`` (a benchmark compares
+    them)."""
     config = config or ServeConfig()
     host = config.host
+    if (warning := exposure_warning(host)) is not None:
+        warnings.warn(warning, stacklevel=2)
     if not ray.is_initialized():
-        ray.init(_node_ip_address=None if host == "0.0.0.0" else host, include_dashboard=False)
+        ray.init(_node_ip_address=None if host == "0.0.0.0" else host, include_dashboard=False,
+                 dashboard_host=LOOPBACK if host == "0.0.0.0" else host)
     serve.start(http_options={"host": host, "port": config.port})
-    return serve.run(LMMDeployment.bind(config.checkpoint, config.capacity, config.temperature,
-                                        config.top_k, 0, config.device, config.precision,
-                                        config.step_mode), name=APP_NAME)
+    deployment = LMMDeployment.options(
+        max_ongoing_requests=max_ongoing_requests or config.max_ongoing_requests)
+    return serve.run(deployment.bind(config.checkpoint, config.capacity, config.temperature,
+                                     config.top_k, 0, config.device, config.precision,
+                                     config.step_mode, config.max_streams_per_owner,
+                                     config.idle_timeout), name=APP_NAME)

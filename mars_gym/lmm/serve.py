@@ -16,6 +16,20 @@ A stream belongs to the ``owner`` that opened it: only the same owner may feed, 
 it (clients of a shared service pass a secret of their own, e.g. ``uuid.uuid4().hex``; the
 simulations of one program share the default owner ``None``).
 
+Threads: every public method holds the service's lock, so its state is never torn. A round
+driven by :meth:`~GeneratorService.submit` / :meth:`~GeneratorService.run` belongs to the thread
+that submitted its first request until that thread runs it (another thread's submit or run
+raises :class:`ConcurrentUseError`, since its tokens would go to the wrong caller). Threads that
+each drive their own streams call :meth:`~GeneratorService.step` instead: it queues the request,
+runs a round for everything queued unless another thread's round already served it, and returns
+exactly that stream's token.
+
+Sharing: ``max_streams_per_owner`` caps the streams one owner holds at once (None: no cap, the
+in-process default) and ``idle_timeout`` (seconds; None: never) closes a stream nobody has fed,
+withdrawn or opened for that long, so one client cannot hold every slot; the owner of an expired
+stream gets :class:`StreamExpiredError` on its next call. ``clock`` (default ``time.monotonic``)
+tells the time.
+
 The same interface is offered over Ray Serve for several processes or machines
 (:mod:`mars_gym.lmm.ray_serve`, ``pip install .[serve]``).
 """
@@ -24,6 +38,10 @@ from __future__ import annotations
 
 import copy
 import operator
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 
 import torch
 
@@ -36,6 +54,17 @@ from mars_gym.tokens.scheme import N_KINDS, PART_SIZES, VOCAB_SIZE
 
 class BadRequestError(ValueError):
     """A request the service refuses; it did not join any round."""
+
+
+class ConcurrentUseError(RuntimeError):
+    """A thread used a round another thread collects (see :meth:`GeneratorService.step`)."""
+
+
+class StreamExpiredError(KeyError):
+    """The stream was closed by the service after ``idle_timeout`` seconds without use."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
 
 
 def _long_in(values: torch.Tensor, low: int, high: int, name: str, shape: tuple) -> None:
@@ -107,13 +136,35 @@ def resolve_precision(precision: str) -> torch.dtype:
     return getattr(torch, precision)
 
 
+_COMBINED = -1  # the round's driver when threads share it through GeneratorService.step
+
+
 class GeneratorService:
-    """Batched token generation for up to ``capacity`` concurrent streams."""
+    """Batched token generation for up to ``capacity`` concurrent streams (threads, quotas
+    and idle expiry: see the module doc)."""
 
     def __init__(self, model: LMM, capacity: int, temperature: float = 1.0,
                  top_k: int | None = None, seed: int = 0,
                  device: str | torch.device = "auto", precision: str = "float32",
-                 step_mode: str = "dynamic") -> None:
+                 step_mode: str = "dynamic", max_streams_per_owner: int | None = None,
+                 idle_timeout: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if max_streams_per_owner is not None and (
+                isinstance(max_streams_per_owner, bool)
+                or not isinstance(max_streams_per_owner, int) or max_streams_per_owner < 1):
+            raise ValueError(f"max_streams_per_owner must be a positive integer or None, got "
+                             f"{max_streams_per_owner!r}")
+        if idle_timeout is not None and not idle_timeout > 0:
+            raise ValueError(f"idle_timeout must be positive seconds or None, got {idle_timeout!r}")
+        self.max_streams_per_owner, self.idle_timeout, self.clock = (
+            max_streams_per_owner, idle_timeout, clock)
+        self._lock = threading.RLock()
+        self._driver: int | None = None  # the thread collecting the round (or _COMBINED)
+        self._delivered: dict[int, int] = {}  # step(): tokens served by another thread's round
+        self._failed: dict[int, BaseException] = {}  # step(): its round raised this
+        self.last_used: dict[int, float] = {}
+        self._next_sweep = -float("inf")  # idle streams are looked for at most once a second
+        self.expired: OrderedDict[tuple[int, object], float] = OrderedDict()  # -> idle seconds
         self.device = resolve_device(device)
         dtype, weights = resolve_precision(precision), next(model.parameters())
         if weights.device != self.device or weights.dtype != dtype:  # the caller's stays as is
@@ -131,6 +182,7 @@ class GeneratorService:
         self.round_cond: ConditionTensors | None = None  # shaped on the first request
         self.rounds = 0
         self.tokens_served = 0  # over all rounds: tokens_served / rounds streams a round
+        self.largest_round = 0  # the most streams one round served
 
     @property
     def capacity(self) -> int:
@@ -146,33 +198,92 @@ class GeneratorService:
         if key is not None and (isinstance(key, bool) or not isinstance(key, int)
                                 or not 0 <= key < 2**63):
             raise BadRequestError(f"key must be an integer in [0, 2**63), got {key!r}")
-        if not self.free:
-            raise RuntimeError(f"all {self.capacity} streams are in use; close one first")
-        stream = self.free.pop()
-        try:
-            first = self.generator.prime(tokens, cond, streams=[stream], bias=bias,
-                                         keys=None if key is None else [key])
-        except BaseException:
-            self.free.append(stream)
-            raise
-        self.owners[stream] = owner
-        return stream, int(first[0])
+        with self._lock:
+            self._expire()
+            held = sum(1 for holder in self.owners.values() if holder == owner)
+            if self.max_streams_per_owner is not None and held >= self.max_streams_per_owner:
+                raise RuntimeError(f"this client holds {held} streams, the most one client may "
+                                   f"hold (max_streams_per_owner); close one first")
+            if not self.free:
+                raise RuntimeError(f"all {self.capacity} streams are in use; close one first")
+            stream = self.free.pop()
+            try:
+                first = self.generator.prime(tokens, cond, streams=[stream], bias=bias,
+                                             keys=None if key is None else [key])
+            except BaseException:
+                self.free.append(stream)
+                raise
+            self.owners[stream] = owner
+            self.last_used[stream] = self.clock()
+            self.expired.pop((stream, owner), None)
+            return stream, int(first[0])
 
     def close(self, stream: int, owner: object = None) -> None:
-        self._check(stream, owner)
+        """End a stream: its slot is free for the next :meth:`open`."""
+        with self._lock:
+            self._check(stream, owner)
+            self._release(stream)
+
+    def _release(self, stream: int) -> None:
         self.pending.pop(stream, None)
-        del self.owners[stream]
+        self._delivered.pop(stream, None)
+        self._failed.pop(stream, None)
+        del self.owners[stream], self.last_used[stream]
         self.free.append(stream)
 
+    def _expire(self) -> None:
+        """Close the streams idle for longer than ``idle_timeout`` (not those in a round;
+        looked for at most once a second, so a stream may outlive it by up to a second)."""
+        if self.idle_timeout is None:
+            return
+        now = self.clock()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + min(1.0, self.idle_timeout / 4)
+        for stream, used in list(self.last_used.items()):
+            if now - used > self.idle_timeout and stream not in self.pending \
+                    and stream not in self._delivered:
+                self.expired[(stream, self.owners[stream])] = now - used
+                while len(self.expired) > 4 * self.capacity:  # owners that never came back
+                    self.expired.popitem(last=False)
+                self._release(stream)
+
     def _check(self, stream: int, owner: object) -> None:
-        if isinstance(stream, bool) or not isinstance(stream, int) or stream not in self.owners:
+        self._expire()
+        if isinstance(stream, bool) or not isinstance(stream, int):
+            raise KeyError(f"stream {stream!r} is not open")
+        if stream not in self.owners or self.owners[stream] != owner:
+            try:
+                idle = self.expired.pop((stream, owner))
+            except (KeyError, TypeError):  # TypeError: an owner that cannot be a key
+                idle = None
+            if idle is not None:
+                raise StreamExpiredError(
+                    f"stream {stream} was closed after {idle:.0f} s without use (idle_timeout "
+                    f"{self.idle_timeout:g} s); open a new one")
+        if stream not in self.owners:
             raise KeyError(f"stream {stream!r} is not open")
         if self.owners[stream] != owner:
             raise PermissionError(f"stream {stream} belongs to another client")
+        self.last_used[stream] = self.clock()
+
+    def _claim(self, driver: int) -> None:
+        """The round is collected by ``driver`` (a thread, or ``_COMBINED`` for step())."""
+        if self._driver is None:
+            self._driver = driver
+        elif self._driver != driver:
+            raise ConcurrentUseError(
+                "another thread is collecting this round (submit/run belong to one thread "
+                "at a time); threads that each drive their own streams call step()")
 
     def check_submit(self, stream: int, token: int, cond: ConditionTensors, bias=None,
                      owner: object = None) -> int:
         """Raise unless :meth:`submit` would accept the request; the token as an int."""
+        with self._lock:
+            return self._check_submit(stream, token, cond, bias, owner)
+
+    def _check_submit(self, stream: int, token: int, cond: ConditionTensors, bias,
+                      owner: object) -> int:
         self._check(stream, owner)
         if stream in self.pending:
             raise BadRequestError(f"stream {stream} already submitted this round")
@@ -192,28 +303,55 @@ class GeneratorService:
         """Queue the token a stream just applied, its live conditions (1, 1) and optionally
         biases of its next token's parts (plan guidance: :meth:`LMM.sample`, batch of 1).
         The request is checked first: a bad one raises and is not queued."""
-        token = self.check_submit(stream, token, cond, bias, owner)
-        self._queue([stream], torch.tensor([token]), cond)
-        self.pending[stream] = bias
+        with self._lock:
+            token = self._check_submit(stream, token, cond, bias, owner)
+            self._claim(threading.get_ident())
+            self._queue([stream], torch.tensor([token]), cond)
+            self.pending[stream] = bias
+
+    def step(self, stream: int, token: int, cond: ConditionTensors, bias=None,
+             owner: object = None) -> int:
+        """:meth:`submit` and the stream's next token, safe from any number of threads (each
+        driving its own streams): the first caller to find the token not yet served runs a
+        round for every stream queued by then, so threads that arrive together share one
+        forward."""
+        with self._lock:
+            token = self._check_submit(stream, token, cond, bias, owner)
+            self._claim(_COMBINED)
+            self._queue([stream], torch.tensor([token]), cond)
+            self.pending[stream] = bias
+        with self._lock:  # in between, other threads queue their requests
+            if stream not in self._delivered and stream not in self._failed:
+                try:
+                    self._delivered.update(self._run())
+                except BaseException:
+                    self._failed.pop(stream, None)
+                    raise
+            if stream in self._failed:
+                raise RuntimeError(f"the round serving stream {stream} failed") \
+                    from self._failed.pop(stream)
+            return self._delivered.pop(stream)
 
     def submit_round(self, streams: list[int], tokens: list[int], cond: ConditionTensors,
                      owner: object = None) -> None:
         """:meth:`submit` for several streams at once, without biases: ``tokens`` one per
         stream, ``cond`` (len(streams), 1), checked together. A bad request rejects the whole
         call and queues nothing."""
-        for stream in streams:
-            self._check(stream, owner)
-            if stream in self.pending:
-                raise BadRequestError(f"stream {stream} already submitted this round")
-        if len(set(streams)) != len(streams):
-            raise BadRequestError("a stream appears twice in one submission")
-        try:
-            token_tensor = torch.tensor(tokens, dtype=torch.long).reshape(len(streams), 1)
-        except (TypeError, ValueError, RuntimeError):
-            raise BadRequestError("tokens must be one integer per stream") from None
-        check_request(self.config, token_tensor, cond, None, streams=len(streams))
-        self._queue(streams, token_tensor[:, 0], cond)
-        self.pending.update(dict.fromkeys(streams))
+        with self._lock:
+            for stream in streams:
+                self._check(stream, owner)
+                if stream in self.pending:
+                    raise BadRequestError(f"stream {stream} already submitted this round")
+            if len(set(streams)) != len(streams):
+                raise BadRequestError("a stream appears twice in one submission")
+            try:
+                token_tensor = torch.tensor(tokens, dtype=torch.long).reshape(len(streams), 1)
+            except (TypeError, ValueError, RuntimeError):
+                raise BadRequestError("tokens must be one integer per stream") from None
+            check_request(self.config, token_tensor, cond, None, streams=len(streams))
+            self._claim(threading.get_ident())
+            self._queue(streams, token_tensor[:, 0], cond)
+            self.pending.update(dict.fromkeys(streams))
 
     def _queue(self, streams: list[int], tokens: torch.Tensor, cond: ConditionTensors) -> None:
         """Write checked requests (tokens (n,), conditions (n, 1)) into the round's rows."""
@@ -226,18 +364,33 @@ class GeneratorService:
     def withdraw(self, stream: int, owner: object = None) -> None:
         """The stream's last token was not used (an agent's order came first, see
         :meth:`mars_gym.sim.flows.lmm.LMMFlow.observe`): its next draw reuses that noise."""
-        self._check(stream, owner)
-        self.generator.noise.withdraw([stream])
+        with self._lock:
+            self._check(stream, owner)
+            self.generator.noise.withdraw([stream])
 
     def run(self) -> dict[int, int]:
         """One batched forward for every submitted stream; their next tokens. The round is
-        over whatever happens: nothing stays queued after an error."""
+        over whatever happens: nothing stays queued after an error. Only the thread that
+        submitted the round's first request may run it (:class:`ConcurrentUseError`)."""
+        with self._lock:
+            if self.pending:
+                self._claim(threading.get_ident())
+            return self._run()
+
+    def _run(self) -> dict[int, int]:
         if not self.pending:
+            self._driver = None
             return {}
+        streams = list(self.pending)
         try:
             return self._serve()
+        except BaseException as error:
+            if self._driver == _COMBINED:  # the other waiting threads learn of it
+                self._failed.update(dict.fromkeys(streams, error))
+            raise
         finally:
             self.pending.clear()
+            self._driver = None
 
     def _serve(self) -> dict[int, int]:
         streams = list(self.pending)
@@ -256,4 +409,5 @@ class GeneratorService:
         out = self.generator.step(self.round_tokens, self.round_cond, active, bias).tolist()
         self.rounds += 1
         self.tokens_served += len(streams)
+        self.largest_round = max(self.largest_round, len(streams))
         return {stream: out[stream] for stream in streams}

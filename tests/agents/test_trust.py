@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 import pickle
 import zipfile
 from pathlib import Path
@@ -88,3 +90,69 @@ def test_the_leaderboard_refuses_a_zip_planted_among_the_agents(tmp_path, lobste
     with pytest.raises(UntrustedAgentError, match="ppo_extra.zip"):
         policies(folder, protocol, lobster_dir)
     assert not marker.exists()
+
+
+class _SwapAfterHashing:
+    """A stand-in for the ``hashlib`` module in :mod:`agents.trust` whose digests, once
+    computed, replace ``path`` with ``swap`` (the attacker's move between check and load)."""
+
+    def __init__(self, path: Path, swap: Path) -> None:
+        self.path, self.swap, self.swapped = path, swap, 0
+
+    def sha256(self, *args):
+        import hashlib
+
+        digest, outer = hashlib.sha256(*args), self
+
+        class Swapping:
+            def update(self, data: bytes) -> None:
+                digest.update(data)
+
+            def hexdigest(self) -> str:
+                value = digest.hexdigest()
+                os.replace(outer.swap, outer.path)  # atomic, as an attacker's rename would be
+                outer.swap.write_bytes(outer.path.read_bytes())  # ready to swap again
+                outer.swapped += 1
+                return value
+
+        return Swapping()
+
+
+def test_an_agent_replaced_after_its_hash_was_checked_loads_the_checked_bytes(
+        tmp_path, monkeypatch):
+    """The file is swapped for a payload right after its sha256 is computed, every time: what
+    loads is what was hashed, and the payload never runs."""
+    import agents.trust
+
+    marker = tmp_path / "marker"
+    agent = tmp_path / "ppo.zip"
+    agent.write_bytes((AGENTS / "ppo_hawkes.zip").read_bytes())
+    agent.with_suffix(".json").write_bytes((AGENTS / "ppo_hawkes.json").read_bytes())
+    record_trusted(agent)
+    evil = _plant(AGENTS / "ppo_hawkes.zip", tmp_path / "evil.zip", marker)
+    swapper = _SwapAfterHashing(agent, evil)
+    monkeypatch.setattr(agents.trust, "hashlib", swapper)
+    model = load_model(agent)
+    assert swapper.swapped == 1 and agent.read_bytes() == evil.read_bytes()  # it did swap
+    assert not marker.exists()
+    assert type(model).__name__ == "PPO"
+    monkeypatch.undo()
+    with pytest.raises(UntrustedAgentError, match="has changed since it was listed"):
+        SB3Policy.load(agent)  # the planted file now on disk is refused outright
+    assert not marker.exists()
+
+
+def test_an_agent_behind_a_symbolic_link_is_refused(tmp_path):
+    """A link could be pointed at a payload after the check: it is refused, not followed."""
+    target = tmp_path / "real" / "ppo.zip"
+    target.parent.mkdir()
+    target.write_bytes((AGENTS / "ppo_hawkes.zip").read_bytes())
+    link = tmp_path / "ppo.zip"
+    link.symlink_to(target)
+    link.with_suffix(".json").write_bytes((AGENTS / "ppo_hawkes.json").read_bytes())
+    (tmp_path / MANIFEST).write_text(f"{hashlib.sha256(target.read_bytes()).hexdigest()}  "
+                                     "ppo.zip\n")
+    with pytest.raises(UntrustedAgentError, match="ppo.zip is a symbolic link"):
+        load_model(link)
+    with pytest.raises(UntrustedAgentError, match="symbolic link"):
+        load_model(link, trust=True)

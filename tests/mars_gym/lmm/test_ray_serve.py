@@ -1,7 +1,11 @@
 """The Ray Serve deployment on a local Ray instance (CPU), with the shipped default model."""
 
 import math
+import os
 import socket
+import struct
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +15,7 @@ from ray import serve  # noqa: E402  (after the extra's check)
 from mars_gym.apps.parsers import serve as parser  # noqa: E402
 from mars_gym.lmm.checkpoint import load_lmm  # noqa: E402
 from mars_gym.lmm.options import LOOPBACK, ServeConfig  # noqa: E402
-from mars_gym.lmm.ray_serve import start  # noqa: E402
+from mars_gym.lmm.ray_serve import NOT_ON_LOOPBACK, exposure_warning, start  # noqa: E402
 from mars_gym.lmm.serve import BadRequestError  # noqa: E402
 
 BOOK_FEATURES = load_lmm("default")[0].config.book_features  # of the served model
@@ -30,7 +34,8 @@ def served():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              _node_ip_address=LOOPBACK)
     port = _free_port()
-    app = start(ServeConfig(capacity=8, device="cpu", host=LOOPBACK, port=port))
+    app = start(ServeConfig(capacity=8, device="cpu", host=LOOPBACK, port=port,
+                            max_streams_per_owner=6))
     yield app, port
     serve.shutdown()
     ray.shutdown()
@@ -91,12 +96,101 @@ def test_opening_needs_an_owner_secret(served):
         handle.open.remote([5, 6], [ROW] * 2, "").result()
 
 
+def _descendants(root: int) -> set[int]:
+    """``root`` and every process below it (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = {root}, [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _address(hex_address: str, family: int) -> tuple[str, int]:
+    host, port = hex_address.split(":")
+    raw = bytes.fromhex(host)
+    raw = raw[::-1] if family == socket.AF_INET else b"".join(
+        struct.pack("<I", struct.unpack(">I", raw[k:k + 4])[0]) for k in range(0, 16, 4))
+    return socket.inet_ntop(family, raw), int(port, 16)
+
+
+def _listening(pids: set[int]) -> list[tuple[str, str, int]]:
+    """(command, address, port) of every listening TCP socket the processes hold: the socket
+    tables of /proc/net matched to each process's descriptors by inode."""
+    tables = {}
+    for name, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        for line in (Path("/proc/net") / name).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":  # TCP_LISTEN
+                tables[f"socket:[{fields[9]}]"] = _address(fields[1], family)
+    found = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:  # gone, or not ours
+            continue
+        command = "worker gRPC" if pid == os.getpid() or command.startswith("ray::") \
+            and not command.startswith(("ray::DashboardAgent", "ray::RuntimeEnvAgent")) \
+            else command
+        found += [(command, *tables[link]) for link in links if link in tables]
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_serve_binds_the_loopback_address_by_default(served):
-    """Read the listening sockets (no traffic leaves the machine): the proxy's port listens on
-    127.0.0.1 only."""
-    psutil = pytest.importorskip("psutil", reason="psutil comes with ray")
+    """Every listening socket of the whole Ray process tree: the HTTP proxy listens on
+    127.0.0.1 only, and whatever else listens beyond loopback is one of the components this
+    Ray cannot bind there (named in NOT_ON_LOOPBACK)."""
     _, port = served
     assert parser().parse_args([]).host == LOOPBACK
-    listening = [c.laddr.ip for c in psutil.net_connections(kind="tcp")
-                 if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
-    assert listening and set(listening) == {LOOPBACK}
+    sockets = _listening(_descendants(os.getpid()))
+    assert {address for _, address, p in sockets if p == port} == {LOOPBACK}
+    beyond = {command for command, address, _ in sockets if address != LOOPBACK}
+    named = {command for command in beyond
+             if any(component in command for component in NOT_ON_LOOPBACK)}
+    assert beyond == named, sorted(beyond - named)
+
+
+def test_a_host_beyond_loopback_is_warned_about():
+    assert exposure_warning(LOOPBACK) is None and exposure_warning("::1") is None
+    assert "anyone who can reach" in exposure_warning("0.0.0.0")
+    assert "anyone who can reach" in exposure_warning("192.0.2.7")
+
+
+def test_a_round_gathers_more_than_rays_default_five_requests(served):
+    """max_ongoing_requests follows the batch size: 8 concurrent steps can share a round
+    (Ray's default of 5 ongoing requests would cap every round at 5)."""
+    handle, _ = served
+    streams = [_open(handle) for _ in range(6)] + [_open(handle, "client-c-secret")
+                                                   for _ in range(2)]
+    owners = [OWNER] * 6 + ["client-c-secret"] * 2
+    for _ in range(10):
+        pending = [handle.step.remote((s, t, ROW, o)) for (s, t), o in zip(streams, owners,
+                                                                             strict=True)]
+        streams = [(s, p.result()) for (s, _), p in zip(streams, pending, strict=True)]
+        if handle.largest_round.remote().result() > 5:
+            break
+    assert handle.largest_round.remote().result() > 5
+    for (stream, _), owner in zip(streams, owners, strict=True):
+        handle.close.remote(stream, owner).result()
+
+
+def test_one_owner_cannot_open_every_stream_of_the_deployment(served):
+    handle, _ = served
+    mine = [_open(handle) for _ in range(6)]
+    with pytest.raises(RuntimeError, match="the most one client may hold"):
+        _open(handle)
+    theirs = _open(handle, OTHER)  # an honest client still gets one
+    handle.close.remote(theirs[0], OTHER).result()
+    for stream, _ in mine:
+        handle.close.remote(stream, OWNER).result()

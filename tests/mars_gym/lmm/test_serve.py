@@ -9,7 +9,13 @@ from mars_gym.lmm.checkpoint import load_lmm
 from mars_gym.lmm.data import history_inputs
 from mars_gym.lmm.generate import BatchedGenerator
 from mars_gym.lmm.model import LMM, ConditionTensors, LMMConfig
-from mars_gym.lmm.serve import BadRequestError, GeneratorService, resolve_device
+from mars_gym.lmm.serve import (
+    BadRequestError,
+    ConcurrentUseError,
+    GeneratorService,
+    StreamExpiredError,
+    resolve_device,
+)
 from mars_gym.tokens.trade_memory import TradeMemory
 
 
@@ -240,3 +246,115 @@ def test_a_bad_request_in_a_round_queues_nothing(model):
     with pytest.raises(BadRequestError, match="stream 2 already submitted this round"):
         service.submit_round([0, 2], [5, 6], cond)
     assert list(service.pending) == [2]
+
+
+def _drive(service, key, rounds=8):
+    """Open a keyed stream and feed it its own tokens with ``step``; the tokens it got."""
+    stream, token = service.open(torch.full((1, 5), key % 7), _cond(5, key), key=key)
+    tokens = [token]
+    for round_ in range(rounds):
+        token = service.step(stream, token, _cond(1, 1000 * key + round_))
+        tokens.append(token)
+    service.close(stream)
+    return tokens
+
+
+def test_threads_each_driving_a_stream_get_the_tokens_it_gets_alone(model):
+    """32 real threads share one service: no token is lost or delivered to the wrong stream."""
+    import threading
+
+    keys = range(100, 132)
+    alone = {}
+    reference = GeneratorService(model, capacity=32, device="cpu", seed=0)
+    for key in keys:
+        alone[key] = _drive(reference, key)
+    service = GeneratorService(model, capacity=32, device="cpu", seed=0)
+    together: dict[int, list[int]] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(keys))
+
+    def worker(key):
+        try:
+            start.wait()
+            together[key] = _drive(service, key)
+        except BaseException as error:  # noqa: BLE001  reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert together == alone
+
+
+def test_another_thread_cannot_take_over_a_round_being_collected(model):
+    import threading
+
+    service = GeneratorService(model, capacity=2, device="cpu", seed=0)
+    mine, token = service.open(torch.zeros(1, 4, dtype=torch.long), _cond(4, 0))
+    theirs, _ = service.open(torch.ones(1, 4, dtype=torch.long), _cond(4, 1))
+    service.submit(mine, token, _cond(1, 2))
+    raised: list[BaseException] = []
+
+    def other():
+        for call in (service.run, lambda: service.submit(theirs, 0, _cond(1, 3)),
+                     lambda: service.step(theirs, 0, _cond(1, 3))):
+            try:
+                call()
+            except ConcurrentUseError as error:
+                raised.append(error)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert len(raised) == 3 and "call step()" in str(raised[0])
+    assert set(service.run()) == {mine}  # the round stayed the submitting thread's
+
+
+def test_one_owner_cannot_take_every_stream(model):
+    service = GeneratorService(model, capacity=4, device="cpu", max_streams_per_owner=2)
+    for _ in range(2):
+        service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0), owner="greedy-owner")
+    with pytest.raises(RuntimeError, match="holds 2 streams, the most one client may hold"):
+        service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0), owner="greedy-owner")
+    honest = [service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0),
+                           owner="honest-owner")[0] for _ in range(2)]
+    assert len(set(honest)) == 2
+    with pytest.raises(ValueError, match="max_streams_per_owner must be a positive integer"):
+        GeneratorService(model, capacity=4, device="cpu", max_streams_per_owner=0)
+
+
+def test_an_idle_stream_expires_and_its_owner_is_told(model):
+    now = [0.0]
+    service = GeneratorService(model, capacity=2, device="cpu", idle_timeout=10.0,
+                               clock=lambda: now[0])
+    idle, _ = service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0), owner="idle-owner")
+    busy, token = service.open(torch.ones(1, 3, dtype=torch.long), _cond(3, 1),
+                               owner="busy-owner")
+    with pytest.raises(RuntimeError, match="all 2 streams are in use"):
+        service.open(torch.ones(1, 3, dtype=torch.long), _cond(3, 2), owner="new-owner")
+    now[0] = 6.0
+    token = service.step(busy, token, _cond(1, 3), owner="busy-owner")  # in use: kept
+    now[0] = 11.5
+    fresh, _ = service.open(torch.ones(1, 3, dtype=torch.long), _cond(3, 2), owner="new-owner")
+    assert fresh == idle  # the idle stream's slot was freed
+    with pytest.raises(StreamExpiredError, match=r"closed after 12 s without use"):
+        service.step(idle, 0, _cond(1, 4), owner="idle-owner")
+    with pytest.raises(PermissionError):  # told once; the slot is another client's now
+        service.step(idle, 0, _cond(1, 4), owner="idle-owner")
+    assert 0 <= service.step(busy, token, _cond(1, 5), owner="busy-owner") < 49_152
+
+
+def test_a_failed_round_under_step_releases_the_round(model, monkeypatch):
+    service = GeneratorService(model, capacity=2, device="cpu", seed=0)
+    stream, token = service.open(torch.zeros(1, 3, dtype=torch.long), _cond(3, 0))
+    monkeypatch.setattr(service.generator, "step", lambda *a, **k: (_ for _ in ()).throw(
+        RuntimeError("device lost")))  # a fault inside the forward pass
+    with pytest.raises(RuntimeError, match="device lost"):
+        service.step(stream, token, _cond(1, 0))
+    monkeypatch.undo()
+    assert 0 <= service.step(stream, token, _cond(1, 0)) < 49_152  # not stuck, not queued twice
+    service.submit(stream, token, _cond(1, 1))  # the round is free for a driving thread again
+    assert list(service.run()) == [stream]
