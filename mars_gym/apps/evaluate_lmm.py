@@ -18,7 +18,8 @@ from mars_gym.lmm.evaluate import score
 
 def main(argv: list[str] | None = None) -> int:
     args = parsers.evaluate_lmm().parse_args(argv)
-    result = score(args.checkpoint, args.split, args.sources, device=args.device,
+    checkpoint = args.positional_checkpoint or args.checkpoint
+    result = score(checkpoint, args.split, args.sources, device=args.device,
                    data_dir=args.data_dir, max_windows=args.max_windows)
     if args.json:
         print(json.dumps(result, indent=2))
