@@ -37,7 +37,7 @@ Config = TypeVar("Config")  # a dataclass of a command's settings
 STUDY_FLOWS = ("lmm", "hawkes", "noise", "replay")  # the flows forecast and impact compare
 # what a run costs at the defaults, the last line of each command's --help
 COSTS = {
-    "generate": "5 minutes of the lmm flow on AMZN, ~1 min on 2 cores",
+    "generate": "5 minutes of the lmm flow on AMZN, ~10 s on 2 cores",
     "realism": "two LOBSTER files scored, seconds for a 5-minute window",
     "report": "5 flows x 30 minutes from the start of AMZN's test split, several minutes on "
               "2 cores",
@@ -385,6 +385,7 @@ def forecast() -> argparse.ArgumentParser:
                         help="forecast horizons in seconds")
     parser.add_argument("--step-s", type=positive_float, default=30.0,
                         help="seconds between the env steps of a future")
+    add_seed(parser, 40_000, "seed of the first future (the others follow it)")
     add_out(parser, Path("forecast"), "folder of forecast.json, forecast.md and forecast.png")
     add_progress(parser)
     add_ray_options(parser)
@@ -426,6 +427,7 @@ def impact() -> argparse.ArgumentParser:
                         help="parent sizes as fractions in (0, 1] of the median window volume")
     parser.add_argument("--lmm-observes-agents", action="store_true",
                         help="the LMM reads the parent's orders as tokens of its sequence")
+    add_seed(parser, 30_000, "seed of the first run (the others follow it)")
     add_out(parser, Path("impact"), "folder of impact.json and impact.png")
     add_progress(parser)
     add_ray_options(parser)
