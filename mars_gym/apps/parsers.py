@@ -239,8 +239,8 @@ def realism() -> argparse.ArgumentParser:
     parser.add_argument("--start", type=clock, default=None,
                         help="HH:MM: compare from this time of day (default: each file's start)")
     parser.add_argument("--minutes", type=positive_float, default=None,
-                        help="compare this many minutes from the start (default: the generated "
-                             "file's length, also in the real file)")
+                        help="compare this many minutes from the start (default: to the end "
+                             "of each file)")
     parser.add_argument("--tick", type=positive_int, default=LOBSTER_TICK,
                         help="price tick in file units (100 = one cent)")
     add_out(parser, Path("realism"), "folder of realism.json and realism.png")

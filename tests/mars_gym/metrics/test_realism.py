@@ -76,12 +76,12 @@ def test_realism_cli_writes_a_table_json_and_png(amzn, noise_afternoon, lobster_
                           noise_afternoon.orderbook)
     png = tmp_path / "plot.png"
     assert realism_main([str(lobster_dir / AMZN.format("message")), str(paths[0]),
-                         "--png", str(png), "--json"]) == 0
+                         "--png", str(png), "--json", "--out", str(tmp_path)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["scores"]) >= {"spread", "interarrival", "order_size", "return_5min"}
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert realism_main([str(lobster_dir / AMZN.format("message")), str(paths[0]),
-                         "--png", str(png)]) == 0
+                         "--png", str(png), "--out", str(tmp_path)]) == 0
     assert "stylized fact" in capsys.readouterr().out
 
 
@@ -104,7 +104,7 @@ def test_a_short_window_says_what_is_undefined_and_why(amzn, lobster_dir, tmp_pa
              for name, s in (("a", short), ("b", later))]
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        assert realism_main([str(p) for p in paths] + ["--png", str(tmp_path / "p.png")]) == 0
+        assert realism_main([str(p) for p in paths] + ["--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "nan" not in out.lower()
     rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
