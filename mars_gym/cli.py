@@ -45,7 +45,7 @@ COMMANDS = {  # name -> (module with main(argv), its parser "module:function", o
     "minute-train": ("mars_gym.apps.minute_train", f"{APPS}:minute_train",
                     "train the minute model over minutes of codes"),
 }
-DISTRIBUTION = "mars-market-gym"
+DISTRIBUTION = "mars-market-gym"  # the same as mars_gym.apps.parsers.DISTRIBUTION
 EXTRAS = {"ray": "serve", "stable_baselines3": "agents"}  # top-level module -> extra
 
 
@@ -105,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         extra = missing_extra(error)
         if args.debug or extra is None:
             raise
-        print(f"{prefix} it needs the {extra!r} extra: pip install '{DISTRIBUTION}[{extra}]' "
-              f"(from a clone: pip install -e '.[{extra}]')", file=sys.stderr)
+        from mars_gym.apps.parsers import needs_extra
+
+        print(needs_extra(prefix, extra), file=sys.stderr)
         return 1
     except (KeyboardInterrupt, SystemExit):
         raise

@@ -93,20 +93,22 @@ LEGEND = ("time: the minute's start (HH:MM); orders: orders sent in it; pressure
           "one-sided buying, -1 selling; return bps: the mid's change over the minute")
 
 
-def lobster_stem(stream: EventStream, source: str, ticker: str, start_ns: int, end_ns: int,
-                 data_dir=None) -> str:
+def lobster_stem(stream: EventStream, source: str, names: list[str], start_ns: int,
+                 end_ns: int, data_dir=None) -> str:
     """``TICKER_DATE_STARTMS_ENDMS`` of a window of ``stream`` (LOBSTER's file-name convention):
-    the date the source's LOBSTER file names, else the day of its clock; the times in ms after
-    that day's midnight."""
+    TICKER the instrument (the ticker of a LOBSTER file) and ``names`` joined by ``-``; the date
+    the source's LOBSTER file names, else the day of its clock; the times in ms after that
+    day's midnight."""
     day = int(stream.events["time_ns"][0]) // NS_PER_DAY * NS_PER_DAY
     date = datetime.datetime.fromtimestamp(day / 1e9, datetime.timezone.utc).date().isoformat()
+    instrument = stream.source.name
     try:
         match = LOBSTER_NAME.match(lobster_files(source, data_dir)[0].name)
-        if match is not None:
-            date = match.group("date")
     except (ValueError, KeyError, FileNotFoundError):
-        pass  # not LOBSTER data: the clock's day
-    ticker = re.sub(r"[^A-Za-z0-9.\-]", "-", ticker.replace("=", ""))
+        match = None  # not LOBSTER data: the source's name and the clock's day
+    if match is not None:
+        instrument, date = match.group("ticker"), match.group("date")
+    ticker = re.sub(r"[^A-Za-z0-9.\-]", "-", "-".join([instrument, *names]).replace("=", ""))
     return f"{ticker}_{date}_{(start_ns - day) // 1_000_000}_{(end_ns - day) // 1_000_000}"
 
 
@@ -136,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                                     guidance=args.guidance, checkpoint=args.checkpoint)
     messages, orderbook = to_lobster(initial, generated.events, args.level)
     first = int(times[np.searchsorted(times, start_ns)])
-    ticker = "-".join([stream.source.name, args.flow, *([args.target] if args.target else [])])
-    stem = lobster_stem(stream, args.source, ticker, first, first + duration_ns, args.data_dir)
+    names = [args.flow, *([args.target] if args.target else [])]
+    stem = lobster_stem(stream, args.source, names, first, first + duration_ns, args.data_dir)
     paths = write_lobster(args.out, stem, messages, orderbook)
     print("\n".join(str(p) for p in paths))
     print(summary_table(minute_summary(generated, args.source, args.data_dir)))

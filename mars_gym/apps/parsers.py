@@ -123,6 +123,15 @@ def source(text: str) -> str:
     return text
 
 
+DISTRIBUTION = "mars-market-gym"
+
+
+def needs_extra(prefix: str, extra: str) -> str:
+    """The one-line error of a command whose optional dependencies (``extra``) are missing."""
+    return (f"{prefix} it needs the {extra!r} extra: pip install '{DISTRIBUTION}[{extra}]' "
+            f"(from a clone: pip install -e '.[{extra}]')")
+
+
 def config_from_arguments(config_class: type[Config], args: argparse.Namespace) -> Config:
     """A config dataclass with the value of each of its fields from the parsed ``args`` (a
     list becomes a tuple); the arguments that are no field are not read."""
