@@ -110,3 +110,34 @@ def test_a_short_window_says_what_is_undefined_and_why(amzn, lobster_dir, tmp_pa
     rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     assert "(undefined: no real values)" in rows["return_5min"]
     assert "undefined (too few returns)" in rows["excess_kurtosis_5min"]
+
+
+def test_realism_warns_when_a_long_real_file_meets_a_short_generated_one(amzn, lobster_dir,
+                                                                         tmp_path, capsys):
+    short = amzn.window(NOON, NOON + 120 * 10**9)
+    generated = write_lobster(tmp_path, "AMZN_short", short.messages, short.orderbook)[0]
+    assert realism_main([str(lobster_dir / AMZN.format("message")), str(generated), "--out",
+                         str(tmp_path)]) == 0
+    assert ("mars-gym realism: warning: the real stream spans 390.0 minutes and the generated "
+            "one 2.0: pass --start and --minutes") in capsys.readouterr().err
+    assert (tmp_path / "realism.json").is_file() and (tmp_path / "realism.png").is_file()
+
+
+def test_realism_cuts_the_same_window_from_both_files(amzn, lobster_dir, tmp_path, capsys):
+    short = amzn.window(NOON, NOON + 120 * 10**9)
+    generated = write_lobster(tmp_path, "AMZN_short", short.messages, short.orderbook)[0]
+    assert realism_main([str(lobster_dir / AMZN.format("message")), str(generated), "--start",
+                         "12:45", "--minutes", "2", "--json", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err
+    scores = json.loads(captured.out)["scores"]
+    assert scores["spread"]["n_real"] == scores["spread"]["n_generated"]
+
+
+def test_realism_refuses_a_start_outside_a_file_in_clock_time(amzn, lobster_dir, tmp_path):
+    short = amzn.window(NOON, NOON + 120 * 10**9)
+    generated = write_lobster(tmp_path, "AMZN_short", short.messages, short.orderbook)[0]
+    with pytest.raises(ValueError, match=r"^10:00 is outside 12:45-12:46, the generated file's"):
+        realism_main([str(lobster_dir / AMZN.format("message")), str(generated), "--start",
+                      "10:00", "--out", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()
