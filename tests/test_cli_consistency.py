@@ -11,6 +11,7 @@ import pytest
 
 from mars_gym.apps import parsers
 from mars_gym.cli import COMMANDS, command_parser, main
+from tests.mars_gym.test_cli import BLOCK_RAY
 
 SHARED = ("--source", "--data-dir", "--checkpoint", "--flow", "--flows", "--seed", "--out",
           "--no-progress", "--ray")
@@ -161,19 +162,16 @@ def test_leaderboard_refuses_a_trusted_agent_that_does_not_exist(capsys):
     assert err == "mars-gym leaderboard: error: argument --trust-agent: not found: nope.zip"
 
 
-BLOCK_SB3 = """
-import importlib.abc, runpy, sys
-class Missing(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name == "stable_baselines3" or name.startswith("stable_baselines3."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-sys.meta_path.insert(0, Missing())
-sys.argv = ["agents.train"]
-runpy.run_module("agents.train", run_name="__main__", alter_sys=True)
-"""
+BLOCK_SB3 = (BLOCK_RAY.replace('"ray"', '"stable_baselines3"')
+             .replace('"ray."', '"stable_baselines3."')
+             .replace('sys.exit(main(["serve"]))', 'sys.argv = ["agents.train"]\n'
+                      'runpy.run_module("agents.train", run_name="__main__", alter_sys=True)')
+             .replace("import importlib.abc, sys", "import importlib.abc, runpy, sys"))
 
 
 def test_agents_train_without_stable_baselines3_names_the_extra_in_one_line():
+    """stable-baselines3 made unimportable in a child process (the blocker of test_cli)."""
+    assert "runpy.run_module" in BLOCK_SB3 and '"ray' not in BLOCK_SB3
     result = subprocess.run([sys.executable, "-c", BLOCK_SB3], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 1

@@ -293,7 +293,7 @@ def train_lmm() -> argparse.ArgumentParser:
     d = TrainConfig()
     p.add_argument("--out", type=Path, default=d.out,
                    help="folder of last.pt, best.pt, metrics.json and tb/")
-    p.add_argument("--sources", nargs="+", default=list(d.sources),
+    p.add_argument("--sources", nargs="+", type=source, default=list(d.sources),
                    help="source names or paths of order-flow files (LOBSTER message files, "
                         "plain order-event CSVs, ob-analytics files)")
     p.add_argument("--source-dropout", type=float, default=d.source_dropout,
@@ -449,15 +449,10 @@ def minute_tokenizer() -> argparse.ArgumentParser:
     parser = _command("minute-tokenizer", "mars_gym.apps.minute_tokenizer", whole_doc=True)
     d = TokenizerTraining()
     parser.add_argument("--sources", nargs="+", default=list(d.sources), choices=DATA_SOURCES)
-    parser.add_argument("--steps", type=positive_int, default=d.steps, help="optimizer steps")
-    parser.add_argument("--batch", type=positive_int, default=d.batch, help="minutes per step")
-    parser.add_argument("--lr", type=positive_float, default=d.lr, help="learning rate")
+    _add_minute_recipe(parser, d)
     parser.add_argument("--codebook", type=positive_int, default=d.codebook,
                         help="number of minute codes")
-    add_seed(parser, d.seed, "seed of the weights and batches")
-    add_data_dir(parser, d.data_dir)
-    add_progress(parser, d.progress)
-    add_out(parser, None, "checkpoint file to write")
+    _add_minute_run(parser, d)
     return parser
 
 
@@ -468,21 +463,34 @@ def minute_train() -> argparse.ArgumentParser:
     d = MinuteModelTraining()
     parser.add_argument("--tokenizer", type=existing_file, required=True,
                         help="the minute tokenizer checkpoint (mars-gym minute-tokenizer)")
-    parser.add_argument("--sources", nargs="+", default=d.sources,
+    parser.add_argument("--sources", nargs="+", type=source, default=d.sources,
                         help="sources to train on (default: the tokenizer's)")
-    parser.add_argument("--steps", type=positive_int, default=d.steps, help="optimizer steps")
-    parser.add_argument("--batch", type=positive_int, default=d.batch, help="minutes per step")
-    parser.add_argument("--lr", type=positive_float, default=d.lr, help="learning rate")
+    _add_minute_recipe(parser, d)
     parser.add_argument("--layers", type=positive_int, default=d.layers,
                         help="transformer blocks")
     parser.add_argument("--width", type=positive_int, default=d.width, help="embedding width")
-    parser.add_argument("--eval-every", type=int, default=d.eval_every,
+    parser.add_argument("--eval-every", type=positive_int, default=d.eval_every,
                         help="validation every N steps; the best model is kept")
+    _add_minute_run(parser, d)
+    return parser
+
+
+def _add_minute_recipe(parser: argparse.ArgumentParser,
+                       d: TokenizerTraining | MinuteModelTraining) -> None:
+    """The optimizer options both minute trainings share, defaults from recipe ``d``."""
+    parser.add_argument("--steps", type=positive_int, default=d.steps, help="optimizer steps")
+    parser.add_argument("--batch", type=positive_int, default=d.batch, help="minutes per step")
+    parser.add_argument("--lr", type=positive_float, default=d.lr, help="learning rate")
+
+
+def _add_minute_run(parser: argparse.ArgumentParser,
+                    d: TokenizerTraining | MinuteModelTraining) -> None:
+    """``--seed``, ``--data-dir``, ``--progress`` and the checkpoint ``--out`` of a minute
+    training, defaults from recipe ``d``."""
     add_seed(parser, d.seed, "seed of the weights and batches")
     add_data_dir(parser, d.data_dir)
     add_progress(parser, d.progress)
     add_out(parser, None, "checkpoint file to write")
-    return parser
 
 
 def evaluate_lmm() -> argparse.ArgumentParser:
