@@ -1,5 +1,7 @@
 """The ``mars-gym`` command: one sub-command per job, each a module with ``main(argv)``.
 
+``mars-gym`` alone prints the command table, ``mars-gym --version`` the installed version.
+
 A command's arguments are parsed first by its parser alone (:mod:`mars_gym.apps.parsers`,
 :mod:`agents.parsers`), so ``--help`` and usage errors answer without loading torch or scipy.
 

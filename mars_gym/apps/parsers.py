@@ -161,13 +161,16 @@ def module_doc(module: str) -> str:
 
 
 class DefaultsInHelp(argparse.HelpFormatter):
-    """Each option's default at the end of its help (unless the default is None or the help
-    already speaks of its default)."""
+    """Each option's default at the end of its help, a list as it would be typed (unless the
+    default is None or the help already speaks of its default)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         if action.default in (None, argparse.SUPPRESS) or "default" in text:
             return text
+        if isinstance(action.default, list | tuple):  # as typed: lmm hawkes
+            shown = " ".join(str(value) for value in action.default).replace("%", "%%")
+            return f"{text} (default: {shown})"
         return f"{text} (default: %(default)s)"
 
 
