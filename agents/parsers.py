@@ -93,7 +93,8 @@ def leaderboard() -> argparse.ArgumentParser:
                              "smaller: a quicker, rougher table)")
     parser.add_argument("--num-envs", type=int, default=d.num_envs,
                         help="envs of an evaluation, stepped together")
-    parser.add_argument("--out", "--out-dir", dest="out_dir", type=Path, default=d.out_dir,
+    parser.add_argument("--out", "--out-dir", dest="out_dir", metavar="OUT", type=Path,
+                        default=d.out_dir,
                         help="folder of LEADERBOARD.md and leaderboard.json")
     add_data_dir(parser, d.data_dir)
     parser.add_argument("--cache", type=Path, default=d.cache,

@@ -31,14 +31,15 @@ from mars_gym.parallel import LOCAL_RAY
 from mars_gym.sim.flow_names import FLOWS
 from mars_gym.tokens.order_tokenizer import PRICE_REFERENCES
 
-SOURCE_HELP = "a source name or the path of an order-flow file (LOBSTER, order-event CSV)"
+SOURCE_HELP = ("a source name or the path of an order-flow file (LOBSTER message file, "
+               "order-event CSV, ob-analytics file)")
 DATA_DIR_HELP = "the shared data folder (default: $MARS_GYM_DATA or ../shared/data/lobster)"
 Config = TypeVar("Config")  # a dataclass of a command's settings
 STUDY_FLOWS = ("lmm", "hawkes", "noise", "replay")  # the flows forecast and impact compare
 # what a run costs at the defaults, the last line of each command's --help
 COSTS = {
     "generate": "5 minutes of the lmm flow on AMZN, ~10 s on 2 cores",
-    "realism": "two LOBSTER files scored, seconds for a 5-minute window",
+    "realism": "a day of AMZN against a 5-minute generated file, ~10 s on 2 cores",
     "report": "5 flows x 30 minutes from the start of AMZN's test split, several minutes on "
               "2 cores",
     "forecast": "2 flows x 24 starts x 16 futures x 300 s, tens of minutes on 2 cores",
@@ -169,7 +170,7 @@ class DefaultsInHelp(argparse.HelpFormatter):
         if action.default in (None, argparse.SUPPRESS) or "default" in text:
             return text
         if isinstance(action.default, list | tuple):  # as typed: lmm hawkes
-            shown = " ".join(str(value) for value in action.default).replace("%", "%%")
+            shown = " ".join(str(value) for value in action.default).replace("%", "%%") or "none"
             return f"{text} (default: {shown})"
         return f"{text} (default: %(default)s)"
 
