@@ -98,9 +98,9 @@ def test_a_repeated_trust_agent_does_not_leak_into_the_next_parse(tmp_path, monk
 @pytest.mark.parametrize("command, shown", [
     ("train", ["(default: ppo)", "(default: 20000)", "(default: 16)", "(default: runs/agent)",
                "(default: 5000)", "(default: 10000)", "(default: 24)", "(default: True)"]),
-    ("leaderboard", ["(default: ['lmm', 'hawkes', 'replay'])", "(default: 36)",
+    ("leaderboard", ["(default: lmm hawkes replay)", "(default: 36)",
                      "(default: leaderboard)"]),
-    ("market-making", ["(default: ['lmm', 'hawkes', 'replay'])", "(default: market_making)"]),
+    ("market-making", ["(default: lmm hawkes replay)", "(default: market_making)"]),
 ])
 def test_help_shows_the_recipe_defaults(command, shown):
     parser, _ = COMMANDS[command]
