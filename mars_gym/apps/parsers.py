@@ -40,8 +40,7 @@ STUDY_FLOWS = ("lmm", "hawkes", "noise", "replay")  # the flows forecast and imp
 COSTS = {
     "generate": "5 minutes of the lmm flow on AMZN, ~10 s on 2 cores",
     "realism": "a day of AMZN against a 5-minute generated file, ~10 s on 2 cores",
-    "report": "5 flows x 30 minutes from the start of AMZN's test split, several minutes on "
-              "2 cores",
+    "report": "5 flows x 30 minutes from the start of AMZN's test split, ~4 min on 2 cores",
     "forecast": "2 flows x 24 starts x 16 futures x 300 s, tens of minutes on 2 cores",
     "impact": "3 flows x 16 starts x 2 sides x (1 + 5 sizes x 2 styles) runs of 240 s, about an "
               "hour on 2 cores",
