@@ -142,7 +142,7 @@ def test_generate_refuses_a_start_outside_the_data_in_clock_time(lobster_dir, tm
     assert main(["generate", "--flow", "noise", "--start", "08:00", "--data-dir",
                  str(lobster_dir), "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("mars-gym generate: error: 08:00 is outside 09:30-15:59, the data of "
+    assert err.startswith("mars-gym generate: error: 08:00 is outside 09:30-16:00, the data of "
                           "AMZN") and err.count("\n") == 1
     assert not out.exists()
 
@@ -178,3 +178,13 @@ def test_agents_train_without_stable_baselines3_names_the_extra_in_one_line():
     assert result.stderr.strip() == (
         "python -m agents.train: error: it needs the 'agents' extra: pip install "
         "'mars-market-gym[agents]' (from a clone: pip install -e '.[agents]')")
+
+
+def test_a_start_outside_the_data_names_both_in_clock_time():
+    hour = 3_600 * 10**9
+    first, last = int(9.5 * hour) + 5 * 10**8, int(10.5 * hour) - 10**9  # 09:30:00.5-10:29:59
+    assert parsers.start_in_data("09:30", first, last, "AAPL") == int(9.5 * hour)
+    with pytest.raises(ValueError, match=r"^12:45 is outside 09:30-10:30, the data of AAPL$"):
+        parsers.start_in_data("12:45", first, last, "the data of AAPL")
+    with pytest.raises(ValueError, match=r"^09:29 is outside 09:30-10:30"):
+        parsers.start_in_data("09:29", first, last, "AAPL")

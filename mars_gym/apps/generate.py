@@ -87,7 +87,7 @@ def minute_summary(generated: EventStream, source: str, data_dir=None) -> list[d
                                     strict=False)]
 
 
-NS_PER_DAY = 86_400_000_000_000
+NS_PER_DAY = parsers.NS_PER_DAY
 LEGEND = ("time: the minute's start (HH:MM); orders: orders sent in it; pressure: (buys priced "
           "above the minute's opening mid - sells priced below it) / all buys and sells, +1 "
           "one-sided buying, -1 selling; return bps: the mid's change over the minute")
@@ -127,11 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         PlanTarget.parse(args.target)  # fail before loading anything
     stream = load_source(args.source, args.data_dir)
     times = stream.events["time_ns"]
-    day = int(times[0]) // NS_PER_DAY * NS_PER_DAY
-    start_ns = day + parsers.clock_ns(args.start)
-    if not int(times[0]) // 60_000_000_000 * 60_000_000_000 <= start_ns < int(times[-1]):
-        raise ValueError(f"{args.start} is outside {parsers.hhmm(int(times[0]) - day)}-"
-                         f"{parsers.hhmm(int(times[-1]) - day)}, the data of {args.source}")
+    start_ns = parsers.start_in_data(args.start, int(times[0]), int(times[-1]),
+                                     f"the data of {args.source}")
     duration_ns = int(args.minutes * 60e9)
     initial, generated = run_window(args.flow, args.source, start_ns, duration_ns, args.seed,
                                     args.data_dir, progress=args.progress, target=args.target,

@@ -107,6 +107,22 @@ def hhmm(ns_of_day: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+NS_PER_DAY = 86_400_000_000_000
+NS_PER_MINUTE = 60_000_000_000
+
+
+def start_in_data(start: str, first_ns: int, last_ns: int, what: str) -> int:
+    """The clock time ``start`` (HH:MM) on the day of data spanning ``first_ns`` to
+    ``last_ns``, in that data's ns; a ValueError naming both in clock time (``12:45 is outside
+    09:30-10:30, the data of AAPL``) when it lies outside."""
+    day = first_ns // NS_PER_DAY * NS_PER_DAY
+    start_ns = day + clock_ns(start)
+    if not first_ns // NS_PER_MINUTE * NS_PER_MINUTE <= start_ns < last_ns:
+        end = -(-(last_ns - day) // NS_PER_MINUTE) * NS_PER_MINUTE  # the minute it ends in
+        raise ValueError(f"{start} is outside {hhmm(first_ns - day)}-{hhmm(end)}, {what}")
+    return start_ns
+
+
 def existing_file(text: str) -> Path:
     """An argparse type: the path of a file that exists."""
     if not Path(text).is_file():

@@ -38,8 +38,6 @@ from mars_gym.metrics.realism import (
     summary,
 )
 
-NS_PER_DAY = 86_400_000_000_000
-
 
 def read_stream(message_file: Path, orderbook_file: Path | None = None,
                 tick: int = LOBSTER_TICK) -> LobsterStream:
@@ -75,12 +73,8 @@ def common_window(real: LobsterStream, generated: LobsterStream, start: str | No
         t = stream.messages["time_ns"]
         if len(t) == 0:
             raise ValueError(f"the {label} file has no messages")
-        day = int(t[0]) // NS_PER_DAY * NS_PER_DAY
-        begin = int(t[0]) if start is None else day + parsers.clock_ns(start)
-        if start is not None and not int(t[0]) // 60_000_000_000 * 60_000_000_000 <= begin \
-                < int(t[-1]):
-            raise ValueError(f"{start} is outside {parsers.hhmm(int(t[0]) - day)}-"
-                             f"{parsers.hhmm(int(t[-1]) - day)}, the {label} file's data")
+        begin = int(t[0]) if start is None else parsers.start_in_data(
+            start, int(t[0]), int(t[-1]), f"the {label} file's data")
         end = int(t[-1]) + 1 if minutes is None else begin + int(minutes * 60e9)
         cut.append(stream if start is None and minutes is None else stream.window(begin, end))
     spans = [(int(s.messages["time_ns"][-1]) - int(s.messages["time_ns"][0])) / 60e9

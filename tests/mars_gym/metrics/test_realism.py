@@ -137,7 +137,7 @@ def test_realism_cuts_the_same_window_from_both_files(amzn, lobster_dir, tmp_pat
 def test_realism_refuses_a_start_outside_a_file_in_clock_time(amzn, lobster_dir, tmp_path):
     short = amzn.window(NOON, NOON + 120 * 10**9)
     generated = write_lobster(tmp_path, "AMZN_short", short.messages, short.orderbook)[0]
-    with pytest.raises(ValueError, match=r"^10:00 is outside 12:45-12:46, the generated file's"):
+    with pytest.raises(ValueError, match=r"^10:00 is outside 12:45-12:47, the generated file's"):
         realism_main([str(lobster_dir / AMZN.format("message")), str(generated), "--start",
                       "10:00", "--out", str(tmp_path / "o")])
     assert not (tmp_path / "o").exists()
