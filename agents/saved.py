@@ -4,11 +4,12 @@ saved one safely."""
 from __future__ import annotations
 
 import importlib
+import io
 import json
 from pathlib import Path
 from typing import Any
 
-from agents.trust import check_trusted, record_trusted
+from agents.trust import read_trusted, record_trusted
 
 ALGOS = ("ppo", "a2c", "dqn", "sac")  # each is stable_baselines3's class of the upper-case name
 
@@ -25,7 +26,10 @@ def load_model(path: str | Path, trust: bool = False):
     """Load a model saved by :func:`save` (the algorithm comes from its sidecar).
 
     Only a trusted file is loaded: listed in its folder's ``SHA256SUMS``, or ``trust=True``
-    (loading an SB3 zip runs code stored in it; see :mod:`agents.trust`).
+    (loading an SB3 zip runs code stored in it; see :mod:`agents.trust`). The file is read
+    once and loaded from memory, so the bytes checked are the bytes loaded; a symbolic link is
+    refused. A ``SHA256SUMS`` in a folder an attacker can write protects nothing: they rewrite
+    it along with the agent.
     """
     path = Path(path)
     if not path.exists():
@@ -36,8 +40,8 @@ def load_model(path: str | Path, trust: bool = False):
     algo = json.loads(sidecar.read_text()).get("algo")
     if algo not in ALGOS:
         raise ValueError(f"{sidecar}: unknown algorithm {algo!r}; expected one of {ALGOS}")
-    check_trusted(path, trust)
-    return algorithm(algo).load(path, device="cpu")
+    content = read_trusted(path, trust)
+    return algorithm(algo).load(io.BytesIO(content), device="cpu")
 
 
 def save(model, path: Path, meta: dict[str, Any]) -> None:
