@@ -183,3 +183,9 @@ def test_a_start_outside_the_data_names_both_in_clock_time():
         parsers.start_in_data("12:45", first, last, "the data of AAPL")
     with pytest.raises(ValueError, match=r"^09:29 is outside 09:30-10:30"):
         parsers.start_in_data("09:29", first, last, "AAPL")
+
+
+def test_evaluate_lmm_refuses_two_checkpoints(capsys):
+    assert main(["evaluate-lmm", "a.pt", "--checkpoint", "b.pt"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "mars-gym evaluate-lmm: error: give the checkpoint once: as CHECKPOINT or as --checkpoint")
