@@ -29,12 +29,13 @@ from mars_gym.apps.parsers import (
     module_doc,
 )
 
-COSTS = {  # what a run costs at the defaults, the last line of each command's --help
-    "train": "the AgentTraining recipe's timesteps on the lmm flow, hours on 2 cores",
-    "leaderboard": "every baseline x the test protocol's starts x each flow, tens of minutes "
-                   "on 2 cores",
-    "market-making": "every maker baseline x the maker protocol's starts x each flow, tens of "
-                     "minutes on 2 cores",
+COSTS = {  # what a run costs at the defaults (its size), the last line of each command's --help
+    "train": f"{AgentTraining().timesteps:,} timesteps over {AgentTraining().num_envs} envs on "
+             f"the {AgentTraining().flow} flow, with validations",
+    "leaderboard": "every baseline over the test protocol's starts, parent sizes and sides, "
+                   "under each flow of --flows",
+    "market-making": "every maker baseline over the maker protocol's starts, under each flow "
+                     "of --flows",
 }
 
 

@@ -36,19 +36,22 @@ SOURCE_HELP = ("a source name or the path of an order-flow file (LOBSTER message
 DATA_DIR_HELP = "the shared data folder (default: $MARS_GYM_DATA or ../shared/data/lobster)"
 Config = TypeVar("Config")  # a dataclass of a command's settings
 STUDY_FLOWS = ("lmm", "hawkes", "noise", "replay")  # the flows forecast and impact compare
-# what a run costs at the defaults, the last line of each command's --help
+# what a run costs at the defaults, the last line of each command's --help: measured times
+# where a run is cheap enough to time, the size alone otherwise
+_TRAIN, _TOKENIZER, _MINUTES = TrainConfig(), TokenizerTraining(), MinuteModelTraining()
 COSTS = {
     "generate": "5 minutes of the lmm flow on AMZN, ~10 s on 2 cores",
     "realism": "a day of AMZN against a 5-minute generated file, ~10 s on 2 cores",
     "report": "5 flows x 30 minutes from the start of AMZN's test split, ~4 min on 2 cores",
-    "forecast": "2 flows x 24 starts x 16 futures x 300 s, tens of minutes on 2 cores",
-    "impact": "3 flows x 16 starts x 2 sides x (1 + 5 sizes x 2 styles) runs of 240 s, about an "
-              "hour on 2 cores",
-    "train-lmm": "the shipped default's recipe (TrainConfig), hours on a GPU",
-    "evaluate-lmm": "every validation window of each source, minutes on 2 cores",
+    "forecast": "2 flows x 24 starts x 16 futures of 300 s (768 futures)",
+    "impact": "3 flows x 16 starts x 2 sides x (1 + 5 sizes x 2 styles) = 1,056 runs of 240 s",
+    "train-lmm": f"{_TRAIN.steps:,} steps x {_TRAIN.batch} windows of {_TRAIN.context} orders "
+                 f"from {len(_TRAIN.sources)} sources, with a validation every "
+                 f"{_TRAIN.eval_every} steps",
+    "evaluate-lmm": "every validation window of each source the checkpoint was trained on",
     "serve": "a running service until stopped",
-    "minute-tokenizer": "the TokenizerTraining recipe's steps, minutes on 2 cores",
-    "minute-train": "the MinuteModelTraining recipe's steps, minutes on 2 cores",
+    "minute-tokenizer": f"{_TOKENIZER.steps:,} steps x {_TOKENIZER.batch} minutes",
+    "minute-train": f"{_MINUTES.steps:,} steps x {_MINUTES.batch} minutes",
 }
 _ROLE = re.compile(r":(?:mod|class|func|meth|data|attr|exc|obj):`~?([^`]+)`")
 
