@@ -43,7 +43,7 @@ COSTS = {
     "generate": "5 minutes of the lmm flow on AMZN, ~10 s on 2 cores",
     "realism": "a day of AMZN against a 5-minute generated file, ~10 s on 2 cores",
     "report": "5 flows x 30 minutes from the start of AMZN's test split, ~4 min on 2 cores",
-    "forecast": "2 flows x 24 starts x 16 futures of 300 s (768 futures)",
+    "forecast": "2 flows x 24 starts x 16 futures of 300 s (768 futures), ~5 min on 2 cores",
     "impact": "3 flows x 16 starts x 2 sides x (1 + 5 sizes x 2 styles) = 1,056 runs of 240 s, "
               "~4 min on 2 cores",
     "train-lmm": f"{_TRAIN.steps:,} steps x {_TRAIN.batch} windows of {_TRAIN.context} orders "
