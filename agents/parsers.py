@@ -16,13 +16,27 @@ from pathlib import Path
 from agents.recipes import LEADERBOARD_FLOWS, AgentTraining, LeaderboardConfig, MarketMakingBoard
 from agents.saved import ALGOS
 from mars_gym.apps.parsers import (
-    DATA_DIR_HELP,
     STUDY_FLOWS,
     DefaultsInHelp,
+    add_data_dir,
+    add_out,
+    add_progress,
     add_ray_options,
+    add_seed,
+    add_source,
+    existing_file,
     first_paragraph,
     module_doc,
 )
+
+COSTS = {  # what a run costs at the defaults (its size), the last line of each command's --help
+    "train": f"{AgentTraining().timesteps:,} timesteps over {AgentTraining().num_envs} envs on "
+             f"the {AgentTraining().flow} flow, with validations",
+    "leaderboard": "every baseline over the test protocol's starts, parent sizes and sides, "
+                   "under each flow of --flows",
+    "market-making": "every maker baseline over the maker protocol's starts, under each flow "
+                     "of --flows",
+}
 
 
 def _command(name: str, module: str) -> argparse.ArgumentParser:
@@ -30,6 +44,7 @@ def _command(name: str, module: str) -> argparse.ArgumentParser:
     docstring, each option's default at the end of its help."""
     return argparse.ArgumentParser(prog=f"mars-gym {name}",
                                    description=first_paragraph(module_doc(module)),
+                                   epilog=f"cost at the defaults: {COSTS[name]}",
                                    formatter_class=DefaultsInHelp)
 
 
@@ -45,18 +60,16 @@ def train() -> argparse.ArgumentParser:
                         help="environment steps of the training")
     parser.add_argument("--num-envs", type=int, default=d.num_envs,
                         help="training envs stepped together")
-    parser.add_argument("--seed", type=int, default=d.seed,
-                        help="seed of the model and of the training envs")
-    parser.add_argument("--out", type=Path, default=d.out, help="run directory")
+    add_seed(parser, d.seed, "seed of the model and of the training envs")
+    add_out(parser, d.out, "run directory")
     parser.add_argument("--eval-every", type=int, default=d.eval_every,
                         help="timesteps between validation runs")
     parser.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
                         help="timesteps between checkpoints")
     parser.add_argument("--eval-envs", type=int, default=d.eval_envs,
                         help="envs of a validation run")
-    parser.add_argument("--data-dir", default=d.data_dir, help=DATA_DIR_HELP)
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction,
-                        default=d.progress, help="show a progress bar")
+    add_data_dir(parser, d.data_dir)
+    add_progress(parser, d.progress)
     add_ray_options(parser, "collect the rollouts on Ray workers, the envs split between them")
     return parser
 
@@ -70,21 +83,21 @@ def leaderboard() -> argparse.ArgumentParser:
     parser.add_argument("--agents", type=Path, default=d.agents,
                         help="directory of saved SB3 agents (*.zip with .json sidecars; "
                              "default: none, the baselines only)")
-    parser.add_argument("--trust-agent", type=Path, action="append",
+    parser.add_argument("--trust-agent", type=existing_file, action="append",
                         default=list(d.trust_agent),
                         metavar="PATH", help="load this agent zip although it is not listed "
                         "in its folder's SHA256SUMS (loading an SB3 zip runs code stored in it)")
-    parser.add_argument("--source", default=d.source,
-                        help="a name or the path of a LOBSTER message file (default: the test "
-                             "protocol's)")
+    add_source(parser, d.source, "a name or the path of a LOBSTER message file (default: the "
+                                 "test protocol's)")
     parser.add_argument("--n-starts", type=int, default=d.n_starts,
                         help="start times of the protocol (default: the test protocol's; "
                              "smaller: a quicker, rougher table)")
     parser.add_argument("--num-envs", type=int, default=d.num_envs,
                         help="envs of an evaluation, stepped together")
-    parser.add_argument("--out-dir", type=Path, default=d.out_dir,
+    parser.add_argument("--out", "--out-dir", dest="out_dir", metavar="OUT", type=Path,
+                        default=d.out_dir,
                         help="folder of LEADERBOARD.md and leaderboard.json")
-    parser.add_argument("--data-dir", default=d.data_dir, help=DATA_DIR_HELP)
+    add_data_dir(parser, d.data_dir)
     parser.add_argument("--cache", type=Path, default=d.cache,
                         help="reuse (and store) evaluations in this folder")
     parser.add_argument("--only", nargs="+", default=d.only,
@@ -101,12 +114,10 @@ def market_making() -> argparse.ArgumentParser:
                         help="the background flows to evaluate under")
     parser.add_argument("--n-starts", type=int, default=d.n_starts,
                         help="start times of the protocol (default: the maker protocol's)")
-    parser.add_argument("--source", default=d.source,
-                        help="the source quoted on (default: the maker protocol's)")
+    add_source(parser, d.source, "the source quoted on (default: the maker protocol's)")
     parser.add_argument("--agents", type=Path, default=d.agents,
                         help="folder of saved SB3 makers (*.zip listed in its SHA256SUMS; "
                              "default: none, the baselines only)")
-    parser.add_argument("--out", type=Path, default=d.out,
-                        help="folder of leaderboard.md and leaderboard.json")
-    parser.add_argument("--data-dir", default=d.data_dir, help=DATA_DIR_HELP)
+    add_out(parser, d.out, "folder of leaderboard.md and leaderboard.json")
+    add_data_dir(parser, d.data_dir)
     return parser

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -24,8 +25,20 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
-from stable_baselines3.common.vec_env import VecEnvWrapper, VecMonitor
+
+try:
+    from stable_baselines3.common.callbacks import (
+        BaseCallback,
+        CallbackList,
+        CheckpointCallback,
+    )
+    from stable_baselines3.common.vec_env import VecEnvWrapper, VecMonitor
+except ModuleNotFoundError as missing:  # python -m agents.train without the extra: one line
+    if __name__ != "__main__" or (missing.name or "").split(".")[0] != "stable_baselines3":
+        raise
+    from mars_gym.apps.parsers import needs_extra
+
+    sys.exit(needs_extra("python -m agents.train: error:", "agents"))
 from tqdm.auto import tqdm
 
 from agents import parsers

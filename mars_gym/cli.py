@@ -1,5 +1,7 @@
 """The ``mars-gym`` command: one sub-command per job, each a module with ``main(argv)``.
 
+``mars-gym`` alone prints the command table, ``mars-gym --version`` the installed version.
+
 A command's arguments are parsed first by its parser alone (:mod:`mars_gym.apps.parsers`,
 :mod:`agents.parsers`), so ``--help`` and usage errors answer without loading torch or scipy.
 
@@ -45,7 +47,7 @@ COMMANDS = {  # name -> (module with main(argv), its parser "module:function", o
     "minute-train": ("mars_gym.apps.minute_train", f"{APPS}:minute_train",
                     "train the minute model over minutes of codes"),
 }
-DISTRIBUTION = "mars-market-gym"
+DISTRIBUTION = "mars-market-gym"  # the same as mars_gym.apps.parsers.DISTRIBUTION
 EXTRAS = {"ray": "serve", "stable_baselines3": "agents"}  # top-level module -> extra
 
 
@@ -55,6 +57,7 @@ def missing_extra(error: ModuleNotFoundError) -> str | None:
 
 
 def commands_help() -> str:
+    """The command table of ``mars-gym --help``: one aligned line per command."""
     width = max(map(len, COMMANDS))
     return "commands:\n" + "\n".join(f"  {name:{width}s}  {help_}"
                                      for name, (_, _, help_) in COMMANDS.items())
@@ -67,16 +70,32 @@ def command_parser(name: str) -> argparse.ArgumentParser:
     return parser
 
 
+def version() -> str:
+    """The installed version, read without importing the package (its imports are slow)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run ``mars-gym [--debug] COMMAND ARGS``; bare ``mars-gym`` prints the commands."""
     parser = argparse.ArgumentParser(
         prog="mars-gym", description="Market simulation with a generative order-flow model.",
         epilog=commands_help() + "\n\n`mars-gym COMMAND --help` describes a command.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"mars-gym {version()}")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error instead of one line")
     parser.add_argument("command", choices=sorted(COMMANDS), metavar="COMMAND",
                         help="one of the commands below")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the command")
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     prefix = f"mars-gym {args.command}: error:"
     # --help and usage errors answer here, before the command's heavy imports
@@ -88,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         extra = missing_extra(error)
         if args.debug or extra is None:
             raise
-        print(f"{prefix} it needs the {extra!r} extra: pip install '{DISTRIBUTION}[{extra}]' "
-              f"(from a clone: pip install -e '.[{extra}]')", file=sys.stderr)
+        from mars_gym.apps.parsers import needs_extra
+
+        print(needs_extra(prefix, extra), file=sys.stderr)
         return 1
     except (KeyboardInterrupt, SystemExit):
         raise

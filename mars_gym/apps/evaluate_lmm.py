@@ -18,7 +18,10 @@ from mars_gym.lmm.evaluate import score
 
 def main(argv: list[str] | None = None) -> int:
     args = parsers.evaluate_lmm().parse_args(argv)
-    result = score(args.checkpoint, args.split, args.sources, device=args.device,
+    if args.positional_checkpoint is not None and args.checkpoint != "default":
+        raise ValueError("give the checkpoint once: as CHECKPOINT or as --checkpoint")
+    checkpoint = args.positional_checkpoint or args.checkpoint
+    result = score(checkpoint, args.split, args.sources, device=args.device,
                    data_dir=args.data_dir, max_windows=args.max_windows)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -252,8 +252,10 @@ def markdown(document: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = parsers.forecast().parse_args(argv)
     study = ForecastStudy(source=args.source, horizons_s=tuple(args.horizons),
-                          step_s=args.step_s, n_starts=args.n_starts, futures=args.futures)
-    document = run(study, tuple(args.flows), args.data_dir, ray=args.ray, workers=args.workers)
+                          step_s=args.step_s, n_starts=args.n_starts, futures=args.futures,
+                          seed=args.seed)
+    document = run(study, tuple(args.flows), args.data_dir, progress=args.progress,
+                   ray=args.ray, workers=args.workers)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "forecast.json").write_text(json.dumps(document, indent=1))

@@ -1,19 +1,23 @@
 """Generate a window of any background flow as LOBSTER files.
 
-``mars-gym generate --flow ensemble --target drop --source AMZN --start 12:45 --minutes 5
---level 1 --out DIR`` starts from the source's real book at ``--start`` (the book before the
-first event at or after it), runs the flow alone for ``--minutes``, writes
-``DIR/{SOURCE}_{flow}_message_{level}.csv`` and ``..._orderbook_{level}.csv`` and prints, per
-generated minute, its orders, buy/sell pressure and mid return. ``--target`` steers the
-``ensemble`` flow (``drop``, ``rise``, ``quiet``, ``busy`` or ``STATISTIC=VALUE``:
-:mod:`mars_gym.ensemble.control`). The model-free flows are calibrated on the source's training
-split only: the noise agent's interval is the mean time between training orders and its size
-unit the median training order size; the Hawkes flow is fitted by maximum likelihood
-(:mod:`mars_gym.sim.flows.hawkes`).
+``mars-gym generate --flow lmm --source AMZN --start 12:45 --minutes 5 --level 1 --out DIR``
+starts from the source's real book at ``--start`` (the book before the first event at or after
+it), runs the flow alone for ``--minutes`` and writes the LOBSTER pair named by LOBSTER's
+convention, ``DIR/TICKER_DATE_STARTMS_ENDMS_message_LEVEL.csv`` and its ``..._orderbook_...``
+(TICKER: the source, flow and target, as ``AMZN-lmm``; STARTMS and ENDMS: milliseconds after
+midnight), so ``mars-gym realism`` and every LOBSTER reader take them. It prints, per generated
+clock minute, its orders, buy/sell pressure and mid return, with a legend under the table.
+``--target`` steers the ``ensemble`` flow (``drop``, ``rise``, ``quiet``, ``busy`` or
+``STATISTIC=VALUE``: :mod:`mars_gym.ensemble.control`). The model-free flows are calibrated on
+the source's training split only: the noise agent's interval is the mean time between training
+orders and its size unit the median training order size; the Hawkes flow is fitted by maximum
+likelihood (:mod:`mars_gym.sim.flows.hawkes`).
 """
 
 from __future__ import annotations
 
+import datetime
+import re
 import sys
 
 import numpy as np
@@ -23,6 +27,7 @@ from mars_gym.apps import parsers
 from mars_gym.data import load_source
 from mars_gym.data.lobster_export import to_lobster, write_lobster
 from mars_gym.data.schema import EventStream, seed_book_from_state
+from mars_gym.data.sources import LOBSTER_NAME, lobster_files
 from mars_gym.ensemble.control import PlanTarget, minute_statistic
 from mars_gym.metrics.realism import LobsterStream
 from mars_gym.minutes.data import source_imager
@@ -82,28 +87,59 @@ def minute_summary(generated: EventStream, source: str, data_dir=None) -> list[d
                                     strict=False)]
 
 
-def _clock_to_ns(text: str) -> int:
-    hours, minutes = (int(part) for part in text.split(":"))
-    return (hours * 3600 + minutes * 60) * 1_000_000_000
+NS_PER_DAY = parsers.NS_PER_DAY
+LEGEND = ("time: the minute's start (HH:MM); orders: orders sent in it; pressure: (buys priced "
+          "above the minute's opening mid - sells priced below it) / all buys and sells, +1 "
+          "one-sided buying, -1 selling; return bps: the mid's change over the minute")
+
+
+def lobster_stem(stream: EventStream, source: str, names: list[str], start_ns: int,
+                 end_ns: int, data_dir=None) -> str:
+    """``TICKER_DATE_STARTMS_ENDMS`` of a window of ``stream`` (LOBSTER's file-name convention):
+    TICKER the instrument (the ticker of a LOBSTER file) and ``names`` joined by ``-``; the date
+    the source's LOBSTER file names, else the day of its clock; the times in ms after that
+    day's midnight."""
+    day = int(stream.events["time_ns"][0]) // NS_PER_DAY * NS_PER_DAY
+    date = datetime.datetime.fromtimestamp(day / 1e9, datetime.timezone.utc).date().isoformat()
+    instrument = stream.source.name
+    try:
+        match = LOBSTER_NAME.match(lobster_files(source, data_dir)[0].name)
+    except (ValueError, KeyError, FileNotFoundError):
+        match = None  # not LOBSTER data: the source's name and the clock's day
+    if match is not None:
+        instrument, date = match.group("ticker"), match.group("date")
+    ticker = re.sub(r"[^A-Za-z0-9.\-]", "-", "-".join([instrument, *names]).replace("=", ""))
+    return f"{ticker}_{date}_{(start_ns - day) // 1_000_000}_{(end_ns - day) // 1_000_000}"
+
+
+def summary_table(rows: list[dict]) -> str:
+    """The per-minute summary as text, the legend under it."""
+    lines = [f"{'time':>5s} {'orders':>7s} {'pressure':>9s} {'return bps':>11s}"]
+    lines += [f"{parsers.hhmm(row['minute'] % 1440 * 60_000_000_000):>5s} {row['orders']:7d} "
+              f"{row['pressure']:9.3f} {row['return_bps']:11.2f}" for row in rows]
+    return "\n".join([*lines, LEGEND])
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``mars-gym generate``: check everything, generate, then write the two files."""
     args = parsers.generate().parse_args(argv)
     if args.target is not None:
         PlanTarget.parse(args.target)  # fail before loading anything
-    stream = load_source(args.source)
-    day = int(stream.events["time_ns"][0]) // 86_400_000_000_000 * 86_400_000_000_000
-    initial, generated = run_window(args.flow, args.source, day + _clock_to_ns(args.start),
-                                    int(args.minutes * 60e9), args.seed, progress=True,
-                                    target=args.target, guidance=args.guidance)
+    stream = load_source(args.source, args.data_dir)
+    times = stream.events["time_ns"]
+    start_ns = parsers.start_in_data(args.start, int(times[0]), int(times[-1]),
+                                     f"the data of {args.source}")
+    duration_ns = int(args.minutes * 60e9)
+    initial, generated = run_window(args.flow, args.source, start_ns, duration_ns, args.seed,
+                                    args.data_dir, progress=args.progress, target=args.target,
+                                    guidance=args.guidance, checkpoint=args.checkpoint)
     messages, orderbook = to_lobster(initial, generated.events, args.level)
-    name = f"{stream.source.name}_{args.flow}" + (f"_{args.target}" if args.target else "")
-    paths = write_lobster(args.out, name.replace("=", ""), messages, orderbook)
+    first = int(times[np.searchsorted(times, start_ns)])
+    names = [args.flow, *([args.target] if args.target else [])]
+    stem = lobster_stem(stream, args.source, names, first, first + duration_ns, args.data_dir)
+    paths = write_lobster(args.out, stem, messages, orderbook)
     print("\n".join(str(p) for p in paths))
-    print(f"{'minute':>8s} {'orders':>7s} {'pressure':>9s} {'return bps':>11s}")
-    for row in minute_summary(generated, args.source):
-        print(f"{row['minute']:8d} {row['orders']:7d} {row['pressure']:9.3f} "
-              f"{row['return_bps']:11.2f}")
+    print(summary_table(minute_summary(generated, args.source, args.data_dir)))
     return 0
 
 

@@ -1,15 +1,20 @@
 """``mars-gym realism REAL GENERATED``: score a generated stream against a real one.
 
-Both arguments are LOBSTER message files; each one's orderbook file is found by replacing
-``message`` with ``orderbook`` in its name (or given with ``--real-orderbook`` /
-``--generated-orderbook``). Prints a table of the realism scores and the stylized facts of both,
-writes a PNG of the distributions (``--png``), and ``--json`` prints everything as one object.
+Each argument is any order-flow file a source can be (:func:`mars_gym.data.load_source`): a
+LOBSTER message file, its orderbook file found beside it as ``mars-gym replay`` finds it (or
+given with ``--real-orderbook`` / ``--generated-orderbook``), a plain order-event CSV or an
+ob-analytics file (these two replayed into LOBSTER's view from their first book). ``--start``
+and ``--minutes`` cut the same window of the day from both; without them a real file much
+longer than the generated one is compared whole, with a warning. Prints a table of the realism
+scores and the stylized facts of both and writes ``realism.json`` and a PNG of the
+distributions into ``--out``; ``--json`` prints the JSON object instead of the table.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -18,8 +23,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from lob_core import OrderBook
 from lob_core.lobster import LOBSTER_TICK, read_messages, read_orderbook
 from mars_gym.apps import parsers
+from mars_gym.data import load_source
+from mars_gym.data.lobster_export import to_lobster
+from mars_gym.data.schema import seed_book_from_state
+from mars_gym.data.sources import LOBSTER_NAME, lobster_pair
 from mars_gym.metrics.realism import (
     FEATURE_UNITS,
     LobsterStream,
@@ -33,15 +43,49 @@ from mars_gym.metrics.realism import (
 
 def read_stream(message_file: Path, orderbook_file: Path | None = None,
                 tick: int = LOBSTER_TICK) -> LobsterStream:
-    """A LOBSTER pair as a :class:`LobsterStream` (orderbook file found by name if omitted)."""
+    """An order-flow file as a :class:`LobsterStream`: a LOBSTER pair as written (the
+    orderbook file found beside the messages when omitted: :func:`lobster_pair`), any other
+    format :func:`load_source` reads replayed from its first book into LOBSTER's view."""
     message_file = Path(message_file)
-    if orderbook_file is None:
-        name = message_file.name
-        if "message" not in name:
-            raise ValueError(f"cannot find the orderbook file of {message_file}: "
-                             "pass it explicitly")
+    name = message_file.name
+    if orderbook_file is None and LOBSTER_NAME.match(name):
+        message_file, orderbook_file, _ = lobster_pair(message_file)
+    elif orderbook_file is None and "message" in name:
         orderbook_file = message_file.with_name(name.replace("message", "orderbook"))
-    return LobsterStream(read_messages(message_file), read_orderbook(orderbook_file), tick)
+        if not orderbook_file.is_file():
+            raise FileNotFoundError(f"{message_file}: its orderbook file {orderbook_file.name} "
+                                    "is not beside it (pass --real-orderbook / "
+                                    "--generated-orderbook)")
+    if orderbook_file is not None:
+        return LobsterStream(read_messages(message_file), read_orderbook(orderbook_file), tick)
+    stream = load_source(message_file)
+    book = OrderBook(1)
+    seed_book_from_state(book, stream.book[0])
+    messages, orderbook = to_lobster(book, stream.events, 1, price_unit=tick)
+    return LobsterStream(messages, orderbook, tick)
+
+
+def common_window(real: LobsterStream, generated: LobsterStream, start: str | None,
+                  minutes: float | None) -> tuple[LobsterStream, LobsterStream]:
+    """Both streams cut to ``[start, start + minutes)`` of their day (HH:MM; None: each
+    stream's first message; minutes None: to its end); a ValueError when the start lies
+    outside a stream, a warning when the two spans differ more than twofold."""
+    cut = []
+    for label, stream in (("real", real), ("generated", generated)):
+        t = stream.messages["time_ns"]
+        if len(t) == 0:
+            raise ValueError(f"the {label} file has no messages")
+        begin = int(t[0]) if start is None else parsers.start_in_data(
+            start, int(t[0]), int(t[-1]), f"the {label} file's data")
+        end = int(t[-1]) + 1 if minutes is None else begin + int(minutes * 60e9)
+        cut.append(stream if start is None and minutes is None else stream.window(begin, end))
+    spans = [(int(s.messages["time_ns"][-1]) - int(s.messages["time_ns"][0])) / 60e9
+             if len(s.messages) else 0.0 for s in cut]
+    if max(spans) > 2 * max(min(spans), 1e-9):
+        warnings.warn(f"the real stream spans {spans[0]:.1f} minutes and the generated one "
+                      f"{spans[1]:.1f}: pass --start and --minutes to compare the same window",
+                      stacklevel=2)
+    return cut[0], cut[1]
 
 
 def report(real: LobsterStream, generated: LobsterStream) -> dict:
@@ -148,12 +192,23 @@ def save_figure(figure, path: Path, dpi: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``mars-gym realism``: the table (or ``--json``) on stdout, realism.json and the plot in
+    ``--out``."""
     args = parsers.realism().parse_args(argv)
     real = read_stream(args.real, args.real_orderbook, args.tick)
     generated = read_stream(args.generated, args.generated_orderbook, args.tick)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        real, generated = common_window(real, generated, args.start, args.minutes)
+    for warning in caught:
+        print(f"mars-gym realism: warning: {warning.message}", file=sys.stderr)
     result = report(real, generated)
-    result["png"] = str(plot_distributions(real, generated, args.png))
-    print(json.dumps(result) if args.json else format_table(result) + f"\n\nplot: {args.png}")
+    png = args.png if args.png is not None else args.out / "realism.png"
+    result["png"] = str(plot_distributions(real, generated, png))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "realism.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps(result) if args.json else format_table(result) +
+          f"\n\nwrote {args.out / 'realism.json'} and {png}")
     return 0
 
 

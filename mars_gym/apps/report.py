@@ -46,7 +46,7 @@ def real_window(source: str, start_ns: int, end_ns: int, data_dir=None) -> Lobst
 
 def build(source: str = "AMZN", flows=FLOWS, minutes: float = 30.0, level: int = 1,
           seed: int = 0, data_dir=None, out: Path | None = None, ray: str | None = None,
-          workers: int | None = None) -> dict:
+          workers: int | None = None, progress: bool = True) -> dict:
     """Score every flow's window against the real one; PNGs into ``out`` when given. With
     ``ray`` the flows run on Ray workers, one task each (:mod:`mars_gym.parallel`)."""
     stream = load_source(source, data_dir)
@@ -60,7 +60,8 @@ def build(source: str = "AMZN", flows=FLOWS, minutes: float = 30.0, level: int =
                 "stylized_facts": {"real": stylized_facts(real)}}
     work = functools.partial(_generate, source, start_ns, end_ns - start_ns, level, seed,
                              data_dir)
-    windows = fan_out(work, list(flows), [1] * len(flows), ray, workers, desc="flows")
+    windows = fan_out(work, list(flows), [1] * len(flows), ray, workers, desc="flows",
+                      progress=progress)
     for flow, generated in zip(flows, windows, strict=True):
         table = compare(real, generated)
         document["flows"][flow] = {"messages": len(generated.messages), "scores": table,
@@ -112,10 +113,13 @@ def markdown(document: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``mars-gym report``: the tables on stdout, report.md, report.json and the PNGs in
+    ``--out``."""
     args = parsers.report().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     document = build(args.source, args.flows, args.minutes, args.level, args.seed,
-                     args.data_dir, args.out, ray=args.ray, workers=args.workers)
+                     args.data_dir, args.out, ray=args.ray, workers=args.workers,
+                     progress=args.progress)
     (args.out / "report.json").write_text(json.dumps(document, indent=1))
     (args.out / "report.md").write_text(markdown(document))
     print(markdown(document))

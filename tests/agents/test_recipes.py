@@ -55,7 +55,7 @@ def test_every_option_is_a_field_of_the_recipe(command):
     ("train", ["--eval-every", "32"], "eval_every", 32),
     ("train", ["--checkpoint-every", "32"], "checkpoint_every", 32),
     ("train", ["--eval-envs", "6"], "eval_envs", 6),
-    ("train", ["--data-dir", "d"], "data_dir", "d"),
+    ("train", ["--data-dir", "d"], "data_dir", Path("d")),
     ("train", ["--no-progress"], "progress", False),
     ("train", ["--ray"], "ray", "local"),
     ("train", ["--workers", "2"], "workers", 2),
@@ -74,9 +74,12 @@ def test_every_option_is_a_field_of_the_recipe(command):
     ("market-making", ["--source", "AAPL"], "source", "AAPL"),
     ("market-making", ["--agents", "a"], "agents", Path("a")),
     ("market-making", ["--out", "o"], "out", Path("o")),
-    ("market-making", ["--data-dir", "d"], "data_dir", "d"),
+    ("market-making", ["--data-dir", "d"], "data_dir", Path("d")),
 ])
-def test_a_flag_overrides_exactly_its_field(command, argv, field, value):
+def test_a_flag_overrides_exactly_its_field(command, argv, field, value, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where the trusted agents a.zip and b.zip exist
+    for name in ("a.zip", "b.zip"):
+        (tmp_path / name).touch()
     _, recipe = COMMANDS[command]
     if field == "ray":
         from mars_gym.parallel import LOCAL_RAY
@@ -85,7 +88,9 @@ def test_a_flag_overrides_exactly_its_field(command, argv, field, value):
     assert resolved(command, argv) == dataclasses.replace(recipe(), **{field: value})
 
 
-def test_a_repeated_trust_agent_does_not_leak_into_the_next_parse():
+def test_a_repeated_trust_agent_does_not_leak_into_the_next_parse(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.zip").touch()
     resolved("leaderboard", ["--trust-agent", "a.zip"])
     assert resolved("leaderboard", []).trust_agent == ()
 
@@ -93,9 +98,9 @@ def test_a_repeated_trust_agent_does_not_leak_into_the_next_parse():
 @pytest.mark.parametrize("command, shown", [
     ("train", ["(default: ppo)", "(default: 20000)", "(default: 16)", "(default: runs/agent)",
                "(default: 5000)", "(default: 10000)", "(default: 24)", "(default: True)"]),
-    ("leaderboard", ["(default: ['lmm', 'hawkes', 'replay'])", "(default: 36)",
+    ("leaderboard", ["(default: lmm hawkes replay)", "(default: 36)",
                      "(default: leaderboard)"]),
-    ("market-making", ["(default: ['lmm', 'hawkes', 'replay'])", "(default: market_making)"]),
+    ("market-making", ["(default: lmm hawkes replay)", "(default: market_making)"]),
 ])
 def test_help_shows_the_recipe_defaults(command, shown):
     parser, _ = COMMANDS[command]

@@ -56,12 +56,17 @@ sys.exit(main(["serve"]))
 """
 
 
+def error_of(script: str) -> str:
+    """The stderr of ``script`` run in a child process, which must exit with status 1."""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 1, result.stderr
+    return result.stderr.strip()
+
+
 def test_a_command_without_its_extra_says_which_extra_to_install():
     """Ray made unimportable in a child process: as after README command 1 alone."""
-    result = subprocess.run([sys.executable, "-c", BLOCK_RAY], capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
+    assert error_of(BLOCK_RAY) == (
         "mars-gym serve: error: it needs the 'serve' extra: pip install 'mars-market-gym[serve]' "
         "(from a clone: pip install -e '.[serve]')")
 

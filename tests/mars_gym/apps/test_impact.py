@@ -88,9 +88,14 @@ def test_an_lmm_reading_the_parents_orders_answers_them(lobster_dir):
             != reading["styles"]["aggressive"]["curves"][size]["mean"])
 
 
-def test_cli_writes_json_and_png(tmp_path, lobster_dir):
+def test_cli_prints_a_table_and_writes_json_and_png(tmp_path, lobster_dir, capsys):
     main(["--flows", "replay", "--n-starts", "1", "--execution-s", "30", "--decay-s", "30",
-          "--sizes", "0.05", "0.2", "--out", str(tmp_path), "--data-dir", str(lobster_dir)])
+          "--sizes", "0.05", "0.2", "--out", str(tmp_path), "--data-dir", str(lobster_dir),
+          "--no-progress"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["flow", "style", "delta"]
+    assert {line.split()[1] for line in lines[1:3]} == {"aggressive", "passive_then_cross"}
+    assert lines[3].startswith("delta: the exponent") and not lines[0].startswith("{")
     document = json.loads((tmp_path / "impact.json").read_text())
     assert document["results"][0]["flow"] == "replay"
     assert (tmp_path / "impact.png").stat().st_size > 10_000

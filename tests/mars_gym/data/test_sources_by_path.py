@@ -68,7 +68,7 @@ def test_generate_and_report_take_a_path(new_ticker, tmp_path, capsys):
 
     assert generate(["--source", str(new_ticker), "--flow", "hawkes", "--start", "09:45",
                      "--minutes", "0.5", "--out", str(tmp_path)]) == 0
-    written = sorted(p.name for p in tmp_path.glob("ZZZZ_2012-06-21_hawkes_*.csv"))
+    written = sorted(p.name for p in tmp_path.glob("ZZZZ-hawkes_2012-06-21_*.csv"))
     assert len(written) == 2 and "message" in written[0] + written[1]
     document = build(str(new_ticker), flows=["replay", "hawkes"], minutes=1.0)
     assert document["real_messages"] > 50

@@ -193,7 +193,8 @@ def test_generate_command_writes_lobster_files_and_a_minute_summary(tmp_path, ca
     assert generate_main(["--flow", "ensemble", "--target", "drop", "--minutes", "0.5",
                           "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "pressure" in printed and len(list(tmp_path.glob("AMZN_ensemble_drop_*.csv"))) == 2
+    assert "pressure" in printed
+    assert len(list(tmp_path.glob("AMZN-ensemble-drop_2012-06-21_*.csv"))) == 2
 
 
 def test_plan_rows_follow_the_minutes_even_across_a_gap():

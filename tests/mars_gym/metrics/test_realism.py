@@ -79,12 +79,12 @@ def test_realism_cli_writes_a_table_json_and_png(amzn, noise_afternoon, lobster_
                           noise_afternoon.orderbook)
     png = tmp_path / "plot.png"
     assert realism_main([str(lobster_dir / AMZN.format("message")), str(paths[0]),
-                         "--png", str(png), "--json"]) == 0
+                         "--png", str(png), "--json", "--out", str(tmp_path)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["scores"]) >= {"spread", "interarrival", "order_size", "return_5min"}
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert realism_main([str(lobster_dir / AMZN.format("message")), str(paths[0]),
-                         "--png", str(png)]) == 0
+                         "--png", str(png), "--out", str(tmp_path)]) == 0
     assert "stylized fact" in capsys.readouterr().out
 
 
@@ -107,7 +107,7 @@ def test_a_short_window_says_what_is_undefined_and_why(amzn, lobster_dir, tmp_pa
              for name, s in (("a", short), ("b", later))]
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        assert realism_main([str(p) for p in paths] + ["--png", str(tmp_path / "p.png")]) == 0
+        assert realism_main([str(p) for p in paths] + ["--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "nan" not in out.lower()
     rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
@@ -147,3 +147,34 @@ def test_every_distribution_panel_names_its_unit_and_sample_counts(amzn):
     assert figure.get_suptitle().startswith("real AMZN 12:45:00-12:54:59 (1,398 messages)")
     assert [t.get_text() for t in figure.legends[0].get_texts()] == ["real AMZN", "other"]
     plt.close(figure)
+
+
+def test_realism_warns_when_a_long_real_file_meets_a_short_generated_one(amzn, lobster_dir,
+                                                                         tmp_path, capsys):
+    short = amzn.window(NOON, NOON + 120 * 10**9)
+    generated = write_lobster(tmp_path, "AMZN_short", short.messages, short.orderbook)[0]
+    assert realism_main([str(lobster_dir / AMZN.format("message")), str(generated), "--out",
+                         str(tmp_path)]) == 0
+    assert ("mars-gym realism: warning: the real stream spans 390.0 minutes and the generated "
+            "one 2.0: pass --start and --minutes") in capsys.readouterr().err
+    assert (tmp_path / "realism.json").is_file() and (tmp_path / "realism.png").is_file()
+
+
+def test_realism_cuts_the_same_window_from_both_files(amzn, lobster_dir, tmp_path, capsys):
+    short = amzn.window(NOON, NOON + 120 * 10**9)
+    generated = write_lobster(tmp_path, "AMZN_short", short.messages, short.orderbook)[0]
+    assert realism_main([str(lobster_dir / AMZN.format("message")), str(generated), "--start",
+                         "12:45", "--minutes", "2", "--json", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err
+    scores = json.loads(captured.out)["scores"]
+    assert scores["spread"]["n_real"] == scores["spread"]["n_generated"]
+
+
+def test_realism_refuses_a_start_outside_a_file_in_clock_time(amzn, lobster_dir, tmp_path):
+    short = amzn.window(NOON, NOON + 120 * 10**9)
+    generated = write_lobster(tmp_path, "AMZN_short", short.messages, short.orderbook)[0]
+    with pytest.raises(ValueError, match=r"^10:00 is outside 12:45-12:47, the generated file's"):
+        realism_main([str(lobster_dir / AMZN.format("message")), str(generated), "--start",
+                      "10:00", "--out", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()
