@@ -63,6 +63,7 @@ from lob_core import MAX_PRICE, MAX_QTY
 from mars_gym.sim.flows.base import (
     MAX_ORDERS_AT_ONE_TIME,
     MAX_ORDERS_PER_SECOND,
+    BatchedFlow,
     FlowOrder,
     FlowOrderError,
     FlowStalledError,
@@ -334,6 +335,7 @@ cdef class EventLoop:
     cdef int64_t stall_limit
     cdef readonly int64_t window_start, window_count  # orders since window_start (< 1 s ago)
     cdef int64_t rate_limit
+    cdef bint batched  # the flow may give None: it waits for a batched token
     cdef Drawn pending
     cdef bint has_pending
     cdef int64_t ladder_levels, widest_gap  # the depth ladder's, when there is one
@@ -361,6 +363,7 @@ cdef class EventLoop:
         self.stall_limit = stall_limit
         self.stall_time, self.stall_count = -1, 0
         self.rate_limit = rate_limit
+        self.batched = implements(flow, BatchedFlow)
         self.window_start, self.window_count = 0, 0
 
     @property
@@ -384,6 +387,10 @@ cdef class EventLoop:
                 else:
                     order = self.flow.next_order()
                     if order is None:
+                        if not self.batched:
+                            raise FlowOrderError(
+                                f"{_caller(self.flow)} gave None; only a batched flow (waiting "
+                                "for its generator service's token) may")
                         return False
                     _from_python(self.flow, order, &self.pending)
                 self.has_pending = True
