@@ -145,7 +145,7 @@ class ScenarioEnv(gym.Env):
     def __reduce_ex__(self, protocol):
         """Refused: an env holds a live simulator (a C order book, a flow, maybe a model's
         stream); make another with the same arguments instead."""
-        raise TypeError(f"a {type(self).__name__} cannot be pickled or copied: it holds a live "
+        raise TypeError(f"{type(self).__name__} cannot be pickled or copied: it holds a live "
                         "simulator (C order book and flow); make a new env with the same "
                         "arguments (gym.make) instead")
 
