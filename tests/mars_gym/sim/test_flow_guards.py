@@ -37,8 +37,8 @@ GARBAGE = [
     ("kind_7", r"kind must be in \[0, 2\], got 7"),
     ("side_0", r"side must be \+1 or -1, got 0"),
     ("price_0", r"price must be in \[1, 2305843009213693951\], got 0"),
-    ("time_backwards", r"gave an order at 11000000 ns, before its previous one at 1010000000 ns: "
-                       "a flow's time never goes backwards"),
+    ("time_backwards", (r"gave an order at 11000000 ns, before its previous one at "
+                        r"1010000000 ns: a flow's time never goes backwards")),
 ]
 
 
