@@ -3,10 +3,10 @@
 Every case is a user flow that gives valid orders (one-lot orders resting at the touch, one per
 millisecond) and then goes wrong: garbage from ``next_order`` (``None``, a string, a negative
 or float size, ``kind=7``, side 0, price 0, an exception) or a runaway clock (frozen, one
-nanosecond per order, backwards). For each, one ``step`` of ``MarS-Execution-v0`` on the
-embedded market must raise a named error, and the next ``step`` must refuse to go on until
-``reset``. Prints one JSON object: per case, the error's type and message, the seconds the step
-took to refuse, and the second step's refusal.
+nanosecond per order, backwards, one order repeated at one time). For each, one ``step`` of
+``MarS-Execution-v0`` on the embedded market must raise a named error, and the next ``step``
+must refuse to go on until ``reset``. Prints one JSON object: per case, the error's type and
+message, the seconds the step took to refuse, and the second step's refusal.
 
 Run as ``python -m benchmarks.probe_flows``.
 """
@@ -63,6 +63,10 @@ def _backwards(flow: ProbeFlow) -> FlowOrder:
     return flow.order()._replace(time_ns=flow.time_ns - 10**9)
 
 
+def _repeat(flow: ProbeFlow) -> FlowOrder:
+    return FlowOrder(flow.time_ns, BUY_ORDER, 1, flow.bid, 1)  # time stays
+
+
 # case -> the flow that goes wrong
 CASES: dict[str, Callable[[], ProbeFlow]] = {
     "none": lambda: ProbeFlow(bad=lambda f: None),
@@ -76,6 +80,7 @@ CASES: dict[str, Callable[[], ProbeFlow]] = {
     "time_backwards": lambda: ProbeFlow(bad=_backwards),
     "frozen_clock": lambda: ProbeFlow(interval_ns=0),
     "one_ns_per_order": lambda: ProbeFlow(interval_ns=1),
+    "one_order_repeated": lambda: ProbeFlow(bad=_repeat),
 }
 
 

@@ -31,8 +31,8 @@ order of the flow is exact).
 
 Guards. Every background order passes :meth:`EventLoop._see`: an order timed before the
 flow's previous one raises :class:`~mars_gym.sim.flows.base.FlowOrderError`, and more than
-``MAX_ORDERS_AT_ONE_TIME`` orders at one time or ``MAX_ORDERS_PER_SECOND`` within one simulated
-second raise :class:`~mars_gym.sim.flows.base.FlowStalledError` (a degenerate flow would
+``MAX_ORDERS_AT_ONE_TIME`` orders at one time, ``MAX_IDENTICAL_ORDERS`` identical ones in a
+row at one time or ``MAX_ORDERS_PER_SECOND`` within one simulated second raise :class:`~mars_gym.sim.flows.base.FlowStalledError` (a degenerate flow would
 otherwise never return, or take minutes). The orders of a Python flow are checked field by
 field as they cross into C (``_from_python``): a value of the wrong type (a float size, a
 string, ``None``) or out of range (``kind`` 7, a negative size, a price of 0) is refused
@@ -61,6 +61,7 @@ import numpy as np
 
 from lob_core import MAX_PRICE, MAX_QTY
 from mars_gym.sim.flows.base import (
+    MAX_IDENTICAL_ORDERS,
     MAX_ORDERS_AT_ONE_TIME,
     MAX_ORDERS_PER_SECOND,
     BatchedFlow,
@@ -335,6 +336,8 @@ cdef class EventLoop:
     cdef int64_t stall_limit
     cdef readonly int64_t window_start, window_count  # orders since window_start (< 1 s ago)
     cdef int64_t rate_limit
+    cdef int64_t same_count  # orders in a row at stall_time identical to the last one
+    cdef int64_t last_kind, last_side, last_price, last_size
     cdef bint batched  # the flow may give None: it waits for a batched token
     cdef Drawn pending
     cdef bint has_pending
@@ -396,7 +399,7 @@ cdef class EventLoop:
                 self.has_pending = True
             if self.pending.time_ns > until_ns:
                 return True
-            self._see(self.pending.time_ns)
+            self._see(&self.pending)
             if self.unseen_cancel_rate > 0.0:
                 self._cancel_unseen(self.pending.time_ns)
             self._apply(&self.pending)
@@ -414,8 +417,9 @@ cdef class EventLoop:
         to ``agent_fills``."""
         self._count_fills(time_ns)
 
-    cdef int _see(self, int64_t time_ns) except -1:
-        """Count a background order about to be applied at ``time_ns`` (see Guards)."""
+    cdef int _see(self, Drawn* order) except -1:
+        """Count a background order about to be applied (see Guards)."""
+        cdef int64_t time_ns = order.time_ns
         self.window_count += 1
         if time_ns - self.window_start >= C_NS_PER_S:
             self.window_start, self.window_count = time_ns, 1
@@ -430,15 +434,32 @@ cdef class EventLoop:
         if time_ns != self.stall_time:
             if time_ns < self.stall_time:
                 return self._backwards(time_ns)
-            self.stall_time, self.stall_count = time_ns, 1
+            self.stall_time, self.stall_count, self.same_count = time_ns, 1, 1
+            self._remember(order)
             return 0
         self.stall_count += 1
+        if (order.kind == self.last_kind and order.side == self.last_side
+                and order.price == self.last_price and order.size == self.last_size):
+            self.same_count += 1
+            if self.same_count > MAX_IDENTICAL_ORDERS:
+                raise FlowStalledError(
+                    f"{type(self.flow).__name__} produced {self.same_count} identical orders in "
+                    f"a row at time {time_ns} ns (kind {order.kind}, side {order.side}, price "
+                    f"{order.price}, size {order.size}); its next-order distribution is "
+                    "degenerate (or its model's weights are broken)")
+        else:
+            self.same_count = 1
+            self._remember(order)
         if self.stall_count > self.stall_limit:
             raise FlowStalledError(
                 f"{type(self.flow).__name__} produced {self.stall_count} orders at time "
                 f"{time_ns} ns without advancing time; its next-order distribution is "
                 "degenerate (or its model's weights are broken)")
         return 0
+
+    cdef inline void _remember(self, Drawn* order) noexcept:
+        self.last_kind, self.last_side = order.kind, order.side
+        self.last_price, self.last_size = order.price, order.size
 
     cdef int _backwards(self, int64_t time_ns) except -1:
         raise FlowOrderError(

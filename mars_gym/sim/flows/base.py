@@ -17,6 +17,10 @@ from lob_core import OrderBook
 # order would hang the clock. Both limits are far beyond any market's, and reached in seconds.
 MAX_ORDERS_AT_ONE_TIME = 2_000
 MAX_ORDERS_PER_SECOND = 100_000  # within one simulated second from the window's first order
+# The same order (kind, side, price, size) again and again at one time: real data repeats one at
+# most 8 times in a row (AMZN); a model whose next-order distribution has collapsed onto one
+# token does it forever.
+MAX_IDENTICAL_ORDERS = 100
 
 
 class FlowStalledError(RuntimeError):

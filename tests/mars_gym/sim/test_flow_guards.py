@@ -13,7 +13,11 @@ from benchmarks.probe_flows import CASES, VALID_ORDERS, ProbeFlow
 from lob_core import OrderBook
 from mars_gym.data.orders import CANCEL_ORDER
 from mars_gym.sim.flows import FlowOrderError, FlowStalledError
-from mars_gym.sim.flows.base import MAX_ORDERS_AT_ONE_TIME, MAX_ORDERS_PER_SECOND
+from mars_gym.sim.flows.base import (
+    MAX_IDENTICAL_ORDERS,
+    MAX_ORDERS_AT_ONE_TIME,
+    MAX_ORDERS_PER_SECOND,
+)
 from mars_gym.sim.ids import FIRST_FLOW_ORDER_ID
 from mars_gym.sim.simulator import Simulator
 
@@ -115,3 +119,12 @@ def test_a_simulator_that_stopped_on_an_error_refuses_to_run_on_until_reset():
         simulator.run_until(SECOND)
     simulator.reset(simulator.book, 0, seed=0)
     assert simulator.failure is None
+
+
+def test_one_order_repeated_at_one_time_is_reported_as_degenerate():
+    simulator = _simulator(CASES["one_order_repeated"]())
+    with pytest.raises(FlowStalledError,
+                       match=f"ProbeFlow produced {MAX_IDENTICAL_ORDERS + 1} identical orders in a "
+                             r"row at time 10000000 ns \(kind 0, side 1, price 100, size 1\); its "
+                             "next-order distribution is degenerate"):
+        simulator.run_until(SECOND)
