@@ -43,6 +43,7 @@ standard exponentials, bounded integers), so a compiled flow draws exactly what 
 written with ``numpy.random.Generator`` calls draws.
 """
 
+from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport exp, rint
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint64_t
@@ -634,6 +635,12 @@ cdef int64_t _field(object flow, object order, str name, object value, int64_t l
                     int64_t high) except? -2:
     """An order's field as an exact int64 in ``[low, high]`` (a Python or numpy integer; bools,
     floats and anything else are refused, never truncated)."""
+    cdef int overflow = 0
+    cdef long long number
+    if type(value) is int:  # the common case, in C
+        number = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if not overflow and low <= number <= high:
+            return number
     if type(value) is not int and (isinstance(value, bool) or not isinstance(value, np.integer)):
         raise FlowOrderError(f"{_caller(flow)} gave a bad order: {name} must be an integer, got "
                              f"{_excerpt(value)} of type {type(value).__name__} in "
