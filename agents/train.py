@@ -47,6 +47,7 @@ from agents.policies import SB3Policy, unflatten_actions
 from agents.recipes import AgentTraining
 from agents.saved import algorithm, save
 from agents.sb3_env import SB3VecEnv
+from agents.trust import check_manifest
 from mars_gym.apps.parsers import config_from_arguments
 from mars_gym.envs.actions import N_AGGRESSIVE_LEVELS, N_PASSIVE_RATIOS
 from mars_gym.envs.vector import VectorExecutionEnv
@@ -176,6 +177,7 @@ def train(config: AgentTraining, validation: Protocol = VALIDATION_PROTOCOL,
         raise ValueError("timesteps and num_envs must be positive")
     model_class = algorithm(c.algo)
     out = Path(c.out)
+    check_manifest(out)  # the agents saved there are listed in it: fail now, not after training
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     env = make_training_env(c.algo, c.flow, c.num_envs, c.seed, validation, c.data_dir, c.ray,
                             c.workers)

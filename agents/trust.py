@@ -71,6 +71,12 @@ def _manifest(folder: Path) -> dict[str, str]:
     return listed
 
 
+def check_manifest(folder: Path) -> None:
+    """Raise :class:`UntrustedAgentError` (naming file and line) if ``folder``'s manifest is
+    malformed, before anything is written beside it (nothing when there is none)."""
+    _manifest(Path(folder))
+
+
 def record_trusted(path: Path) -> None:
     """List ``path``'s current sha256 in the manifest of its folder (replacing an old entry)."""
     path = Path(path)

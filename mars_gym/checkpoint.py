@@ -31,14 +31,21 @@ from torch import nn
 
 DIGEST_KEY = "sha256"
 TEMPORARY_SUFFIX = ".tmp"  # of the file a checkpoint is written to before it is renamed
+# Containers within containers a payload may nest (real ones nest a handful): deeper is refused
+# before Python's recursion limit is reached.
+MAX_PAYLOAD_DEPTH = 100
 
 
 class CheckpointError(ValueError):
     """A checkpoint that is missing, corrupt, or incompatible with this code."""
 
 
-def _feed(digest, value) -> None:
-    """Feed a canonical encoding of ``value`` (a checkpoint's payload) into ``digest``."""
+def _feed(digest, value, depth: int = 0) -> None:
+    """Feed a canonical encoding of ``value`` (a checkpoint's payload, ``depth`` containers
+    down) into ``digest``."""
+    if depth > MAX_PAYLOAD_DEPTH:
+        raise TypeError(f"a checkpoint's payload nests containers at most {MAX_PAYLOAD_DEPTH} "
+                        "deep; this one nests deeper")
     if isinstance(value, torch.Tensor):
         data = value.detach().cpu().contiguous()
         digest.update(f"T{data.dtype}{tuple(data.shape)}".encode())
@@ -47,11 +54,11 @@ def _feed(digest, value) -> None:
         digest.update(f"D{len(value)}".encode())
         for key in sorted(value, key=repr):
             digest.update(f"K{key!r}".encode())
-            _feed(digest, value[key])
+            _feed(digest, value[key], depth + 1)
     elif isinstance(value, (list, tuple)):
         digest.update(f"L{len(value)}".encode())
         for item in value:
-            _feed(digest, item)
+            _feed(digest, item, depth + 1)
     elif value is None or isinstance(value, (str, int, float, bool)):
         digest.update(f"V{type(value).__name__}{value!r}".encode())
     else:

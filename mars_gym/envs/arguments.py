@@ -6,6 +6,13 @@ from __future__ import annotations
 import math
 import numbers
 
+# The longest episode an env takes, seconds (about 116 days: past any source's data; its
+# nanoseconds fit in int64 with room to spare).
+MAX_HORIZON_S = 1e7
+# The largest reward penalty coefficient: its term stays finite for any inventory an episode
+# can build, so a reward is never infinite.
+MAX_PENALTY = 1e6
+
 
 def whole_number(name: str, value, low: int, high: int | None = None) -> int:
     """``value`` as an int: an integer (or an integral float such as ``2000.0``) in

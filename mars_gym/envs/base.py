@@ -127,6 +127,9 @@ class ScenarioEnv(gym.Env):
             raise RuntimeError("call reset() before step()")
         if self.done:
             raise RuntimeError("the episode is over (terminated or truncated): call reset()")
+        if self.sim.failure is not None:
+            raise RuntimeError(f"the last step stopped on an error ({self.sim.failure}); the "
+                               "episode cannot go on: call reset()")
         return self.plan(action)
 
     def begin_step(self, action) -> None:
@@ -147,6 +150,13 @@ class ScenarioEnv(gym.Env):
         if self.render_mode == "human":
             self.render()
         return result
+
+    def __reduce_ex__(self, protocol):
+        """Refused: an env holds a live simulator (a C order book, a flow, maybe a model's
+        stream); make another with the same arguments instead."""
+        raise TypeError(f"{type(self).__name__} cannot be pickled or copied: it holds a live "
+                        "simulator (C order book and flow); make a new env with the same "
+                        "arguments (gym.make) instead")
 
     def close(self) -> None:
         self.scenario.end()

@@ -16,7 +16,7 @@ import numpy as np
 
 from mars_gym.data.default_market import DEFAULT_SOURCE
 from mars_gym.envs.actions import ACTION_MODES, ExecutionActions, send_parent_orders
-from mars_gym.envs.arguments import real_number, whole_number
+from mars_gym.envs.arguments import MAX_HORIZON_S, MAX_PENALTY, real_number, whole_number
 from mars_gym.envs.base import ScenarioEnv
 from mars_gym.envs.metrics import OPTIONAL_INFO, execution_metrics
 from mars_gym.envs.observations import MAX_SPREAD_TICKS, Feature, ObservationSpec, touch_features
@@ -162,10 +162,11 @@ class ExecutionEnv(ScenarioEnv):
                            for q in np.atleast_1d(np.asarray(quantity, dtype=object)))
         if not quantities:
             raise ValueError("quantity must name at least one parent size")
-        horizon_s = real_number("horizon_s", horizon_s, 0.0, low_open=True)
+        horizon_s = real_number("horizon_s", horizon_s, 0.0, MAX_HORIZON_S, low_open=True)
         step_s = real_number("step_s", step_s, 1e-9, horizon_s)
-        unfilled_penalty_bps = real_number("unfilled_penalty_bps", unfilled_penalty_bps, 0.0)
-        risk_penalty_bps = real_number("risk_penalty_bps", risk_penalty_bps, 0.0)
+        unfilled_penalty_bps = real_number("unfilled_penalty_bps", unfilled_penalty_bps, 0.0,
+                                           MAX_PENALTY)
+        risk_penalty_bps = real_number("risk_penalty_bps", risk_penalty_bps, 0.0, MAX_PENALTY)
         self.actions = ExecutionActions(action_mode, continuous, max(quantities))
         self.reward = execution_reward(reward, unfilled_penalty_bps, risk_penalty_bps)
         self.sides = {"buy": (1,), "sell": (-1,), "both": (1, -1)}[side]

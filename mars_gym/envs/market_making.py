@@ -14,7 +14,7 @@ from gymnasium import spaces
 from lob_core import GTC
 from mars_gym.data.default_market import DEFAULT_SOURCE
 from mars_gym.envs.actions import check_action
-from mars_gym.envs.arguments import real_number, whole_number
+from mars_gym.envs.arguments import MAX_HORIZON_S, MAX_PENALTY, real_number, whole_number
 from mars_gym.envs.base import ScenarioEnv
 from mars_gym.envs.execution import MAX_QUANTITY
 from mars_gym.envs.metrics import currency_prices
@@ -115,12 +115,13 @@ class MarketMakingEnv(ScenarioEnv):
                  generator_service=None,
                  render_mode: str | None = None) -> None:
         self.set_render_mode(render_mode)
-        horizon_s = real_number("horizon_s", horizon_s, 0.0, low_open=True)
+        horizon_s = real_number("horizon_s", horizon_s, 0.0, MAX_HORIZON_S, low_open=True)
         step_s = real_number("step_s", step_s, 1e-9, horizon_s)
         max_offset_ticks = whole_number("max_offset_ticks", max_offset_ticks, 0, 10**6)
         self.max_quote = whole_number("max_quote", max_quote, 1, MAX_QUANTITY)
         self.inventory_limit = whole_number("inventory_limit", inventory_limit, 1, MAX_QUANTITY)
-        self.inventory_penalty = real_number("inventory_penalty", inventory_penalty, 0.0)
+        self.inventory_penalty = real_number("inventory_penalty", inventory_penalty, 0.0,
+                                             MAX_PENALTY)
         self.horizon_ns, self.step_ns = int(horizon_s * 1e9), int(step_s * 1e9)
         self.n_decisions = math.ceil(horizon_s / step_s)
         self.action_space = spaces.Box(

@@ -16,6 +16,9 @@ that lockstep: each simulation goes on to its next decision, and an env to its n
 as soon as it can, so the rounds stay full.
 
 Actions are all checked before any simulation moves: a bad one raises and no env has stepped.
+A step that stops on an error once the simulations move (a background flow's invalid order, a
+runaway flow) leaves them part-way through the step: the vector env then refuses to step until
+``reset``, naming the error. A closed vector env refuses every step and reset.
 Info metrics that are not defined yet are ``None`` as in the single env (object arrays).
 """
 
@@ -77,6 +80,8 @@ class ScenarioVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.autoreset = np.zeros(num_envs, dtype=bool)
+        self.failure: str | None = None  # why the last step stopped part-way (then: reset)
+        self.closed = False
 
     @property
     def service(self) -> GeneratorService | None:
@@ -86,8 +91,12 @@ class ScenarioVectorEnv(VectorEnv):
 
     def reset(self, *, seed: int | list[int] | None = None,
               options: dict[str, Any] | None = None):
+        self._check_open()
         seeds = (list(seed) if isinstance(seed, (list, tuple)) else
                  [None if seed is None else seed + i for i in range(self.num_envs)])
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"seed must be one int or one per env ({self.num_envs}), got "
+                             f"{len(seeds)} seeds")
         observations = []
         infos: dict[str, Any] = {}
         for i, env in enumerate(self.envs):
@@ -95,9 +104,18 @@ class ScenarioVectorEnv(VectorEnv):
             observations.append(obs)
             infos = self._add_info(infos, info, i)
         self.autoreset[:] = False
+        self.failure = None
         return np.stack(observations), infos
 
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RuntimeError(f"this {type(self).__name__} is closed: make a new one")
+
     def step(self, actions):
+        self._check_open()
+        if self.failure is not None:
+            raise RuntimeError(f"the last step stopped on an error ({self.failure}); the "
+                               "episodes cannot go on: call reset()")
         actions = np.asarray(actions)
         if len(actions) != self.num_envs:
             raise ValueError(f"need {self.num_envs} actions, got {len(actions)}")
@@ -114,18 +132,22 @@ class ScenarioVectorEnv(VectorEnv):
         truncated = np.zeros(self.num_envs, dtype=bool)
         infos: dict[str, Any] = {}
         stepping = []
-        for i, env in enumerate(self.envs):
-            if self.autoreset[i]:
-                observations[i], info = env.reset()
+        try:
+            for i, env in enumerate(self.envs):
+                if self.autoreset[i]:
+                    observations[i], info = env.reset()
+                    infos = self._add_info(infos, info, i)
+                else:
+                    env.send_orders(orders[i])
+                    stepping.append(i)
+            self.run(stepping)
+            for i in stepping:
+                observations[i], rewards[i], terminated[i], truncated[i], info = (
+                    self.envs[i].finish_step())
                 infos = self._add_info(infos, info, i)
-            else:
-                env.send_orders(orders[i])
-                stepping.append(i)
-        self.run(stepping)
-        for i in stepping:
-            observations[i], rewards[i], terminated[i], truncated[i], info = (
-                self.envs[i].finish_step())
-            infos = self._add_info(infos, info, i)
+        except Exception as error:
+            self.failure = f"{type(error).__name__}: {error}"
+            raise
         self.autoreset = terminated | truncated
         return np.stack(observations), rewards, terminated, truncated, infos
 
@@ -209,6 +231,7 @@ class ScenarioVectorEnv(VectorEnv):
     def close(self, **kwargs: Any) -> None:
         for env in self.envs:
             env.close()
+        self.closed = True
 
 
 class VectorExecutionEnv(ScenarioVectorEnv):

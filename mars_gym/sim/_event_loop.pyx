@@ -29,11 +29,21 @@ the next such cancel is exponential with rate ``unseen_cancel_rate`` times the n
 orders, and the order is drawn uniformly among them (memoryless, so drawing again after every
 order of the flow is exact).
 
+Guards. Every background order passes :meth:`EventLoop._see`: an order timed before the
+flow's previous one raises :class:`~mars_gym.sim.flows.base.FlowOrderError`, and more than
+``MAX_ORDERS_AT_ONE_TIME`` orders at one time, ``MAX_IDENTICAL_ORDERS`` identical ones in a
+row at one time or ``MAX_ORDERS_PER_SECOND`` within one simulated second raise :class:`~mars_gym.sim.flows.base.FlowStalledError` (a degenerate flow would
+otherwise never return, or take minutes). The orders of a Python flow are checked field by
+field as they cross into C (``_from_python``): a value of the wrong type (a float size, a
+string, ``None``) or out of range (``kind`` 7, a negative size, a price of 0) is refused
+naming the flow and the field, before the order touches the book; nothing is truncated.
+
 The compiled draws are numpy's own: the same generator, the same C routines (uniform doubles,
 standard exponentials, bounded integers), so a compiled flow draws exactly what the same flow
 written with ``numpy.random.Generator`` calls draws.
 """
 
+from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport exp, rint
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint64_t
@@ -50,9 +60,14 @@ from mars_gym.data.recording cimport RecordingBook
 
 import numpy as np
 
+from lob_core import MAX_PRICE, MAX_QTY
 from mars_gym.sim.flows.base import (
+    MAX_IDENTICAL_ORDERS,
     MAX_ORDERS_AT_ONE_TIME,
+    MAX_ORDERS_PER_SECOND,
+    BatchedFlow,
     FlowOrder,
+    FlowOrderError,
     FlowStalledError,
     RecordingFollower,
     implements,
@@ -71,6 +86,7 @@ cdef struct Drawn:  # one background order, as FlowOrder holds it
 cdef double NEVER_NS = 9.223372036854775807e18  # 2**63 ns: past int64's times
 cdef int64_t C_BUY = BUY_ORDER, C_SELL = SELL_ORDER, C_CANCEL = CANCEL_ORDER
 cdef int64_t C_BACKGROUND = BACKGROUND_AGENT, C_SEARCH_LEVELS = SEARCH_LEVELS
+cdef int64_t C_NS_PER_S = 1_000_000_000
 cdef int64_t C_FIRST_LADDER_ID = FIRST_LADDER_ORDER_ID, C_FIRST_AGENT_ID = FIRST_AGENT_ORDER_ID
 
 
@@ -319,6 +335,11 @@ cdef class EventLoop:
     cdef readonly int64_t traded_volume, traded_notional, cancels_without_target
     cdef readonly int64_t stall_time, stall_count
     cdef int64_t stall_limit
+    cdef readonly int64_t window_start, window_count  # orders since window_start (< 1 s ago)
+    cdef int64_t rate_limit
+    cdef int64_t same_count  # orders in a row at stall_time identical to the last one
+    cdef int64_t last_kind, last_side, last_price, last_size
+    cdef bint batched  # the flow may give None: it waits for a batched token
     cdef Drawn pending
     cdef bint has_pending
     cdef int64_t ladder_levels, widest_gap  # the depth ladder's, when there is one
@@ -327,7 +348,8 @@ cdef class EventLoop:
     cdef int64_t unseen_time  # the time up to which unseen cancels were drawn (-1: not yet)
 
     def __init__(self, flow, RecordingBook recording, rng, depth=None, agent_fills=None,
-                 int64_t stall_limit=MAX_ORDERS_AT_ONE_TIME) -> None:
+                 int64_t stall_limit=MAX_ORDERS_AT_ONE_TIME,
+                 int64_t rate_limit=MAX_ORDERS_PER_SECOND) -> None:
         self.flow, self.recording, self.book = flow, recording, recording.book
         if implements(flow, RecordingFollower):
             flow.follow(recording)
@@ -344,6 +366,9 @@ cdef class EventLoop:
         self.next_flow_id = FIRST_FLOW_ORDER_ID
         self.stall_limit = stall_limit
         self.stall_time, self.stall_count = -1, 0
+        self.rate_limit = rate_limit
+        self.batched = implements(flow, BatchedFlow)
+        self.window_start, self.window_count = 0, 0
 
     @property
     def pending(self):
@@ -366,14 +391,18 @@ cdef class EventLoop:
                 else:
                     order = self.flow.next_order()
                     if order is None:
+                        if not self.batched:
+                            raise FlowOrderError(
+                                f"{_caller(self.flow)} gave None; only a batched flow (waiting "
+                                "for its generator service's token) may")
                         return False
-                    _from_python(order, &self.pending)
+                    _from_python(self.flow, order, &self.pending)
                 self.has_pending = True
             if self.pending.time_ns > until_ns:
                 return True
+            self._see(&self.pending)
             if self.unseen_cancel_rate > 0.0:
                 self._cancel_unseen(self.pending.time_ns)
-            self._see(self.pending.time_ns)
             self._apply(&self.pending)
             self.has_pending = False
 
@@ -381,7 +410,7 @@ cdef class EventLoop:
         """Apply one background order now (a :class:`~mars_gym.sim.flows.base.FlowOrder`);
         return the executed (buy/sell) or cancelled quantity."""
         cdef Drawn drawn
-        _from_python(order, &drawn)
+        _from_python(None, order, &drawn)
         return self._apply(&drawn)
 
     def count_fills(self, int64_t time_ns) -> None:
@@ -389,17 +418,54 @@ cdef class EventLoop:
         to ``agent_fills``."""
         self._count_fills(time_ns)
 
-    cdef int _see(self, int64_t time_ns) except -1:
+    cdef int _see(self, Drawn* order) except -1:
+        """Count a background order about to be applied (see Guards)."""
+        cdef int64_t time_ns = order.time_ns
+        self.window_count += 1
+        if time_ns - self.window_start >= C_NS_PER_S:
+            self.window_start, self.window_count = time_ns, 1
+        elif self.window_count > self.rate_limit:
+            if time_ns < self.stall_time:
+                return self._backwards(time_ns)
+            raise FlowStalledError(
+                f"{type(self.flow).__name__} produced {self.window_count} orders within one "
+                f"simulated second (from {self.window_start} ns to {time_ns} ns), far more than "
+                "any market; its next-order distribution is degenerate (or its model's weights "
+                "are broken)")
         if time_ns != self.stall_time:
-            self.stall_time, self.stall_count = time_ns, 1
+            if time_ns < self.stall_time:
+                return self._backwards(time_ns)
+            self.stall_time, self.stall_count, self.same_count = time_ns, 1, 1
+            self._remember(order)
             return 0
         self.stall_count += 1
+        if (order.kind == self.last_kind and order.side == self.last_side
+                and order.price == self.last_price and order.size == self.last_size):
+            self.same_count += 1
+            if self.same_count > MAX_IDENTICAL_ORDERS:
+                raise FlowStalledError(
+                    f"{type(self.flow).__name__} produced {self.same_count} identical orders in "
+                    f"a row at time {time_ns} ns (kind {order.kind}, side {order.side}, price "
+                    f"{order.price}, size {order.size}); its next-order distribution is "
+                    "degenerate (or its model's weights are broken)")
+        else:
+            self.same_count = 1
+            self._remember(order)
         if self.stall_count > self.stall_limit:
             raise FlowStalledError(
                 f"{type(self.flow).__name__} produced {self.stall_count} orders at time "
-                f"{time_ns} ns without advancing time; the flow (or its model's weights) is "
-                "broken")
+                f"{time_ns} ns without advancing time; its next-order distribution is "
+                "degenerate (or its model's weights are broken)")
         return 0
+
+    cdef inline void _remember(self, Drawn* order) noexcept:
+        self.last_kind, self.last_side = order.kind, order.side
+        self.last_price, self.last_size = order.price, order.size
+
+    cdef int _backwards(self, int64_t time_ns) except -1:
+        raise FlowOrderError(
+            f"{type(self.flow).__name__}.next_order() gave an order at {time_ns} ns, before its "
+            f"previous one at {self.stall_time} ns: a flow's time never goes backwards")
 
     cdef int _count_fills(self, int64_t time_ns) except -1:
         cdef int64_t k
@@ -535,10 +601,63 @@ cdef object _to_python(Drawn* order):
                      order.order_id, bool(order.ioc))
 
 
-cdef int _from_python(object order, Drawn* out) except -1:
+cdef int64_t C_MAX_PRICE = MAX_PRICE, C_MAX_QTY = MAX_QTY
+
+
+cdef int _from_python(object flow, object order, Drawn* out) except -1:
+    """A Python flow's order (``flow``: None for :meth:`EventLoop.submit`) into ``out``, every
+    field checked first (see Guards)."""
+    if not isinstance(order, tuple) or len(order) != 7:
+        raise FlowOrderError(f"{_caller(flow)} gave {_excerpt(order)}, not a FlowOrder")
     time_ns, kind, side, price, size, order_id, ioc = order
-    out[0] = Drawn(time_ns, kind, side, price, size, order_id, ioc)
+    cdef int64_t c_kind = _field(flow, order, "kind", kind, C_BUY, C_CANCEL)
+    cdef int64_t c_side = _field(flow, order, "side", side, -1, 1)
+    if c_side == 0:
+        raise FlowOrderError(f"{_caller(flow)} gave a bad order: side must be +1 or -1, got 0 "
+                             f"in {_excerpt(order)}")
+    if (c_kind == C_BUY and c_side != 1) or (c_kind == C_SELL and c_side != -1):
+        raise FlowOrderError(f"{_caller(flow)} gave a bad order: a {'buy' if c_kind == C_BUY else 'sell'} "
+                             f"needs side {1 if c_kind == C_BUY else -1}, got {c_side} in "
+                             f"{_excerpt(order)}")
+    if not (ioc is True or ioc is False or isinstance(ioc, np.bool_)):
+        raise FlowOrderError(f"{_caller(flow)} gave a bad order: ioc must be a bool, got "
+                             f"{_excerpt(ioc)} in {_excerpt(order)}")
+    out[0] = Drawn(_field(flow, order, "time_ns", time_ns, 0, INT64_MAX), c_kind, c_side,
+                   _field(flow, order, "price", price, 1, C_MAX_PRICE),
+                   # a cancel's size only picks the order it deletes: any positive int64
+                   _field(flow, order, "size", size, 1,
+                          INT64_MAX if c_kind == C_CANCEL else C_MAX_QTY),
+                   _field(flow, order, "order_id", order_id, -1, INT64_MAX), bool(ioc))
     return 0
+
+
+cdef int64_t _field(object flow, object order, str name, object value, int64_t low,
+                    int64_t high) except? -2:
+    """An order's field as an exact int64 in ``[low, high]`` (a Python or numpy integer; bools,
+    floats and anything else are refused, never truncated)."""
+    cdef int overflow = 0
+    cdef long long number
+    if type(value) is int:  # the common case, in C
+        number = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if not overflow and low <= number <= high:
+            return number
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, np.integer)):
+        raise FlowOrderError(f"{_caller(flow)} gave a bad order: {name} must be an integer, got "
+                             f"{_excerpt(value)} of type {type(value).__name__} in "
+                             f"{_excerpt(order)}")
+    if not low <= value <= high:
+        raise FlowOrderError(f"{_caller(flow)} gave a bad order: {name} must be in [{low}, "
+                             f"{high}], got {value} in {_excerpt(order)}")
+    return <int64_t>value
+
+
+cdef str _caller(object flow):
+    return "EventLoop.submit()" if flow is None else f"{type(flow).__name__}.next_order()"
+
+
+cdef str _excerpt(object value):
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 cdef tuple _table(categorical, dtype):

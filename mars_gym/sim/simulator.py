@@ -113,6 +113,7 @@ class Simulator:
         self.sequence = 0
         self.accounts: dict[int, AgentAccount] = {}
         self.next_agent_id = FIRST_AGENT_ORDER_ID
+        self.failure: str | None = None  # why run_until stopped on an error (then: reset)
 
     @property
     def traded_volume(self) -> int:
@@ -222,10 +223,24 @@ class Simulator:
         call returns False; call again once the flow has its token.
 
         Raises :class:`~mars_gym.sim.flows.base.FlowStalledError` when the flow produces more
-        than ``MAX_ORDERS_AT_ONE_TIME`` orders without advancing time (it would never return).
+        than ``MAX_ORDERS_AT_ONE_TIME`` orders without advancing time or more than
+        ``MAX_ORDERS_PER_SECOND`` in one simulated second (it would never return), and
+        :class:`~mars_gym.sim.flows.base.FlowOrderError` when its ``next_order()`` gives an
+        invalid order (the order is not applied). After any error raised while running, the
+        book is part-way through the call and :attr:`failure` says why: every later call
+        raises a ``RuntimeError`` until :meth:`reset`.
         """
         if time_ns < self.now:
             raise ValueError(f"time goes backwards: {time_ns} < {self.now}")
+        if self.failure is not None:
+            raise RuntimeError(f"the simulator stopped on an error ({self.failure}): reset it")
+        try:
+            return self._run_until(time_ns)
+        except Exception as error:
+            self.failure = f"{type(error).__name__}: {error}"
+            raise
+
+    def _run_until(self, time_ns: int) -> bool:
         while True:
             agent_time = self.in_flight[0][0] if self.in_flight else None
             # background orders strictly before the next agent order (an agent's goes first)

@@ -101,3 +101,13 @@ def test_cli_and_example_run_end_to_end(tmp_path, lobster_dir):
                           str(tmp_path / "example")], capture_output=True, text=True, env=env,
                          check=True).stdout
     assert "PPO - TWAP, paired" in out
+
+
+def test_a_malformed_manifest_in_the_output_folder_fails_before_training(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "SHA256SUMS").write_text("not a sha256 line\n")
+    with pytest.raises(UntrustedAgentError,
+                       match=r"SHA256SUMS:1: expected '<sha256>  <file name>'"):
+        train(AgentTraining("ppo", "replay", timesteps=32, num_envs=4, out=out, progress=False))
+    assert sorted(p.name for p in out.iterdir()) == ["SHA256SUMS"]  # nothing trained or made

@@ -179,3 +179,21 @@ def test_a_bad_tokenizer_inside_a_checkpoint_is_refused_at_load(tmp_path, edit, 
     path = _resave(tmp_path, "tokenizer.pt", edit)
     with pytest.raises(CheckpointError, match=rf"^{path} \(tokenizer\): {fragment}"):
         load_lmm(path)
+
+
+def test_a_deeply_nested_payload_is_refused_by_name_not_by_recursion(tmp_path):
+    from mars_gym.checkpoint import MAX_PAYLOAD_DEPTH, payload_digest
+
+    nested: list = []
+    for _ in range(20_000):
+        nested = [nested]
+    with pytest.raises(TypeError, match=f"a checkpoint's payload nests containers at most "
+                                        f"{MAX_PAYLOAD_DEPTH} deep; this one nests deeper"):
+        payload_digest({"weights": nested})
+    with pytest.raises(TypeError, match="nests deeper"):
+        save_checkpoint(tmp_path / "deep.pt", "test.deep", 1, {"weights": nested})
+    assert not (tmp_path / "deep.pt").exists()
+    shallow: list = []
+    for _ in range(MAX_PAYLOAD_DEPTH - 1):  # with the payload's own dict: at the limit
+        shallow = [shallow]
+    assert len(payload_digest({"weights": shallow})) == 64

@@ -5,6 +5,7 @@ from mars_gym.sim.flows.base import (
                                      BackgroundFlow,
                                      BatchedFlow,
                                      FlowOrder,
+                                     FlowOrderError,
                                      FlowStalledError,
 )
 from mars_gym.sim.flows.factory import make_flow  # registers the built-in flows
@@ -18,6 +19,7 @@ __all__ = [
            "BackgroundFlow",
            "BatchedFlow",
            "FlowOrder",
+           "FlowOrderError",
            "FlowStalledError",
            "HawkesCalibration",
            "HawkesFlow",

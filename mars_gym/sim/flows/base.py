@@ -11,13 +11,26 @@ from typing import NamedTuple, Protocol, cast, runtime_checkable
 
 from lob_core import OrderBook
 
-# Real bursts put at most a few hundred messages on one nanosecond; a flow that keeps drawing
-# at one time (e.g. a corrupt model that samples interval 0 forever) would hang the clock.
-MAX_ORDERS_AT_ONE_TIME = 100_000
+# Real bursts put at most a few hundred messages on one nanosecond (263 on BTCUSD_2026, 60 on
+# AAPL) and about a thousand in one second (1,034 on BTCUSD_2026); a flow that keeps drawing at
+# one time (a corrupt model that samples interval 0 forever) or crawls forward a nanosecond per
+# order would hang the clock. Both limits are far beyond any market's, and reached in seconds.
+MAX_ORDERS_AT_ONE_TIME = 2_000
+MAX_ORDERS_PER_SECOND = 100_000  # within one simulated second from the window's first order
+# The same order (kind, side, price, size) again and again at one time: real data repeats one at
+# most 8 times in a row (AMZN); a model whose next-order distribution has collapsed onto one
+# token does it forever.
+MAX_IDENTICAL_ORDERS = 100
 
 
 class FlowStalledError(RuntimeError):
-    """A background flow keeps producing orders without advancing time."""
+    """A background flow keeps producing orders without advancing time (or far more orders per
+    simulated second than any market): its next-order distribution is degenerate."""
+
+
+class FlowOrderError(ValueError):
+    """A background flow's ``next_order()`` gave something that is not a valid order (a field
+    of the wrong type or out of range, or a time before the flow's previous order)."""
 
 
 class FlowOrder(NamedTuple):
