@@ -9,7 +9,9 @@ file shows (AAPL's is the touch only), so both are seen through the same filter.
 pooled, generated ones too (windows x seeds), and compared score by score
 (:mod:`mars_gym.metrics.lob_bench`: L1 and Wasserstein with 99 % bootstrap intervals). Also per
 flow: the visible message mix and rate, and the 1-minute return excess kurtosis and the 99th
-percentile of |5-minute return| (returns on a 1-minute grid inside each window).
+percentile of |5-minute return| (returns on a 1-minute grid inside each window), and the
+longest silence (the longest time between two visible messages) of all windows and of the
+median window.
 
 Generated windows are cached as ``.npz`` files (``cache``), so a long gate resumes where it
 stopped. A cached window's name holds a hash of the LMM checkpoint it ran on and one of the code
@@ -122,6 +124,15 @@ def return_facts(streams: Sequence[LobsterStream]) -> dict:
                                         if len(five_min) else None)}
 
 
+def silence_facts(streams: Sequence[LobsterStream]) -> dict:
+    """The longest time between two consecutive visible messages (seconds), over all
+    ``streams`` and in the median stream (each stream's own longest, then their median)."""
+    longest = [float(np.diff(s.messages["time_ns"]).max()) / 1e9 for s in streams
+               if len(s.messages) >= 2]
+    return {"longest_silence_s": max(longest) if longest else None,
+            "median_longest_silence_s": float(np.median(longest)) if longest else None}
+
+
 def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
              seeds: Sequence[int] = GATE_SEEDS, minutes: dict[str, float] | None = None,
              checkpoint: str = "default", n_bootstrap: int = 100, workers: int = 1,
@@ -169,7 +180,8 @@ def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
     for source in sources:
         real = reals[source]
         entry = document["sources"][source]
-        entry["real"] = {"mix": lob_bench.message_mix(real), "returns": return_facts(real)}
+        entry["real"] = {"mix": lob_bench.message_mix(real), "returns": return_facts(real),
+                         "silence": silence_facts(real)}
         entry["flows"] = {}
         document["_streams"][source] = {"real": real}
         for flow in flows:
@@ -179,6 +191,7 @@ def run_gate(flows: Sequence[str], sources: dict[str, int] | None = None,
                 "windows_scored": len(streams),
                 "mix": lob_bench.message_mix(streams) if streams else None,
                 "returns": return_facts(streams),
+                "silence": silence_facts(streams),
                 "scores": lob_bench.compare(real, streams, n_bootstrap) if streams else {}}
         entry["ranking"] = rank(entry["flows"])
     return document
@@ -253,6 +266,11 @@ def markdown(document: dict) -> str:
             lines.append(f"| {label} | " + " | ".join(
                 "undefined" if c["returns"][key] is None else f"{c['returns'][key]:.2f}"
                 for c in columns) + " |")
+        for key, label in (("longest_silence_s", "longest silence, s"),
+                           ("median_longest_silence_s", "median window's longest silence, s")):
+            lines.append(f"| {label} | " + " | ".join(
+                "undefined" if (c.get("silence") or {}).get(key) is None
+                else f"{c['silence'][key]:.2f}" for c in columns) + " |")
         lines.append("")
     return "\n".join(lines)
 

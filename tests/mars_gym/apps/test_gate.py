@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from mars_gym.apps.gate import code_tag, markdown, plot, rank, run_gate, window_starts
+from lob_core.lobster import MESSAGE_DTYPE
+from mars_gym.apps.gate import (
+    code_tag,
+    markdown,
+    plot,
+    rank,
+    run_gate,
+    silence_facts,
+    window_starts,
+)
+from mars_gym.metrics.realism import LobsterStream
 
 SMALL = {"AMZN": 1}
 
@@ -29,7 +39,32 @@ def test_the_gate_scores_ranks_and_caches(tmp_path, lobster_dir):
     assert again["sources"]["AMZN"]["flows"]["noise"]["scores"]["spread"]["l1"] == \
         scores_of(document, "noise")["spread"]["l1"]
     assert "| spread | l1 |" in markdown(document)
+    assert "| longest silence, s |" in markdown(document)
+    # AMZN's level-1 messages fall silent for 20.5 s in this 2-minute window
+    assert abs(entry["real"]["silence"]["longest_silence_s"] - 20.52) < 0.01
+    assert 0 < scores_of_silence(document, "noise") < 120.0
     assert plot(document, tmp_path / "gate.png").stat().st_size > 10_000
+
+
+def scores_of_silence(document, flow):
+    return document["sources"]["AMZN"]["flows"][flow]["silence"]["longest_silence_s"]
+
+
+def _stream(times_s) -> LobsterStream:
+    messages = np.zeros(len(times_s), dtype=MESSAGE_DTYPE)
+    messages["time_ns"] = np.round(np.asarray(times_s) * 1e9).astype(np.int64)
+    messages["type"] = 1
+    return LobsterStream(messages, np.zeros((len(times_s), 4), dtype=np.int64))
+
+
+def test_the_longest_silence_is_the_longest_gap_between_visible_messages():
+    quiet = _stream([0.0, 0.5, 38.79, 39.0])  # a 38.29 s silence
+    busy = _stream([0.0, 1.0, 2.5, 3.0])  # at most 1.5 s
+    third = _stream([10.0, 12.0, 12.1])  # 2 s
+    facts = silence_facts([quiet, busy, third])
+    assert np.isclose(facts["longest_silence_s"], 38.29)
+    assert np.isclose(facts["median_longest_silence_s"], 2.0)
+    assert silence_facts([]) == {"longest_silence_s": None, "median_longest_silence_s": None}
 
 
 def scores_of(document, flow):
