@@ -232,6 +232,9 @@ def plot(document: dict, path) -> None:
     axes[2].axhline(0.1, color="grey", lw=0.8, ls="--")
     axes[2].set(xlabel="PIT", ylabel="share", title=f"PIT at {horizons[-1]} s (flat = calibrated)")
     axes[0].legend(fontsize=8)
+    study = document["study"]
+    fig.suptitle(f"{study['source']}, {study['split']} split: {study['n_starts']} start points x "
+                 f"{study['futures']} generated futures, seed {study['seed']}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -237,7 +237,7 @@ def plot(results: list[dict], study: ImpactStudy, path) -> None:
         style = study.styles[0]
         for q, curve in result["styles"][style]["curves"].items():
             mean, half = np.array(curve["mean"]), np.array(curve["ci95"])
-            top.plot(result["times_s"], mean, label=f"Q = {q}")
+            top.plot(result["times_s"], mean, label=f"Q = {q} lots")
             top.fill_between(result["times_s"], mean - half, mean + half, alpha=0.15)
         top.axvline(study.execution_s, color="grey", lw=0.8, ls="--")
         top.set(title=f"{result['flow']}: {style} TWAP", xlabel="seconds since arrival",
@@ -259,8 +259,14 @@ def plot(results: list[dict], study: ImpactStudy, path) -> None:
                                 line, lw=1, color=dots[0].get_color(),
                                 label=f"δ = {fit['delta']:.2f}" + (" (trimmed)" if "trim" in key
                                                                     else ""))
-        bottom.set(xscale="log", xlabel="Q / V", ylabel="peak impact (bps)")
+        bottom.set(xscale="log", xlabel="Q / V (parent over the window's volume)",
+                   ylabel="peak impact (bps)")
+        sizes = np.array(result["sizes"]) / result["volume"]
+        bottom.set_xticks(sizes, [f"{v:.3g}" for v in sizes])
+        bottom.minorticks_off()
         bottom.legend(fontsize=7)
+    fig.suptitle(f"{study.source}, {study.split} split: parents over {study.execution_s:g} s, "
+                 f"then {study.decay_s:g} s of decay; {study.n_starts * 2} runs per size and style")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
