@@ -28,6 +28,7 @@ from mars_gym.data import load_source
 from mars_gym.data.lobster_export import to_lobster, write_lobster
 from mars_gym.data.schema import EventStream, seed_book_from_state
 from mars_gym.data.sources import LOBSTER_NAME, lobster_files
+from mars_gym.data.units import NS_PER_DAY, NS_PER_MIN
 from mars_gym.ensemble.control import PlanTarget, minute_statistic
 from mars_gym.metrics.realism import LobsterStream
 from mars_gym.minutes.data import source_imager
@@ -87,7 +88,6 @@ def minute_summary(generated: EventStream, source: str, data_dir=None) -> list[d
                                     strict=False)]
 
 
-NS_PER_DAY = parsers.NS_PER_DAY
 LEGEND = ("time: the minute's start (HH:MM); orders: orders sent in it; pressure: (buys priced "
           "above the minute's opening mid - sells priced below it) / all buys and sells, +1 "
           "one-sided buying, -1 selling; return bps: the mid's change over the minute")
@@ -115,7 +115,7 @@ def lobster_stem(stream: EventStream, source: str, names: list[str], start_ns: i
 def summary_table(rows: list[dict]) -> str:
     """The per-minute summary as text, the legend under it."""
     lines = [f"{'time':>5s} {'orders':>7s} {'pressure':>9s} {'return bps':>11s}"]
-    lines += [f"{parsers.hhmm(row['minute'] % 1440 * 60_000_000_000):>5s} {row['orders']:7d} "
+    lines += [f"{parsers.hhmm(row['minute'] % 1440 * NS_PER_MIN):>5s} {row['orders']:7d} "
               f"{row['pressure']:9.3f} {row['return_bps']:11.2f}" for row in rows]
     return "\n".join([*lines, LEGEND])
 

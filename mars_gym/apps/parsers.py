@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from lob_core.lobster import LOBSTER_TICK
 from mars_gym.data import DATA_SOURCES
+from mars_gym.data.units import NS_PER_DAY, NS_PER_MIN
 from mars_gym.lmm.options import PRECISIONS, STEP_MODES, ServeConfig
 from mars_gym.lmm.recipe import TrainConfig
 from mars_gym.minutes.recipe import MinuteModelTraining, TokenizerTraining
@@ -102,17 +103,13 @@ def clock(text: str) -> str:
 def clock_ns(text: str) -> int:
     """A time of day HH:MM in ns after midnight."""
     hours, minutes = (int(part) for part in text.split(":"))
-    return (hours * 3600 + minutes * 60) * 1_000_000_000
+    return (hours * 60 + minutes) * NS_PER_MIN
 
 
 def hhmm(ns_of_day: int) -> str:
     """Ns after midnight as HH:MM."""
-    minutes = int(ns_of_day) // 60_000_000_000
+    minutes = int(ns_of_day) // NS_PER_MIN
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-NS_PER_DAY = 86_400_000_000_000
-NS_PER_MINUTE = 60_000_000_000
 
 
 def start_in_data(start: str, first_ns: int, last_ns: int, what: str) -> int:
@@ -121,8 +118,8 @@ def start_in_data(start: str, first_ns: int, last_ns: int, what: str) -> int:
     09:30-10:30, the data of AAPL``) when it lies outside."""
     day = first_ns // NS_PER_DAY * NS_PER_DAY
     start_ns = day + clock_ns(start)
-    if not first_ns // NS_PER_MINUTE * NS_PER_MINUTE <= start_ns < last_ns:
-        end = -(-(last_ns - day) // NS_PER_MINUTE) * NS_PER_MINUTE  # the minute it ends in
+    if not first_ns // NS_PER_MIN * NS_PER_MIN <= start_ns < last_ns:
+        end = -(-(last_ns - day) // NS_PER_MIN) * NS_PER_MIN  # the minute it ends in
         raise ValueError(f"{start} is outside {hhmm(first_ns - day)}-{hhmm(end)}, {what}")
     return start_ns
 

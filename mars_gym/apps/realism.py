@@ -30,6 +30,7 @@ from mars_gym.data import load_source
 from mars_gym.data.lobster_export import to_lobster
 from mars_gym.data.schema import seed_book_from_state
 from mars_gym.data.sources import LOBSTER_NAME, lobster_pair
+from mars_gym.data.units import NS_PER_DAY, NS_PER_S
 from mars_gym.metrics.realism import (
     FEATURE_UNITS,
     LobsterStream,
@@ -133,8 +134,8 @@ def _window_text(stream: LobsterStream) -> str:
     times = stream.messages["time_ns"]
     if not len(times):
         return "empty"
-    clock = [f"{t // 3_600_000_000_000:02d}:{t // 60_000_000_000 % 60:02d}:"
-             f"{t // 1_000_000_000 % 60:02d}" for t in (int(times[0]), int(times[-1]))]
+    clock = [f"{parsers.hhmm(t % NS_PER_DAY)}:{t // NS_PER_S % 60:02d}"
+             for t in (int(times[0]), int(times[-1]))]
     return "-".join(clock)
 
 

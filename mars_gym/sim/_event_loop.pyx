@@ -74,6 +74,7 @@ from mars_gym.sim.flows.base import (
 )
 from mars_gym.sim.ids import FIRST_AGENT_ORDER_ID, FIRST_FLOW_ORDER_ID, FIRST_LADDER_ORDER_ID
 from mars_gym.data.orders import BUY_ORDER, CANCEL_ORDER, SELL_ORDER
+from mars_gym.data.units import NS_PER_S
 
 BACKGROUND_AGENT = 0
 SEARCH_LEVELS = 64  # price levels of a side searched for a background order to cancel
@@ -86,7 +87,7 @@ cdef struct Drawn:  # one background order, as FlowOrder holds it
 cdef double NEVER_NS = 9.223372036854775807e18  # 2**63 ns: past int64's times
 cdef int64_t C_BUY = BUY_ORDER, C_SELL = SELL_ORDER, C_CANCEL = CANCEL_ORDER
 cdef int64_t C_BACKGROUND = BACKGROUND_AGENT, C_SEARCH_LEVELS = SEARCH_LEVELS
-cdef int64_t C_NS_PER_S = 1_000_000_000
+cdef int64_t C_NS_PER_S = NS_PER_S
 cdef int64_t C_FIRST_LADDER_ID = FIRST_LADDER_ORDER_ID, C_FIRST_AGENT_ID = FIRST_AGENT_ORDER_ID
 
 
